@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Lakebed",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lakebed", targets: ["lakebed"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .target(
+            name: "LakebedCore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LakebedTransfers",
+            dependencies: ["LakebedCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "LakebedIAM",
+            dependencies: ["LakebedCore", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
+        .target(
+            name: "LakebedScenarios",
+            dependencies: ["LakebedCore", "LakebedTransfers", "LakebedIAM", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "LakebedHTTP",
+            dependencies: [
+                "LakebedCore", "LakebedTransfers", "LakebedIAM", "LakebedScenarios",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "lakebed",
+            dependencies: [
+                "LakebedCore", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
+        .testTarget(
+            name: "LakebedHTTPTests",
+            dependencies: [
+                "LakebedHTTP", "LakebedCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+
+extension Catalog {
+    static let accountTypes = ["USER", "GROUP", "SERVICE"]
+
+    /// Creates an account.
+    public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "add_account") }
+        try Validation.checkAccount(account)
+        guard Self.accountTypes.contains(type) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: Problem validating account_type : '\(type)' is not one of ['USER', 'GROUP', 'SERVICE']") }
+        let now = nowStamp
+        try await db.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ?", arguments: [account]) != nil {
+                throw RucioError.duplicate("Account ID '\(account)' already exists!")
+            }
+            try db.execute(sql: "INSERT INTO accounts (account, account_type, status, email, created_at, updated_at) VALUES (?, ?, 'ACTIVE', ?, ?, ?)",
+                           arguments: [account, type, email, now, now])
+        }
+    }
+
+    /// Reads one account.
+    public func account(_ account: String) async throws -> Account {
+        try await db.read { db in try Self.account(db, account) }
+    }
+
+    static func account(_ db: Database, _ account: String) throws -> Account {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE account = ?", arguments: [account]) else {
+            throw RucioError.accountNotFound(account)
+        }
+        return Account(row: row)
+    }
+
+    static func requireAccount(_ db: Database, _ account: String) throws {
+        guard try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ? AND status != 'DELETED'", arguments: [account]) != nil else {
+            throw RucioError.accountNotFound(account)
+        }
+    }
+
+    /// Lists accounts, optionally by type, identity, or attribute filters.
+    public func listAccounts(type: String?, identity: String?, filters: [String: String]) async throws -> [Account] {
+        try await db.read { db in
+            var sql = "SELECT * FROM accounts a WHERE status != 'DELETED'"
+            var args: [any DatabaseValueConvertible] = []
+            if let type { sql += " AND account_type = ?"; args.append(type.uppercased()) }
+            if let identity { sql += " AND EXISTS (SELECT 1 FROM identities i WHERE i.account = a.account AND i.identity = ?)"; args.append(identity) }
+            for (k, v) in filters.sorted(by: { $0.key < $1.key }) {
+                if k == "account" {
+                    sql += " AND account LIKE ? ESCAPE '\\'"
+                    args.append(v.likePattern)
+                } else if k == "email" {
+                    sql += " AND email = ?"; args.append(v)
+                } else {
+                    sql += " AND EXISTS (SELECT 1 FROM account_attributes x WHERE x.account = a.account AND x.key = ? AND x.value = ?)"
+                    args.append(k); args.append(JSON.string(v).serialized())
+                }
+            }
+            sql += " ORDER BY account"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Account.init(row:))
+        }
+    }
+
+    /// Changes an account's status, type or email.
+    public func updateAccount(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "update_account")
+        let now = nowStamp
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            switch key {
+            case "status":
+                guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else { throw RucioError("InvalidObject", "Invalid status") }
+                try db.execute(sql: "UPDATE accounts SET status = ?, suspended_at = ?, updated_at = ? WHERE account = ?",
+                               arguments: [s, s == "SUSPENDED" ? now : nil, now, account])
+            case "email":
+                try db.execute(sql: "UPDATE accounts SET email = ?, updated_at = ? WHERE account = ?", arguments: [value.stringValue, now, account])
+            case "account_type":
+                guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError("InvalidObject", "Invalid account type") }
+                try db.execute(sql: "UPDATE accounts SET account_type = ?, updated_at = ? WHERE account = ?", arguments: [t, now, account])
+            default:
+                throw RucioError("ValueError", "Key '\(key)' cannot be updated")
+            }
+        }
+    }
+
+    /// Marks an account deleted and drops its tokens.
+    public func deleteAccount(_ account: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_account")
+        let now = nowStamp
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            try db.execute(sql: "UPDATE accounts SET status = 'DELETED', deleted_at = ?, updated_at = ? WHERE account = ?", arguments: [now, now, account])
+            try db.execute(sql: "DELETE FROM tokens WHERE account = ?", arguments: [account])
+        }
+        tokenCache.removeAll(account: account)
+    }
+
+    // MARK: attributes
+
+    /// Account attributes as key/value pairs.
+    public func accountAttributes(_ account: String) async throws -> [(String, JSON)] {
+        try await db.read { db in
+            try Self.requireAccount(db, account)
+            return try Row.fetchAll(db, sql: "SELECT key, value FROM account_attributes WHERE account = ? ORDER BY key", arguments: [account]).map {
+                (($0["key"] as String), (try? JSONParser.parse($0["value"] as String)) ?? .null)
+            }
+        }
+    }
+
+    public func addAccountAttribute(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "add_account_attribute")
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key]) != nil {
+                throw RucioError.duplicate("Attribute '\(key)' already exists for account '\(account)'")
+            }
+            try db.execute(sql: "INSERT INTO account_attributes (account, key, value) VALUES (?, ?, ?)", arguments: [account, key, value.serialized()])
+        }
+    }
+
+    public func deleteAccountAttribute(_ account: String, key: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_account_attribute")
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            try db.execute(sql: "DELETE FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key])
+            if db.changesCount == 0 { throw RucioError("AccountNotFound", "Attribute '\(key)' not found for account '\(account)'") }
+        }
+    }
+
+    static func isAdmin(_ db: Database, _ account: String) throws -> Bool {
+        if account == "root" { return true }
+        let v = try String.fetchOne(db, sql: "SELECT value FROM account_attributes WHERE account = ? AND key = 'admin'", arguments: [account])
+        return v.map { ["true", "\"true\"", "1", "\"1\""].contains($0.lowercased()) } ?? false
+    }
+}
+
+extension String {
+    /// A SQL LIKE pattern for Rucio's `*` wildcard, escaping `%` and `_`.
+    var likePattern: String {
+        var out = ""
+        for c in self {
+            switch c {
+            case "*": out += "%"
+            case "%": out += "%"
+            case "_": out += "\\_"
+            case "\\": out += "\\\\"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

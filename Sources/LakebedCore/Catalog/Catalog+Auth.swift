@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Recently validated tokens, so most requests never touch SQLite to authenticate.
+final class TokenCache: Sendable {
+    private let entries = Mutex<[String: TokenInfo]>([:])
+    func get(_ token: String) -> TokenInfo? { entries.withLock { $0[token] } }
+    func put(_ info: TokenInfo) {
+        entries.withLock {
+            if $0.count > 100_000 { $0.removeAll() }
+            $0[info.token] = info
+        }
+    }
+    func remove(_ token: String) { _ = entries.withLock { $0.removeValue(forKey: token) } }
+    func removeAll(account: String) { entries.withLock { $0 = $0.filter { $0.value.account != account } } }
+    func clear() { entries.withLock { $0.removeAll() } }
+}
+
+extension Catalog {
+    static let identityTypes = ["USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML"]
+
+    /// Adds a login identity to an account (passwords are stored salted and hashed).
+    public func addIdentity(account: String, identity: String, type: String, email: String?, password: String?, isDefault: Bool, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "add_identity") }
+        let t = type.uppercased()
+        guard Self.identityTypes.contains(t) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: Invalid identity type '\(type)'") }
+        guard !identity.isEmpty, identity.utf8.count <= 2048 else { throw RucioError("IdentityError", "Identity must not be empty") }
+        if t == "USERPASS" && (password ?? "").isEmpty { throw RucioError("IdentityError", "You must provide a password for USERPASS identity") }
+        let hashed = t == "USERPASS" ? PasswordHash.make(password!) : nil
+        let now = nowStamp
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND account = ?", arguments: [identity, t, account]) != nil {
+                throw RucioError.duplicate("Identity pair '\(identity)','\(t)' already exists!")
+            }
+            let hasDefault = try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND is_default = 1", arguments: [identity, t]) != nil
+            // Rucio keeps one password per userpass identity.
+            if t == "USERPASS" {
+                try db.execute(sql: "UPDATE identities SET password = ? WHERE identity = ? AND id_type = 'USERPASS'", arguments: [hashed, identity])
+            }
+            try db.execute(sql: "INSERT INTO identities (identity, id_type, account, is_default, password, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [identity, t, account, (isDefault || !hasDefault) ? 1 : 0, hashed, email, now])
+            if isDefault && hasDefault {
+                try db.execute(sql: "UPDATE identities SET is_default = 0 WHERE identity = ? AND id_type = ? AND account != ?", arguments: [identity, t, account])
+            }
+        }
+    }
+
+    /// Identities of an account.
+    public func listIdentities(account: String) async throws -> [Identity] {
+        try await db.read { db in
+            try Self.requireAccount(db, account)
+            return try Row.fetchAll(db, sql: "SELECT * FROM identities WHERE account = ? ORDER BY identity", arguments: [account]).map {
+                Identity(identity: $0["identity"], type: $0["id_type"], account: $0["account"], email: $0["email"], isDefault: ($0["is_default"] as Int) == 1)
+            }
+        }
+    }
+
+    public func deleteIdentity(account: String, identity: String, type: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_identity")
+        try await db.write { db in
+            try db.execute(sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])
+            if db.changesCount == 0 { throw RucioError("IdentityError", "Identity ('\(identity)','\(type)') does not exist for account '\(account)'") }
+        }
+    }
+
+    /// Accounts an identity may act as.
+    public func accounts(forIdentity identity: String, type: String) async throws -> [String] {
+        try await db.read { db in
+            try String.fetchAll(db, sql: "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND a.status = 'ACTIVE' ORDER BY i.is_default DESC, i.account", arguments: [identity, type])
+        }
+    }
+
+    /// Result of a userpass login.
+    public enum LoginResult: Sendable {
+        case token(TokenInfo)
+        /// The identity maps to several accounts and none was named.
+        case chooseAccount([String])
+    }
+
+    /// Checks a username and password and issues a token (`GET /auth/userpass`).
+    public func loginUserpass(username: String, password: String, account: String?, appID: String?) async throws -> LoginResult {
+        let rows = try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT i.account, i.password, a.status FROM identities i JOIN accounts a ON a.account = i.account
+                WHERE i.identity = ? AND i.id_type = 'USERPASS' ORDER BY i.is_default DESC, i.account
+                """, arguments: [username])
+        }
+        guard let stored = rows.first?["password"] as String?, PasswordHash.verify(password, against: stored) else {
+            throw RucioError.cannotAuthenticate("Cannot authenticate to account \(account ?? "") with given credentials")
+        }
+        let accounts = rows.filter { ($0["status"] as String) == "ACTIVE" }.map { $0["account"] as String }
+        let chosen: String
+        if let account, !account.isEmpty {
+            guard accounts.contains(account) else {
+                throw RucioError.cannotAuthenticate("Cannot authenticate to account \(account) with given credentials")
+            }
+            chosen = account
+        } else if accounts.count == 1 {
+            chosen = accounts[0]
+        } else if accounts.isEmpty {
+            throw RucioError.cannotAuthenticate("Cannot authenticate with given credentials")
+        } else {
+            return .chooseAccount(accounts)
+        }
+        return .token(try await issueToken(account: chosen, identity: username, appID: appID))
+    }
+
+    /// Issues a native Rucio token, `<account>-<identity>-<appid>-<uuid>`.
+    public func issueToken(account: String, identity: String, appID: String?, lifetime: TimeInterval? = nil) async throws -> TokenInfo {
+        let safeIdentity = identity.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }.prefix(40)
+        let app = (appID ?? "unknown").filter { $0.isLetter || $0.isNumber }.prefix(20)
+        let token = "\(account)-\(safeIdentity)-\(app.isEmpty ? "unknown" : String(app))-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+        let now = nowStamp
+        let exp = now + (lifetime ?? tokenLifetime)
+        try await db.write { db in
+            try db.execute(sql: "INSERT INTO tokens (token, account, identity, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [token, account, identity, exp, now])
+            // Old expired tokens are swept while we are here.
+            try db.execute(sql: "DELETE FROM tokens WHERE expires_at < ?", arguments: [now - 86400])
+        }
+        let info = TokenInfo(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: exp), audience: nil, scope: nil)
+        tokenCache.put(info)
+        return info
+    }
+
+    /// Stores an externally issued token (a validated JWT) so later requests find it quickly.
+    public func rememberToken(_ info: TokenInfo) async throws {
+        let now = nowStamp
+        try await db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [info.token, info.account, info.identity, info.expiresAt.timeIntervalSince1970, info.audience, info.scope, now])
+        }
+        tokenCache.put(info)
+    }
+
+    /// The account behind a native token, or nil if unknown or expired.
+    public func validateNativeToken(_ token: String) async throws -> TokenInfo? {
+        let now = clock.now()
+        if let cached = tokenCache.get(token) {
+            if cached.expiresAt > now { return cached }
+            tokenCache.remove(token)
+            return nil
+        }
+        guard token.utf8.count <= 4096 else { return nil }
+        let row = try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?", arguments: [token])
+        }
+        guard let row, (row["status"] as String) == "ACTIVE" else { return nil }
+        let info = TokenInfo(token: token, account: row["account"], identity: row["identity"] ?? "", expiresAt: Date(timeIntervalSince1970: row["expires_at"]), audience: row["audience"], scope: row["scope"])
+        guard info.expiresAt > now else { return nil }
+        tokenCache.put(info)
+        return info
+    }
+
+    /// Builds the issuer for a validated token.
+    public func issuer(for info: TokenInfo) async throws -> Issuer {
+        let admin = try await db.read { db in try Self.isAdmin(db, info.account) }
+        return Issuer(account: info.account, identity: info.identity, isAdmin: admin)
+    }
+
+    /// Forgets every cached token (after a reset or restore).
+    public func dropTokenCache() { tokenCache.clear() }
+}

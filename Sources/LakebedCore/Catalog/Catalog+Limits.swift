@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+
+extension Catalog {
+    /// Local account limits by RSE name (nil = no limit set, which Lakebed treats as unlimited).
+    public func localAccountLimits(_ account: String, rse: String?) async throws -> [(String, Int64?)] {
+        try await db.read { db in
+            try Self.requireAccount(db, account)
+            if let rse {
+                let model = try Self.rse(db, name: rse)
+                return [(rse, try Int64.fetchOne(db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, model.id]))]
+            }
+            return try Row.fetchAll(db, sql: "SELECT r.rse, l.bytes FROM account_limits l JOIN rses r ON r.id = l.rse_id WHERE l.account = ? AND r.deleted = 0 ORDER BY r.rse", arguments: [account]).map { ($0["rse"], $0["bytes"]) }
+        }
+    }
+
+    public func setLocalAccountLimit(_ account: String, rse: String, bytes: Int64?, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "set_local_account_limit") }
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            let model = try Self.rse(db, name: rse)
+            if let bytes {
+                try db.execute(sql: "INSERT OR REPLACE INTO account_limits (account, rse_id, bytes) VALUES (?, ?, ?)", arguments: [account, model.id, bytes])
+            } else {
+                try db.execute(sql: "DELETE FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, model.id])
+            }
+        }
+    }
+
+    public func globalAccountLimits(_ account: String, expression: String?) async throws -> [(String, [RSE], Int64)] {
+        try await db.read { db in
+            try Self.requireAccount(db, account)
+            var rows = try Row.fetchAll(db, sql: "SELECT rse_expression, bytes FROM global_account_limits WHERE account = ? ORDER BY rse_expression", arguments: [account])
+            if let expression { rows = rows.filter { ($0["rse_expression"] as String) == expression } }
+            return try rows.map { ($0["rse_expression"], (try? Self.resolve(db, expression: $0["rse_expression"])) ?? [], $0["bytes"]) }
+        }
+    }
+
+    public func setGlobalAccountLimit(_ account: String, expression: String, bytes: Int64?, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "set_global_account_limit")
+        try await db.write { db in
+            try Self.requireAccount(db, account)
+            _ = try Self.resolve(db, expression: expression)
+            if let bytes {
+                try db.execute(sql: "INSERT OR REPLACE INTO global_account_limits (account, rse_expression, bytes) VALUES (?, ?, ?)", arguments: [account, expression, bytes])
+            } else {
+                try db.execute(sql: "DELETE FROM global_account_limits WHERE account = ? AND rse_expression = ?", arguments: [account, expression])
+            }
+        }
+    }
+
+    /// Usage of an account per RSE, counted from its rules' locks.
+    public struct AccountUsage: Sendable { public var rse: RSE; public var bytes: Int64; public var files: Int64; public var limit: Int64? }
+
+    public func localAccountUsage(_ account: String, rse: String?) async throws -> [AccountUsage] {
+        try await db.read { db in
+            try Self.requireAccount(db, account)
+            var rses = try Self.allRSEs(db)
+            if let rse { rses = [try Self.rse(db, name: rse)] }
+            var out: [AccountUsage] = []
+            for r in rses {
+                let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM (SELECT DISTINCT scope, name, bytes FROM locks WHERE account = ? AND rse_id = ?)", arguments: [account, r.id])!
+                let limit = try Int64.fetchOne(db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, r.id])
+                let b: Int64 = row["b"], n: Int64 = row["n"]
+                if rse == nil && b == 0 && limit == nil { continue }
+                out.append(AccountUsage(rse: r, bytes: b, files: n, limit: limit))
+            }
+            return out
+        }
+    }
+}

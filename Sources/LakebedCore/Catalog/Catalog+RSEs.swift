@@ -1,0 +1,384 @@
+import Foundation
+import GRDB
+
+/// Settings accepted when creating or updating an RSE.
+public struct RSESettings: Sendable {
+    public var values: JSONObject
+    public init(_ values: JSONObject = JSONObject()) { self.values = values }
+}
+
+extension Catalog {
+    static let rseColumns: [String: String] = [
+        "rse_type": "rse_type", "deterministic": "deterministic", "volatile": "volatile", "staging_area": "staging_area",
+        "city": "city", "region_code": "region_code", "country_name": "country_name", "continent": "continent",
+        "time_zone": "time_zone", "ISP": "isp", "isp": "isp", "ASN": "asn", "asn": "asn", "longitude": "longitude", "latitude": "latitude",
+        "availability_read": "availability_read", "availability_write": "availability_write",
+        "availability_delete": "availability_delete", "qos_class": "qos_class",
+    ]
+    static let boolRSEColumns: Set<String> = ["deterministic", "volatile", "staging_area", "availability_read", "availability_write", "availability_delete"]
+
+    /// Default directory of an RSE.
+    public func defaultRoot(for rse: String) -> String { dataDir + "/rses/" + rse }
+
+    /// Creates an RSE, its directory, its name attribute and a posix `file` protocol at its directory.
+    @discardableResult
+    public func addRSE(_ rse: String, settings: RSESettings = RSESettings(), root: String? = nil, by issuer: Issuer?) async throws -> RSE {
+        if let issuer { try Permission.requireAdmin(issuer, "add_rse") }
+        try Validation.checkRSE(rse)
+        let dir = ((root ?? defaultRoot(for: rse)) as NSString).standardizingPath
+        let now = nowStamp
+        let id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let sets = try Self.rseAssignments(settings.values)
+        let created = try await db.write { db -> RSE in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {
+                throw RucioError.duplicate("RSE '\(rse)' already exists!")
+            }
+            try db.execute(sql: "INSERT INTO rses (id, rse, root, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", arguments: [id, rse, dir, now, now])
+            for (col, val) in sets {
+                try db.execute(sql: "UPDATE rses SET \(col) = ? WHERE id = ?", arguments: [val, id])
+            }
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE id = ?", arguments: [id])!
+            let model = RSE(row: row)
+            try db.execute(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, ?, 'true')", arguments: [id, rse])
+            if model.isTape {
+                try db.execute(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
+            }
+            try db.execute(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
+                           arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
+            return model
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return created
+    }
+
+    static func rseAssignments(_ values: JSONObject) throws -> [(String, DatabaseValue)] {
+        var out: [(String, DatabaseValue)] = []
+        for (k, v) in values {
+            guard let col = rseColumns[k] else {
+                if ["rse", "id", "vo", "availability"].contains(k) { continue }
+                throw RucioError("InvalidObject", "Provided object does not match schema. Details: Unknown RSE setting '\(Validation.printable(k))'")
+            }
+            if boolRSEColumns.contains(col) {
+                guard let b = v.boolValue else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: '\(k)' must be a boolean") }
+                out.append((col, b.databaseValue))
+            } else if col == "rse_type" {
+                guard let t = v.stringValue?.uppercased(), t == "DISK" || t == "TAPE" else {
+                    throw RucioError("InvalidObject", "Provided object does not match schema. Details: rse_type must be DISK or TAPE")
+                }
+                out.append((col, t.databaseValue))
+            } else if col == "longitude" || col == "latitude" {
+                out.append((col, (v.isNull ? nil : v.doubleValue ?? v.stringValue.flatMap(Double.init)).databaseValue))
+            } else {
+                switch v {
+                case .null: out.append((col, .null))
+                case .string(let s): out.append((col, s.databaseValue))
+                case .int(let i): out.append((col, String(i).databaseValue))
+                case .double(let d): out.append((col, String(d).databaseValue))
+                default: throw RucioError("InvalidObject", "Provided object does not match schema. Details: '\(k)' must be a string")
+                }
+            }
+        }
+        return out
+    }
+
+    /// Changes RSE settings (availability, location, type…).
+    public func updateRSE(_ rse: String, settings: RSESettings, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "update_rse") }
+        var values = settings.values
+        // Rucio accepts the legacy integer `availability` too.
+        if let a = values["availability"]?.intValue {
+            values["availability_read"] = .bool(a & 4 != 0); values["availability_write"] = .bool(a & 2 != 0); values["availability_delete"] = .bool(a & 1 != 0)
+        }
+        if let newName = values["name"]?.stringValue { try Validation.checkRSE(newName) }
+        let sets = try Self.rseAssignments(values.filtering { $0 != "name" })
+        let newName = values["name"]?.stringValue
+        let now = nowStamp
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            for (col, val) in sets {
+                try db.execute(sql: "UPDATE rses SET \(col) = ?, updated_at = ? WHERE id = ?", arguments: [val, now, model.id])
+            }
+            if let newName, newName != rse {
+                if try Row.fetchOne(db, sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil { throw RucioError.duplicate("RSE '\(newName)' already exists!") }
+                try db.execute(sql: "UPDATE rses SET rse = ? WHERE id = ?", arguments: [newName, model.id])
+            }
+        }
+    }
+
+    /// Deletes an RSE that holds no replicas.
+    public func deleteRSE(_ rse: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_rse")
+        let now = nowStamp
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? LIMIT 1", arguments: [model.id]) != nil {
+                throw RucioError("RSEOperationNotSupported", "RSE '\(rse)' is not empty")
+            }
+            try db.execute(sql: "UPDATE rses SET deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, model.id])
+            try db.execute(sql: "DELETE FROM rse_attributes WHERE rse_id = ?", arguments: [model.id])
+            try db.execute(sql: "DELETE FROM distances WHERE src_rse_id = ? OR dest_rse_id = ?", arguments: [model.id, model.id])
+        }
+    }
+
+    /// One RSE by name.
+    public func rse(_ name: String) async throws -> RSE {
+        try await db.read { db in try Self.rse(db, name: name) }
+    }
+
+    static func rse(_ db: Database, name: String) throws -> RSE {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE rse = ? AND deleted = 0", arguments: [name]) else {
+            throw RucioError.rseNotFound(name)
+        }
+        return RSE(row: row)
+    }
+
+    static func rse(_ db: Database, id: String) throws -> RSE {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE id = ?", arguments: [id]) else {
+            throw RucioError.rseNotFound(id)
+        }
+        return RSE(row: row)
+    }
+
+    /// All RSEs that are not deleted, by name.
+    public func listRSEs() async throws -> [RSE] {
+        try await db.read { db in try Self.allRSEs(db) }
+    }
+
+    static func allRSEs(_ db: Database) throws -> [RSE] {
+        try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map(RSE.init(row:))
+    }
+
+    /// RSEs matching an RSE expression (`InvalidRSEExpression` when none do).
+    public func resolveRSEExpression(_ expression: String) async throws -> [RSE] {
+        try await db.read { db in try Self.resolve(db, expression: expression) }
+    }
+
+    static func resolve(_ db: Database, expression: String) throws -> [RSE] {
+        let expr = try RSEExpression.parse(expression)
+        let rses = try allRSEs(db)
+        let attrs = try allAttributes(db)
+        let universe = rses.map { RSEExpression.Candidate(rse: $0, attributes: attrs[$0.id] ?? [:]) }
+        let ids = expr.evaluate(universe)
+        let result = rses.filter { ids.contains($0.id) }
+        if result.isEmpty { throw RucioError("InvalidRSEExpression", "RSE Expression resulted in an empty set.") }
+        return result
+    }
+
+    static func allAttributes(_ db: Database) throws -> [String: [String: JSON]] {
+        var out: [String: [String: JSON]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT rse_id, key, value FROM rse_attributes") {
+            out[row["rse_id"], default: [:]][row["key"]] = (try? JSONParser.parse(row["value"] as String)) ?? .null
+        }
+        return out
+    }
+
+    // MARK: attributes
+
+    public func rseAttributes(_ rse: String) async throws -> [(String, JSON)] {
+        try await db.read { db in
+            let model = try Self.rse(db, name: rse)
+            return try Self.attributes(db, rseID: model.id)
+        }
+    }
+
+    static func attributes(_ db: Database, rseID: String) throws -> [(String, JSON)] {
+        try Row.fetchAll(db, sql: "SELECT key, value FROM rse_attributes WHERE rse_id = ? ORDER BY key", arguments: [rseID]).map {
+            ($0["key"] as String, (try? JSONParser.parse($0["value"] as String)) ?? .null)
+        }
+    }
+
+    public func addRSEAttribute(_ rse: String, key: String, value: JSON, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "add_rse_attribute") }
+        guard !key.isEmpty, key.utf8.count <= 255 else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid attribute key") }
+        var converted = value
+        // Rucio stores "true"/"false" strings as booleans.
+        if case .string(let s) = value, ["true", "false"].contains(s.lowercased()) { converted = .bool(s.lowercased() == "true") }
+        let stored = converted
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            try db.execute(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [model.id, key, stored.serialized()])
+        }
+    }
+
+    public func deleteRSEAttribute(_ rse: String, key: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_rse_attribute")
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            try db.execute(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
+            if db.changesCount == 0 { throw RucioError("RSEAttributeNotFound", "RSE attribute '\(key)' for RSE '\(rse)' cannot be found") }
+        }
+    }
+
+    // MARK: protocols
+
+    public func protocols(_ rse: String) async throws -> [RSEProtocol] {
+        try await db.read { db in
+            let model = try Self.rse(db, name: rse)
+            return try Self.protocols(db, rseID: model.id)
+        }
+    }
+
+    static func protocols(_ db: Database, rseID: String) throws -> [RSEProtocol] {
+        try Row.fetchAll(db, sql: "SELECT * FROM rse_protocols WHERE rse_id = ? ORDER BY hostname, scheme, port", arguments: [rseID]).map(RSEProtocol.init(row:))
+    }
+
+    public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, "add_protocol") }
+        guard !p.scheme.isEmpty, p.scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" }) else {
+            throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid scheme")
+        }
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?", arguments: [model.id, p.scheme, p.hostname, p.port]) != nil {
+                throw RucioError.duplicate("Protocol '\(p.scheme)' on port \(p.port) already registered for '\(rse)' with hostname '\(p.hostname)'.")
+            }
+            try db.execute(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [model.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized(), p.extendedAttributes.isNull ? nil : p.extendedAttributes.serialized()])
+        }
+    }
+
+    public func deleteProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "del_protocol")
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            var sql = "DELETE FROM rse_protocols WHERE rse_id = ? AND scheme = ?"
+            var args: [any DatabaseValueConvertible] = [model.id, scheme]
+            if let hostname { sql += " AND hostname = ?"; args.append(hostname) }
+            if let port { sql += " AND port = ?"; args.append(port) }
+            try db.execute(sql: sql, arguments: StatementArguments(args))
+            if db.changesCount == 0 { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse)' does not support protocol '\(scheme)'") }
+        }
+    }
+
+    public func updateProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, data: JSONObject, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "update_protocol")
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            var protos = try Self.protocols(db, rseID: model.id).filter { $0.scheme == scheme && (hostname == nil || $0.hostname == hostname) && (port == nil || $0.port == port) }
+            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse)' does not support protocol '\(scheme)'") }
+            for i in protos.indices {
+                let old = protos[i]
+                if let v = data["prefix"]?.stringValue { protos[i].prefix = v }
+                if let v = data["impl"]?.stringValue { protos[i].impl = v }
+                if let v = data["hostname"]?.stringValue { protos[i].hostname = v }
+                if let v = data["port"]?.intValue { protos[i].port = Int(v) }
+                if let v = data["domains"], case .object = v { protos[i].domains = Self.mergeDomains(old.domains, v) }
+                if let v = data["extended_attributes"] { protos[i].extendedAttributes = v }
+                try db.execute(sql: "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
+                               arguments: [protos[i].hostname, protos[i].port, protos[i].prefix, protos[i].impl, protos[i].domains.serialized(), protos[i].extendedAttributes.isNull ? nil : protos[i].extendedAttributes.serialized(), model.id, old.scheme, old.hostname, old.port])
+            }
+        }
+    }
+
+    static func mergeDomains(_ old: JSON, _ new: JSON) -> JSON {
+        guard var o = old.objectValue, let n = new.objectValue else { return new }
+        for (dom, ops) in n {
+            var cur = o[dom]?.objectValue ?? JSONObject()
+            for (op, prio) in ops.objectValue ?? JSONObject() { cur[op] = prio }
+            o[dom] = .object(cur)
+        }
+        return .object(o)
+    }
+
+    // MARK: distances
+
+    public struct Distance: Sendable {
+        public var srcRSEID: String, destRSEID: String, distance: Int, createdAt: Date, updatedAt: Date
+    }
+
+    public func setDistance(from src: String, to dst: String, distance: Int, create: Bool, by issuer: Issuer?) async throws {
+        if let issuer { try Permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
+        let now = nowStamp
+        try await db.write { db in
+            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            let exists = try Row.fetchOne(db, sql: "SELECT 1 FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]) != nil
+            if create && exists { throw RucioError.duplicate("Distance from \(src) to \(dst) already exists!") }
+            if !create && !exists { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
+            try db.execute(sql: "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
+                           arguments: [s.id, d.id, distance, now, now])
+        }
+    }
+
+    public func distances(from src: String, to dst: String) async throws -> [Distance] {
+        try await db.read { db in
+            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            return try Row.fetchAll(db, sql: "SELECT * FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]).map {
+                Distance(srcRSEID: $0["src_rse_id"], destRSEID: $0["dest_rse_id"], distance: $0["distance"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+            }
+        }
+    }
+
+    public func deleteDistance(from src: String, to dst: String, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "delete_distance")
+        try await db.write { db in
+            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            try db.execute(sql: "DELETE FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id])
+            if db.changesCount == 0 { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
+        }
+    }
+
+    // MARK: usage and limits
+
+    public struct RSEUsage: Sendable {
+        public var source: String, used: Int64?, free: Int64?, total: Int64?, files: Int64?, updatedAt: Date
+    }
+
+    /// Usage of an RSE: `rucio` (from the catalog, live) plus any manually reported sources.
+    public func rseUsage(_ rse: String, source: String?) async throws -> (RSE, [RSEUsage]) {
+        try await db.read { db in
+            let model = try Self.rse(db, name: rse)
+            var out: [RSEUsage] = []
+            if source == nil || source == "rucio" {
+                let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN ('A', 'C', 'U', 'B', 'T')", arguments: [model.id])!
+                let used: Int64 = row["b"]
+                let limit = try Int64.fetchOne(db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
+                out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0 - used) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))
+            }
+            var sql = "SELECT * FROM rse_usage WHERE rse_id = ?"
+            var args: [any DatabaseValueConvertible] = [model.id]
+            if let source { sql += " AND source = ?"; args.append(source) }
+            for r in try Row.fetchAll(db, sql: sql + " ORDER BY source", arguments: StatementArguments(args)) where (r["source"] as String) != "rucio" {
+                let used: Int64? = r["used"], free: Int64? = r["free"]
+                out.append(RSEUsage(source: r["source"], used: used, free: free, total: (used ?? 0) + (free ?? 0), files: r["files"], updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
+            }
+            return (model, out)
+        }
+    }
+
+    public func setRSEUsage(_ rse: String, source: String, used: Int64?, free: Int64?, files: Int64?, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "set_rse_usage")
+        let now = nowStamp
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            try db.execute(sql: "INSERT OR REPLACE INTO rse_usage (rse_id, source, used, free, files, updated_at) VALUES (?, ?, ?, ?, ?, ?)", arguments: [model.id, source, used, free, files, now])
+        }
+    }
+
+    public func rseLimits(_ rse: String) async throws -> [(String, Int64)] {
+        try await db.read { db in
+            let model = try Self.rse(db, name: rse)
+            return try Row.fetchAll(db, sql: "SELECT name, value FROM rse_limits WHERE rse_id = ? ORDER BY name", arguments: [model.id]).map { ($0["name"], $0["value"]) }
+        }
+    }
+
+    public func setRSELimit(_ rse: String, name: String, value: Int64?, by issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "set_rse_limits")
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            if let value {
+                try db.execute(sql: "INSERT OR REPLACE INTO rse_limits (rse_id, name, value) VALUES (?, ?, ?)", arguments: [model.id, name, value])
+            } else {
+                try db.execute(sql: "DELETE FROM rse_limits WHERE rse_id = ? AND name = ?", arguments: [model.id, name])
+            }
+        }
+    }
+}
+
+extension JSONObject {
+    /// A copy with only the keys that pass `keep`.
+    public func filtering(_ keep: (String) -> Bool) -> JSONObject {
+        var out = JSONObject()
+        for (k, v) in self where keep(k) { out[k] = v }
+        return out
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+
+extension Catalog {
+    /// Relative path of a file on an RSE: the `hash` lfn2pfn for deterministic RSEs, or the given PFN's path.
+    static func replicaPath(_ db: Database, rse: RSE, file: FileSpec) throws -> String {
+        if let pfn = file.pfn, !pfn.isEmpty {
+            guard let url = URLComponents(string: pfn) else { throw RucioError.invalidPath("Cannot parse PFN '\(Validation.printable(pfn))'") }
+            let path = url.percentEncodedPath.removingPercentEncoding ?? url.path
+            let root = rse.root.hasSuffix("/") ? rse.root : rse.root + "/"
+            let protos = try protocols(db, rseID: rse.id)
+            for p in protos where path.hasPrefix(p.normalisedPrefix) {
+                let rel = String(path.dropFirst(p.normalisedPrefix.count))
+                _ = try containedPath(root: root, relative: rel)
+                return rel
+            }
+            if path.hasPrefix(root) {
+                let rel = String(path.dropFirst(root.count))
+                _ = try containedPath(root: root, relative: rel)
+                return rel
+            }
+            throw RucioError.invalidPath("PFN '\(Validation.printable(pfn))' is not inside RSE \(rse.rse)")
+        }
+        let algo = try lfn2pfnAlgorithm(db, rseID: rse.id)
+        let rel = algo.path(scope: file.scope, name: file.name)
+        _ = try containedPath(root: rse.root, relative: rel)
+        return rel
+    }
+
+    /// The RSE's lfn2pfn algorithm (attribute `lfn2pfn_algorithm`, default `hash`).
+    static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> LFN2PFN {
+        let v = try String.fetchOne(db, sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])
+        return v.flatMap { (try? JSONParser.parse($0))?.stringValue }.flatMap(LFN2PFN.init(rawValue:)) ?? .hash
+    }
+
+    /// Absolute path of a replica's bytes.
+    public func absolutePath(rse: RSE, relative: String) throws -> String {
+        try containedPath(root: rse.root, relative: relative)
+    }
+
+    /// Checks that the bytes of a replica are on disk with the catalog's size and checksum.
+    static func verifyBytes(rse: RSE, path: String, bytes: Int64, adler32: String?) throws {
+        let full = try containedPath(root: rse.root, relative: path)
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: full), let size = (attrs[.size] as? NSNumber)?.int64Value else {
+            throw RucioError("FileConsistencyMismatch", "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
+        }
+        guard size == bytes else {
+            throw RucioError("FileConsistencyMismatch", "Size on \(rse.rse) (\(size)) differs from the catalog (\(bytes)) for \(path)")
+        }
+        if let adler32 {
+            let sums = try Checksums.ofFile(at: full)
+            guard sums.adler32 == adler32.lowercased() else {
+                throw RucioError("FileConsistencyMismatch", "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
+            }
+        }
+    }
+
+    /// Registers replicas on an RSE (`POST /replicas`), creating file DIDs as needed.
+    public func addReplicas(rse: String, files: [FileSpec], ignoreAvailability: Bool, issuer: Issuer, virtual: Bool = false) async throws {
+        let now = nowStamp
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            if !model.availabilityWrite && !ignoreAvailability {
+                throw RucioError("ResourceTemporaryUnavailable", "\(rse) is temporary unavailable for writing")
+            }
+            for f in files {
+                try Validation.checkScope(f.scope)
+                try Validation.checkName(f.name)
+                try Self.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
+                let d = try Self.ensureFile(db, f, account: issuer.account, now: now)
+                try self.registerReplicaInTransaction(db, rse: model, file: f, did: d, issuer: issuer, now: now, allowExisting: false, virtual: virtual)
+            }
+        }
+    }
+
+    func registerReplicaInTransaction(_ db: Database, rse: RSE, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool, virtual: Bool = false) throws {
+        if try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]) != nil {
+            if allowExisting { return }
+            throw RucioError.duplicate("File replica already exists!")
+        }
+        let state: ReplicaState
+        if let s = file.state {
+            guard let st = ReplicaState(loose: s) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid replica state '\(Validation.printable(s))'") }
+            state = st
+        } else { state = .available }
+        let path = try Self.replicaPath(db, rse: rse, file: file)
+        let bytes = did.bytes ?? file.bytes ?? 0
+        if state == .available && !virtual {
+            try Self.verifyBytes(rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32)
+        }
+        try db.execute(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                       arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
+        if state == .available { try replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
+    }
+
+    /// Changes replica states (`PUT /replicas`); AVAILABLE requires the bytes on disk.
+    public func updateReplicaStates(rse: String, files: [FileSpec], issuer: Issuer) async throws {
+        let now = nowStamp
+        try await db.write { db in
+            let model = try Self.rse(db, name: rse)
+            for f in files {
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                    throw RucioError("ReplicaNotFound", "No row found for \(f.scope):\(f.name) on \(rse)")
+                }
+                try Self.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
+                let r = Replica(row: row)
+                guard let s = f.state, let state = ReplicaState(loose: s) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: missing or invalid state") }
+                if state == r.state { continue }
+                if state == .available && !r.isVirtual {
+                    try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
+                }
+                try db.execute(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [state.rawValue, now, model.id, f.scope, f.name])
+                if state == .available { try replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
+            }
+        }
+    }
+
+    /// Removes replicas from the catalog and their bytes from disk (admin only, refused while locked).
+    public func deleteReplicas(rse: String, files: [DIDRef], issuer: Issuer) async throws {
+        try Permission.requireAdmin(issuer, "delete_replicas")
+        let model = try await self.rse(rse)
+        let paths = try await db.write { db -> [String] in
+            var paths: [String] = []
+            for f in files {
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                    throw RucioError("ReplicaNotFound", "Replica \(f) not found on \(rse)")
+                }
+                let r = Replica(row: row)
+                if r.lockCount > 0 { throw RucioError("ReplicaIsLocked", "Replica \(f) on \(rse) is locked by a rule") }
+                try db.execute(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
+                if !r.isVirtual { paths.append(try containedPath(root: model.root, relative: r.path)) }
+            }
+            return paths
+        }
+        for p in paths { try? FileManager.default.removeItem(atPath: p) }
+    }
+
+    /// One file of a replica listing, with where its bytes are.
+    public struct FileReplicas: Sendable {
+        public var scope: String, name: String, bytes: Int64?, md5: String?, adler32: String?
+        public var replicas: [(rse: RSE, state: ReplicaState, path: String, protocols: [RSEProtocol])]
+        public var parents: [String]
+    }
+
+    /// Options of a replica listing.
+    public struct ReplicaQuery: Sendable {
+        public var schemes: [String]?
+        public var rseExpression: String?
+        public var allStates = false
+        public var resolveParents = false
+        public var ignoreAvailability = true
+        public var limit: Int?
+        public init() {}
+    }
+
+    /// Expands DIDs to files and lists their replicas.
+    public func listReplicas(_ dids: [DIDRef], query: ReplicaQuery) async throws -> [FileReplicas] {
+        try await db.read { db in
+            var allowed: Set<String>?
+            if let e = query.rseExpression { allowed = Set(try Self.resolve(db, expression: e).map(\.id)) }
+            var rseCache: [String: RSE] = [:]
+            var protoCache: [String: [RSEProtocol]] = [:]
+            var out: [FileReplicas] = []
+            var seen = Set<DIDRef>()
+            for ref in dids {
+                let files = try Self.files(db, ref.scope, ref.name)
+                for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
+                    var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
+                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
+                    for row in rows {
+                        let r = Replica(row: row)
+                        if !query.allStates && r.state != .available { continue }
+                        if let allowed, !allowed.contains(r.rseID) { continue }
+                        if rseCache[r.rseID] == nil { rseCache[r.rseID] = try Self.rse(db, id: r.rseID) }
+                        let rse = rseCache[r.rseID]!
+                        if !query.ignoreAvailability && !rse.availabilityRead { continue }
+                        if protoCache[r.rseID] == nil { protoCache[r.rseID] = try Self.protocols(db, rseID: r.rseID) }
+                        var protos = protoCache[r.rseID]!.filter { $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil }
+                        if let schemes = query.schemes { protos = protos.filter { schemes.contains($0.scheme) } }
+                        entry.replicas.append((rse, r.state, r.path, protos))
+                    }
+                    entry.replicas.sort { $0.rse.rse < $1.rse.rse }
+                    if query.resolveParents { entry.parents = try Self.ancestors(db, f.scope, f.name) }
+                    out.append(entry)
+                    if let limit = query.limit, out.count >= limit { return out }
+                }
+            }
+            return out
+        }
+    }
+
+    /// One row of a dataset's per-RSE replica summary.
+    public struct DatasetReplica: Sendable {
+        public var rse: RSE, length: Int64, bytes: Int64, availableLength: Int64, availableBytes: Int64, createdAt: Date, updatedAt: Date
+    }
+
+    /// Per-RSE completeness of a dataset (`GET /replicas/<s>/<n>/datasets`).
+    public func datasetReplicas(_ scope: String, _ name: String) async throws -> [DatasetReplica] {
+        try await db.read { db in
+            let d = try Self.did(db, scope, name)
+            let files = try Self.files(db, scope, name)
+            let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0 + ($1.bytes ?? 0) }
+            _ = d
+            let rows = try Row.fetchAll(db, sql: Self.filesCTE + """
+                SELECT r.rse_id, SUM(CASE WHEN r.state = 'A' THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = 'A' THEN r.bytes ELSE 0 END) AS b,
+                  MIN(r.created_at) AS c, MAX(r.updated_at) AS u
+                FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id
+                """, arguments: [scope, name])
+            return try rows.map {
+                DatasetReplica(rse: try Self.rse(db, id: $0["rse_id"]), length: total, bytes: totalBytes, availableLength: $0["n"], availableBytes: $0["b"],
+                               createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
+            }.sorted { $0.rse.rse < $1.rse.rse }
+        }
+    }
+}

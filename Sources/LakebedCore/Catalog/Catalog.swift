@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// The lake's catalog: every account, scope, RSE, DID, replica, rule and lock, in one SQLite file.
+///
+/// Every change that touches more than one row runs in one transaction, so a crash leaves either the
+/// whole change or none of it. Reads go through a WAL pool and never block writers.
+public final class Catalog: Sendable {
+    /// The SQLite connection pool.
+    public let db: DatabasePool
+    /// Where the lake's time comes from.
+    public let clock: any LakeClock
+    /// Folder holding the catalog and, by default, the RSE directories.
+    public let dataDir: String
+    /// Token lifetime for userpass logins (seconds of lake time).
+    public let tokenLifetime: TimeInterval
+    let tokenCache: TokenCache
+
+    /// Opens (creating if needed) the catalog under `dataDir`.
+    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600) throws {
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        self.dataDir = (dataDir as NSString).standardizingPath
+        self.clock = clock
+        self.tokenLifetime = tokenLifetime
+        self.tokenCache = TokenCache()
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
+        try Schema.migrator.migrate(db)
+    }
+
+    /// Seconds since 1970 on the lake clock.
+    public var nowStamp: Double { clock.now().timeIntervalSince1970 }
+}
+
+/// Dates are stored as REAL seconds since 1970.
+extension Date {
+    init?(stamp: Double?) {
+        guard let stamp else { return nil }
+        self.init(timeIntervalSince1970: stamp)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+
+/// The three kinds of data identifier.
+public enum DIDType: String, Sendable, CaseIterable {
+    case file = "FILE", dataset = "DATASET", container = "CONTAINER"
+
+    /// Accepts Rucio's names and one-letter codes.
+    public init?(loose: String) {
+        switch loose.uppercased() {
+        case "FILE", "F": self = .file
+        case "DATASET", "D": self = .dataset
+        case "CONTAINER", "C": self = .container
+        default: return nil
+        }
+    }
+    public var isCollection: Bool { self != .file }
+}
+
+/// A data identifier row: a file, dataset or container, with its metadata.
+public struct DID: Sendable, Equatable {
+    public var scope: String
+    public var name: String
+    public var type: DIDType
+    public var account: String
+    public var bytes: Int64?
+    public var length: Int64?
+    public var md5: String?
+    public var adler32: String?
+    public var isOpen: Bool?
+    public var monotonic: Bool
+    public var expiredAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Every column of the row, for the metadata plugins.
+    public var columns: JSONObject
+    /// Free JSON metadata.
+    public var meta: JSONObject
+
+    /// DID columns that `set_metadata` may change, with their SQL type.
+    public static let settableColumns: [String: ColumnKind] = [
+        "guid": .text, "events": .int, "project": .text, "datatype": .text, "run_number": .int, "stream_name": .text,
+        "prod_step": .text, "version": .text, "campaign": .text, "task_id": .int, "panda_id": .int, "lumiblocknr": .int,
+        "provenance": .text, "phys_group": .text, "transient": .bool, "hidden": .bool, "obsolete": .bool,
+        "is_archive": .bool, "constituent": .bool, "eol_at": .date, "purge_replicas": .bool, "availability": .text,
+        "suppressed": .bool, "bytes": .int, "adler32": .text, "md5": .text,
+    ]
+    /// Every searchable column.
+    public static let searchableColumns: [String: ColumnKind] = settableColumns.merging([
+        "scope": .text, "name": .text, "account": .text, "did_type": .text, "length": .int, "is_open": .bool,
+        "monotonic": .bool, "complete": .bool, "created_at": .date, "updated_at": .date, "expired_at": .date,
+        "accessed_at": .date, "closed_at": .date, "access_cnt": .int,
+    ]) { a, _ in a }
+
+    public enum ColumnKind: Sendable { case text, int, bool, date, real }
+
+    /// Column order of Rucio's DID_COLUMN metadata document.
+    static let columnOrder = ["scope", "name", "account", "did_type", "is_open", "monotonic", "hidden", "obsolete", "complete",
+                              "is_new", "availability", "suppressed", "bytes", "length", "md5", "adler32", "expired_at",
+                              "purge_replicas", "deleted_at", "events", "guid", "project", "datatype", "run_number",
+                              "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id", "lumiblocknr",
+                              "provenance", "phys_group", "transient", "accessed_at", "closed_at", "eol_at", "is_archive",
+                              "constituent", "access_cnt", "created_at", "updated_at"]
+    static let boolColumns: Set<String> = ["is_open", "monotonic", "hidden", "obsolete", "complete", "suppressed", "purge_replicas", "transient", "is_archive", "constituent"]
+    static let dateColumns: Set<String> = ["expired_at", "accessed_at", "closed_at", "eol_at", "created_at", "updated_at"]
+
+    init(row: Row) {
+        scope = row["scope"]; name = row["name"]
+        type = DIDType(rawValue: row["did_type"]) ?? .file
+        account = row["account"]; bytes = row["bytes"]; length = row["length"]; md5 = row["md5"]; adler32 = row["adler32"]
+        isOpen = (row["is_open"] as Int?).map { $0 == 1 }
+        monotonic = row["monotonic"]
+        expiredAt = Date(stamp: row["expired_at"])
+        createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+        var cols = JSONObject()
+        for c in Self.columnOrder {
+            switch c {
+            case "is_new": cols[c] = .bool(false)
+            case "deleted_at": cols[c] = .null
+            default:
+                let v: DatabaseValue = row[c] ?? .null
+                if v.isNull { cols[c] = .null; continue }
+                if Self.boolColumns.contains(c) { cols[c] = .bool((Int64.fromDatabaseValue(v) ?? 0) != 0) }
+                else if Self.dateColumns.contains(c) { cols[c] = .date(Double.fromDatabaseValue(v).map { Date(timeIntervalSince1970: $0) }) }
+                else if let i = Int64.fromDatabaseValue(v), case .int64 = v.storage { cols[c] = .int(i) }
+                else if let s = String.fromDatabaseValue(v) { cols[c] = .string(s) }
+                else { cols[c] = .null }
+            }
+        }
+        columns = cols
+        meta = (row["meta"] as String?).flatMap { try? JSONParser.parse($0) }?.objectValue ?? JSONObject()
+    }
+}
+
+/// One attachment row: a child inside a collection.
+public struct ContentEntry: Sendable, Equatable {
+    public var scope: String, name: String, type: DIDType
+    public var bytes: Int64?, adler32: String?, md5: String?, guid: String?, events: Int64?
+}
+
+/// Reference to a DID by scope and name.
+public struct DIDRef: Sendable, Hashable, CustomStringConvertible {
+    public var scope: String
+    public var name: String
+    public init(_ scope: String, _ name: String) { self.scope = scope; self.name = name }
+    public var description: String { "\(scope):\(name)" }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// What a client asks for when it adds a rule.
+public struct RuleSpec: Sendable {
+    public var dids: [DIDRef] = []
+    public var copies: Int = 1
+    public var rseExpression: String = ""
+    public var weight: String?
+    public var lifetime: Double?
+    public var grouping: String = "DATASET"
+    public var account: String?
+    public var locked: Bool = false
+    public var sourceReplicaExpression: String?
+    public var activity: String = "User Subscriptions"
+    public var notify: String = "N"
+    public var purgeReplicas: Bool = false
+    public var ignoreAvailability: Bool = false
+    public var comment: String?
+    public var priority: Int = 3
+    public var meta: String?
+    public init() {}
+}
+
+/// Rule states with Rucio's codes.
+public enum RuleState: String, Sendable, CaseIterable {
+    case replicating = "R", ok = "O", stuck = "S", suspended = "U", waitingApproval = "W", inject = "I"
+    public var name: String {
+        switch self {
+        case .replicating: return "REPLICATING"
+        case .ok: return "OK"
+        case .stuck: return "STUCK"
+        case .suspended: return "SUSPENDED"
+        case .waitingApproval: return "WAITING_APPROVAL"
+        case .inject: return "INJECT"
+        }
+    }
+    public init?(loose: String) {
+        if let s = RuleState(rawValue: loose.uppercased()) { self = s; return }
+        guard let s = RuleState.allCases.first(where: { $0.name == loose.uppercased() }) else { return nil }
+        self = s
+    }
+}
+
+/// Lock states with Rucio's codes.
+public enum LockState: String, Sendable {
+    case ok = "O", replicating = "R", stuck = "S"
+    public var name: String { switch self { case .ok: "OK"; case .replicating: "REPLICATING"; case .stuck: "STUCK" } }
+}
+
+/// A replication rule: N copies of a DID on RSEs matching an expression.
+public struct Rule: Sendable {
+    public var id: String, account: String, scope: String, name: String, didType: DIDType, state: RuleState, error: String?
+    public var rseExpression: String, copies: Int, expiresAt: Date?, weight: String?, locked: Bool
+    public var locksOK: Int, locksReplicating: Int, locksStuck: Int
+    public var sourceReplicaExpression: String?, activity: String, grouping: String, notification: String
+    public var stuckAt: Date?, purgeReplicas: Bool, ignoreAvailability: Bool, ignoreAccountLimit: Bool, priority: Int
+    public var comments: String?, childRuleID: String?, eolAt: Date?, splitContainer: Bool, meta: String?, subscriptionID: String?
+    public var createdAt: Date, updatedAt: Date
+
+    init(row: Row) {
+        id = row["id"]; account = row["account"]; scope = row["scope"]; name = row["name"]
+        didType = DIDType(rawValue: row["did_type"]) ?? .file; state = RuleState(rawValue: row["state"]) ?? .replicating; error = row["error"]
+        rseExpression = row["rse_expression"]; copies = row["copies"]; expiresAt = Date(stamp: row["expires_at"]); weight = row["weight"]
+        locked = row["locked"]; locksOK = row["locks_ok_cnt"]; locksReplicating = row["locks_replicating_cnt"]; locksStuck = row["locks_stuck_cnt"]
+        sourceReplicaExpression = row["source_replica_expression"]; activity = row["activity"]; grouping = row["grouping"]
+        notification = row["notification"]; stuckAt = Date(stamp: row["stuck_at"]); purgeReplicas = row["purge_replicas"]
+        ignoreAvailability = row["ignore_availability"]; ignoreAccountLimit = row["ignore_account_limit"]; priority = row["priority"]
+        comments = row["comments"]; childRuleID = row["child_rule_id"]; eolAt = Date(stamp: row["eol_at"]); splitContainer = row["split_container"]
+        meta = row["meta"]; subscriptionID = row["subscription_id"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+    }
+}
+
+/// A replica lock held by a rule.
+public struct ReplicaLock: Sendable {
+    public var ruleID: String, scope: String, name: String, rseID: String, rse: String, account: String, bytes: Int64, state: LockState
+    public var createdAt: Date, updatedAt: Date
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Rucio's generic naming schema, the rules that keep every name inside the catalog's vocabulary
+/// (and every DID name inside its RSE directory: no slashes, no `..`, no NUL can pass).
+public enum Validation {
+    static func allASCII(_ s: String, _ ok: (UInt8) -> Bool) -> Bool {
+        for b in s.utf8 where !ok(b) { return false }
+        return true
+    }
+    static func isAlnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) }
+
+    /// `^[A-Za-z0-9][A-Za-z0-9.\-_]{1,250}$`
+    public static func isValidName(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count >= 2, u.count <= 251, isAlnum(u[0]) else { return false }
+        return allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    /// `^[a-zA-Z_\-.0-9]{1,25}$`
+    public static func isValidScope(_ s: String) -> Bool {
+        let n = s.utf8.count
+        return n >= 1 && n <= 25 && s != "." && s != ".." && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    /// `^[a-z0-9-_]{1,25}$`
+    public static func isValidAccount(_ s: String) -> Bool {
+        let n = s.utf8.count
+        return n >= 1 && n <= 25 && allASCII(s) { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    /// `^([A-Z0-9]+([_-][A-Z0-9]+)*)$`
+    public static func isValidRSE(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= 64 else { return false }
+        var prevSep = true
+        for b in s.utf8 {
+            let upperAlnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a)
+            if upperAlnum { prevSep = false } else if b == UInt8(ascii: "_") || b == UInt8(ascii: "-") {
+                if prevSep { return false }
+                prevSep = true
+            } else { return false }
+        }
+        return !prevSep
+    }
+
+    public static func checkName(_ s: String) throws {
+        guard isValidName(s) else { throw RucioError.invalidObject("Problem validating name : '\(printable(s))' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'") }
+    }
+    public static func checkScope(_ s: String) throws {
+        guard isValidScope(s) else { throw RucioError.invalidObject("Problem validating scope : '\(printable(s))' does not match '^[a-zA-Z_\\-.0-9]{1,25}$'") }
+    }
+    public static func checkAccount(_ s: String) throws {
+        guard isValidAccount(s) else { throw RucioError.invalidObject("Problem validating account : '\(printable(s))' does not match '^[a-z0-9-_]{1,25}$'") }
+    }
+    public static func checkRSE(_ s: String) throws {
+        guard isValidRSE(s) else { throw RucioError.invalidObject("Problem validating rse : '\(printable(s))' does not match '^([A-Z0-9]+([_-][A-Z0-9]+)*)$'") }
+    }
+    public static func checkAdler32(_ s: String) throws {
+        guard s.utf8.count == 8, allASCII(s, { isHex($0) }) else { throw RucioError.invalidObject("Problem validating adler32 : '\(printable(s))' does not match '^[a-fA-F\\d]{8}$'") }
+    }
+    public static func checkMD5(_ s: String) throws {
+        guard s.utf8.count == 32, allASCII(s, { isHex($0) }) else { throw RucioError.invalidObject("Problem validating md5 : '\(printable(s))' does not match '^[a-fA-F\\d]{32}$'") }
+    }
+    static func isHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66) }
+
+    /// A string made safe to echo back in a header or message.
+    public static func printable(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars.prefix(300) {
+            if u.value < 0x20 || u.value == 0x7f { out += "\\x" + String(format: "%02x", u.value) } else { out.unicodeScalars.append(u) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LakebedCore
+import Logging
+import NIOCore
+
+/// Validates tokens that are not native Rucio tokens (the IAM's JWTs); returns nil to refuse.
+public typealias ExternalTokenValidator = @Sendable (String) async -> TokenInfo?
+
+/// The one HTTP front of the lake: Rucio's REST API plus Lakebed's own services, translated to the domain.
+public struct LakebedResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    let catalog: Catalog
+    let rucio: RouteTable
+    let maxBody: Int
+    let externalTokens: ExternalTokenValidator?
+    let logger: Logger
+
+    public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = 32 << 20,
+                externalTokens: ExternalTokenValidator? = nil, logger: Logger = Logger(label: "lakebed.http")) {
+        self.catalog = catalog
+        self.maxBody = maxBody
+        self.externalTokens = externalTokens
+        self.logger = logger
+        var t = RouteTable()
+        RucioAPI(catalog: catalog, version: version).register(&t)
+        self.rucio = t
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let segments = RouteTable.segments(request.uri.path)
+        do {
+            switch rucio.match(method: request.method, segments: segments) {
+            case .none:
+                throw RucioError("NotFound", "No endpoint at \(Validation.printable(request.uri.path))")
+            case .wrongMethod:
+                throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
+            case .found(let route, let params):
+                var req = request
+                let buffer: ByteBuffer
+                do { buffer = try await req.collectBody(upTo: maxBody) } catch {
+                    throw RucioError("RequestEntityTooLarge", "Request body larger than \(maxBody) bytes")
+                }
+                var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                if route.auth { rr.issuer = try await authenticate(request) }
+                return try await route.handler(rr)
+            }
+        } catch let e as RucioError {
+            return Reply.error(e)
+        } catch {
+            logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+            return Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError)
+        }
+    }
+
+    /// Rucio's `request_auth_env`: a token is required, and must map to an active account.
+    func authenticate(_ request: Request) async throws -> Issuer {
+        guard let token = request.headers[HTTPField.Name("X-Rucio-Auth-Token")!], !token.isEmpty else {
+            throw RucioError.valueError("Token must be set.")
+        }
+        var info = try await catalog.validateNativeToken(token)
+        if info == nil, token.split(separator: ".").count == 3, let ext = externalTokens {
+            info = await ext(token)
+        }
+        guard let info else { throw RucioError.cannotAuthenticate() }
+        return try await catalog.issuer(for: info)
+    }
+}
+
+/// Version facts shown to clients.
+public enum LakebedInfo {
+    /// The Rucio version Lakebed speaks (what `rucio ping` prints).
+    public static let rucioVersion = "41.5.1"
+    /// Lakebed's own version.
+    public static let version = "0.1.0"
+}

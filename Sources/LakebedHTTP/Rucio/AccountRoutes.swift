@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    func registerAccounts(_ t: inout RouteTable) {
+        t.add(.get, "/accounts/whoami") { r in
+            Reply.make(.seeOther, "text/html; charset=utf-8", "", extra: [("Location", "/accounts/\(r.caller.account)")])
+        }
+        t.add(.get, "/accounts") { r in
+            var filters: [String: String] = [:]
+            for (k, v) in r.query where !["account_type", "identity"].contains(k) { filters[k] = v }
+            let list = try await catalog.listAccounts(type: r.q("account_type"), identity: r.q("identity"), filters: filters)
+            return Reply.stream(list.map(Doc.account))
+        }
+        t.add(.get, "/accounts/:account") { r in
+            Reply.json(Doc.account(try await catalog.account(r.param("account"))))
+        }
+        t.add(.post, "/accounts/:account") { r in
+            let body = try r.jsonObject()
+            let type = try body.optionalString("type") ?? body.optionalString("account_type") ?? "USER"
+            try await catalog.addAccount(r.param("account"), type: type.uppercased(), email: try body.optionalString("email"), by: r.caller)
+            return Reply.created()
+        }
+        t.add(.put, "/accounts/:account") { r in
+            for (k, v) in try r.jsonObject() { try await catalog.updateAccount(r.param("account"), key: k, value: v, by: r.caller) }
+            return Reply.ok()
+        }
+        t.add(.delete, "/accounts/:account") { r in
+            try await catalog.deleteAccount(r.param("account"), by: r.caller)
+            return Reply.ok()
+        }
+        // attributes
+        t.add(.get, "/accounts/:account/attr") { r in
+            let attrs = try await catalog.accountAttributes(r.param("account"))
+            return Reply.json(.array(attrs.map { ["key": .string($0.0), "value": $0.1] }))
+        }
+        t.add(.post, "/accounts/:account/attr/:key") { r in
+            let body = try r.jsonObject()
+            guard let v = body["value"] else { throw RucioError.keyError("value") }
+            try await catalog.addAccountAttribute(r.param("account"), key: r.param("key"), value: v, by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/accounts/:account/attr/:key") { r in
+            try await catalog.deleteAccountAttribute(r.param("account"), key: r.param("key"), by: r.caller)
+            return Reply.ok()
+        }
+        // scopes of an account
+        t.add(.get, "/accounts/:account/scopes") { r in
+            let scopes = try await catalog.listScopes(ofAccount: r.param("account"))
+            if scopes.isEmpty { throw RucioError("ScopeNotFound", "No scopes found for account ID '\(r.param("account"))'") }
+            return Reply.json(.array(scopes.map { .string($0) }))
+        }
+        t.add(.post, "/accounts/:account/scopes/:scope") { r in
+            try await catalog.addScope(r.param("scope"), account: r.param("account"), by: r.caller)
+            return Reply.created()
+        }
+        // identities
+        t.add(.get, "/accounts/:account/identities") { r in
+            let ids = try await catalog.listIdentities(account: r.param("account"))
+            return Reply.stream(ids.map { ["identity": .string($0.identity), "type": .string($0.type), "email": .str($0.email)] })
+        }
+        t.add(.post, "/accounts/:account/identities") { r in
+            let b = try r.jsonObject()
+            try await catalog.addIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"),
+                                          email: try b.optionalString("email"), password: try b.optionalString("password"),
+                                          isDefault: try b.optionalBool("default") ?? false, by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/accounts/:account/identities") { r in
+            let b = try r.jsonObject()
+            try await catalog.deleteIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"), by: r.caller)
+            return Reply.ok()
+        }
+        // limits
+        let localLimits: RouteTable.Handler = { r in
+            let list = try await catalog.localAccountLimits(r.param("account"), rse: r.params["rse"])
+            var o = JSONObject()
+            for (rse, bytes) in list { o[rse] = bytes.map { .int($0) } ?? .null }
+            return Reply.json(.object(o))
+        }
+        for p in ["/accounts/:account/limits/local", "/accounts/:account/limits/local/:rse", "/accounts/:account/limits", "/accounts/:account/limits/:rse"] {
+            t.add(.get, p, localLimits)
+        }
+        let setLocal: RouteTable.Handler = { r in
+            let b = try r.jsonObject()
+            guard let bytes = try b.optionalInt("bytes") else { throw RucioError.keyError("bytes") }
+            try await catalog.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: bytes, by: r.caller)
+            return Reply.created()
+        }
+        let delLocal: RouteTable.Handler = { r in
+            try await catalog.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: nil, by: r.caller)
+            return Reply.ok()
+        }
+        t.add(.post, "/accounts/:account/limits/local/:rse", setLocal)
+        t.add(.post, "/accounts/:account/limits/:rse", setLocal)
+        t.add(.delete, "/accounts/:account/limits/local/:rse", delLocal)
+        t.add(.delete, "/accounts/:account/limits/:rse", delLocal)
+        let globalLimits: RouteTable.Handler = { r in
+            let list = try await catalog.globalAccountLimits(r.param("account"), expression: r.params["expr"])
+            var o = JSONObject()
+            for (expr, rses, bytes) in list {
+                o[expr] = ["resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }), "limit": .int(bytes)]
+            }
+            return Reply.json(.object(o))
+        }
+        t.add(.get, "/accounts/:account/limits/global", globalLimits)
+        t.add(.get, "/accounts/:account/limits/global/:expr", globalLimits)
+        t.add(.post, "/accounts/:account/limits/global/:expr") { r in
+            guard let bytes = try r.jsonObject().optionalInt("bytes") else { throw RucioError.keyError("bytes") }
+            try await catalog.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: bytes, by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/accounts/:account/limits/global/:expr") { r in
+            try await catalog.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: nil, by: r.caller)
+            return Reply.ok()
+        }
+        // usage
+        let localUsage: RouteTable.Handler = { r in
+            let usage = try await catalog.localAccountUsage(r.param("account"), rse: r.params["rse"])
+            return Reply.stream(usage.map { u in
+                ["rse_id": .string(u.rse.id), "rse": .string(u.rse.rse), "bytes": .int(u.bytes), "files": .int(u.files),
+                 "bytes_limit": u.limit.map { .int($0) } ?? .double(.infinity),
+                 "bytes_remaining": u.limit.map { .int($0 - u.bytes) } ?? .double(.infinity)]
+            })
+        }
+        for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {
+            t.add(.get, p, localUsage)
+        }
+        t.add(.get, "/accounts/:account/usage/global") { r in
+            let limits = try await catalog.globalAccountLimits(r.param("account"), expression: nil)
+            let usage = try await catalog.localAccountUsage(r.param("account"), rse: nil)
+            return Reply.stream(limits.map { (expr, rses, bytes) in
+                let ids = Set(rses.map(\.id))
+                let used = usage.filter { ids.contains($0.rse.id) }
+                let b = used.reduce(Int64(0)) { $0 + $1.bytes }, f = used.reduce(Int64(0)) { $0 + $1.files }
+                return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes - b)]
+            })
+        }
+        t.add(.get, "/accounts/:account/rules") { r in
+            var filters: [String: String] = [:]
+            for (k, v) in r.query { filters[k] = v }
+            filters["account"] = r.param("account")
+            _ = try await catalog.account(r.param("account"))
+            return Reply.stream(try await catalog.listRules(filters: filters).map(Doc.rule))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    func registerAuth(_ t: inout RouteTable) {
+        t.add(.get, "/auth/userpass", auth: false) { r in
+            guard let user = r.header("X-Rucio-Username"), let pass = r.header("X-Rucio-Password") else {
+                throw RucioError.cannotAuthenticate("Cannot authenticate without passing all required arguments")
+            }
+            let account = r.header("X-Rucio-Account")
+            switch try await catalog.loginUserpass(username: user, password: pass, account: account, appID: r.header("X-Rucio-AppID")) {
+            case .token(let info):
+                return Reply.make(.ok, "application/octet-stream", "", extra: [
+                    ("X-Rucio-Auth-Token", info.token), ("X-Rucio-Auth-Token-Expires", RucioDate.rfc1123(info.expiresAt)),
+                    ("X-Rucio-Auth-Account", info.account)])
+            case .chooseAccount(let accounts):
+                return Reply.make(.init(code: 206), "application/json", JSON.array(accounts.map { .string($0) }).serialized(),
+                                  extra: [("X-Rucio-Auth-Accounts", accounts.joined(separator: ","))])
+            }
+        }
+        t.add(.get, "/auth/validate") { r in
+            let i = r.caller
+            let token = r.header("X-Rucio-Auth-Token") ?? ""
+            let info = try await catalog.validateNativeToken(token)
+            let lifetime = info.map { RucioDate.rfc1123($0.expiresAt) } ?? ""
+            // Rucio answers with the Python repr of a dict, not JSON.
+            let body = "{'account': '\(i.account)', 'identity': '\(i.identity)', 'lifetime': '\(lifetime)', 'audience': \(info?.audience.map { "'\($0)'" } ?? "None"), 'authz_scope': \(info?.scope.map { "'\($0)'" } ?? "None")}"
+            return Reply.make(.ok, "application/octet-stream", body)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    func registerDIDs(_ t: inout RouteTable) {
+        t.add(.get, "/dids/:scope/dids/search") { r in
+            let type = r.q("type") ?? r.q("did_type") ?? "collection"
+            var dicts: [JSONObject] = []
+            if let raw = r.q("filters") {
+                let parsed = try PythonLiteral.parse(raw)
+                switch parsed {
+                case .array(let items):
+                    for i in items {
+                        guard let o = i.objectValue else { throw RucioError("DIDFilterSyntaxError", "filters must be a list of dictionaries") }
+                        dicts.append(o)
+                    }
+                case .object(let o): dicts = [o]
+                default: throw RucioError("DIDFilterSyntaxError", "filters must be a list of dictionaries")
+                }
+            } else {
+                var o = JSONObject()
+                for (k, v) in r.query where !["type", "did_type", "limit", "long", "recursive"].contains(k) { o[k] = .string(v) }
+                dicts = [o]
+            }
+            let limit = r.q("limit").flatMap { Int($0) }
+            let hits = try await catalog.searchDIDs(scope: r.param("scope"), filter: try DIDFilter.fromDictionaries(dicts), type: type, limit: limit)
+            if r.qBool("long") {
+                return Reply.stream(hits.map { ["scope": .string($0.scope), "name": .string($0.name), "did_type": .string($0.type.rawValue), "bytes": .num($0.bytes), "length": .num($0.length)] })
+            }
+            return Reply.stream(hits.map { .string($0.name) })
+        }
+        t.add(.get, "/dids/:scope") { r in
+            let list = try await catalog.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
+            return Reply.stream(list.map { e in
+                ["scope": .string(e.did.scope), "name": .string(e.did.name), "type": .string(e.type.rawValue),
+                 "parent": e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null, "level": .int(Int64(e.level)), "bytes": .num(e.bytes)]
+            })
+        }
+        t.add(.post, "/dids") { r in
+            guard let items = try r.json().arrayValue else { throw RucioError.typeError("body must be a list of DIDs") }
+            for item in items {
+                guard let o = item.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
+                try await addDID(scope: try o.requiredString("scope"), name: try o.requiredString("name"), body: o, issuer: r.caller)
+            }
+            return Reply.created()
+        }
+        t.add(.post, "/dids/attachments") { r in
+            let j = try r.json()
+            var ignoreDuplicate = false
+            var items: [JSON]
+            if let o = j.objectValue {
+                ignoreDuplicate = try o.optionalBool("ignore_duplicate") ?? false
+                items = try o.requiredArray("attachments")
+            } else if let a = j.arrayValue { items = a } else { throw RucioError.typeError("body must be a list of attachments") }
+            var attachments: [(parent: DIDRef, children: [FileSpec], rse: String?)] = []
+            for item in items {
+                guard let o = item.objectValue else { throw RucioError.typeError("each attachment must be a dictionary") }
+                attachments.append((DIDRef(try o.requiredString("scope"), try o.requiredString("name")), try Self.fileSpecs(try o.requiredArray("dids")), try o.optionalString("rse")))
+            }
+            try await catalog.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
+            return Reply.created()
+        }
+        t.add(.get, "/dids/:scope/:name") { r in
+            let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
+            return Reply.json(Doc.did(try await catalog.did(r.param("scope"), r.param("name"), dynamicDepth: depth)))
+        }
+        t.add(.post, "/dids/:scope/:name") { r in
+            try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.put, "/dids/:scope/:name/status") { r in
+            let b = try r.jsonObject()
+            try await catalog.setStatus(r.param("scope"), r.param("name"), open: try b.optionalBool("open"), issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.get, "/dids/:scope/:name/dids") { r in
+            let content = try await catalog.listContent(r.param("scope"), r.param("name"))
+            return Reply.stream(content.map { ["scope": .string($0.scope), "name": .string($0.name), "type": .string($0.type.rawValue),
+                                                "bytes": .num($0.bytes), "adler32": .str($0.adler32), "md5": .str($0.md5)] })
+        }
+        t.add(.post, "/dids/:scope/:name/dids") { r in
+            let b = try r.jsonObject()
+            try await catalog.attach(to: DIDRef(r.param("scope"), r.param("name")), children: try Self.fileSpecs(try b.requiredArray("dids")), rse: try b.optionalString("rse"), issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/dids/:scope/:name/dids") { r in
+            let b = try r.jsonObject()
+            try await catalog.detach(from: DIDRef(r.param("scope"), r.param("name")), children: try Self.didRefs(try b.requiredArray("dids")), issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.get, "/dids/:scope/:name/files") { r in
+            let files = try await catalog.listFiles(r.param("scope"), r.param("name"))
+            return Reply.stream(files.map { f in
+                var o = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
+                                    ("guid", f.columns["guid"] ?? .null), ("events", f.columns["events"] ?? .null)])
+                if r.q("long") != nil { o["lumiblocknr"] = f.columns["lumiblocknr"] ?? .null }
+                return .object(o)
+            })
+        }
+        t.add(.get, "/dids/:scope/:name/parents") { r in
+            let parents = try await catalog.listParents(r.param("scope"), r.param("name"))
+            return Reply.stream(parents.map { ["scope": .string($0.0.scope), "name": .string($0.0.name), "type": .string($0.1.rawValue)] })
+        }
+        t.add(.get, "/dids/:scope/:name/meta") { r in
+            let raw = (r.q("plugin") ?? "DID_COLUMN").uppercased()
+            guard let plugin = Catalog.MetadataPlugin(rawValue: raw) else { throw RucioError("UnsupportedMetadataPlugin", "Metadata plugin '\(Validation.printable(raw))' is not supported") }
+            return Reply.json(.object(try await catalog.metadata(r.param("scope"), r.param("name"), plugin: plugin)))
+        }
+        t.add(.post, "/dids/:scope/:name/meta") { r in
+            let b = try r.jsonObject()
+            guard let meta = try b.optionalObject("meta") else { throw RucioError.keyError("meta") }
+            try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: meta, recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.post, "/dids/:scope/:name/meta/:key") { r in
+            let b = try r.jsonObject()
+            guard let v = b["value"] else { throw RucioError.keyError("value") }
+            try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: JSONObject([(r.param("key"), v)]), recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/dids/:scope/:name/meta") { r in
+            guard let key = r.q("key") else { throw RucioError.keyError("key") }
+            try await catalog.deleteMetadata(r.param("scope"), r.param("name"), key: key, issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.post, "/dids/bulkdidsmeta") { r in
+            let b = try r.jsonObject()
+            var items: [(DIDRef, JSONObject)] = []
+            for d in try b.requiredArray("dids") {
+                guard let o = d.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
+                items.append((DIDRef(try o.requiredString("scope"), try o.requiredString("name")), try o.optionalObject("meta") ?? JSONObject()))
+            }
+            try await catalog.setMetadataBulk(items, issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.post, "/dids/bulkmeta") { r in
+            let b = try r.jsonObject()
+            var out: [JSON] = []
+            let raw = (try b.optionalString("plugin") ?? "JSON").uppercased()
+            let plugin = Catalog.MetadataPlugin(rawValue: raw) ?? .json
+            for ref in try Self.didRefs(try b.requiredArray("dids")) {
+                var m = try await catalog.metadata(ref.scope, ref.name, plugin: plugin)
+                m["scope"] = .string(ref.scope); m["name"] = .string(ref.name)
+                out.append(.object(m))
+            }
+            return Reply.stream(out)
+        }
+        t.add(.get, "/dids/:scope/:name/rules") { r in
+            Reply.stream(try await catalog.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
+        }
+    }
+
+    /// `add_did` for a dataset or container.
+    func addDID(scope: String, name: String, body: JSONObject, issuer: Issuer) async throws {
+        let typeName = try body.optionalString("type") ?? "DATASET"
+        guard let type = DIDType(loose: typeName) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid DID type '\(Validation.printable(typeName))'") }
+        let statuses = try body.optionalObject("statuses") ?? JSONObject()
+        var rules: [RuleSpec] = []
+        for item in try body.optionalArray("rules") ?? [] {
+            guard let o = item.objectValue else { throw RucioError.typeError("each rule must be a dictionary") }
+            rules.append(try Self.ruleSpec(o, dids: []))
+        }
+        try await catalog.addCollection(scope: scope, name: name, type: type, issuer: issuer, account: try body.optionalString("account"),
+                                        meta: try body.optionalObject("meta") ?? JSONObject(), isOpen: true,
+                                        monotonic: try statuses.optionalBool("monotonic") ?? false, lifetime: try body.optionalDouble("lifetime"),
+                                        files: try Self.fileSpecs(try body.optionalArray("dids") ?? []), rse: try body.optionalString("rse"), rules: rules)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    func registerRSEs(_ t: inout RouteTable) {
+        t.add(.get, "/rses") { r in
+            if let expr = r.q("expression") {
+                let rses = try await catalog.resolveRSEExpression(expr)
+                return Reply.stream(rses.map { ["rse": .string($0.rse)] })
+            }
+            return Reply.stream(try await catalog.listRSEs().map(Doc.rse))
+        }
+        t.add(.get, "/rses/:rse") { r in
+            let rse = try await catalog.rse(r.param("rse"))
+            return Reply.json(Doc.rseSettings(rse, protocols: try await catalog.protocols(rse.rse), attributes: try await catalog.rseAttributes(rse.rse)))
+        }
+        t.add(.post, "/rses/:rse") { r in
+            try await catalog.addRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
+            return Reply.created()
+        }
+        t.add(.put, "/rses/:rse") { r in
+            try await catalog.updateRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/rses/:rse") { r in
+            try await catalog.deleteRSE(r.param("rse"), by: r.caller)
+            return Reply.ok()
+        }
+        // attributes
+        t.add(.get, "/rses/:rse/attr") { r in
+            var o = JSONObject()
+            for (k, v) in try await catalog.rseAttributes(r.param("rse")) { o[k] = v }
+            return Reply.json(.object(o))
+        }
+        t.add(.post, "/rses/:rse/attr/:key") { r in
+            guard let v = try r.jsonObject()["value"] else { throw RucioError.keyError("value") }
+            try await catalog.addRSEAttribute(r.param("rse"), key: r.param("key"), value: v, by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/rses/:rse/attr/:key") { r in
+            try await catalog.deleteRSEAttribute(r.param("rse"), key: r.param("key"), by: r.caller)
+            return Reply.ok()
+        }
+        // protocols
+        t.add(.get, "/rses/:rse/protocols") { r in
+            let protos = try await catalog.protocols(r.param("rse"))
+            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(r.param("rse"))' has no protocols") }
+            return Reply.json(.array(protos.map(Doc.proto)))
+        }
+        t.add(.get, "/rses/:rse/protocols/:scheme") { r in
+            let rse = try await catalog.rse(r.param("rse"))
+            let protos = try await catalog.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
+            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))'") }
+            return Reply.json(Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rseAttributes(rse.rse)))
+        }
+        t.add(.post, "/rses/:rse/protocols/:scheme") { r in
+            let b = try r.jsonObject()
+            let p = RSEProtocol(scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
+                                port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
+                                impl: try b.optionalString("impl") ?? "rucio.rse.protocols.posix.Default",
+                                domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
+                                extendedAttributes: b["extended_attributes"] ?? .null)
+            try await catalog.addProtocol(r.param("rse"), p, by: r.caller)
+            return Reply.created()
+        }
+        for p in ["/rses/:rse/protocols/:scheme", "/rses/:rse/protocols/:scheme/:hostname", "/rses/:rse/protocols/:scheme/:hostname/:port"] {
+            t.add(.delete, p) { r in
+                try await catalog.deleteProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, by: r.caller)
+                return Reply.ok()
+            }
+            t.add(.put, p) { r in
+                try await catalog.updateProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, data: try r.jsonObject(), by: r.caller)
+                return Reply.ok()
+            }
+        }
+        t.add(.get, "/rses/:rse/lfns2pfns") { r in
+            let rse = try await catalog.rse(r.param("rse"))
+            let scheme = r.q("scheme")
+            let protos = try await catalog.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
+            guard let proto = protos.first else { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' has no matching protocol") }
+            var o = JSONObject()
+            for lfn in r.qAll("lfn") {
+                let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw RucioError.invalidPath("LFN '\(Validation.printable(lfn))' is not scope:name") }
+                try Validation.checkScope(parts[0]); try Validation.checkName(parts[1])
+                o[lfn] = .string(proto.pfn(path: LFN2PFN.hash.path(scope: parts[0], name: parts[1])))
+            }
+            return Reply.json(.object(o))
+        }
+        // distances
+        t.add(.get, "/rses/:src/distances/:dst") { r in
+            let d = try await catalog.distances(from: r.param("src"), to: r.param("dst"))
+            return Reply.json(.array(d.map { ["src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "distance": .int(Int64($0.distance)),
+                                                "ranking": .int(Int64($0.distance)), "created_at": .date($0.createdAt), "updated_at": .date($0.updatedAt)] }))
+        }
+        for (method, create) in [(HTTPRequest.Method.post, true), (.put, false)] {
+            t.add(method, "/rses/:src/distances/:dst") { r in
+                let b = try r.jsonObject()
+                guard let d = try b.optionalInt("distance") ?? b.optionalInt("ranking") else { throw RucioError.keyError("distance") }
+                try await catalog.setDistance(from: r.param("src"), to: r.param("dst"), distance: Int(d), create: create, by: r.caller)
+                if try b.optionalBool("bidirectional") ?? false {
+                    try await catalog.setDistance(from: r.param("dst"), to: r.param("src"), distance: Int(d), create: create, by: r.caller)
+                }
+                return create ? Reply.created() : Reply.ok()
+            }
+        }
+        t.add(.delete, "/rses/:src/distances/:dst") { r in
+            try await catalog.deleteDistance(from: r.param("src"), to: r.param("dst"), by: r.caller)
+            if r.qBool("bidirectional") { try? await catalog.deleteDistance(from: r.param("dst"), to: r.param("src"), by: r.caller) }
+            return Reply.ok()
+        }
+        // usage and limits
+        t.add(.get, "/rses/:rse/usage") { r in
+            let (rse, usage) = try await catalog.rseUsage(r.param("rse"), source: r.q("source"))
+            let perAccount = r.qBool("per_account")
+            var accountUsages: [JSON] = []
+            if perAccount {
+                for a in try await catalog.listAccounts(type: nil, identity: nil, filters: [:]) {
+                    for u in try await catalog.localAccountUsage(a.account, rse: rse.rse) where u.bytes > 0 {
+                        accountUsages.append(["account": .string(a.account), "used": .int(u.bytes), "rse": .string(rse.rse)])
+                    }
+                }
+            }
+            return Reply.stream(usage.map { u in
+                var o: JSONObject = JSONObject([("rse_id", .string(rse.id)), ("rse", .string(rse.rse)), ("source", .string(u.source)), ("used", .num(u.used)),
+                                                ("free", .num(u.free)), ("total", .num(u.total)), ("files", .num(u.files)), ("updated_at", .date(u.updatedAt))])
+                if perAccount && u.source == "rucio" { o["account_usages"] = .array(accountUsages) }
+                return .object(o)
+            })
+        }
+        t.add(.put, "/rses/:rse/usage") { r in
+            let b = try r.jsonObject()
+            try await catalog.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
+            return Reply.ok()
+        }
+        t.add(.get, "/rses/:rse/limits") { r in
+            var o = JSONObject()
+            for (k, v) in try await catalog.rseLimits(r.param("rse")) { o[k] = .int(v) }
+            return Reply.json(.object(o))
+        }
+        t.add(.put, "/rses/:rse/limits") { r in
+            let b = try r.jsonObject()
+            guard let v = try b.optionalInt("value") else { throw RucioError.keyError("value") }
+            try await catalog.setRSELimit(r.param("rse"), name: try b.requiredString("name"), value: v, by: r.caller)
+            return Reply.ok()
+        }
+        t.add(.delete, "/rses/:rse/limits") { r in
+            try await catalog.setRSELimit(r.param("rse"), name: try r.jsonObject().requiredString("name"), value: nil, by: r.caller)
+            return Reply.ok()
+        }
+    }
+}
+
+extension JSON {
+    /// Deep-merges `other` over `self` (used for protocol domains).
+    func merged(with other: JSON) -> JSON {
+        guard case .object(var a) = self, case .object(let b) = other else { return other }
+        for (k, v) in b { a[k] = a[k].map { $0.merged(with: v) } ?? v }
+        return .object(a)
+    }
+}

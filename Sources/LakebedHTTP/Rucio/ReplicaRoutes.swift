@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    func registerReplicas(_ t: inout RouteTable) {
+        let list: RouteTable.Handler = { r in
+            let b = try r.jsonObject()
+            var q = Catalog.ReplicaQuery()
+            q.schemes = try b.optionalArray("schemes")?.compactMap(\.stringValue)
+            q.rseExpression = try b.optionalString("rse_expression")
+            q.allStates = try b.optionalBool("all_states") ?? false
+            q.resolveParents = try b.optionalBool("resolve_parents") ?? false
+            q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
+            q.limit = r.q("limit").flatMap { Int($0) }
+            let dids: [DIDRef]
+            do { dids = try Self.didRefs(try b.requiredArray("dids")) }
+            let files: [Catalog.FileReplicas]
+            do { files = try await catalog.listReplicas(dids, query: q) } catch let e as RucioError where e.exceptionClass == "DataIdentifierNotFound" {
+                return Reply.error(e, status: .badRequest)
+            }
+            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
+            return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
+        }
+        t.add(.post, "/replicas/list", list)
+        t.add(.post, "/replicas") { r in
+            let b = try r.jsonObject()
+            try await catalog.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
+                                          ignoreAvailability: try b.optionalBool("ignore_availability") ?? false, issuer: r.caller)
+            return Reply.created()
+        }
+        t.add(.put, "/replicas") { r in
+            let b = try r.jsonObject()
+            try await catalog.updateReplicaStates(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.delete, "/replicas") { r in
+            let b = try r.jsonObject()
+            try await catalog.deleteReplicas(rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.get, "/replicas/:scope/:name/datasets") { r in
+            let rows = try await catalog.datasetReplicas(r.param("scope"), r.param("name"))
+            return Reply.stream(rows.map { d in
+                ["scope": .string(r.param("scope")), "name": .string(r.param("name")), "rse": .string(d.rse.rse), "rse_id": .string(d.rse.id),
+                 "bytes": .int(d.bytes), "length": .int(d.length), "available_bytes": .int(d.availableBytes), "available_length": .int(d.availableLength),
+                 "state": d.availableLength == d.length ? "AVAILABLE" : "UNAVAILABLE", "created_at": .date(d.createdAt), "updated_at": .date(d.updatedAt), "accessed_at": .null]
+            })
+        }
+        t.add(.get, "/replicas/:scope/:name") { r in
+            var q = Catalog.ReplicaQuery()
+            if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
+            q.limit = r.q("limit").flatMap { Int($0) }
+            let files = try await catalog.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)
+            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: false) }
+            return Reply.stream(files.map { Self.replicaDoc($0, allStates: false, parents: false) })
+        }
+    }
+
+    /// One file of a replica listing, as `list_replicas` returns it.
+    static func replicaDoc(_ f: Catalog.FileReplicas, allStates: Bool, parents: Bool) -> JSON {
+        var pfns = JSONObject(), rses = JSONObject(), states = JSONObject()
+        var ranked: [(String, JSON)] = []
+        for rep in f.replicas {
+            var list: [JSON] = []
+            for p in rep.protocols.sorted(by: { ($0.priority(domain: "wan", operation: "read") ?? 99, $0.scheme) < ($1.priority(domain: "wan", operation: "read") ?? 99, $1.scheme) }) {
+                let pfn = p.pfn(path: rep.path)
+                list.append(.string(pfn))
+                ranked.append((pfn, ["rse_id": .string(rep.rse.id), "rse": .string(rep.rse.rse), "type": .string(rep.rse.rseType), "volatile": .bool(rep.rse.volatile),
+                                     "domain": "wan", "priority": .int(p.priority(domain: "wan", operation: "read") ?? 1), "client_extract": false]))
+            }
+            rses[rep.rse.rse] = .array(list)
+            states[rep.rse.rse] = .string(rep.state.name)
+        }
+        for (i, (pfn, info)) in ranked.enumerated() {
+            var o = info.objectValue!
+            o["priority"] = .int(Int64(i + 1))
+            pfns[pfn] = .object(o)
+        }
+        var doc = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("md5", .str(f.md5)), ("adler32", .str(f.adler32)),
+                              ("pfns", .object(pfns)), ("rses", .object(rses)), ("states", .object(states))])
+        if parents { doc["parents"] = .array(f.parents.map { .string($0) }) }
+        return .object(doc)
+    }
+
+    static func xml(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&apos;")
+    }
+
+    /// The metalink document the download client asks for.
+    static func metalink(_ files: [Catalog.FileReplicas], parents: Bool) -> Response {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n"
+        for f in files {
+            out += " <file name=\"\(xml(f.name))\">\n"
+            if parents {
+                out += "  <parents>\n"
+                for p in f.parents { out += "   <did>\(xml(p))</did>\n" }
+                out += "  </parents>\n"
+            }
+            out += "  <identity>\(xml(f.scope)):\(xml(f.name))</identity>\n"
+            if let a = f.adler32 { out += "  <hash type=\"adler32\">\(xml(a))</hash>\n" }
+            if let m = f.md5 { out += "  <hash type=\"md5\">\(xml(m))</hash>\n" }
+            out += "  <size>\(f.bytes ?? 0)</size>\n"
+            out += "  <glfn name=\"/atlas/rucio/\(xml(f.scope)):\(xml(f.name))\"></glfn>\n"
+            var prio = 1
+            for rep in f.replicas {
+                for p in rep.protocols {
+                    out += "  <url location=\"\(xml(rep.rse.rse))\" domain=\"wan\" priority=\"\(prio)\" client_extract=\"false\">\(xml(p.pfn(path: rep.path)))</url>\n"
+                    prio += 1
+                }
+            }
+            out += " </file>\n"
+        }
+        out += "</metalink>\n"
+        return Reply.make(.ok, "application/metalink4+xml", out)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+/// Rucio's REST endpoints, registered into a route table; each handler only translates to the catalog.
+struct RucioAPI: Sendable {
+    let catalog: Catalog
+    let version: String
+
+    func register(_ t: inout RouteTable) {
+        t.add(.get, "/ping", auth: false) { _ in Reply.json(["version": .string(version)]) }
+        t.add(.post, "/traces", auth: false) { _ in Reply.created() }
+        registerAuth(&t)
+        registerAccounts(&t)
+        registerScopes(&t)
+        registerRSEs(&t)
+        registerDIDs(&t)
+        registerReplicas(&t)
+        registerRules(&t)
+    }
+
+    /// Parses a list of `{scope, name}` dictionaries.
+    static func didRefs(_ items: [JSON]) throws -> [DIDRef] {
+        try items.map { item in
+            guard let o = item.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
+            let scope = try o.requiredString("scope"), name = try o.requiredString("name")
+            return DIDRef(scope, name)
+        }
+    }
+
+    /// Parses file specs (`scope`, `name`, `bytes`, `adler32`, `md5`, `meta`, `state`, `pfn`).
+    static func fileSpecs(_ items: [JSON]) throws -> [FileSpec] {
+        try items.map { item in
+            guard let o = item.objectValue else { throw RucioError.typeError("each file must be a dictionary") }
+            let meta = try o.optionalObject("meta") ?? JSONObject()
+            return FileSpec(scope: try o.requiredString("scope"), name: try o.requiredString("name"), bytes: try o.optionalInt("bytes"),
+                            adler32: try o.optionalString("adler32"), md5: try o.optionalString("md5"),
+                            guid: try o.optionalString("guid") ?? meta["guid"]?.stringValue, events: try o.optionalInt("events"), meta: meta,
+                            state: try o.optionalString("state"), pfn: try o.optionalString("pfn"))
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+extension RucioAPI {
+    static func ruleSpec(_ o: JSONObject, dids: [DIDRef]) throws -> RuleSpec {
+        var s = RuleSpec()
+        s.dids = dids
+        guard let copies = try o.optionalInt("copies") else { throw RucioError.keyError("copies") }
+        s.copies = Int(copies)
+        s.rseExpression = try o.requiredString("rse_expression")
+        s.weight = try o.optionalString("weight")
+        s.lifetime = try o.optionalDouble("lifetime")
+        s.grouping = (try o.optionalString("grouping") ?? "DATASET").uppercased()
+        s.account = try o.optionalString("account")
+        s.locked = try o.optionalBool("locked") ?? false
+        s.sourceReplicaExpression = try o.optionalString("source_replica_expression")
+        s.activity = try o.optionalString("activity") ?? "User Subscriptions"
+        s.notify = try o.optionalString("notify") ?? "N"
+        s.purgeReplicas = try o.optionalBool("purge_replicas") ?? false
+        s.ignoreAvailability = try o.optionalBool("ignore_availability") ?? false
+        s.comment = try o.optionalString("comment")
+        s.priority = Int(try o.optionalInt("priority") ?? 3)
+        s.meta = try o.optionalString("meta")
+        return s
+    }
+
+    func registerRules(_ t: inout RouteTable) {
+        t.add(.post, "/rules") { r in
+            let b = try r.jsonObject()
+            let spec = try Self.ruleSpec(b, dids: try Self.didRefs(try b.requiredArray("dids")))
+            do {
+                let ids = try await catalog.addRules(spec, issuer: r.caller)
+                return Reply.text(JSON.array(ids.map { .string($0) }).serialized(), status: .created, contentType: "text/html; charset=utf-8")
+            } catch let e as RucioError where ["InvalidRSEExpression", "InvalidObject"].contains(e.exceptionClass) {
+                return Reply.error(e, status: .conflict)
+            }
+        }
+        t.add(.get, "/rules") { r in
+            var filters: [String: String] = [:]
+            for (k, v) in r.query { filters[k] = v }
+            return Reply.stream(try await catalog.listRules(filters: filters).map(Doc.rule))
+        }
+        t.add(.get, "/rules/:id") { r in Reply.json(Doc.rule(try await catalog.rule(r.param("id")))) }
+        t.add(.put, "/rules/:id") { r in
+            let b = try r.jsonObject()
+            guard let options = try b.optionalObject("options") else { throw RucioError.keyError("options") }
+            try await catalog.updateRule(r.param("id"), options: options, issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.delete, "/rules/:id") { r in
+            let b = try r.jsonObject()
+            do { try await catalog.deleteRule(r.param("id"), purgeReplicas: try b.optionalBool("purge_replicas"), issuer: r.caller) }
+            catch let e as RucioError where e.exceptionClass == "UnsupportedOperation" { return Reply.error(e, status: .unauthorized) }
+            return Reply.ok()
+        }
+        t.add(.get, "/rules/:id/locks") { r in Reply.stream(try await catalog.locks(ofRule: r.param("id")).map(Doc.lock)) }
+        t.add(.get, "/locks/:scope/:name") { r in
+            guard r.q("did_type")?.lowercased() == "dataset" else { throw RucioError("UnsupportedOperation", "did_type must be dataset") }
+            return Reply.stream(try await catalog.locks(onDID: r.param("scope"), r.param("name")).map(Doc.lock))
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import LakebedCore
+
+/// A route table that matches percent-decoded path segments, ignores trailing slashes, and lets a
+/// final `*rest` capture what remains (Rucio's `<path:…>`).
+public struct RouteTable: Sendable {
+    public typealias Handler = @Sendable (RucioRequest) async throws -> Response
+
+    enum Segment: Sendable { case literal(String), param(String), rest(String) }
+    struct Route: Sendable { var method: HTTPRequest.Method; var segments: [Segment]; var auth: Bool; var handler: Handler }
+
+    var routes: [Route] = []
+    public init() {}
+
+    /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`.
+    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, _ handler: @escaping Handler) {
+        let segs: [Segment] = pattern.split(separator: "/").map { s in
+            if s.hasPrefix(":") { return .param(String(s.dropFirst())) }
+            if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
+            return .literal(String(s))
+        }
+        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler))
+    }
+
+    /// Result of matching a path.
+    enum Match { case found(Route, [String: String]), wrongMethod, none }
+
+    func match(method: HTTPRequest.Method, segments path: [String]) -> Match {
+        var sawPath = false
+        for r in routes {
+            guard let params = Self.bind(r.segments, path) else { continue }
+            sawPath = true
+            if r.method == method || (method == .head && r.method == .get) { return .found(r, params) }
+        }
+        return sawPath ? .wrongMethod : .none
+    }
+
+    static func bind(_ pattern: [Segment], _ path: [String]) -> [String: String]? {
+        var params: [String: String] = [:]
+        var i = 0
+        for (k, seg) in pattern.enumerated() {
+            switch seg {
+            case .literal(let l):
+                guard i < path.count, path[i] == l else { return nil }
+                i += 1
+            case .param(let name):
+                guard i < path.count, !path[i].isEmpty else { return nil }
+                params[name] = path[i]
+                i += 1
+            case .rest(let name):
+                guard k == pattern.count - 1, i < path.count else { return nil }
+                params[name] = path[i...].joined(separator: "/")
+                i = path.count
+            }
+        }
+        return i == path.count ? params : nil
+    }
+
+    /// Splits a raw path into percent-decoded segments, dropping empty ones (so `//jobs` and `/jobs/` match `/jobs`).
+    static func segments(_ rawPath: String) -> [String] {
+        rawPath.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import Foundation
+
+/// The `lakebed` command.
+@main
+struct Lakebed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lakebed",
+        abstract: "An emulated Rucio data lake in one process.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -101,7 +101,7 @@ extension Schema {
                 source_replica_expression TEXT, activity TEXT NOT NULL, grouping TEXT NOT NULL, notification TEXT NOT NULL DEFAULT 'NO',
                 stuck_at REAL, purge_replicas INTEGER NOT NULL DEFAULT 0, ignore_availability INTEGER NOT NULL DEFAULT 0,
                 ignore_account_limit INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL DEFAULT 3, comments TEXT,
-                child_rule_id TEXT, eol_at REAL, split_container INTEGER NOT NULL DEFAULT 0, meta TEXT,
+                child_rule_id TEXT, eol_at REAL, split_container INTEGER NOT NULL DEFAULT 0, meta TEXT, bytes INTEGER,
                 created_at REAL NOT NULL, updated_at REAL NOT NULL);
             CREATE INDEX rules_did ON rules(scope, name);
             CREATE INDEX rules_account ON rules(account);

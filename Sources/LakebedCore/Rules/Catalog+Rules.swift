@@ -180,8 +180,9 @@ extension Catalog {
         try db.execute(sql: """
             UPDATE rules SET locks_ok_cnt = ?, locks_replicating_cnt = ?, locks_stuck_cnt = ?, state = ?,
               stuck_at = CASE WHEN ? = 'S' THEN COALESCE(stuck_at, ?) ELSE NULL END,
-              error = CASE WHEN ? = 'S' THEN error ELSE NULL END, updated_at = ? WHERE id = ?
-            """, arguments: [ok, rep, stuck, state, state, now, state, now, id])
+              error = CASE WHEN ? = 'S' THEN error ELSE NULL END, updated_at = ?,
+              bytes = (SELECT COALESCE(SUM(bytes), 0) FROM (SELECT DISTINCT scope, name, bytes FROM locks WHERE rule_id = ?)) WHERE id = ?
+            """, arguments: [ok, rep, stuck, state, state, now, state, now, id, id])
     }
 
     /// A replica reached AVAILABLE: its locks turn OK, their rules are recounted and its requests are done.

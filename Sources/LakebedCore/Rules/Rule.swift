@@ -55,6 +55,7 @@ public struct Rule: Sendable {
     public var locksOK: Int, locksReplicating: Int, locksStuck: Int
     public var sourceReplicaExpression: String?, activity: String, grouping: String, notification: String
     public var stuckAt: Date?, purgeReplicas: Bool, ignoreAvailability: Bool, ignoreAccountLimit: Bool, priority: Int
+    public var bytes: Int64?
     public var comments: String?, childRuleID: String?, eolAt: Date?, splitContainer: Bool, meta: String?, subscriptionID: String?
     public var createdAt: Date, updatedAt: Date
 
@@ -66,7 +67,7 @@ public struct Rule: Sendable {
         sourceReplicaExpression = row["source_replica_expression"]; activity = row["activity"]; grouping = row["grouping"]
         notification = row["notification"]; stuckAt = Date(stamp: row["stuck_at"]); purgeReplicas = row["purge_replicas"]
         ignoreAvailability = row["ignore_availability"]; ignoreAccountLimit = row["ignore_account_limit"]; priority = row["priority"]
-        comments = row["comments"]; childRuleID = row["child_rule_id"]; eolAt = Date(stamp: row["eol_at"]); splitContainer = row["split_container"]
+        bytes = row["bytes"]; comments = row["comments"]; childRuleID = row["child_rule_id"]; eolAt = Date(stamp: row["eol_at"]); splitContainer = row["split_container"]
         meta = row["meta"]; subscriptionID = row["subscription_id"]
         createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
     }

@@ -59,7 +59,7 @@ enum Doc {
          "notification": .string(r.notification), "stuck_at": .date(r.stuckAt), "purge_replicas": .bool(r.purgeReplicas),
          "ignore_availability": .bool(r.ignoreAvailability), "ignore_account_limit": .bool(r.ignoreAccountLimit), "priority": .int(Int64(r.priority)),
          "comments": .str(r.comments), "child_rule_id": .str(r.childRuleID), "eol_at": .date(r.eolAt), "split_container": .bool(r.splitContainer),
-         "meta": .str(r.meta), "created_at": .date(r.createdAt), "updated_at": .date(r.updatedAt)]
+         "meta": .str(r.meta), "bytes": .num(r.bytes), "created_at": .date(r.createdAt), "updated_at": .date(r.updatedAt)]
     }
 
     static func lock(_ l: ReplicaLock) -> JSON {

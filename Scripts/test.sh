@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds Lakebed, runs the Swift tests, then the end-to-end suite with the real rucio client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== swift build"
+swift build
+echo "== swift test"
+swift test
+
+echo "== python venv (.venv) with rucio-clients"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests"
+
+echo "== end-to-end tests (real rucio CLI and Python client)"
+export LAKEBED_BIN="$PWD/.build/debug/lakebed"
+cd Tests/e2e
+../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -8,11 +8,16 @@ swift build
 echo "== swift test"
 swift test
 
-echo "== python venv (.venv) with rucio-clients"
+echo "== python venv (.venv) with rucio-clients, fts3, pyjwt"
+# The fts3 client needs M2Crypto, which builds from source with swig and OpenSSL's headers.
+if ! command -v swig >/dev/null || [ ! -e /usr/include/openssl/ssl.h ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -q swig libssl-dev >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q swig libssl-dev >/dev/null; }
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests"
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt==2.10.1" "fts3"
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"

@@ -14,13 +14,15 @@ public struct LakebedResponder: HTTPResponder {
 
     let catalog: Catalog
     let rucio: RouteTable
+    let mounts: [Mount]
     let maxBody: Int
     let externalTokens: ExternalTokenValidator?
     let logger: Logger
 
     public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = 32 << 20,
-                externalTokens: ExternalTokenValidator? = nil, logger: Logger = Logger(label: "lakebed.http")) {
+                externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], logger: Logger = Logger(label: "lakebed.http")) {
         self.catalog = catalog
+        self.mounts = mounts
         self.maxBody = maxBody
         self.externalTokens = externalTokens
         self.logger = logger
@@ -31,6 +33,9 @@ public struct LakebedResponder: HTTPResponder {
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let segments = RouteTable.segments(request.uri.path)
+        for mount in mounts where segments.starts(with: mount.prefix) {
+            return await serve(mount, Array(segments.dropFirst(mount.prefix.count)), request)
+        }
         do {
             switch rucio.match(method: request.method, segments: segments) {
             case .none:
@@ -55,6 +60,29 @@ public struct LakebedResponder: HTTPResponder {
         }
     }
 
+    /// A request for one of Lakebed's own services (IAM, FTS, control API): no Rucio auth, the service's own errors.
+    func serve(_ mount: Mount, _ segments: [String], _ request: Request) async -> Response {
+        do {
+            switch mount.table.match(method: request.method, segments: segments) {
+            case .none: throw RucioError("NotFound", "No endpoint at \(Validation.printable(request.uri.path))")
+            case .wrongMethod: throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
+            case .found(let route, let params):
+                var req = request
+                let buffer: ByteBuffer
+                do { buffer = try await req.collectBody(upTo: mount.maxBody ?? maxBody) } catch {
+                    throw RucioError("RequestEntityTooLarge", "Request body too large")
+                }
+                let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                return try await route.handler(rr)
+            }
+        } catch let e as RucioError {
+            return mount.renderError(e)
+        } catch {
+            logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+            return mount.renderError(RucioError("InternalError", "Internal error: \(error)"))
+        }
+    }
+
     /// Rucio's `request_auth_env`: a token is required, and must map to an active account.
     func authenticate(_ request: Request) async throws -> Issuer {
         guard let token = request.headers[HTTPField.Name("X-Rucio-Auth-Token")!], !token.isEmpty else {
@@ -75,4 +103,20 @@ public enum LakebedInfo {
     public static let rucioVersion = "41.5.1"
     /// Lakebed's own version.
     public static let version = "0.1.0"
+}
+
+/// One of Lakebed's own services, served under a path prefix beside the Rucio API (`/iam/…`, `/fts/…`, `/lakebed/…`).
+/// Its routes do their own authentication; errors are rendered the service's way.
+public struct Mount: Sendable {
+    public var prefix: [String]
+    public var table: RouteTable
+    public var maxBody: Int?
+    public var renderError: @Sendable (RucioError) -> Response
+
+    public init(prefix: String, table: RouteTable, maxBody: Int? = nil, renderError: @escaping @Sendable (RucioError) -> Response) {
+        self.prefix = RouteTable.segments(prefix)
+        self.table = table
+        self.maxBody = maxBody
+        self.renderError = renderError
+    }
 }

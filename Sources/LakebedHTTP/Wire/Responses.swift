@@ -9,7 +9,7 @@ public enum Reply {
     static let jsonType = "application/json"
     static let streamType = "application/x-json-stream"
 
-    static func make(_ status: HTTPResponse.Status, _ contentType: String, _ text: String, extra: [(String, String)] = []) -> Response {
+    public static func make(_ status: HTTPResponse.Status, _ contentType: String, _ text: String, extra: [(String, String)] = []) -> Response {
         var headers: HTTPFields = [.contentType: contentType]
         for (k, v) in extra { if let n = HTTPField.Name(k) { headers[n] = v } }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -58,7 +58,7 @@ public struct RouteTable: Sendable {
     }
 
     /// Splits a raw path into percent-decoded segments, dropping empty ones (so `//jobs` and `/jobs/` match `/jobs`).
-    static func segments(_ rawPath: String) -> [String] {
+    public static func segments(_ rawPath: String) -> [String] {
         rawPath.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
     }
 }

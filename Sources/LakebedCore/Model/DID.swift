@@ -64,6 +64,19 @@ public struct DID: Sendable, Equatable {
     static let boolColumns: Set<String> = ["is_open", "monotonic", "hidden", "obsolete", "complete", "suppressed", "purge_replicas", "transient", "is_archive", "constituent"]
     static let dateColumns: Set<String> = ["expired_at", "accessed_at", "closed_at", "eol_at", "created_at", "updated_at"]
 
+    /// One catalog column as metadata JSON. (Kept a separate, non-inlined function: Swift 6.3.1's optimizer
+    /// crashed in CopyPropagation on the inline form of this switch inside `init(row:)`.)
+    @inline(never)
+    static func columnJSON(_ v: DatabaseValue, isBool: Bool, isDate: Bool) -> JSON {
+        switch v.storage {
+        case .null: return .null
+        case .int64(let i): return isBool ? .bool(i != 0) : isDate ? .date(Date(timeIntervalSince1970: Double(i))) : .int(i)
+        case .double(let d): return isBool ? .bool(d != 0) : isDate ? .date(Date(timeIntervalSince1970: d)) : .double(d)
+        case .string(let t): return isBool ? .bool(t == "1") : .string(t)
+        case .blob: return .null
+        }
+    }
+
     init(row: Row) {
         scope = row["scope"]; name = row["name"]
         type = DIDType(rawValue: row["did_type"]) ?? .file
@@ -79,12 +92,7 @@ public struct DID: Sendable, Equatable {
             case "deleted_at": cols[c] = .null
             default:
                 let v: DatabaseValue = row[c] ?? .null
-                if v.isNull { cols[c] = .null; continue }
-                if Self.boolColumns.contains(c) { cols[c] = .bool((Int64.fromDatabaseValue(v) ?? 0) != 0) }
-                else if Self.dateColumns.contains(c) { cols[c] = .date(Double.fromDatabaseValue(v).map { Date(timeIntervalSince1970: $0) }) }
-                else if let i = Int64.fromDatabaseValue(v), case .int64 = v.storage { cols[c] = .int(i) }
-                else if let s = String.fromDatabaseValue(v) { cols[c] = .string(s) }
-                else { cols[c] = .null }
+                cols[c] = Self.columnJSON(v, isBool: Self.boolColumns.contains(c), isDate: Self.dateColumns.contains(c))
             }
         }
         columns = cols

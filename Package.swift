@@ -58,6 +58,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
+        .testTarget(name: "LakebedTransfersTests", dependencies: ["LakebedTransfers", "LakebedCore"]),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [

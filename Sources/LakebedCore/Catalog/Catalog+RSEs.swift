@@ -27,7 +27,7 @@ extension Catalog {
         try Validation.checkRSE(rse)
         let dir = ((root ?? defaultRoot(for: rse)) as NSString).standardizingPath
         let now = nowStamp
-        let id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = ids.next()
         let sets = try Self.rseAssignments(settings.values)
         let created = try await db.write { db -> RSE in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {

@@ -15,14 +15,17 @@ public final class Catalog: Sendable {
     /// Token lifetime for userpass logins (seconds of lake time).
     public let tokenLifetime: TimeInterval
     let tokenCache: TokenCache
+    /// Identifiers for rules and requests (seeded in scenarios, so replays are identical).
+    public let ids: IDGenerator
 
     /// Opens (creating if needed) the catalog under `dataDir`.
-    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600) throws {
+    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         self.dataDir = (dataDir as NSString).standardizingPath
         self.clock = clock
         self.tokenLifetime = tokenLifetime
         self.tokenCache = TokenCache()
+        self.ids = IDGenerator(seed: seed)
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in

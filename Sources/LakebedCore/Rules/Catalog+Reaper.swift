@@ -7,6 +7,7 @@ extension Catalog {
         public var expiredRules: Int = 0
         public var reapedReplicas: Int = 0
         public var reapedBytes: Int64 = 0
+        public var repairedRules: Int = 0
     }
 
     /// Deletes rules whose lifetime has passed (unless locked), as the judge-cleaner does.

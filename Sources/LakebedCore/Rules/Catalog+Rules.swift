@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 extension Catalog {
-    static func newID() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+    func newID() -> String { ids.next() }
 
     /// Adds rules (one per DID) and evaluates them into locks, replicas and transfer requests.
     public func addRules(_ spec: RuleSpec, issuer: Issuer) async throws -> [String] {
@@ -34,7 +34,7 @@ extension Catalog {
             if try Row.fetchOne(db, sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?", arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil {
                 throw RucioError("DuplicateRule", "A duplicate rule for this account, did, rse_expression, copies already exists")
             }
-            let id = Self.newID()
+            let id = newID()
             try db.execute(sql: """
                 INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
                   source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta, created_at, updated_at)
@@ -133,14 +133,14 @@ extension Catalog {
             case .copying: lockState = .replicating
             default:
                 try db.execute(sql: "UPDATE replicas SET state = 'C', updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, file.scope, file.name])
-                try Self.queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
+                try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
             }
             try db.execute(sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name])
         } else {
             let path = try Self.replicaPath(db, rse: rse, file: FileSpec(scope: file.scope, name: file.name))
             try db.execute(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'C', 1, ?, ?)",
                            arguments: [rse.id, file.scope, file.name, file.bytes ?? 0, file.md5, file.adler32, path, now, now])
-            try Self.queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
+            try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
         }
         try db.execute(sql: "INSERT INTO locks (rule_id, scope, name, rse_id, account, bytes, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        arguments: [rule.id, file.scope, file.name, rse.id, rule.account, file.bytes ?? 0, lockState.rawValue, now, now])
@@ -148,7 +148,7 @@ extension Catalog {
     }
 
     /// Queues a transfer request for a missing replica, unless one is already active.
-    static func queueTransfer(_ db: Database, file: DID, rse: RSE, rule: Rule, now: Double) throws {
+    func queueTransfer(_ db: Database, file: DID, rse: RSE, rule: Rule, now: Double) throws {
         if try Row.fetchOne(db, sql: "SELECT 1 FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')", arguments: [file.scope, file.name, rse.id]) != nil { return }
         try db.execute(sql: """
             INSERT INTO requests (id, scope, name, dest_rse_id, state, rule_id, activity, bytes, md5, adler32, account, priority, requested_at, created_at, updated_at)
@@ -359,7 +359,7 @@ extension Catalog {
                     case .stuck, .replicating:
                         // Un-suspend, or ask the engine to retry stuck locks.
                         try db.execute(sql: "UPDATE rules SET state = 'R', updated_at = ? WHERE id = ?", arguments: [now, id])
-                        try Self.retryStuckLocks(db, ruleID: id, now: now)
+                        try retryStuckLocks(db, ruleID: id, now: now)
                         try Self.recountRule(db, id: id, now: now)
                     default: throw RucioError("UnsupportedOperation", "The state of a rule can only be set to SUSPENDED, STUCK or REPLICATING")
                     }
@@ -371,12 +371,12 @@ extension Catalog {
     }
 
     /// Stuck locks go back to REPLICATING with a fresh transfer request.
-    static func retryStuckLocks(_ db: Database, ruleID: String, now: Double) throws {
-        let rule = try rule(db, ruleID)
+    func retryStuckLocks(_ db: Database, ruleID: String, now: Double) throws {
+        let rule = try Self.rule(db, ruleID)
         for l in try Row.fetchAll(db, sql: "SELECT scope, name, rse_id FROM locks WHERE rule_id = ? AND state = 'S'", arguments: [ruleID]) {
             try db.execute(sql: "UPDATE locks SET state = 'R', repair_cnt = repair_cnt + 1, updated_at = ? WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?", arguments: [now, ruleID, l["scope"], l["name"], l["rse_id"]])
-            let file = try did(db, l["scope"], l["name"])
-            try queueTransfer(db, file: file, rse: try rse(db, id: l["rse_id"]), rule: rule, now: now)
+            let file = try Self.did(db, l["scope"], l["name"])
+            try queueTransfer(db, file: file, rse: try Self.rse(db, id: l["rse_id"]), rule: rule, now: now)
         }
     }
 

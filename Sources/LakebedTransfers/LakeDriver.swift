@@ -1,0 +1,70 @@
+import Foundation
+import LakebedCore
+import Logging
+
+/// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule
+/// expiry), the reaper and the judge-repairer (stuck rules).
+///
+/// Live, `tick()` is called a few times a second of real time. Under test or simulation, `advance(to:)` moves a
+/// virtual clock from event to event, so an hour of lake time costs only the work done in it.
+public final class LakeDriver: Sendable {
+    public let catalog: Catalog
+    public let clock: VirtualClock
+    public let engine: TransferEngine
+    let logger: Logger
+
+    public init(catalog: Catalog, clock: VirtualClock, engine: TransferEngine, logger: Logger = Logger(label: "lakebed.driver")) {
+        self.catalog = catalog
+        self.clock = clock
+        self.engine = engine
+        self.logger = logger
+    }
+
+    /// One pass at the current instant.
+    @discardableResult
+    public func tick() async throws -> Catalog.HousekeepingReport {
+        try await engine.step()
+        let policy = await engine.policy
+        var rep = try await catalog.housekeeping()
+        rep.repairedRules = try await catalog.repairStuckRules(at: clock.now(), policy: policy)
+        if rep.repairedRules > 0 || rep.expiredRules > 0 { try await engine.step() }
+        return rep
+    }
+
+    /// When the next daemon has something to do by itself.
+    public func nextEventTime() async throws -> Date? {
+        let policy = await engine.policy
+        let candidates = [try await engine.nextEventTime(), try await catalog.nextRepairTime(policy: policy), try await catalog.nextRuleExpiry()]
+        return candidates.compactMap { $0 }.min()
+    }
+
+    /// Moves the clock to `target`, stopping at every event on the way (and at whatever `also` says is next:
+    /// a scenario's timeline). Returns the number of stops.
+    @discardableResult
+    public func advance(to target: Date, also: (@Sendable () async throws -> Date?)? = nil, at stop: (@Sendable (Date) async throws -> Void)? = nil) async throws -> Int {
+        var stops = 0
+        var stalled = 0
+        while true {
+            let now = clock.now()
+            var next = try await nextEventTime()
+            if let also, let a = try await also() { next = min(next ?? a, a) }
+            let when = min(max(next ?? target, now), target)
+            clock.advance(to: when)
+            try await stop?(when)
+            try await tick()
+            stops += 1
+            if when >= target && (next == nil || next! > target || stalled > 2) { return stops }
+            stalled = when <= now ? stalled + 1 : 0
+            if stalled > 10_000 {
+                logger.error("driver made no progress at \(now); stopping the advance early")
+                return stops
+            }
+        }
+    }
+
+    /// `advance(to: now + seconds)`.
+    @discardableResult
+    public func advance(by seconds: TimeInterval) async throws -> Int {
+        try await advance(to: clock.now().addingTimeInterval(seconds))
+    }
+}

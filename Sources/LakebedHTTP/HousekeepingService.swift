@@ -1,16 +1,18 @@
 import Foundation
 import LakebedCore
+import LakebedTransfers
 import Logging
 import ServiceLifecycle
 
-/// Runs the judge-cleaner and reaper on a short real-time tick while the server is up.
-public struct HousekeepingService: Service {
-    let catalog: Catalog
+/// Runs the lake's daemons (conveyor/FTS, judge-cleaner, reaper, repairer) on a short real-time tick while the
+/// server is up. On a manual clock the tick still submits new work; time moves only through the control API.
+public struct DaemonService: Service {
+    let driver: LakeDriver
     let logger: Logger
     let interval: Duration
 
-    public init(catalog: Catalog, logger: Logger, interval: Duration = .milliseconds(500)) {
-        self.catalog = catalog
+    public init(driver: LakeDriver, logger: Logger, interval: Duration = .milliseconds(200)) {
+        self.driver = driver
         self.logger = logger
         self.interval = interval
     }
@@ -18,12 +20,12 @@ public struct HousekeepingService: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let rep = try await catalog.housekeeping()
-                if rep.expiredRules + rep.reapedReplicas > 0 {
-                    logger.info("housekeeping: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes)")
+                let rep = try await driver.tick()
+                if rep.expiredRules + rep.reapedReplicas + rep.repairedRules > 0 {
+                    logger.info("daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules")
                 }
             } catch {
-                logger.error("housekeeping failed: \(error)")
+                logger.error("daemon pass failed: \(error)")
             }
             try? await Task.sleep(for: interval)
         }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import LakebedCore
 import LakebedHTTP
+import LakebedTransfers
 import Logging
 
 /// `lakebed serve`: run the lake and its Rucio API.
@@ -21,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster.")
     var timeScale: Double = 1
 
+    @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
+    var seed: UInt64?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "notice"
 
@@ -29,18 +33,25 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "lakebed")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         let clock = VirtualClock(scale: timeScale)
-        let catalog = try Catalog(dataDir: dataDir, clock: clock)
+        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
         let seeded = try await DefaultLake.seedIfEmpty(catalog)
+        // Transfers that were in flight when the last process stopped are lost with it: queue them again.
+        _ = try await catalog.requeueInFlightRequests()
+        let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
+        let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }
-        let responder = LakebedResponder(catalog: catalog, logger: logger)
+        let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
+            (try? await catalog.validateNativeToken(token))?.account
+        })
+        let responder = LakebedResponder(catalog: catalog, mounts: [fts.mount, ControlAPI(driver: driver).mount], logger: logger)
         let dataDir = catalog.dataDir
-        let housekeeping = HousekeepingService(catalog: catalog, logger: logger)
+        let daemons = DaemonService(driver: driver, logger: logger)
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Lakebed"),
-            services: [housekeeping],
+            services: [daemons],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
@@ -49,6 +60,9 @@ struct Serve: AsyncParsableCommand {
                 Lakebed ready at \(url)  (started in \(ms) ms\(seeded ? ", seeded the default lake" : ""))
                   data folder : \(dataDir)
                   Rucio API   : \(url)
+                  FTS3 REST   : \(url)/fts
+                  control API : \(url)/lakebed  (clock, links, transfers)
+                  clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
 
                 rucio.cfg for clients:

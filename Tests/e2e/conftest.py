@@ -26,20 +26,25 @@ def free_port():
 class Lake:
     """A running lakebed process on a data folder."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, args=()):
         self.data_dir = pathlib.Path(data_dir)
+        self.args = list(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), "--host", "127.0.0.1"],
+            [BIN, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), "--host", "127.0.0.1", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if "Lakebed ready at" in line:
+                # Keep reading what the server prints, so a full pipe never blocks it; keep it for diagnostics.
+                import threading
+                self.output = []
+                threading.Thread(target=lambda: [self.output.append(l) for l in self.proc.stdout], daemon=True).start()
                 return self
             if line == "" and self.proc.poll() is not None:
                 break
@@ -110,3 +115,25 @@ def make_file(tmp_path):
         p.write_bytes(os.urandom(size))
         return p
     return make
+
+
+def control(lake, method, path, **kw):
+    """Calls Lakebed's control API (`/lakebed/...`) and returns the decoded JSON."""
+    import requests
+    r = requests.request(method, f"{lake.url}/lakebed/{path}", timeout=60, **kw)
+    assert r.status_code == 200, f"{method} /lakebed/{path}: {r.status_code} {r.text}"
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def manual_lake(tmp_path_factory):
+    """A lake whose clock moves only when a test advances it (`POST /lakebed/clock/advance`)."""
+    from rucio.client import Client
+    lk = Lake(tmp_path_factory.mktemp("manual-lake"), args=["--time-scale", "0", "--seed", "11"]).start()
+    cfgdir = tmp_path_factory.mktemp("manual-cfg")
+    lk.cfg = write_cfg(cfgdir, lk.url)
+    lk.env = {"TMPDIR": str(cfgdir)}
+    lk.client = Client(rucio_host=lk.url, auth_host=lk.url, account="root", auth_type="userpass",
+                       creds={"username": "ddmlab", "password": "secret"})
+    yield lk
+    lk.stop()

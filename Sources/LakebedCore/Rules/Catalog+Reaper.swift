@@ -53,7 +53,7 @@ extension Catalog {
     /// One housekeeping pass: expire rules, then reap.
     public func housekeeping() async throws -> HousekeepingReport {
         var rep = HousekeepingReport()
-        rep.expiredRules = try await expireRules()
+        rep.expiredRules = try await expireRules() + (try await retireMovedRules())
         let r = try await reap()
         rep.reapedReplicas = r.count
         rep.reapedBytes = r.bytes

@@ -17,6 +17,7 @@ struct RucioAPI: Sendable {
         registerDIDs(&t)
         registerReplicas(&t)
         registerRules(&t)
+        registerRequests(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

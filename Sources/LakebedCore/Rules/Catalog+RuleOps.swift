@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// A stuck transfer as `rucio rule show --examine` lists it.
+public struct StuckTransfer: Sendable {
+    public var scope: String, name: String, rseID: String, rse: String
+    public var attempts: Int, lastError: String?, lastSource: String?, lastTime: Date?
+    /// Replicas that could serve as source, and whether their RSE is readable.
+    public var sources: [(String, Bool)]
+}
+
+extension Catalog {
+    /// Rucio's `examine_replication_rule`: what is wrong with a rule, with every stuck lock's last attempt.
+    public func examineRule(_ id: String) async throws -> (error: String, transfers: [StuckTransfer]) {
+        try await db.read { db in
+            let rule = try Self.rule(db, id)
+            switch rule.state {
+            case .ok: return ("This replication rule is OK", [])
+            case .replicating: return ("This replication rule is currently REPLICATING", [])
+            case .suspended: return ("This replication rule is SUSPENDED", [])
+            default: break
+            }
+            var out: [StuckTransfer] = []
+            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = 'S' ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
+                let scope: String = l["scope"], name: String = l["name"], rseID: String = l["rse_id"]
+                let req = try Row.fetchOne(db, sql: """
+                    SELECT q.retry_count, q.err_msg, q.updated_at, s.rse AS source FROM requests q LEFT JOIN rses s ON s.id = q.source_rse_id
+                    WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.updated_at DESC LIMIT 1
+                    """, arguments: [scope, name, rseID])
+                let sources = try Row.fetchAll(db, sql: """
+                    SELECT s.rse, s.availability_read FROM replicas p JOIN rses s ON s.id = p.rse_id
+                    WHERE p.scope = ? AND p.name = ? AND p.state = 'A' AND p.rse_id != ? ORDER BY s.rse
+                    """, arguments: [scope, name, rseID]).map { ($0["rse"] as String, ($0["availability_read"] as Int) == 1) }
+                out.append(StuckTransfer(scope: scope, name: name, rseID: rseID, rse: l["rse"], attempts: req?["retry_count"] ?? 0,
+                                         lastError: req?["err_msg"], lastSource: req?["source"], lastTime: Date(stamp: req?["updated_at"]), sources: sources))
+            }
+            return (rule.error ?? "This replication rule is STUCK", out)
+        }
+    }
+
+    func ruleSpec(of rule: Rule) -> RuleSpec {
+        var s = RuleSpec()
+        s.dids = [DIDRef(rule.scope, rule.name)]
+        s.copies = rule.copies
+        s.rseExpression = rule.rseExpression
+        s.weight = rule.weight
+        s.lifetime = rule.expiresAt.map { max(1, $0.timeIntervalSince1970 - nowStamp) }
+        s.grouping = rule.grouping
+        s.account = rule.account
+        s.locked = rule.locked
+        s.sourceReplicaExpression = rule.sourceReplicaExpression
+        s.activity = rule.activity
+        s.purgeReplicas = rule.purgeReplicas
+        s.ignoreAvailability = rule.ignoreAvailability
+        s.comment = rule.comments
+        s.priority = rule.priority
+        s.meta = rule.meta
+        return s
+    }
+
+    /// Rucio's `reduce_replication_rule`: replaces a rule by one with fewer copies, keeping replicas that exist.
+    public func reduceRule(_ id: String, copies: Int, excludeExpression: String?, issuer: Issuer) async throws -> String {
+        let now = nowStamp
+        return try await db.write { db in
+            let rule = try Self.rule(db, id)
+            guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not reduce this rule") }
+            guard copies >= 1, copies < rule.copies else {
+                throw RucioError("RuleReplaceFailed", "Copies of the new rule must be smaller than the old rule.")
+            }
+            var spec = self.ruleSpec(of: rule)
+            spec.copies = copies
+            if let ex = excludeExpression, !ex.isEmpty {
+                _ = try Self.resolve(db, expression: ex)
+                spec.rseExpression = "(\(rule.rseExpression))\\(\(ex))"
+            }
+            spec.account = rule.account
+            try Self.deleteRuleInTransaction(db, rule: rule, purge: false, now: now)
+            let admin = Issuer(account: rule.account, identity: issuer.identity, isAdmin: true)
+            let newIDs: [String]
+            do { newIDs = try self.addRuleInTransaction(db, spec, issuer: admin) } catch let e as RucioError {
+                throw RucioError("RuleReplaceFailed", e.message)
+            }
+            return newIDs[0]
+        }
+    }
+
+    /// Rucio's `move_replication_rule`: a child rule on the new expression; the old rule goes once the child is OK.
+    public func moveRule(_ id: String, rseExpression: String, override: JSONObject, issuer: Issuer) async throws -> String {
+        try await db.write { db in
+            let rule = try Self.rule(db, id)
+            guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not move this rule") }
+            if rule.childRuleID != nil { throw RucioError("RuleReplaceFailed", "The rule already has a child rule") }
+            var spec = self.ruleSpec(of: rule)
+            spec.rseExpression = rseExpression
+            if let a = override["activity"]?.stringValue { spec.activity = a }
+            if let s = override["source_replica_expression"]?.stringValue { spec.sourceReplicaExpression = s }
+            if let c = override["copies"]?.intValue { spec.copies = Int(c) }
+            if let w = override["weight"]?.stringValue { spec.weight = w }
+            if let g = override["grouping"]?.stringValue { spec.grouping = g.uppercased() }
+            let admin = Issuer(account: rule.account, identity: issuer.identity, isAdmin: true)
+            let newID = try self.addRuleInTransaction(db, spec, issuer: admin)[0]
+            try db.execute(sql: "UPDATE rules SET child_rule_id = ?, updated_at = ? WHERE id = ?", arguments: [newID, nowStamp, id])
+            return newID
+        }
+    }
+
+    /// Removes rules whose child rule (from a move) has reached OK.
+    public func retireMovedRules() async throws -> Int {
+        let now = nowStamp
+        return try await db.write { db in
+            let rules = try Row.fetchAll(db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = 'O'").map(Rule.init(row:))
+            for r in rules { try Self.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
+            return rules.count
+        }
+    }
+}

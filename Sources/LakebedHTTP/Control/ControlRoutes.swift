@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LakebedCore
+import LakebedTransfers
+
+/// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
+/// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).
+public struct ControlAPI: Sendable {
+    let driver: LakeDriver
+
+    public init(driver: LakeDriver) { self.driver = driver }
+
+    static func renderError(_ e: RucioError) -> Response {
+        let status = ErrorStatus.status(for: e.exceptionClass)
+        let body: JSON = ["error": .string(e.exceptionClass), "message": .string(e.message)]
+        return Reply.make(status.code == 500 && e.exceptionClass != "InternalError" ? .badRequest : status, "application/json", body.serialized())
+    }
+
+    public var mount: Mount {
+        var t = RouteTable()
+        register(&t)
+        return Mount(prefix: "/lakebed", table: t, renderError: Self.renderError)
+    }
+
+    func clockDoc() -> JSON {
+        let c = driver.clock
+        let now = c.now()
+        return [
+            "now": .string(ISO8601DateFormatter().string(from: now)), "epoch": .double(now.timeIntervalSince1970),
+            "scale": .double(c.scale), "paused": .bool(c.isPaused), "manual": .bool(c.isManual),
+        ]
+    }
+
+    static func linkDoc(_ key: LinkKey?, _ s: LinkSettings) -> JSON {
+        var o = JSONObject()
+        if let key { o["source"] = .string(key.source); o["destination"] = .string(key.destination) }
+        o["bandwidth"] = .double(s.bandwidth); o["latency"] = .double(s.latency); o["concurrency"] = .int(Int64(s.concurrency))
+        o["failure_rate"] = .double(s.failureRate); o["down"] = .bool(s.down); o["failure_reason"] = s.failureReason.map(JSON.string) ?? .null
+        return .object(o)
+    }
+
+    /// Applies the keys present in `o` to link settings.
+    static func apply(_ o: JSONObject, to s: inout LinkSettings) throws {
+        if let v = try o.optionalDouble("bandwidth") { guard v >= 0 else { throw RucioError.valueError("bandwidth must be >= 0") }; s.bandwidth = v }
+        if let v = try o.optionalDouble("latency") { guard v >= 0 else { throw RucioError.valueError("latency must be >= 0") }; s.latency = v }
+        if let v = try o.optionalInt("concurrency") { guard v >= 1 else { throw RucioError.valueError("concurrency must be >= 1") }; s.concurrency = Int(v) }
+        if let v = try o.optionalDouble("failure_rate") { guard (0...1).contains(v) else { throw RucioError.valueError("failure_rate must be between 0 and 1") }; s.failureRate = v }
+        if let v = try o.optionalBool("down") { s.down = v }
+        if o["failure_reason"] != nil { s.failureReason = try o.optionalString("failure_reason") }
+    }
+
+    func register(_ t: inout RouteTable) {
+        t.add(.get, "/clock", auth: false) { _ in Reply.json(clockDoc()) }
+        t.add(.put, "/clock", auth: false) { r in
+            let b = try r.jsonObject()
+            if let s = try b.optionalDouble("scale") {
+                guard s >= 0 else { throw RucioError.valueError("scale must be >= 0 (0 = manual)") }
+                driver.clock.setScale(s)
+            }
+            if let p = try b.optionalBool("paused") { driver.clock.setPaused(p) }
+            return Reply.json(clockDoc())
+        }
+        t.add(.post, "/clock/advance", auth: false) { r in
+            let b = try r.jsonObject()
+            guard let seconds = try b.optionalDouble("seconds"), seconds >= 0, seconds <= 10 * 365 * 86400 else {
+                throw RucioError.valueError("give 'seconds' to advance, between 0 and ten years")
+            }
+            let stops = try await driver.advance(by: seconds)
+            guard case .object(var o) = clockDoc() else { return Reply.json(clockDoc()) }
+            o["stops"] = .int(Int64(stops))
+            return Reply.json(.object(o))
+        }
+        t.add(.get, "/links", auth: false) { _ in
+            let topo = await driver.engine.topology
+            var stats: [JSON] = []
+            for (k, s) in await driver.engine.linkStats() {
+                stats.append(["source": .string(k.source), "destination": .string(k.destination), "submitted": .int(Int64(s.submitted)),
+                              "finished": .int(Int64(s.finished)), "failed": .int(Int64(s.failed)), "bytes": .int(s.bytes),
+                              "active": .int(Int64(s.active)), "queued": .int(Int64(s.queued))])
+            }
+            return Reply.json([
+                "defaults": Self.linkDoc(nil, topo.defaults),
+                "links": .array(topo.links.sorted { $0.key < $1.key }.map { Self.linkDoc($0.key, $0.value) }),
+                "stats": .array(stats),
+            ])
+        }
+        t.add(.put, "/links/:src/:dst", auth: false) { r in
+            let b = try r.jsonObject()
+            var probe = LinkSettings()
+            try Self.apply(b, to: &probe)  // validate before changing anything
+            let src = r.param("src"), dst = r.param("dst")
+            let body = b
+            await driver.engine.updateLink(src, dst) { s in try? Self.apply(body, to: &s) }
+            try await driver.engine.step()
+            return Reply.json(Self.linkDoc(LinkKey(src, dst), await driver.engine.topology.settings(src, dst)))
+        }
+        t.add(.get, "/transfers", auth: false) { _ in
+            let files = await driver.engine.activeFiles()
+            return Reply.json(.array(files.map { f in
+                ["job_id": .string(f.jobID), "file_id": .int(Int64(f.fileID)), "source": .string(f.spec.sourceSE), "destination": .string(f.spec.destSE),
+                 "did": f.spec.scope.map { .string("\($0):\(f.spec.name ?? "")") } ?? .null, "bytes": .int(f.spec.bytes),
+                 "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue)]
+            }))
+        }
+    }
+}

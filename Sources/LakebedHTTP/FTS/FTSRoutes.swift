@@ -1,0 +1,219 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LakebedCore
+import LakebedTransfers
+
+/// Who an FTS bearer token belongs to (nil = refused).
+public typealias FTSAuthenticator = @Sendable (String) async -> String?
+/// Checks a per-file storage token (`source_tokens` / `destination_tokens`) for a path on an RSE; returns an error to refuse.
+public typealias StorageTokenCheck = @Sendable (_ token: String?, _ rse: String, _ path: String, _ write: Bool) async -> String?
+
+/// The FTS3 REST subset: `GET /`, `/whoami`, `POST /jobs`, `GET /jobs[/<ids>[/files]]`, `DELETE /jobs/<id>`.
+/// URLs are tolerated with the double slash the fts3 client puts after the endpoint.
+public struct FTSAPI: Sendable {
+    let catalog: Catalog
+    let engine: TransferEngine
+    let authenticate: FTSAuthenticator
+    let storageCheck: StorageTokenCheck?
+
+    public init(catalog: Catalog, engine: TransferEngine, authenticate: @escaping FTSAuthenticator, storageCheck: StorageTokenCheck? = nil) {
+        self.catalog = catalog
+        self.engine = engine
+        self.authenticate = authenticate
+        self.storageCheck = storageCheck
+    }
+
+    /// FTS's error body: `{"status": "404 Not Found", "message": "..."}`.
+    static func renderError(_ e: RucioError) -> Response {
+        let code: Int
+        switch e.exceptionClass {
+        case "NotFound": code = 404
+        case "Unauthorized", "CannotAuthenticate", "AccessDenied": code = 401
+        case "Forbidden": code = 403
+        case "MethodNotAllowed": code = 405
+        case "InternalError": code = 500
+        default: code = 400
+        }
+        let status = HTTPResponse.Status(code: code)
+        let body: JSON = ["status": .string("\(code) \(status.reasonPhrase)"), "message": .string(e.message)]
+        return Reply.make(status, "application/json", body.serialized())
+    }
+
+    public var mount: Mount {
+        var t = RouteTable()
+        register(&t)
+        return Mount(prefix: "/fts", table: t, renderError: Self.renderError)
+    }
+
+    static func iso(_ d: Date?) -> JSON {
+        guard let d else { return .null }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return .string(f.string(from: d))
+    }
+
+    func caller(_ r: RucioRequest) async throws -> String {
+        guard let h = r.header("Authorization"), h.lowercased().hasPrefix("bearer ") else {
+            throw RucioError("Unauthorized", "Authentication required: send an OAuth2 bearer token")
+        }
+        let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let who = await authenticate(token) else { throw RucioError("Unauthorized", "Invalid or expired bearer token") }
+        return who
+    }
+
+    static func jobDoc(_ j: FTSJob, files: [FTSFile]) -> JSON {
+        var o = JSONObject()
+        o["job_id"] = .string(j.jobID); o["job_state"] = .string(j.state.rawValue); o["job_type"] = .string("N")
+        o["source_se"] = files.first.map { .string($0.spec.sourceSE) } ?? .null
+        o["dest_se"] = files.first.map { .string($0.spec.destSE) } ?? .null
+        o["submit_time"] = iso(j.submitTime); o["job_finished"] = iso(j.finishTime); o["reason"] = .string(j.reason)
+        o["priority"] = .int(Int64(j.priority)); o["user_dn"] = .string(j.submitter); o["cred_id"] = .string(j.submitter)
+        o["vo_name"] = .string("lakebed"); o["verify_checksum"] = .string(j.verifyChecksum); o["overwrite_flag"] = .bool(j.overwrite)
+        o["job_metadata"] = j.metadata.map(JSON.string) ?? .null; o["submit_host"] = .string("lakebed"); o["cancel_job"] = .bool(j.state == .canceled)
+        o["http_status"] = .string("200 Ok")
+        return .object(o)
+    }
+
+    static func fileDoc(_ f: FTSFile) -> JSON {
+        var o = JSONObject()
+        o["file_id"] = .int(Int64(f.fileID)); o["job_id"] = .string(f.jobID); o["file_state"] = .string(f.state.rawValue)
+        o["source_surl"] = .string(f.spec.sourceURL); o["dest_surl"] = .string(f.spec.destURL)
+        o["source_se"] = .string(f.spec.sourceSE); o["dest_se"] = .string(f.spec.destSE)
+        o["filesize"] = .int(f.spec.bytes); o["transferred"] = .int(f.transferredBytes)
+        o["checksum"] = f.spec.adler32.map { .string("ADLER32:" + $0) } ?? .null
+        o["reason"] = .string(f.reason); o["start_time"] = iso(f.startTime); o["finish_time"] = iso(f.finishTime)
+        let duration = (f.startTime != nil && f.finishTime != nil) ? f.finishTime!.timeIntervalSince(f.startTime!) : 0
+        o["tx_duration"] = .double(duration)
+        o["throughput"] = .double(duration > 0 ? Double(f.spec.bytes) / duration / 1_048_576 : 0)
+        o["activity"] = .string(f.spec.activity); o["file_metadata"] = f.spec.metadata.map(JSON.string) ?? .null
+        o["retry"] = .int(0)
+        return .object(o)
+    }
+
+    /// Maps a storage URL to the RSE directory it lies in and an absolute path (never outside the root).
+    func resolve(_ url: String) async throws -> (rse: String, path: String) {
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw RucioError("BadRequest", "Invalid URL \(url)") }
+        let rses = try await catalog.listRSEs()
+        switch scheme {
+        case "file":
+            let p = (u.path as NSString).standardizingPath
+            for rse in rses.sorted(by: { $0.root.count > $1.root.count }) {
+                let root = (rse.root as NSString).standardizingPath
+                if p.hasPrefix(root + "/") {
+                    let rel = String(p.dropFirst(root.count + 1))
+                    return (rse.rse, try containedPath(root: root, relative: rel))
+                }
+            }
+            throw RucioError("BadRequest", "\(url) is not inside any RSE of this lake")
+        default:
+            // Lakebed's storage over HTTP: <base>/storage/<RSE>/<path>
+            let comps = u.path.split(separator: "/").map(String.init)
+            if let i = comps.firstIndex(of: "storage"), i + 1 < comps.count, let rse = rses.first(where: { $0.rse == comps[i + 1] }) {
+                let rel = comps[(i + 2)...].joined(separator: "/")
+                return (rse.rse, try containedPath(root: rse.root, relative: rel))
+            }
+            throw RucioError("BadRequest", "Unsupported storage URL \(url)")
+        }
+    }
+
+    func register(_ t: inout RouteTable) {
+        t.add(.get, "/", auth: false) { _ in
+            Reply.json([
+                "api": ["major": 3, "minor": 12, "patch": 0],
+                "schema": ["major": 8, "minor": 0, "patch": 1],
+                "delegation": ["major": 1, "minor": 0, "patch": 0],
+                "_links": ["curies": .array([]), "self": ["href": "/"]],
+            ])
+        }
+        t.add(.get, "/whoami", auth: false) { r in
+            let who = try await caller(r)
+            return Reply.json([
+                "dn": .array([.string(who)]), "user_dn": .string(who), "vos": .array([.string("lakebed")]), "vos_id": .array([]),
+                "roles": .array([]), "delegation_id": .string(md5Hex(who).prefix(16).description), "method": .string("oauth2"),
+                "is_root": false, "base_id": .string(md5Hex(who)), "level": ["config": "all", "transfer": "vo"],
+            ])
+        }
+        t.add(.post, "/jobs", auth: false) { r in
+            let who = try await caller(r)
+            let body = try r.jsonObject()
+            let filesIn = try body.requiredArray("files")
+            guard !filesIn.isEmpty else { throw RucioError("BadRequest", "No transfers or namespace operation specified") }
+            let params = try body.optionalObject("params") ?? JSONObject()
+            let verify = (params["verify_checksum"]?.stringValue ?? (params["verify_checksum"]?.boolValue == true ? "b" : "n")).lowercased()
+            let overwrite = params["overwrite"]?.boolValue ?? false
+            var specs: [FTSFileSpec] = []
+            for item in filesIn {
+                guard let f = item.objectValue else { throw RucioError("BadRequest", "Each file must be an object") }
+                guard let src = try f.optionalArray("sources")?.first?.stringValue, let dst = try f.optionalArray("destinations")?.first?.stringValue else {
+                    throw RucioError("BadRequest", "Each file needs sources and destinations")
+                }
+                let (srcRSE, srcPath) = try await resolve(src)
+                let (dstRSE, dstPath) = try await resolve(dst)
+                if let check = storageCheck {
+                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) { throw RucioError("Forbidden", err) }
+                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) { throw RucioError("Forbidden", err) }
+                }
+                let size: Int64 = (f["filesize"]?.intValue).flatMap { $0 > 0 ? $0 : nil }
+                    ?? ((try? FileManager.default.attributesOfItem(atPath: srcPath)[.size] as? NSNumber)?.int64Value ?? 0)
+                var adler: String? = nil
+                if verify != "n", let c = f["checksum"]?.stringValue, c.lowercased().hasPrefix("adler32:") { adler = String(c.dropFirst(8)) }
+                let meta = f["metadata"].flatMap { $0.isNull ? nil : $0.serialized() }
+                specs.append(FTSFileSpec(sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
+                                         bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+            }
+            let job = await engine.submit(files: specs, submitter: who, priority: Int(params["priority"]?.intValue ?? 3),
+                                          verifyChecksum: verify, metadata: params["job_metadata"].flatMap { $0.isNull ? nil : $0.serialized() },
+                                          overwrite: overwrite)
+            try await engine.step()
+            return Reply.json(["job_id": .string(job.jobID)])
+        }
+        t.add(.get, "/jobs", auth: false) { r in
+            _ = try await caller(r)
+            let states = r.q("state_in").map { Set($0.split(separator: ",").compactMap { FTSJobState(rawValue: String($0).uppercased()) }) }
+            let limit = Int(r.q("limit") ?? "") ?? 1000
+            var out: [JSON] = []
+            for j in await engine.listJobs(states: states, limit: limit) { out.append(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID))) }
+            return Reply.json(.array(out))
+        }
+        t.add(.get, "/jobs/:ids") { r in try await jobs(r) }
+        t.add(.get, "/jobs/:id/files") { r in
+            _ = try await caller(r)
+            guard await engine.job(r.param("id")) != nil else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            return Reply.json(.array(await engine.files(ofJob: r.param("id")).map(Self.fileDoc)))
+        }
+        t.add(.get, "/jobs/:id/dm") { r in
+            // Data-management operations (deletions, staging) of a job: Lakebed's FTS only transfers.
+            _ = try await caller(r)
+            guard await engine.job(r.param("id")) != nil else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            return Reply.json(.array([]))
+        }
+        t.add(.delete, "/jobs/:id") { r in
+            _ = try await caller(r)
+            guard let j = try await engine.cancel(job: r.param("id")) else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            return Reply.json(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID)))
+        }
+    }
+
+    func jobs(_ r: RucioRequest) async throws -> Response {
+        _ = try await caller(r)
+        let ids = r.param("ids").split(separator: ",").map(String.init)
+        var out: [JSON] = []
+        for id in ids {
+            guard let j = await engine.job(id) else {
+                if ids.count == 1 { throw RucioError("NotFound", "No job with the id \(id) has been found") }
+                out.append(["job_id": .string(id), "http_status": "404 Not Found"])
+                continue
+            }
+            var doc = Self.jobDoc(j, files: await engine.files(ofJob: id))
+            if r.qBool("files"), case .object(var o) = doc {
+                o["files"] = .array(await engine.files(ofJob: id).map(Self.fileDoc))
+                doc = .object(o)
+            }
+            out.append(doc)
+        }
+        return Reply.json(ids.count == 1 ? out[0] : .array(out))
+    }
+}

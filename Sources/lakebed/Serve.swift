@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import LakebedCore
 import LakebedHTTP
+import LakebedIAM
 import Logging
 
 /// `lakebed serve`: run the lake and its Rucio API.
@@ -34,7 +35,10 @@ struct Serve: AsyncParsableCommand {
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }
-        let responder = LakebedResponder(catalog: catalog, logger: logger)
+        let iam = try await IAM(dataDir: dataDir, clock: clock)
+        let iamLogger = logger
+        let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
+                                         mounts: [IAMRoutes(iam: iam).mount()], logger: logger)
         let dataDir = catalog.dataDir
         let housekeeping = HousekeepingService(catalog: catalog, logger: logger)
         let app = Application(
@@ -44,12 +48,14 @@ struct Serve: AsyncParsableCommand {
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+                let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
                 Lakebed ready at \(url)  (started in \(ms) ms\(seeded ? ", seeded the default lake" : ""))
                   data folder : \(dataDir)
                   Rucio API   : \(url)
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
+                \(iamLines)
 
                 rucio.cfg for clients:
                 [client]

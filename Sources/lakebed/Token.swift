@@ -28,7 +28,7 @@ struct Token: AsyncParsableCommand {
     @Option(name: .long, help: "Audience (space-separated for several).")
     var audience: String = "rucio"
 
-    @Option(name: .long, help: "Lifetime in seconds (negative gives an already expired token).")
+    @Option(name: .long, parsing: .unconditional, help: "Lifetime in seconds (negative gives an already expired token).")
     var lifetime: Int = 3600
 
     @Option(name: .long, help: "Issuer URL (default: the one the server wrote into the data folder).")

@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }
-        let iam = try await IAM(dataDir: dataDir, clock: clock)
+        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let iamLogger = logger
         let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
                                          mounts: [IAMRoutes(iam: iam).mount()], logger: logger)

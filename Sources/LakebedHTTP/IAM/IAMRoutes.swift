@@ -55,7 +55,7 @@ public struct IAMRoutes: Sendable {
             let token = form.first { $0.0 == "token" }?.1 ?? ""
             do {
                 try await iam.revoke(token: token, client: Self.clientCredentials(r, form))
-                return Reply.make(.ok, "application/json", "")
+                return Reply.make(.ok, "text/plain; charset=utf-8", "")
             } catch { return Self.oauthError(error as? OAuthError ?? OAuthError("server_error", "\(error)")) }
         }
         t.add(.get, "/authorize", auth: false) { _ in

@@ -33,7 +33,10 @@ let package = Package(
         ),
         .target(
             name: "LakebedIAM",
-            dependencies: ["LakebedCore", .product(name: "JWTKit", package: "jwt-kit")]
+            dependencies: [
+                "LakebedCore", .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "LakebedScenarios",
@@ -59,6 +62,7 @@ let package = Package(
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
         .testTarget(name: "LakebedTransfersTests", dependencies: ["LakebedTransfers", "LakebedCore"]),
+        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore"]),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [

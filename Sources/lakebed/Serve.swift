@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import LakebedCore
 import LakebedHTTP
+import LakebedIAM
 import LakebedTransfers
 import Logging
 
@@ -42,10 +43,24 @@ struct Serve: AsyncParsableCommand {
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }
+        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
+        let iamLogger = logger
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            (try? await catalog.validateNativeToken(token))?.account
+            if let native = try? await catalog.validateNativeToken(token) { return native.account }
+            return (try? await iam.validate(token))?.sub
+        }, storageCheck: { token, rse, path, write in
+            // Only RSEs marked oidc_support check storage tokens, as Rucio's and FTS's storage do.
+            guard let base = try? await IAM.storageTokenBase(rse: rse, catalog: catalog) else { return nil }
+            guard let token else { return "RSE \(rse) requires a bearer token with storage scopes" }
+            guard let model = try? await catalog.rse(rse) else { return "unknown RSE \(rse)" }
+            let root = (model.root as NSString).standardizingPath
+            let rel = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
+            do { _ = try await iam.authorizeStorage(token: token, path: rel.hasPrefix("/") ? rel : "/" + rel, write: write, basePath: base) }
+            catch let denied as StorageDenied { return denied.message } catch { return "\(error)" }
+            return nil
         })
-        let responder = LakebedResponder(catalog: catalog, mounts: [fts.mount, ControlAPI(driver: driver).mount], logger: logger)
+        let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
+                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver).mount], logger: logger)
         let dataDir = catalog.dataDir
         let daemons = DaemonService(driver: driver, logger: logger)
         let app = Application(
@@ -55,6 +70,7 @@ struct Serve: AsyncParsableCommand {
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+                let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
                 Lakebed ready at \(url)  (started in \(ms) ms\(seeded ? ", seeded the default lake" : ""))
@@ -64,6 +80,7 @@ struct Serve: AsyncParsableCommand {
                   control API : \(url)/lakebed  (clock, links, transfers)
                   clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
+                \(iamLines)
 
                 rucio.cfg for clients:
                 [client]

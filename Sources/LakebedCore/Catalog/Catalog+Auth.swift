@@ -17,6 +17,13 @@ final class TokenCache: Sendable {
     func clear() { entries.withLock { $0.removeAll() } }
 }
 
+extension TokenInfo {
+    /// A token as the catalog records it; other modules build these for tokens they validate (the IAM's JWTs).
+    public static func external(token: String, account: String, identity: String, expiresAt: Date, audience: String?, scope: String?) -> TokenInfo {
+        TokenInfo(token: token, account: account, identity: identity, expiresAt: expiresAt, audience: audience, scope: scope)
+    }
+}
+
 extension Catalog {
     static let identityTypes = ["USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML"]
 
@@ -69,6 +76,13 @@ extension Catalog {
     public func accounts(forIdentity identity: String, type: String) async throws -> [String] {
         try await db.read { db in
             try String.fetchAll(db, sql: "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND a.status = 'ACTIVE' ORDER BY i.is_default DESC, i.account", arguments: [identity, type])
+        }
+    }
+
+    /// The default account of an identity (Rucio's `get_default_account`), if that account is active.
+    public func defaultAccount(identity: String, type: String) async throws -> String? {
+        try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND i.is_default = 1 AND a.status = 'ACTIVE'", arguments: [identity, type])
         }
     }
 

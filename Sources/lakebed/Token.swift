@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import LakebedCore
+import LakebedIAM
+import Logging
+
+/// `lakebed token`: prints an access token signed with the IAM keys of a data folder, for scripts and notebooks.
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print an IAM access token (signed with the data folder's keys; no server needed).",
+        discussion: """
+        Use it as a WLCG bearer token: `lakebed token --output /tmp/token` and point BEARER_TOKEN_FILE at the file
+        with `auth_type = oidc` in rucio.cfg. The issuer is the one the last `lakebed serve` on this data folder wrote.
+        """)
+
+    @Option(name: .long, help: "The lake's data folder.")
+    var dataDir: String = "./lakebed-data"
+
+    @Option(name: .long, help: "IAM user the token is for (default: jdoe, unless --client alone is given).")
+    var user: String?
+
+    @Option(name: .long, help: "Client the token is issued to; alone, a client_credentials token whose subject is the client.")
+    var client: String?
+
+    @Option(name: .long, help: "Space-separated scopes.")
+    var scope: String = "openid profile"
+
+    @Option(name: .long, help: "Audience (space-separated for several).")
+    var audience: String = "rucio"
+
+    @Option(name: .long, parsing: .unconditional, help: "Lifetime in seconds (negative gives an already expired token).")
+    var lifetime: Int = 3600
+
+    @Option(name: .long, help: "Issuer URL (default: the one the server wrote into the data folder).")
+    var issuer: String?
+
+    @Option(name: .long, help: "Write the token to this file (mode 600) instead of printing it.")
+    var output: String?
+
+    func run() async throws {
+        guard let iss = issuer ?? IAM.savedIssuer(dataDir: dataDir) else {
+            throw ValidationError("No issuer known for \(dataDir): start `lakebed serve --data-dir \(dataDir)` once, or pass --issuer.")
+        }
+        let iam = try await IAM(dataDir: dataDir, clock: SystemClock(), issuer: iss)
+        let directory = await iam.directory
+        let username: String? = client != nil && user == nil ? nil : (user ?? "jdoe")
+        let clientID = client ?? directory.clients.first(where: \.isPublic)?.clientID ?? directory.clients.first?.clientID ?? "lakebed-cli"
+        let token: String
+        do {
+            token = try await iam.issueAccessToken(username: username, clientID: clientID, scope: scope, audience: ScopeList.split(audience), lifetime: lifetime)
+        } catch let e as OAuthError {
+            throw ValidationError(e.message)
+        }
+        if let output {
+            let path = (output as NSString).expandingTildeInPath
+            guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("Cannot write \(path)")
+            }
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            FileHandle.standardError.write(Data("wrote a token for \(username ?? clientID) (\(lifetime) s, issuer \(iss)) to \(path)\n".utf8))
+        } else {
+            print(token)
+        }
+    }
+}
+
+/// `lakebed rotate-keys`: a new IAM signing key; the previous one keeps verifying tokens it signed.
+struct RotateKeys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-keys",
+        abstract: "Generate a new IAM signing key (the previous key stays in the JWKS; older ones are dropped).")
+
+    @Option(name: .long, help: "The lake's data folder.")
+    var dataDir: String = "./lakebed-data"
+
+    func run() async throws {
+        let iam = try await IAM(dataDir: dataDir, clock: SystemClock())
+        let kid = try await iam.rotateKeys()
+        print("new signing key \(kid); a running server verifies with it at once and signs with it after a restart")
+    }
+}
+
+/// The IAM part of `lakebed serve`'s start: tell the IAM its issuer URL, map seeded users to Rucio, describe it.
+enum IAMBanner {
+    static func lines(iam: IAM, catalog: Catalog, url: String, logger: Logger) async -> String {
+        let issuer = url + "/iam/"
+        do {
+            try await iam.setIssuer(issuer)
+            let added = try await iam.ensureRucioIdentities(in: catalog)
+            for identity in added { logger.info("added OIDC identity \(identity)") }
+        } catch {
+            logger.error("IAM setup: \(error)")
+        }
+        let d = await iam.directory
+        var out = "  IAM issuer  : \(issuer)"
+        if let u = d.users.first(where: { $0.rucioAccount != nil }) ?? d.users.first {
+            out += "\n  IAM user    : \(u.username), password \(u.password)\(u.rucioAccount.map { " (Rucio account \($0))" } ?? "")"
+        }
+        if let c = d.clients.first(where: { !$0.isPublic }) {
+            out += "\n  IAM client  : \(c.clientID), secret \(c.secret ?? "")"
+        }
+        out += "\n  token       : lakebed token --data-dir \(catalog.dataDir) --output /tmp/token  (BEARER_TOKEN_FILE=/tmp/token, auth_type = oidc)"
+        return out
+    }
+}

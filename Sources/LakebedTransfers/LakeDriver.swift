@@ -20,6 +20,19 @@ public final class LakeDriver: Sendable {
         self.logger = logger
     }
 
+    /// Sends the transfer engine's events into the catalog's event log (call once).
+    public func connectEventLog() async {
+        let log = catalog.events
+        await engine.addEventSink { e in
+            var fields: [(String, String)] = [("src", e.source), ("dst", e.destination)]
+            if let did = e.did { fields.append(("did", did)) }
+            fields.append(("bytes", String(e.bytes)))
+            fields.append(("job", e.jobID))
+            if let r = e.reason { fields.append(("reason", r)) }
+            log.append(e.time, "transfer.\(e.kind.rawValue)", fields)
+        }
+    }
+
     /// One pass at the current instant.
     @discardableResult
     public func tick() async throws -> Catalog.HousekeepingReport {
@@ -28,6 +41,7 @@ public final class LakeDriver: Sendable {
         var rep = try await catalog.housekeeping()
         rep.repairedRules = try await catalog.repairStuckRules(at: clock.now(), policy: policy)
         if rep.repairedRules > 0 || rep.expiredRules > 0 { try await engine.step() }
+        try await catalog.drainRuleEvents()
         return rep
     }
 

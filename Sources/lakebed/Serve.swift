@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         _ = try await catalog.requeueInFlightRequests()
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
+        await driver.connectEventLog()
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }

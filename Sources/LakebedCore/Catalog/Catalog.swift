@@ -17,6 +17,8 @@ public final class Catalog: Sendable {
     let tokenCache: TokenCache
     /// Identifiers for rules and requests (seeded in scenarios, so replays are identical).
     public let ids: IDGenerator
+    /// What happened in the lake, in order (transfers, rule transitions, scenario events).
+    public let events = EventLog()
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
@@ -34,6 +36,25 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
+    }
+
+    /// Moves rule state transitions recorded by transactions into the event log (in commit order).
+    @discardableResult
+    public func drainRuleEvents() async throws -> Int {
+        let rows = try await db.write { db -> [Row] in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM rule_events ORDER BY seq")
+            if !rows.isEmpty { try db.execute(sql: "DELETE FROM rule_events") }
+            return rows
+        }
+        let names = ["R": "replicating", "O": "ok", "S": "stuck", "U": "suspended"]
+        for r in rows {
+            var fields: [(String, String)] = [("rule", r["rule_id"]), ("did", "\(r["scope"] as String):\(r["name"] as String)"),
+                                              ("from", names[(r["old_state"] as String?) ?? ""] ?? "new")]
+            if let e: String = r["error"] { fields.append(("error", e)) }
+            let kind = (r["old_state"] as String?) == nil ? "added" : (r["new_state"] as String) == "X" ? "removed" : names[r["new_state"] as String] ?? "unknown"
+            events.append(Date(timeIntervalSince1970: r["time"]), "rule.\(kind)", fields)
+        }
+        return rows.count
     }
 
     /// Seconds since 1970 on the lake clock.

@@ -84,6 +84,14 @@ enum Schema {
             """)
         }
         registerRules(&m)
+        m.registerMigration("v3-rule-events") { db in
+            // Rule state transitions, written in the transaction that makes them; drained into the event log.
+            try db.execute(sql: """
+            CREATE TABLE rule_events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, rule_id TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL,
+                old_state TEXT, new_state TEXT NOT NULL, error TEXT);
+            """)
+        }
         return m
     }
 }

@@ -43,6 +43,7 @@ extension Catalog {
                                  spec.weight, spec.locked ? 1 : 0, spec.sourceReplicaExpression, spec.activity, spec.grouping,
                                  ["Y": "YES", "C": "CLOSE", "P": "PROGRESS"][spec.notify] ?? "NO", spec.purgeReplicas ? 1 : 0,
                                  spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, now, now])
+            try db.execute(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, 'R')", arguments: [now, id, ref.scope, ref.name])
             let rule = Rule(row: try Row.fetchOne(db, sql: "SELECT * FROM rules WHERE id = ?", arguments: [id])!)
             let files = try Self.files(db, ref.scope, ref.name)
             try placeLocks(db, rule: rule, files: files, groups: try Self.groups(db, rule: rule, files: files), candidates: candidates, now: now)
@@ -174,9 +175,14 @@ extension Catalog {
             SELECT SUM(state = 'O') AS ok, SUM(state = 'R') AS rep, SUM(state = 'S') AS stuck FROM locks WHERE rule_id = ?
             """, arguments: [id]) else { return }
         let ok = (row["ok"] as Int?) ?? 0, rep = (row["rep"] as Int?) ?? 0, stuck = (row["stuck"] as Int?) ?? 0
-        let current = try String.fetchOne(db, sql: "SELECT state FROM rules WHERE id = ?", arguments: [id])
+        guard let currentRow = try Row.fetchOne(db, sql: "SELECT state, scope, name, error FROM rules WHERE id = ?", arguments: [id]) else { return }
+        let current: String = currentRow["state"]
         var state = stuck > 0 ? "S" : (rep > 0 ? "R" : "O")
         if current == "U" { state = "U" }
+        if state != current {
+            try db.execute(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [now, id, currentRow["scope"], currentRow["name"], current, state, state == "S" ? currentRow["error"] : nil])
+        }
         try db.execute(sql: """
             UPDATE rules SET locks_ok_cnt = ?, locks_replicating_cnt = ?, locks_stuck_cnt = ?, state = ?,
               stuck_at = CASE WHEN ? = 'S' THEN COALESCE(stuck_at, ?) ELSE NULL END,
@@ -313,6 +319,7 @@ extension Catalog {
         }
         try db.execute(sql: "UPDATE requests SET rule_id = NULL WHERE rule_id = ?", arguments: [rule.id])
         try db.execute(sql: "DELETE FROM rules WHERE id = ?", arguments: [rule.id])
+        try db.execute(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, 'X')", arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
     }
 
     /// Updates rule options (`PUT /rules/<id>`).

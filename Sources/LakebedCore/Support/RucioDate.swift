@@ -41,6 +41,14 @@ public enum RucioDate {
         return "\(p.y)-\(two(p.m))-\(two(p.d))T\(two(p.hh)):\(two(p.mm)):\(two(p.ss))"
     }
 
+    /// `2025-11-25T10:00:00.250Z`: event logs (millisecond precision, deterministic).
+    public static func isoMillis(_ date: Date) -> String {
+        let ms = Int((date.timeIntervalSince1970 * 1000).rounded())
+        let whole = Date(timeIntervalSince1970: Double(ms.floorDiv(1000)))
+        let frac = ((ms % 1000) + 1000) % 1000
+        return iso(whole) + "." + String(repeating: "0", count: frac < 10 ? 2 : frac < 100 ? 1 : 0) + "\(frac)Z"
+    }
+
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]` or the RFC1123 form, as UTC.
     public static func parse(_ s: String) -> Date? {
         let f = DateFormatter()
@@ -52,4 +60,8 @@ public enum RucioDate {
         }
         return nil
     }
+}
+
+extension Int {
+    func floorDiv(_ d: Int) -> Int { self >= 0 ? self / d : -((-self + d - 1) / d) }
 }

@@ -95,6 +95,14 @@ public struct ControlAPI: Sendable {
             try await driver.engine.step()
             return Reply.json(Self.linkDoc(LinkKey(src, dst), await driver.engine.topology.settings(src, dst)))
         }
+        t.add(.get, "/events", auth: false) { r in
+            // The event log from a sequence number: JSON list, or one line per event with ?format=text.
+            let after = Int(r.q("after") ?? "") ?? 0
+            let limit = min(Int(r.q("limit") ?? "") ?? 10_000, 100_000)
+            let events = driver.catalog.events.events(after: after, limit: limit)
+            if r.q("format") == "text" { return Reply.text(events.map { $0.line + "\n" }.joined()) }
+            return Reply.json(.array(events.map(\.json)))
+        }
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()
             return Reply.json(.array(files.map { f in

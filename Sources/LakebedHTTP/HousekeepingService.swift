@@ -1,5 +1,6 @@
 import Foundation
 import LakebedCore
+import LakebedScenarios
 import LakebedTransfers
 import Logging
 import ServiceLifecycle
@@ -8,11 +9,13 @@ import ServiceLifecycle
 /// server is up. On a manual clock the tick still submits new work; time moves only through the control API.
 public struct DaemonService: Service {
     let driver: LakeDriver
+    let scenario: ScenarioRunner?
     let logger: Logger
     let interval: Duration
 
-    public init(driver: LakeDriver, logger: Logger, interval: Duration = .milliseconds(200)) {
+    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil, logger: Logger, interval: Duration = .milliseconds(200)) {
         self.driver = driver
+        self.scenario = scenario
         self.logger = logger
         self.interval = interval
     }
@@ -20,6 +23,7 @@ public struct DaemonService: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
+                if let scenario { try await scenario.applyDue(driver.clock.now()) }
                 let rep = try await driver.tick()
                 if rep.expiredRules + rep.reapedReplicas + rep.repairedRules > 0 {
                     logger.info("daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules")

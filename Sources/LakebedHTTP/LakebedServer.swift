@@ -33,6 +33,17 @@ public struct LakebedResponder: HTTPResponder {
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let segments = RouteTable.segments(request.uri.path)
+        if let fault = catalog.faults.apiFault(path: request.uri.path, method: request.method.rawValue) {
+            // A scenario made this endpoint slow or failing.
+            if fault.delay > 0 { try? await Task.sleep(for: .milliseconds(Int(fault.delay * 1000))) }
+            if let status = fault.status {
+                let cls = status == 503 ? "ResourceTemporaryUnavailable" : "RucioException"
+                return Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status))
+            }
+        }
+        if segments.first == "iam", catalog.faults.iamDown {
+            return Reply.make(.serviceUnavailable, "application/json", #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#)
+        }
         for mount in mounts where segments.starts(with: mount.prefix) {
             return await serve(mount, Array(segments.dropFirst(mount.prefix.count)), request)
         }

@@ -161,5 +161,10 @@ public actor IAM {
         guard claims.exp > t else { throw InvalidToken("token expired") }
         if let nbf = claims.nbf, nbf > t + 60 { throw InvalidToken("token not yet valid") }
         guard !grants.isRevoked(jti: claims.jti) else { throw InvalidToken("token revoked") }
+        if let cutoff = issuedBeforeCutoff, claims.iat < cutoff { throw InvalidToken("token expired early (scenario)") }
     }
+
+    /// Tokens issued before this instant (seconds since 1970) are refused: scenarios' "tokens expire early".
+    var issuedBeforeCutoff: Int64?
+    public func refuseTokensIssued(before date: Date?) { issuedBeforeCutoff = date.map { Int64($0.timeIntervalSince1970.rounded(.down)) } }
 }

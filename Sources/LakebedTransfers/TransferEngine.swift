@@ -54,6 +54,9 @@ public actor TransferEngine {
     public func setTopology(_ t: Topology) { topology = t }
     public func updateLink(_ src: String, _ dst: String, _ change: @Sendable (inout LinkSettings) -> Void) { topology.update(src, dst, change) }
     public func setPolicy(_ p: RetryPolicy) { policy = p }
+    /// Extra wait before bytes leave an RSE (a tape RSE staging files to its disk buffer).
+    public private(set) var stagingDelays: [String: TimeInterval] = [:]
+    public func setStagingDelay(_ rse: String, _ seconds: TimeInterval?) { stagingDelays[rse] = seconds }
     public func addEventSink(_ sink: @escaping @Sendable (TransferEvent) -> Void) { sinks.append(sink) }
     /// Restarts the random sequences (scenario reset).
     public func reseed(_ seed: UInt64) {
@@ -264,7 +267,7 @@ public actor TransferEngine {
                 guard var f = files[fid] else { continue }
                 f.state = .active
                 f.startTime = t
-                f.flowFrom = t.addingTimeInterval(max(0, settings.latency))
+                f.flowFrom = t.addingTimeInterval(max(0, settings.latency) + (stagingDelays[link.source] ?? 0))
                 if settings.down {
                     f.plannedFailure = settings.failureReason ?? "TRANSFER [113] Connection to \(link.destination) failed: link \(link) is down"
                     f.remaining = 0

@@ -4,6 +4,7 @@ import Hummingbird
 import LakebedCore
 import LakebedHTTP
 import LakebedIAM
+import LakebedScenarios
 import LakebedTransfers
 import Logging
 
@@ -11,8 +12,14 @@ import Logging
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.")
 
-    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart).")
-    var dataDir: String = "./lakebed-data"
+    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or a new temporary folder with --scenario.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
+    var scenario: String?
+
+    @Flag(name: .long, help: "With --scenario: wipe the data folder's catalog and RSE directories first.")
+    var fresh = false
 
     @Option(name: .long, help: "Address to bind. Loopback by default.")
     var host: String = "127.0.0.1"
@@ -20,8 +27,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Port to listen on (0 picks a free one).")
     var port: Int = 8080
 
-    @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster.")
-    var timeScale: Double = 1
+    @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster, 0 = manual (moves only through the control API). Default: 1, or the scenario's time_scale.")
+    var timeScale: Double?
 
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
     var seed: UInt64?
@@ -33,18 +40,40 @@ struct Serve: AsyncParsableCommand {
         let started = Date()
         var logger = Logger(label: "lakebed")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
-        let clock = VirtualClock(scale: timeScale)
+        var loaded: Scenario? = nil
+        if let scenario {
+            do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
+                FileHandle.standardError.write(Data("Scenario \(scenario) has mistakes:\n\(e.description)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        let timeScale = self.timeScale ?? loaded?.timeScale ?? 1
+        let seed = self.seed ?? loaded?.seed
+        let dataDir = try Self.dataFolder(dataDir, scenario: loaded, fresh: fresh)
+        let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
-        let seeded = try await DefaultLake.seedIfEmpty(catalog)
-        // Transfers that were in flight when the last process stopped are lost with it: queue them again.
-        _ = try await catalog.requeueInFlightRequests()
+        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
         await driver.connectEventLog()
+        var runner: ScenarioRunner? = nil
+        var seeded = false
+        if let loaded {
+            let r = ScenarioRunner(scenario: loaded, driver: driver, iam: iam)
+            let total = loaded.files.reduce(0) { $0 + $1.count }
+            let name = loaded.name
+            let progress: (@Sendable (Int, Int) -> Void)? = total >= 10_000 ? Self.seedProgress(name) : nil
+            try await r.seed(progress: progress)
+            try await r.snapshot("seed")
+            runner = r
+        } else {
+            seeded = try await DefaultLake.seedIfEmpty(catalog)
+            // Transfers that were in flight when the last process stopped are lost with it: queue them again.
+            _ = try await catalog.requeueInFlightRequests()
+        }
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }
-        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let iamLogger = logger
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
             if let native = try? await catalog.validateNativeToken(token) { return native.account }
@@ -61,9 +90,10 @@ struct Serve: AsyncParsableCommand {
             return nil
         })
         let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver).mount], logger: logger)
-        let dataDir = catalog.dataDir
-        let daemons = DaemonService(driver: driver, logger: logger)
+                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount], logger: logger)
+        let dataFolder = catalog.dataDir
+        let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
+        let daemons = DaemonService(driver: driver, scenario: runner, logger: logger)
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Lakebed"),
@@ -74,8 +104,8 @@ struct Serve: AsyncParsableCommand {
                 let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
-                Lakebed ready at \(url)  (started in \(ms) ms\(seeded ? ", seeded the default lake" : ""))
-                  data folder : \(dataDir)
+                Lakebed ready at \(url)  (started in \(ms) ms\(bannerNote))
+                  data folder : \(dataFolder)
                   Rucio API   : \(url)
                   FTS3 REST   : \(url)/fts
                   control API : \(url)/lakebed  (clock, links, transfers)
@@ -98,5 +128,34 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         try await app.runService()
+    }
+
+    static func seedProgress(_ name: String) -> @Sendable (Int, Int) -> Void {
+        { done, all in
+            FileHandle.standardError.write(Data("\rseeding \(name): \(done)/\(all) files".utf8))
+            if done == all { FileHandle.standardError.write(Data("\n".utf8)) }
+        }
+    }
+
+    /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
+    static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
+        let fm = FileManager.default
+        guard let scenario else { return given ?? "./lakebed-data" }
+        guard let given else {
+            let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            return dir
+        }
+        let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
+        if fm.fileExists(atPath: catalog) {
+            guard fresh else {
+                FileHandle.standardError.write(Data("\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.\n".utf8))
+                throw ExitCode(2)
+            }
+            for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots"] {
+                try? fm.removeItem(atPath: (given as NSString).appendingPathComponent(item))
+            }
+        }
+        return given
     }
 }

@@ -168,6 +168,13 @@ extension Catalog {
         return info
     }
 
+    /// Every token stops working now (scenarios' "tokens expire early"); clients must log in again.
+    public func expireAllTokens() async throws {
+        try await db.write { db in try db.execute(sql: "DELETE FROM tokens") }
+        tokenCache.clear()
+        faults.expireTokensIssued(before: clock.now())
+    }
+
     /// Builds the issuer for a validated token.
     public func issuer(for info: TokenInfo) async throws -> Issuer {
         let admin = try await db.read { db in try Self.isAdmin(db, info.account) }

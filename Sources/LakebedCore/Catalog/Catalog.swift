@@ -19,6 +19,8 @@ public final class Catalog: Sendable {
     public let ids: IDGenerator
     /// What happened in the lake, in order (transfers, rule transitions, scenario events).
     public let events = EventLog()
+    /// Faults injected by scenarios (slow or failing endpoints, IAM outages, early token expiry).
+    public let faults: Faults
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
@@ -28,6 +30,7 @@ public final class Catalog: Sendable {
         self.tokenLifetime = tokenLifetime
         self.tokenCache = TokenCache()
         self.ids = IDGenerator(seed: seed)
+        self.faults = Faults(clock: clock)
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in

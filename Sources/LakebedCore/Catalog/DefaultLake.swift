@@ -12,9 +12,20 @@ public enum DefaultLake {
     public static func seedIfEmpty(_ catalog: Catalog) async throws -> Bool {
         let empty = try await catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") ?? 0 } == 0
         guard empty else { return false }
+        try await seedRoot(catalog)
+        try await seedSites(catalog)
+        return true
+    }
+
+    /// The root account with its userpass login and scopes `user.root` and `test`.
+    public static func seedRoot(_ catalog: Catalog) async throws {
         try await catalog.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
         try await catalog.addIdentity(account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
         for scope in ["user.root", "test"] { try await catalog.addScope(scope, account: "root", by: nil) }
+    }
+
+    /// SITE-A (tier 1, CH), SITE-B (tier 2, NL), SITE-C (tier 2, US) and their distances.
+    public static func seedSites(_ catalog: Catalog) async throws {
         let sites: [(String, String, String, Double, Double, String)] = [
             ("SITE-A", "1", "CH", 6.05, 46.23, "Geneva"), ("SITE-B", "2", "NL", 4.90, 52.37, "Amsterdam"), ("SITE-C", "2", "US", -88.26, 41.84, "Batavia"),
         ]
@@ -30,6 +41,5 @@ public enum DefaultLake {
             try await catalog.setDistance(from: a, to: b, distance: d, create: true, by: nil)
             try await catalog.setDistance(from: b, to: a, distance: d, create: true, by: nil)
         }
-        return true
     }
 }

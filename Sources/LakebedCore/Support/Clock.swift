@@ -66,6 +66,15 @@ public final class VirtualClock: LakeClock {
         }
     }
 
+    /// Sets the clock to `date`, backwards too (a scenario reset or a restored snapshot).
+    public func set(_ date: Date) {
+        let real = realNow()
+        state.withLock { s in
+            s.anchorVirtual = date
+            s.anchorReal = real
+        }
+    }
+
     /// Current speed factor (0 = manual).
     public var scale: Double { state.withLock { $0.scale } }
     /// Whether time is frozen.

@@ -2,14 +2,24 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
+import LakebedScenarios
 import LakebedTransfers
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
 /// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).
 public struct ControlAPI: Sendable {
     let driver: LakeDriver
+    let scenario: ScenarioRunner?
 
-    public init(driver: LakeDriver) { self.driver = driver }
+    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil) {
+        self.driver = driver
+        self.scenario = scenario
+    }
+
+    func runner() throws -> ScenarioRunner {
+        guard let scenario else { throw RucioError("NotFound", "No scenario is loaded (start with `lakebed serve --scenario FILE`)") }
+        return scenario
+    }
 
     static func renderError(_ e: RucioError) -> Response {
         let status = ErrorStatus.status(for: e.exceptionClass)
@@ -66,7 +76,14 @@ public struct ControlAPI: Sendable {
             guard let seconds = try b.optionalDouble("seconds"), seconds >= 0, seconds <= 10 * 365 * 86400 else {
                 throw RucioError.valueError("give 'seconds' to advance, between 0 and ten years")
             }
-            let stops = try await driver.advance(by: seconds)
+            let target = driver.clock.now().addingTimeInterval(seconds)
+            let stops: Int
+            if let scenario {
+                try await scenario.applyDue(driver.clock.now())
+                stops = try await driver.advance(to: target, also: { scenario.nextDue() }, at: { now in try await scenario.applyDue(now) })
+            } else {
+                stops = try await driver.advance(to: target)
+            }
             guard case .object(var o) = clockDoc() else { return Reply.json(clockDoc()) }
             o["stops"] = .int(Int64(stops))
             return Reply.json(.object(o))
@@ -102,6 +119,46 @@ public struct ControlAPI: Sendable {
             let events = driver.catalog.events.events(after: after, limit: limit)
             if r.q("format") == "text" { return Reply.text(events.map { $0.line + "\n" }.joined()) }
             return Reply.json(.array(events.map(\.json)))
+        }
+        t.add(.get, "/scenario", auth: false) { _ in
+            let s = try runner()
+            return Reply.json([
+                "name": .string(s.scenario.name), "description": .string(s.scenario.description), "seed": .int(Int64(s.scenario.seed)),
+                "start": .string(RucioDate.isoMillis(s.scenario.start)),
+                "faults": .array(s.scenario.faults.map { ["id": .string($0.id), "label": .string($0.label)] }),
+                "timeline": .array(s.scenario.timeline.map { ["at": .double($0.at), "event": .string($0.kind)] }),
+                "rules": .object(JSONObject(s.ruleLabels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
+                "expectations": .array(s.results.map { ["expectation": .string($0.expectation), "passed": .bool($0.passed), "actual": .string($0.actual)] }),
+            ])
+        }
+        t.add(.post, "/reset", auth: false) { _ in
+            try await runner().reset()
+            return Reply.json(clockDoc())
+        }
+        t.add(.post, "/snapshots/:name", auth: false) { r in
+            try await runner().snapshot(r.param("name"))
+            return Reply.json(["snapshot": .string(r.param("name"))])
+        }
+        t.add(.post, "/snapshots/:name/restore", auth: false) { r in
+            try await runner().restore(r.param("name"))
+            return Reply.json(clockDoc())
+        }
+        t.add(.post, "/inject", auth: false) { r in
+            let s = try runner()
+            let b = try r.jsonObject()
+            if let id = try b.optionalString("fault") {
+                try await s.inject(fault: id)
+            } else {
+                // A timeline event, written as in the scenario file (JSON is YAML): {"event": "rse_down", "rse": "SITE-B"}.
+                let text = String(decoding: r.body, as: UTF8.self)
+                let action: TimelineEvent.Action
+                do { action = try ScenarioParser.parseEvent(text) } catch let e as ScenarioErrors {
+                    throw RucioError.valueError(e.errors.map { "\($0.path): \($0.message)" }.joined(separator: "; "))
+                }
+                try await s.apply(action, at: driver.clock.now())
+            }
+            try await driver.tick()
+            return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: max(0, driver.catalog.events.lastSeq - 20)).map(\.json))])
         }
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()

@@ -1,0 +1,567 @@
+import Foundation
+import LakebedCore
+import LakebedIAM
+import LakebedTransfers
+import Synchronization
+
+/// Plays a scenario against a lake: seeds it, applies the timeline on the lake clock, checks expectations,
+/// and reports. The same runner serves `lakebed simulate` (as fast as the machine allows) and `lakebed serve
+/// --scenario` (live, while real clients work), plus the control API's reset, snapshot, restore and inject.
+public final class ScenarioRunner: Sendable {
+    public let scenario: Scenario
+    public let driver: LakeDriver
+    public let iam: IAM?
+    public var catalog: Catalog { driver.catalog }
+    let admin = Issuer(account: "root", identity: "scenario", isAdmin: true)
+
+    struct State {
+        var nextEvent = 0
+        var ruleLabels: [String: String] = [:]
+        var results: [Int: ExpectationResult] = [:]
+        var snapshots: [String: [String: String]] = [:]
+    }
+    private let state = Mutex(State())
+
+    public init(scenario: Scenario, driver: LakeDriver, iam: IAM? = nil) {
+        self.scenario = scenario
+        self.driver = driver
+        self.iam = iam
+    }
+
+    var start: Date { scenario.start }
+    var log: EventLog { catalog.events }
+    func t(_ offset: TimeInterval) -> Date { start.addingTimeInterval(offset) }
+    func offset(_ d: Date) -> TimeInterval { d.timeIntervalSince(start) }
+
+    /// Rule ids by the labels the scenario gave them.
+    public var ruleLabels: [String: String] { state.withLock { $0.ruleLabels } }
+
+    // MARK: seeding
+
+    /// Seeds an empty catalog with the scenario's lake, and configures the transfer engine. Calls `progress`
+    /// with (done, total) file counts while creating files.
+    public func seed(progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
+        let s = scenario
+        driver.clock.advance(to: s.start)
+        try await DefaultLake.seedRoot(catalog)
+        if s.keepDefaultLake { try await DefaultLake.seedSites(catalog) }
+        for a in s.accounts where a.name != "root" {
+            try await catalog.addAccount(a.name, type: a.type, email: a.email, by: nil)
+        }
+        for a in s.accounts {
+            if let u = a.username, let p = a.password {
+                try await catalog.addIdentity(account: a.name, identity: u, type: "USERPASS", email: a.email, password: p, isDefault: true, by: nil)
+            }
+        }
+        for sc in s.scopes { try await catalog.addScope(sc.name, account: sc.account, by: nil) }
+        for r in s.rses {
+            var settings = JSONObject([("rse_type", .string(r.type))])
+            for (k, v) in r.settings { settings[k] = v }
+            try await catalog.addRSE(r.name, settings: RSESettings(settings), root: r.directory, by: nil)
+            for (k, v) in r.attributes { try await catalog.addRSEAttribute(r.name, key: k, value: v, by: nil) }
+            if r.oidcSupport { try await catalog.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
+        }
+        for a in s.accounts { for (rse, bytes) in a.limits { try await catalog.setLocalAccountLimit(a.name, rse: rse, bytes: bytes, by: nil) } }
+        for d in s.distances {
+            try await catalog.setDistance(from: d.from, to: d.to, distance: d.distance, create: true, by: nil)
+            if d.symmetric && d.from != d.to { try await catalog.setDistance(from: d.to, to: d.from, distance: d.distance, create: true, by: nil) }
+        }
+        // Datasets first (files attach to them), then files, then containers.
+        for c in s.collections where c.type == .dataset {
+            try await catalog.addCollection(scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+        }
+        let total = s.files.reduce(0) { $0 + $1.count }
+        var done = 0
+        for f in s.files {
+            var batch: [FileSpec] = []
+            for i in 0..<f.count {
+                let name = f.name.replacingOccurrences(of: "{i}", with: Self.pad(i, f.count))
+                let (adler, md5) = f.isVirtual ? Self.virtualSums(f.scope, name, f.size) : Self.contentSums(seed: s.seed, f.scope, name, f.size)
+                var meta = JSONObject(f.metadata)
+                for (k, v) in meta { if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) } }
+                batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
+                if batch.count == 5000 || i == f.count - 1 {
+                    let seed = s.seed
+                    try await catalog.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
+                        try Self.writeContent(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
+                    }
+                    done += batch.count
+                    progress?(done, total)
+                    batch = []
+                }
+            }
+        }
+        for c in s.collections where c.type == .container {
+            try await catalog.addCollection(scope: c.did.scope, name: c.did.name, type: .container, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+        }
+        for c in s.collections where !c.contents.isEmpty {
+            try await catalog.attach(to: c.did, children: c.contents.map { FileSpec(scope: $0.scope, name: $0.name) }, rse: nil, issuer: admin)
+        }
+        if let iam, !s.iamUsers.isEmpty {
+            var dir = await iam.directory
+            for u in s.iamUsers {
+                dir.users.removeAll { $0.username == u.username }
+                let sub = Self.stableUUID("\(s.name)/\(u.username)")
+                dir.users.append(IAMUser(username: u.username, sub: sub, password: u.password, name: u.username, email: "\(u.username)@lakebed.local",
+                                         groups: u.groups, rucioAccount: u.account))
+            }
+            try await iam.setDirectory(dir)
+            _ = try await iam.ensureRucioIdentities(in: catalog)
+        }
+        await configureEngine()
+        for r in s.rules { try await addRule(r, at: s.start) }
+        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(s.rses.count)), ("rules", String(s.rules.count))])
+        try await catalog.drainRuleEvents()
+    }
+
+    func configureEngine() async {
+        await driver.engine.setTopology(scenario.topology)
+        await driver.engine.setPolicy(scenario.retry)
+        for (rse, d) in scenario.stagingDelays.sorted(by: { $0.key < $1.key }) { await driver.engine.setStagingDelay(rse, d) }
+    }
+
+    static func pad(_ i: Int, _ count: Int) -> String {
+        let width = String(max(0, count - 1)).count
+        let s = String(i)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
+    /// Deterministic bytes for a file: a generator seeded by the scenario seed and the DID.
+    static func contentGenerator(seed: UInt64, _ scope: String, _ name: String) -> SplitMix64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(scope):\(name)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return SplitMix64(seed: seed ^ h)
+    }
+
+    static func contentSums(seed: UInt64, _ scope: String, _ name: String, _ size: Int64) -> (String, String) {
+        var acc = Checksums.Accumulator()
+        var g = contentGenerator(seed: seed, scope, name)
+        var left = size
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while left > 0 {
+            let n = Int(min(left, Int64(chunk.count)))
+            fill(&chunk, n, &g)
+            acc.update(chunk[0..<n])
+            left -= Int64(n)
+        }
+        let c = acc.finalize()
+        return (c.adler32, c.md5)
+    }
+
+    static func fill(_ buf: inout [UInt8], _ n: Int, _ g: inout SplitMix64) {
+        var i = 0
+        while i < n {
+            var v = g.next()
+            for _ in 0..<8 where i < n { buf[i] = UInt8(truncatingIfNeeded: v); v >>= 8; i += 1 }
+        }
+    }
+
+    static func writeContent(seed: UInt64, _ scope: String, _ name: String, _ size: Int64, to path: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw RucioError("RucioException", "cannot write \(path)")
+        }
+        defer { try? h.close() }
+        var g = contentGenerator(seed: seed, scope, name)
+        var left = size
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while left > 0 {
+            let n = Int(min(left, Int64(chunk.count)))
+            fill(&chunk, n, &g)
+            try h.write(contentsOf: chunk[0..<n])
+            left -= Int64(n)
+        }
+    }
+
+    /// Checksums for virtual files (no bytes): stable values derived from the DID.
+    static func virtualSums(_ scope: String, _ name: String, _ size: Int64) -> (String, String) {
+        let m = md5Hex("\(scope):\(name):\(size)")
+        return (String(m.prefix(8)), m)
+    }
+
+    static func stableUUID(_ s: String) -> String {
+        let h = Array(md5Hex(s))
+        return "\(String(h[0..<8]))-\(String(h[8..<12]))-\(String(h[12..<16]))-\(String(h[16..<20]))-\(String(h[20..<32]))"
+    }
+
+    func addRule(_ r: RuleSeed, at time: Date) async throws {
+        var spec = RuleSpec()
+        spec.dids = [r.did]
+        spec.copies = r.copies
+        spec.rseExpression = r.rseExpression
+        spec.lifetime = r.lifetime
+        spec.account = r.account
+        spec.grouping = r.grouping
+        spec.sourceReplicaExpression = r.sourceReplicaExpression
+        spec.activity = r.activity
+        spec.purgeReplicas = r.purgeReplicas
+        let id = try await catalog.addRules(spec, issuer: admin)[0]
+        if let label = r.id { state.withLock { $0.ruleLabels[label] = id } }
+    }
+
+    // MARK: timeline
+
+    /// When the next timeline event or timed expectation falls due.
+    public func nextDue() -> Date? {
+        let (idx, checked) = state.withLock { ($0.nextEvent, Set($0.results.keys)) }
+        var next: TimeInterval? = idx < scenario.timeline.count ? scenario.timeline[idx].at : nil
+        for (i, e) in scenario.expectations.enumerated() where !checked.contains(i) {
+            if let at = e.at { next = min(next ?? at, at) }
+        }
+        return next.map(t)
+    }
+
+    /// Applies every timeline event due by `now` (in file order), then checks timed expectations due by `now`.
+    public func applyDue(_ now: Date) async throws {
+        while true {
+            let ev: TimelineEvent? = state.withLock { s in
+                guard s.nextEvent < scenario.timeline.count, t(scenario.timeline[s.nextEvent].at) <= now else { return nil }
+                defer { s.nextEvent += 1 }
+                return scenario.timeline[s.nextEvent]
+            }
+            guard let ev else { break }
+            try await apply(ev.action, at: t(ev.at))
+        }
+        for (i, e) in scenario.expectations.enumerated() {
+            guard let at = e.at, t(at) <= now, state.withLock({ $0.results[i] == nil }) else { continue }
+            // Let the daemons act on the instant first, so "OK by t" sees work finished at t.
+            try await driver.tick()
+            let r = try await evaluate(e, at: t(at))
+            state.withLock { $0.results[i] = r }
+            log.append(t(at), r.passed ? "expectation.met" : "expectation.failed", [("expect", e.summary), ("actual", r.actual)])
+        }
+    }
+
+    /// Injects a fault preset by id now.
+    public func inject(fault id: String) async throws {
+        guard let f = scenario.faults.first(where: { $0.id == id }) else { throw RucioError("NotFound", "No fault `\(id)` in scenario \(scenario.name)") }
+        let now = driver.clock.now()
+        log.append(now, "scenario.fault", [("id", id), ("label", f.label)])
+        for a in f.actions { try await apply(a, at: now) }
+    }
+
+    /// Applies one timeline action at `time` and logs it.
+    public func apply(_ action: TimelineEvent.Action, at time: Date) async throws {
+        let engine = driver.engine
+        switch action {
+        case .rseAvailability(let rse, let read, let write, let delete):
+            try await catalog.setRSEAvailability(rse, read: read, write: write, delete: delete)
+            let up = [read, write, delete].compactMap { $0 }.allSatisfy { $0 }
+            var ops: [String] = []
+            if read != nil { ops.append("read") }; if write != nil { ops.append("write") }; if delete != nil { ops.append("delete") }
+            log.append(time, up ? "scenario.rse_up" : "scenario.rse_down", [("rse", rse), ("operations", ops.joined(separator: ","))])
+        case .link(let from, let to, let changes):
+            let both = changes.contains { $0.0 == "both_ways" }
+            let apply: @Sendable (inout LinkSettings) -> Void = { s in
+                for (k, v) in changes {
+                    switch k {
+                    case "bandwidth": s.bandwidth = v.doubleValue ?? s.bandwidth
+                    case "latency": s.latency = v.doubleValue ?? s.latency
+                    case "concurrency": s.concurrency = Int(v.intValue ?? Int64(s.concurrency))
+                    case "failure_rate": s.failureRate = v.doubleValue ?? s.failureRate
+                    case "down": s.down = v.boolValue ?? s.down
+                    case "failure_reason": s.failureReason = v.stringValue
+                    default: break
+                    }
+                }
+            }
+            await engine.updateLink(from, to, apply)
+            if both { await engine.updateLink(to, from, apply) }
+            log.append(time, "scenario.link", [("src", from), ("dst", to)] + changes.filter { $0.0 != "both_ways" }.map { ($0.0, Self.text($0.1)) })
+        case .stagingDelay(let rse, let seconds):
+            await engine.setStagingDelay(rse, seconds)
+            log.append(time, "scenario.staging_delay", [("rse", rse), ("delay", Durations.format(seconds))])
+        case .tokensExpire:
+            try await catalog.expireAllTokens()
+            await iam?.refuseTokensIssued(before: time)
+            log.append(time, "scenario.tokens_expire", [])
+        case .iamDown(let duration):
+            catalog.faults.setIAMDown(true, until: duration.map { time.addingTimeInterval($0) })
+            log.append(time, "scenario.iam_down", duration.map { [("duration", Durations.format($0))] } ?? [])
+        case .iamUp:
+            catalog.faults.setIAMDown(false)
+            log.append(time, "scenario.iam_up", [])
+        case .apiFault(let path, let method, let status, let delay, let duration):
+            catalog.faults.addAPIFault(Faults.APIFault(pathPrefix: path, method: method, status: status, delay: delay, until: duration.map { time.addingTimeInterval($0) }))
+            var f: [(String, String)] = [("path", path)]
+            if let method { f.append(("method", method)) }
+            if let status { f.append(("status", String(status))) }
+            if delay > 0 { f.append(("delay", Durations.format(delay))) }
+            if let duration { f.append(("duration", Durations.format(duration))) }
+            log.append(time, "scenario.api_fault", f)
+        case .apiRecover:
+            catalog.faults.clearAPIFaults()
+            log.append(time, "scenario.api_recover", [])
+        case .loseFile(let did, let rse):
+            let path = try await catalog.replicaFile(did, rse: rse)
+            try? FileManager.default.removeItem(atPath: path)
+            log.append(time, "scenario.lose_file", [("did", did.description), ("rse", rse)])
+        case .corruptFile(let did, let rse):
+            let path = try await catalog.replicaFile(did, rse: rse)
+            if let h = FileHandle(forUpdatingAtPath: path) {
+                let first = (try? h.read(upToCount: 1))?.first ?? 0
+                try h.seek(toOffset: 0)
+                try h.write(contentsOf: [first ^ 0xFF])
+                try h.close()
+            }
+            log.append(time, "scenario.corrupt_file", [("did", did.description), ("rse", rse)])
+        case .addRule(let r):
+            do {
+                try await addRule(r, at: time)
+                log.append(time, "scenario.add_rule", [("did", r.did.description), ("rse_expression", r.rseExpression), ("copies", String(r.copies))])
+            } catch let e as RucioError {
+                log.append(time, "scenario.add_rule_failed", [("did", r.did.description), ("error", "\(e.exceptionClass): \(e.message)")])
+            }
+        case .deleteRule(let label):
+            guard let id = state.withLock({ $0.ruleLabels[label] }) else { throw RucioError("RuleNotFound", "No rule labelled \(label)") }
+            try? await catalog.deleteRule(id, purgeReplicas: nil, issuer: nil)
+            log.append(time, "scenario.delete_rule", [("rule", label)])
+        case .clockScale(let v):
+            driver.clock.setScale(v)
+            log.append(time, "scenario.clock_scale", [("scale", String(v))])
+        case .fault(let id):
+            guard let f = scenario.faults.first(where: { $0.id == id }) else { throw RucioError("NotFound", "No fault \(id)") }
+            log.append(time, "scenario.fault", [("id", id), ("label", f.label)])
+            for a in f.actions { try await apply(a, at: time) }
+        }
+        try await engine.step()
+    }
+
+    static func text(_ v: JSON) -> String {
+        switch v {
+        case .string(let s): return s
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .int(let i): return String(i)
+        case .bool(let b): return b ? "true" : "false"
+        default: return v.serialized()
+        }
+    }
+
+    // MARK: expectations
+
+    public struct ExpectationResult: Sendable {
+        public var expectation: String
+        public var passed: Bool
+        public var actual: String
+        public var line: Int
+    }
+
+    func evaluate(_ e: Expectation, at time: Date) async throws -> ExpectationResult {
+        var passed = false
+        var actual = ""
+        switch e.check {
+        case .ruleState(let label, let want):
+            if let id = ruleLabels[label] {
+                do {
+                    let r = try await catalog.rule(id)
+                    actual = "\(r.state.name) (\(r.locksOK) ok, \(r.locksReplicating) replicating, \(r.locksStuck) stuck)"
+                    passed = r.state.name == want
+                } catch { actual = "GONE"; passed = want == "GONE" }
+            } else { actual = "never created" }
+        case .rseFiles(let rse, let op, let n):
+            let have = try await catalog.availableReplicaCount(rse: rse)
+            actual = "\(have) files"
+            passed = op == "==" ? have == n : op == ">=" ? have >= n : have <= n
+        case .noLostReplicas:
+            let lost = try await catalog.lostReplicas(limit: 5)
+            passed = lost.isEmpty
+            actual = lost.isEmpty ? "none lost" : lost.joined(separator: "; ")
+        case .maxFailedTransfers(let n):
+            let failed = await driver.engine.linkStats().reduce(0) { $0 + $1.1.failed }
+            actual = "\(failed) failed"
+            passed = failed <= n
+        case .minFinishedTransfers(let n):
+            let finished = await driver.engine.linkStats().reduce(0) { $0 + $1.1.finished }
+            actual = "\(finished) finished"
+            passed = finished >= n
+        }
+        return ExpectationResult(expectation: e.summary, passed: passed, actual: actual, line: e.line)
+    }
+
+    /// Checks the expectations that have no time (at the end).
+    public func checkFinal() async throws {
+        let now = driver.clock.now()
+        for (i, e) in scenario.expectations.enumerated() where e.at == nil && state.withLock({ $0.results[i] == nil }) {
+            let r = try await evaluate(e, at: now)
+            state.withLock { $0.results[i] = r }
+            log.append(now, r.passed ? "expectation.met" : "expectation.failed", [("expect", e.summary), ("actual", r.actual)])
+        }
+    }
+
+    public var results: [ExpectationResult] { state.withLock { s in s.results.sorted { $0.key < $1.key }.map(\.value) } }
+
+    // MARK: running
+
+    /// Runs the whole scenario on the virtual clock, as fast as possible, and reports.
+    public func simulate(progress: (@Sendable (TimeInterval, TimeInterval) -> Void)? = nil) async throws -> ScenarioReport {
+        let wallStart = Date()
+        let end = t(scenario.end)
+        try await applyDue(driver.clock.now())
+        let stops = try await driver.advance(to: end, also: { [self] in self.nextDue() }, at: { [self] now in
+            try await self.applyDue(now)
+            progress?(self.offset(now), self.scenario.end)
+        })
+        try await applyDue(end)
+        try await checkFinal()
+        var rep = try await report(wallSeconds: Date().timeIntervalSince(wallStart))
+        rep.steps = stops
+        return rep
+    }
+
+    /// Live: applies what is due now and runs one daemon pass (called on every server tick).
+    public func liveTick() async throws {
+        try await applyDue(driver.clock.now())
+        try await driver.tick()
+    }
+
+    // MARK: reset, snapshot, restore
+
+    func snapshotDir(_ name: String) -> String { catalog.dataDir + "/snapshots/" + name }
+
+    /// Saves the lake's state under a name.
+    public func snapshot(_ name: String) async throws {
+        guard name.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil else {
+            throw RucioError.valueError("snapshot names are 1-64 letters, digits, '.', '_' or '-'")
+        }
+        try await catalog.snapshot(to: snapshotDir(name))
+        let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
+        var labels = meta.0
+        labels["__next_event"] = String(meta.1)
+        labels["__clock"] = String(driver.clock.now().timeIntervalSince1970)
+        state.withLock { $0.snapshots[name] = labels }
+    }
+
+    /// Puts the lake back as it was when the snapshot was taken (catalog, bytes, clock, timeline position).
+    public func restore(_ name: String) async throws {
+        guard let meta = state.withLock({ $0.snapshots[name] }) else { throw RucioError("NotFound", "No snapshot named \(name)") }
+        try await catalog.restore(from: snapshotDir(name))
+        await driver.engine.reset(at: driver.clock.now())
+        _ = try await catalog.requeueInFlightRequests()
+        var labels = meta
+        let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
+        let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
+        state.withLock { s in s.ruleLabels = labels; s.nextEvent = next; s.results = [:] }
+        driver.clock.set(Date(timeIntervalSince1970: clockAt))
+        await driver.engine.reset(at: driver.clock.now())
+        if let iam { _ = try? await iam.ensureRucioIdentities(in: catalog) }
+        log.append(driver.clock.now(), "scenario.restored", [("snapshot", name)])
+    }
+
+    /// Back to the scenario's seed state: catalog, bytes, clock at the start, faults cleared, timeline from the top.
+    public func reset() async throws {
+        catalog.faults.reset()
+        await iam?.refuseTokensIssued(before: nil)
+        catalog.ids.reseed(scenario.seed)
+        await driver.engine.reseed(scenario.seed)
+        await configureEngine()
+        try await restore("seed")
+        log.clear()
+        log.append(driver.clock.now(), "scenario.reset", [("scenario", scenario.name)])
+    }
+}
+
+extension ScenarioRunner {
+    /// What happened in a run, for people (`text`) and machines (`json`).
+    public func report(wallSeconds: Double) async throws -> ScenarioReport {
+        let events = log.all
+        var added: [String: Date] = [:], ok: [String: Date] = [:], stuckCount: [String: Int] = [:]
+        var retries = 0, stuck = 0
+        for e in events {
+            switch e.kind {
+            case "rule.added": if let r = e.field("rule"), added[r] == nil { added[r] = e.time }
+            case "rule.ok": if let r = e.field("rule"), ok[r] == nil { ok[r] = e.time }
+            case "rule.stuck": if let r = e.field("rule") { stuckCount[r, default: 0] += 1 }
+            case "transfer.retry": retries += 1
+            case "transfer.stuck": stuck += 1
+            default: break
+            }
+        }
+        let labelOf = Dictionary(ruleLabels.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var rules: [ScenarioReport.RuleLine] = []
+        for (id, at) in added.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            let state = (try? await catalog.rule(id))?.state.name ?? "GONE"
+            rules.append(.init(id: id, label: labelOf[id], addedAt: offset(at), okAfter: ok[id].map { $0.timeIntervalSince(at) },
+                               state: state, timesStuck: stuckCount[id] ?? 0))
+        }
+        let links = await driver.engine.linkStats().map { k, s in
+            ScenarioReport.LinkLine(source: k.source, destination: k.destination, finished: s.finished, failed: s.failed, bytes: s.bytes)
+        }
+        return ScenarioReport(scenario: scenario.name, seed: scenario.seed, simulated: offset(driver.clock.now()), wallSeconds: wallSeconds,
+                              events: events.count, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
+    }
+}
+
+/// The report of a run.
+public struct ScenarioReport: Sendable {
+    public struct RuleLine: Sendable { public var id: String; public var label: String?; public var addedAt: TimeInterval; public var okAfter: TimeInterval?; public var state: String; public var timesStuck: Int }
+    public struct LinkLine: Sendable { public var source: String; public var destination: String; public var finished: Int; public var failed: Int; public var bytes: Int64 }
+    public var scenario: String
+    public var seed: UInt64
+    public var simulated: TimeInterval
+    public var wallSeconds: Double
+    public var events: Int
+    public var rules: [RuleLine]
+    public var links: [LinkLine]
+    public var retries: Int
+    public var stuckTransfers: Int
+    public var expectations: [ScenarioRunner.ExpectationResult]
+    /// Instants the simulation stopped at (events processed in order).
+    public var steps = 0
+
+    public var passed: Bool { expectations.allSatisfy(\.passed) }
+    public var bytesMoved: Int64 { links.reduce(0) { $0 + $1.bytes } }
+
+    static func bytes(_ b: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
+        var v = Double(b), i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
+    }
+
+    public var text: String {
+        var out = "Scenario \(scenario) (seed \(seed)): \(Durations.format(simulated)) of lake time in \(String(format: "%.2f", wallSeconds)) s, \(events) events, \(steps) steps\n"
+        out += "\nRules\n"
+        if rules.isEmpty { out += "  (none)\n" }
+        for r in rules {
+            let name = r.label.map { "\($0) (\(r.id.prefix(8)))" } ?? String(r.id.prefix(8))
+            let done = r.okAfter.map { "OK after \(Durations.format($0))" } ?? "not OK"
+            out += "  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) added t=\(Durations.format(r.addedAt).padding(toLength: 8, withPad: " ", startingAt: 0)) \(done.padding(toLength: 20, withPad: " ", startingAt: 0)) now \(r.state)\(r.timesStuck > 0 ? ", stuck \(r.timesStuck)x" : "")\n"
+        }
+        out += "\nTransfers per link\n"
+        if links.isEmpty { out += "  (none)\n" }
+        for l in links {
+            out += "  \("\(l.source) -> \(l.destination)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(l.finished).leftPad(7)) done \(String(l.failed).leftPad(6)) failed \(Self.bytes(l.bytes).leftPad(10))\n"
+        }
+        let finished = links.reduce(0) { $0 + $1.finished }, failed = links.reduce(0) { $0 + $1.failed }
+        out += "  total: \(finished) done, \(failed) failed, \(retries) retried, \(stuckTransfers) gave up (stuck), \(Self.bytes(bytesMoved)) moved\n"
+        out += "\nExpectations\n"
+        if expectations.isEmpty { out += "  (none)\n" }
+        for e in expectations { out += "  \(e.passed ? "PASS" : "FAIL")  \(e.expectation) — \(e.actual)\n" }
+        out += passed ? "\nAll expectations met.\n" : "\n\(expectations.filter { !$0.passed }.count) expectation(s) FAILED.\n"
+        return out
+    }
+
+    public var json: JSON {
+        [
+            "scenario": .string(scenario), "seed": .int(Int64(seed)), "simulated_seconds": .double(simulated), "wall_seconds": .double(wallSeconds),
+            "events": .int(Int64(events)), "passed": .bool(passed), "bytes_moved": .int(bytesMoved), "retries": .int(Int64(retries)),
+            "stuck_transfers": .int(Int64(stuckTransfers)),
+            "rules": .array(rules.map { r in
+                ["id": .string(r.id), "label": r.label.map(JSON.string) ?? .null, "added_at": .double(r.addedAt),
+                 "ok_after": r.okAfter.map(JSON.double) ?? .null, "state": .string(r.state), "times_stuck": .int(Int64(r.timesStuck))]
+            }),
+            "links": .array(links.map { l in
+                ["source": .string(l.source), "destination": .string(l.destination), "finished": .int(Int64(l.finished)),
+                 "failed": .int(Int64(l.failed)), "bytes": .int(l.bytes)]
+            }),
+            "expectations": .array(expectations.map { e in
+                ["expectation": .string(e.expectation), "passed": .bool(e.passed), "actual": .string(e.actual), "line": .int(Int64(e.line))]
+            }),
+        ]
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}

@@ -169,6 +169,24 @@ extension Catalog {
         }
     }
 
+    /// Moves a rule's lock counters by deltas and derives its state (with the transition recorded).
+    static func bumpRuleCounters(_ db: Database, id: String, ok: Int, replicating: Int, stuck: Int, now: Double, error: String? = nil) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT state, scope, name, error, locks_ok_cnt, locks_replicating_cnt, locks_stuck_cnt FROM rules WHERE id = ?", arguments: [id]) else { return }
+        let current: String = row["state"]
+        let o = max(0, (row["locks_ok_cnt"] as Int) + ok), r = max(0, (row["locks_replicating_cnt"] as Int) + replicating), st = max(0, (row["locks_stuck_cnt"] as Int) + stuck)
+        var state = st > 0 ? "S" : (r > 0 ? "R" : "O")
+        if current == "U" { state = "U" }
+        let err: String? = state == "S" ? (error ?? row["error"]) : nil
+        try db.execute(sql: """
+            UPDATE rules SET locks_ok_cnt = ?, locks_replicating_cnt = ?, locks_stuck_cnt = ?, state = ?, error = ?,
+              stuck_at = CASE WHEN ? = 'S' THEN COALESCE(stuck_at, ?) ELSE NULL END, updated_at = ? WHERE id = ?
+            """, arguments: [o, r, st, state, err, state, now, now, id])
+        if state != current {
+            try db.execute(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [now, id, row["scope"], row["name"], current, state, err])
+        }
+    }
+
     /// Recomputes a rule's lock counters and state from its locks.
     static func recountRule(_ db: Database, id: String, now: Double) throws {
         guard let row = try Row.fetchOne(db, sql: """
@@ -193,11 +211,15 @@ extension Catalog {
 
     /// A replica reached AVAILABLE: its locks turn OK, their rules are recounted and its requests are done.
     func replicaBecameAvailable(_ db: Database, rseID: String, scope: String, name: String, now: Double) throws {
-        let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [scope, name, rseID])
+        let changed = try Row.fetchAll(db, sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [scope, name, rseID])
         try db.execute(sql: "UPDATE locks SET state = 'O', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [now, scope, name, rseID])
         try db.execute(sql: "UPDATE requests SET state = 'DONE', transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')",
                        arguments: [now, now, scope, name, rseID])
-        for id in Set(ruleIDs) { try Self.recountRule(db, id: id, now: now) }
+        // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
+        for row in changed {
+            let st: String = row["state"]
+            try Self.bumpRuleCounters(db, id: row["rule_id"], ok: 1, replicating: st == "R" ? -1 : 0, stuck: st == "S" ? -1 : 0, now: now)
+        }
     }
 
     /// Rules on `parent` or any of its ancestors.

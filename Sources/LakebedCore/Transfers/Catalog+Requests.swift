@@ -255,11 +255,10 @@ extension Catalog {
             }
             try db.execute(sql: "UPDATE requests SET state = 'FAILED', retry_count = ?, err_msg = ?, updated_at = ? WHERE id = ?", arguments: [attempts, reason, t, requestID])
             let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
-            let ruleIDs = try String.fetchAll(db, sql: "SELECT DISTINCT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [scope, name, rseID])
+            let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [scope, name, rseID])
             try db.execute(sql: "UPDATE locks SET state = 'S', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [t, scope, name, rseID])
             for id in ruleIDs {
-                try db.execute(sql: "UPDATE rules SET error = ? WHERE id = ?", arguments: [String(reason.prefix(255)), id])
-                try Self.recountRule(db, id: id, now: t)
+                try Self.bumpRuleCounters(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
             }
             return .stuck
         }

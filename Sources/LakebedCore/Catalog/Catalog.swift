@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The lake's catalog: every account, scope, RSE, DID, replica, rule and lock, in one SQLite file.
 ///
@@ -19,6 +20,8 @@ public final class Catalog: Sendable {
     public let ids: IDGenerator
     /// What happened in the lake, in order (transfers, rule transitions, scenario events).
     public let events = EventLog()
+    /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
+    let webdav = Mutex<WebDAVEndpoint?>(nil)
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {

@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [
-                "LakebedHTTP", "LakebedCore",
+                "LakebedHTTP", "LakebedCore", "LakebedIAM",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

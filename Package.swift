@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         .target(
@@ -47,8 +49,12 @@ let package = Package(
             dependencies: [
                 "LakebedCore", "LakebedTransfers", "LakebedIAM", "LakebedScenarios",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -57,7 +63,9 @@ let package = Package(
                 "LakebedCore", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
@@ -66,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [
-                "LakebedHTTP", "LakebedCore",
+                "LakebedHTTP", "LakebedCore", "LakebedIAM",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -8,7 +8,7 @@ swift build
 echo "== swift test"
 swift test
 
-echo "== python venv (.venv) with rucio-clients, fts3, pyjwt"
+echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab"
 # The fts3 client needs M2Crypto, which builds from source with swig and OpenSSL's headers.
 if ! command -v swig >/dev/null || [ ! -e /usr/include/openssl/ssl.h ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -17,7 +17,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3"
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3" "rucio-jupyterlab==41.0.0"
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"

@@ -45,7 +45,9 @@ public struct LakebedResponder: HTTPResponder {
             return Reply.make(.serviceUnavailable, "application/json", #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#)
         }
         for mount in mounts where segments.starts(with: mount.prefix) {
-            return await serve(mount, Array(segments.dropFirst(mount.prefix.count)), request)
+            let rest = Array(segments.dropFirst(mount.prefix.count))
+            if let raw = mount.raw { return await raw(request, rest) }
+            return await serve(mount, rest, request)
         }
         do {
             switch rucio.match(method: request.method, segments: segments) {
@@ -119,10 +121,24 @@ public enum LakebedInfo {
 /// One of Lakebed's own services, served under a path prefix beside the Rucio API (`/iam/…`, `/fts/…`, `/lakebed/…`).
 /// Its routes do their own authentication; errors are rendered the service's way.
 public struct Mount: Sendable {
+    /// A service that takes the request as it comes (body unread, so it can stream), with the path segments after the prefix.
+    public typealias RawHandler = @Sendable (_ request: Request, _ segments: [String]) async -> Response
+
     public var prefix: [String]
     public var table: RouteTable
     public var maxBody: Int?
     public var renderError: @Sendable (RucioError) -> Response
+    /// When set, the mount answers every request under its prefix itself (the storage's WebDAV does, to stream bytes).
+    public var raw: RawHandler?
+
+    /// A service that handles its requests itself, bodies included.
+    public init(prefix: String, raw: @escaping RawHandler) {
+        self.prefix = RouteTable.segments(prefix)
+        self.table = RouteTable()
+        self.maxBody = nil
+        self.renderError = { e in Reply.text(e.message + "\n", status: ErrorStatus.status(for: e.exceptionClass)) }
+        self.raw = raw
+    }
 
     public init(prefix: String, table: RouteTable, maxBody: Int? = nil, renderError: @escaping @Sendable (RucioError) -> Response) {
         self.prefix = RouteTable.segments(prefix)

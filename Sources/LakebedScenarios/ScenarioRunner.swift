@@ -108,6 +108,15 @@ public final class ScenarioRunner: Sendable {
             try await iam.setDirectory(dir)
             _ = try await iam.ensureRucioIdentities(in: catalog)
         }
+        for b in s.basket {
+            var items: [JSON] = []
+            for d in b.dids {
+                let did = try await catalog.did(d.scope, d.name)
+                items.append(["archive": "rucio", "record": ["scope": .string(d.scope), "name": .string(d.name), "type": .string(did.type.rawValue),
+                                                             "parent": .null, "level": 0, "bytes": did.bytes.map(JSON.int) ?? .null]])
+            }
+            try await catalog.setBasket(user: b.user, items: items)
+        }
         await configureEngine()
         for r in s.rules { try await addRule(r, at: s.start) }
         log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(s.rses.count)), ("rules", String(s.rules.count))])

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import LakebedCore
 import LakebedHTTP
 import LakebedIAM
 import LakebedScenarios
 import LakebedTransfers
 import Logging
+import ServiceLifecycle
 
 /// `lakebed serve`: run the lake and its Rucio API.
 struct Serve: AsyncParsableCommand {
@@ -26,6 +28,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "Port to listen on (0 picks a free one).")
     var port: Int = 8080
+
+    @Option(name: .long, help: "Port of the HTTPS listener (same API, plus the RSEs over WebDAV at /storage/<RSE>/; 0 picks a free one).")
+    var httpsPort: Int = 0
+
+    @Flag(name: .long, help: "Do not start the HTTPS listener (RSEs are still served over WebDAV on the HTTP port).")
+    var noHttps = false
 
     @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster, 0 = manual (moves only through the control API). Default: 1, or the scenario's time_scale.")
     var timeScale: Double?
@@ -89,18 +97,51 @@ struct Serve: AsyncParsableCommand {
             catch let denied as StorageDenied { return denied.message } catch { return "\(error)" }
             return nil
         })
+        let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
+            await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
+                .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
+        })
         let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount], logger: logger)
+                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
+                                                  ESAPAPI(catalog: catalog, iam: iam).mount], logger: logger)
         let dataFolder = catalog.dataDir
         let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
         let daemons = DaemonService(driver: driver, scenario: runner, logger: logger)
+        var services: [any Service] = [daemons]
+        // The HTTPS listener serves the same responder with a certificate for localhost signed by the data folder's own CA;
+        // once it is bound, every RSE gets an `https` (WebDAV) protocol at its port, before the banner says "ready".
+        let tlsPort = PortAnnouncement()
+        let certs = try LocalCertificates.ensure(dataDir: catalog.dataDir)
+        if noHttps {
+            tlsPort.announce(nil)
+        } else {
+            services.append(Application(
+                responder: responder, server: try .tls(.http1(), tlsConfiguration: try certs.serverConfiguration()),
+                configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
+                onServerRunning: { channel in
+                    let bound = channel.localAddress?.port ?? httpsPort
+                    do { try await catalog.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: bound)) } catch {
+                        iamLogger.error("cannot publish the WebDAV protocols: \(error)")
+                    }
+                    tlsPort.announce(bound)
+                }, logger: logger))
+        }
         let app = Application(
             responder: responder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Lakebed"),
-            services: [daemons],
+            services: services,
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+                let httpsLines: String
+                if let p = await tlsPort.value() {
+                    httpsLines = """
+                      HTTPS       : https://localhost:\(p)  (CA certificate: \(certs.caPath); `lakebed cert` prints it)
+                      WebDAV      : https://localhost:\(p)/storage/<RSE>/  (each RSE's `https` protocol; also \(url)/storage/<RSE>/)
+                    """
+                } else {
+                    httpsLines = "  WebDAV      : \(url)/storage/<RSE>/"
+                }
                 let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
@@ -109,6 +150,8 @@ struct Serve: AsyncParsableCommand {
                   Rucio API   : \(url)
                   FTS3 REST   : \(url)/fts
                   control API : \(url)/lakebed  (clock, links, transfers)
+                \(httpsLines)
+                  ESAP        : \(url)/esap-api/accounts/user-profiles/  (shopping baskets, bearer token)
                   clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
                 \(iamLines)
@@ -157,5 +200,23 @@ struct Serve: AsyncParsableCommand {
             }
         }
         return given
+    }
+}
+
+/// The HTTPS listener's port, announced once it is bound (nil when there is none), awaited by the banner.
+final class PortAnnouncement: Sendable {
+    private let stream: AsyncStream<Int?>
+    private let continuation: AsyncStream<Int?>.Continuation
+
+    init() { (stream, continuation) = AsyncStream.makeStream(of: Int?.self, bufferingPolicy: .bufferingNewest(1)) }
+
+    func announce(_ port: Int?) {
+        continuation.yield(port)
+        continuation.finish()
+    }
+
+    func value() async -> Int? {
+        for await p in stream { return p }
+        return nil
     }
 }

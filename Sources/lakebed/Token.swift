@@ -52,8 +52,9 @@ struct Token: AsyncParsableCommand {
             throw ValidationError(e.message)
         }
         if let output {
+            // No trailing newline: rucio-jupyterlab and ESAP's shopping client send the file's text verbatim as a header.
             let path = (output as NSString).expandingTildeInPath
-            guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            guard FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw ValidationError("Cannot write \(path)")
             }
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)

@@ -45,6 +45,7 @@ extension Catalog {
             }
             try db.execute(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
                            arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
+            if let endpoint = webdavEndpoint { try Self.upsertWebDAV(db, rse: model, endpoint: endpoint) }
             return model
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The lake's catalog: every account, scope, RSE, DID, replica, rule and lock, in one SQLite file.
 ///
@@ -21,6 +22,8 @@ public final class Catalog: Sendable {
     public let events = EventLog()
     /// Faults injected by scenarios (slow or failing endpoints, IAM outages, early token expiry).
     public let faults: Faults
+    /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
+    let webdav = Mutex<WebDAVEndpoint?>(nil)
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {

@@ -92,6 +92,14 @@ enum Schema {
                 old_state TEXT, new_state TEXT NOT NULL, error TEXT);
             """)
         }
+        m.registerMigration("v4-esap-basket") { db in
+            // The emulated ESAP's shopping baskets: one row per item, its data kept as the JSON text ESAP stores.
+            try db.execute(sql: """
+            CREATE TABLE esap_basket_items (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, user_name TEXT NOT NULL, item_data TEXT NOT NULL, created_at REAL NOT NULL);
+            CREATE INDEX esap_basket_user ON esap_basket_items(user_name, id);
+            """)
+        }
         return m
     }
 }

@@ -63,7 +63,9 @@ extension RucioAPI {
         }
         t.add(.get, "/dids/:scope/:name") { r in
             let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
-            return Reply.json(Doc.did(try await catalog.did(r.param("scope"), r.param("name"), dynamicDepth: depth)))
+            // Rucio's `/<path:scope_name>` keeps a trailing slash in the name: ESAP's `dids/<scope>/files/` asks for DID `<scope>:files/`.
+            let name = r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : "")
+            return Reply.json(Doc.did(try await catalog.did(r.param("scope"), name, dynamicDepth: depth)))
         }
         t.add(.post, "/dids/:scope/:name") { r in
             try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)

@@ -47,6 +47,10 @@ extension RucioAPI {
                  "state": d.availableLength == d.length ? "AVAILABLE" : "UNAVAILABLE", "created_at": .date(d.createdAt), "updated_at": .date(d.updatedAt), "accessed_at": .null]
             })
         }
+        t.add(.get, "/replicas/:scope") { _ in
+            // A scope alone (ESAP's `replicas/<scope>/`) cannot be split into scope and name: Rucio answers 400.
+            throw RucioError.valueError("cannot parse scope and name")
+        }
         t.add(.get, "/replicas/:scope/:name") { r in
             var q = Catalog.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }

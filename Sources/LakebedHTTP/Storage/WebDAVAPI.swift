@@ -1,0 +1,268 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LakebedCore
+import LakebedIAM
+import NIOCore
+
+/// Why a storage request was refused: 401 (no or bad token) or 403 (the token's scopes do not cover it).
+public struct StorageRefusal: Error, Sendable {
+    public var status: Int
+    public var message: String
+    public init(status: Int, message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// Decides whether a storage request may go ahead. `path` is relative to the RSE root and starts with `/`.
+public typealias StorageAuthorizer = @Sendable (_ token: String?, _ rse: String, _ path: String, _ operation: StorageOperation) async -> StorageRefusal?
+
+/// RSE directories served over HTTP(S) as the WebDAV subset that Rucio's `webdav` protocol and gfal-style tools use,
+/// under `/storage/<RSE>/<path>`: `OPTIONS`, `HEAD`, `GET` (with one byte range), `PUT`, `MKCOL`, `PROPFIND` (depth 0
+/// or 1), `MOVE` and `DELETE`. Bodies are streamed to and from disk, so file size is not bounded by memory.
+public struct WebDAVAPI: Sendable {
+    let catalog: Catalog
+    let authorize: StorageAuthorizer?
+
+    /// The URL path prefix.
+    public static let prefix = "/storage"
+
+    public init(catalog: Catalog, authorize: StorageAuthorizer?) {
+        self.catalog = catalog
+        self.authorize = authorize
+    }
+
+    public var mount: Mount { Mount(prefix: Self.prefix, raw: { request, segments in await handle(request, segments) }) }
+
+    /// A failed request: status, message and extra headers.
+    struct Failure: Error {
+        var status: HTTPResponse.Status
+        var message: String
+        var headers: [(String, String)] = []
+    }
+
+    func handle(_ request: Request, _ segments: [String]) async -> Response {
+        do {
+            guard let rseName = segments.first else { throw Failure(status: .notFound, message: "Name an RSE: \(Self.prefix)/<RSE>/<path>") }
+            let rse: RSE
+            do { rse = try await catalog.rse(rseName) } catch { throw Failure(status: .notFound, message: "No RSE named \(rseName)") }
+            let storage = RSEStorage(rse: rse)
+            let rel = segments.dropFirst().joined(separator: "/")
+            let target = Target(storage: storage, rel: rel)
+            switch request.method.rawValue {
+            case "OPTIONS":
+                return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+            case "HEAD", "GET":
+                try await check(request, target, .read)
+                return try get(request, target)
+            case "PUT":
+                let exists = try storage.stat(rel) != nil
+                try await check(request, target, exists ? .modify : .create)
+                return try await put(request, target)
+            case "MKCOL":
+                try await check(request, target, .create)
+                try storage.makeCollection(rel)
+                return Self.reply(.created, "Created\n")
+            case "DELETE":
+                try await check(request, target, .modify)
+                try storage.delete(rel)
+                return Self.reply(.noContent, "")
+            case "MOVE":
+                return try await move(request, target)
+            case "PROPFIND":
+                try await check(request, target, .read)
+                return try propfind(request, target)
+            default:
+                throw Failure(status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here",
+                              headers: [("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+            }
+        } catch let f as Failure {
+            return Self.reply(f.status, f.message + "\n", headers: f.headers)
+        } catch let fault as StorageFault {
+            return Self.reply(fault)
+        } catch {
+            return Self.reply(.internalServerError, "Internal error: \(error)\n")
+        }
+    }
+
+    /// One path on one RSE.
+    struct Target {
+        var storage: RSEStorage
+        var rel: String
+        /// The path the token's scopes are checked against (relative to the RSE root).
+        var scopePath: String { "/" + rel }
+        /// The URL path clients see (`/storage/<RSE>/<rel>`), with a trailing slash for collections.
+        func href(collection: Bool) -> String {
+            var segs = [Self.encode(String(WebDAVAPI.prefix.dropFirst())), Self.encode(storage.rse)]
+            segs += rel.split(separator: "/").map { Self.encode(String($0)) }
+            return "/" + segs.joined(separator: "/") + (collection ? "/" : "")
+        }
+        static let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~!$&'()*+,;=:@"))
+        static func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+    }
+
+    func bearer(_ request: Request) -> String? {
+        guard let h = request.headers[.authorization], h.lowercased().hasPrefix("bearer ") else { return nil }
+        let t = h.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return t.isEmpty ? nil : t
+    }
+
+    func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
+        guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
+        let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
+        throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
+    }
+
+    // MARK: methods
+
+    func get(_ request: Request, _ target: Target) throws -> Response {
+        let isHead = request.method == .head
+        switch try target.storage.stat(target.rel) {
+        case nil:
+            throw StorageFault.notFound(target.rel)
+        case .collection(let modified)?:
+            var listing = ""
+            for (name, e) in try target.storage.list(target.rel) { listing += name + (e.isCollection ? "/" : "") + "\n" }
+            return Self.reply(.ok, isHead ? "" : listing, contentType: "text/plain; charset=utf-8",
+                              headers: [("Last-Modified", Self.httpDate(modified))], contentLength: listing.utf8.count)
+        case .file(let size, let modified)?:
+            var headers: [(String, String)] = [("Accept-Ranges", "bytes"), ("Last-Modified", Self.httpDate(modified)),
+                                               ("ETag", "\"\(size)-\(Int64(modified.timeIntervalSince1970 * 1000))\"")]
+            var status = HTTPResponse.Status.ok
+            var start: Int64 = 0, length = size
+            if let range = request.headers[.range] {
+                guard let r = ByteRange.parse(range, size: size) else {
+                    throw Failure(status: .rangeNotSatisfiable, message: "Range \(range) not satisfiable", headers: [("Content-Range", "bytes */\(size)")])
+                }
+                status = .partialContent
+                start = r.lowerBound
+                length = r.upperBound - r.lowerBound + 1
+                headers.append(("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"))
+            }
+            var fields = Self.fields(headers)
+            fields[.contentType] = "application/octet-stream"
+            fields[.contentLength] = String(length)
+            if isHead { return Response(status: status, headers: fields, body: ResponseBody()) }
+            let handle = try target.storage.openForReading(target.rel, offset: start)
+            let total = length
+            let body = ResponseBody(contentLength: Int(total)) { writer in
+                defer { try? handle.close() }
+                var left = total
+                while left > 0 {
+                    let chunk = try handle.read(upToCount: Int(min(left, 1 << 20))) ?? Data()
+                    if chunk.isEmpty { break }
+                    left -= Int64(chunk.count)
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: status, headers: fields, body: body)
+        }
+    }
+
+    func put(_ request: Request, _ target: Target) async throws -> Response {
+        let pending = try target.storage.beginWrite(target.rel)
+        do {
+            for try await buffer in request.body { try pending.append(buffer.readableBytesView) }
+        } catch {
+            pending.abort()
+            throw Failure(status: .badRequest, message: "Upload interrupted: \(error)")
+        }
+        if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared != pending.written {
+            pending.abort()
+            throw Failure(status: .badRequest, message: "Received \(pending.written) bytes, Content-Length said \(declared)")
+        }
+        let replaced = try pending.commit()
+        return replaced ? Self.reply(.noContent, "") : Self.reply(.created, "Created\n")
+    }
+
+    func move(_ request: Request, _ target: Target) async throws -> Response {
+        guard let dest = request.headers[HTTPField.Name("Destination")!] else { throw Failure(status: .badRequest, message: "MOVE needs a Destination header") }
+        let path = URLComponents(string: dest).map { $0.percentEncodedPath } ?? dest
+        let segs = RouteTable.segments(path)
+        let prefix = RouteTable.segments(Self.prefix)
+        guard segs.starts(with: prefix), segs.count > prefix.count + 1 else {
+            throw Failure(status: .badGateway, message: "Destination \(dest) is not a path on this storage")
+        }
+        guard segs[prefix.count] == target.storage.rse else {
+            throw Failure(status: .badGateway, message: "MOVE between RSEs is not supported (destination on \(segs[prefix.count]))")
+        }
+        let destination = Target(storage: target.storage, rel: segs[(prefix.count + 1)...].joined(separator: "/"))
+        let overwrite = (request.headers[HTTPField.Name("Overwrite")!] ?? "T").uppercased() != "F"
+        try await check(request, target, .modify)
+        let destExists = try target.storage.stat(destination.rel) != nil
+        try await check(request, destination, destExists ? .modify : .create)
+        if destExists && !overwrite { throw Failure(status: .preconditionFailed, message: "\(destination.rel) exists and Overwrite is F") }
+        let replaced = try target.storage.move(target.rel, to: destination.rel, overwrite: overwrite)
+        return replaced ? Self.reply(.noContent, "") : Self.reply(.created, "Created\n")
+    }
+
+    func propfind(_ request: Request, _ target: Target) throws -> Response {
+        // Depth infinity (the RFC default) is answered as depth 1, as many storages do.
+        let depth = request.headers[HTTPField.Name("Depth")!]?.trimmingCharacters(in: .whitespaces) ?? "infinity"
+        guard let entry = try target.storage.stat(target.rel) else { throw StorageFault.notFound(target.rel) }
+        var doc = Multistatus()
+        doc.add(href: target.href(collection: entry.isCollection), name: target.rel.split(separator: "/").last.map(String.init) ?? target.storage.rse, entry: entry)
+        if depth != "0", entry.isCollection {
+            for (name, e) in try target.storage.list(target.rel) {
+                let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name)
+                doc.add(href: child.href(collection: e.isCollection), name: name, entry: e)
+            }
+        }
+        return Self.reply(.init(code: 207), doc.xml, contentType: "application/xml; charset=utf-8")
+    }
+
+    // MARK: wire helpers
+
+    static func fields(_ extra: [(String, String)]) -> HTTPFields {
+        var f = HTTPFields()
+        for (k, v) in extra { if let n = HTTPField.Name(k) { f[n] = v } }
+        return f
+    }
+
+    static func reply(_ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain; charset=utf-8",
+                      headers: [(String, String)] = [], contentLength: Int? = nil) -> Response {
+        var f = fields(headers)
+        f[.contentType] = contentType
+        if let contentLength { f[.contentLength] = String(contentLength) }
+        return Response(status: status, headers: f, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func reply(_ fault: StorageFault) -> Response {
+        switch fault {
+        case .notFound(let p): return reply(.notFound, "No such file or collection: \(p)\n")
+        case .exists(let p): return reply(.methodNotAllowed, "\(p) already exists\n")
+        case .conflict(let m): return reply(.conflict, m + "\n")
+        case .badPath(let p): return reply(.forbidden, "Path \(Validation.printable(p)) leaves the RSE\n")
+        }
+    }
+
+    static func httpDate(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: d)
+    }
+}
+
+/// One `Range: bytes=…` request (a single range; multipart ranges are answered with the first).
+enum ByteRange {
+    /// The inclusive byte range, or nil when it cannot be satisfied.
+    static func parse(_ header: String, size: Int64) -> ClosedRange<Int64>? {
+        let h = header.trimmingCharacters(in: .whitespaces)
+        guard h.lowercased().hasPrefix("bytes="), size > 0 else { return nil }
+        let first = h.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let parts = first.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { return nil }
+        if parts[0].isEmpty {
+            guard let n = Int64(parts[1]), n > 0 else { return nil }
+            return max(0, size - n)...(size - 1)
+        }
+        guard let a = Int64(parts[0]), a < size else { return nil }
+        if parts[1].isEmpty { return a...(size - 1) }
+        guard let b = Int64(parts[1]), b >= a else { return nil }
+        return a...min(b, size - 1)
+    }
+}

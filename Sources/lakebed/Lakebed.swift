@@ -7,7 +7,7 @@ struct Lakebed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lakebed",
         abstract: "An emulated Rucio data lake in one process.",
-        subcommands: [Serve.self, Token.self, RotateKeys.self],
+        subcommands: [Serve.self, Env.self, Token.self, RotateKeys.self],
         defaultSubcommand: Serve.self
     )
 }

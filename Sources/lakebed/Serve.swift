@@ -26,13 +26,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "notice"
+    @OptionGroup(title: "Logging")
+    var logging: LoggingOptions
 
     func run() async throws {
         let started = Date()
-        var logger = Logger(label: "lakebed")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
+        let logger = logging.bootstrap()
         let clock = VirtualClock(scale: timeScale)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
         let seeded = try await DefaultLake.seedIfEmpty(catalog)
@@ -60,8 +59,14 @@ struct Serve: AsyncParsableCommand {
             catch let denied as StorageDenied { return denied.message } catch { return "\(error)" }
             return nil
         })
+        let requestMetrics = RequestMetrics()
+        let loopback = Loopback()
         let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver).mount], logger: logger)
+                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver).mount,
+                                                  DashboardAPI(driver: driver, loopback: loopback).mount,
+                                                  MetricsAPI(driver: driver, requests: requestMetrics).mount],
+                                         metrics: requestMetrics, logger: logger)
+        loopback.attach(responder)
         let dataDir = catalog.dataDir
         let daemons = DaemonService(driver: driver, logger: logger)
         let app = Application(
@@ -72,26 +77,27 @@ struct Serve: AsyncParsableCommand {
                 let boundPort = channel.localAddress?.port ?? port
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
                 let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
+                let endpoints = LakeEndpoints(url: url, dataDir: dataDir)
+                do { try endpoints.save() } catch { iamLogger.error("cannot write \(endpoints.rucioConfigPath): \(error)") }
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
                 Lakebed ready at \(url)  (started in \(ms) ms\(seeded ? ", seeded the default lake" : ""))
                   data folder : \(dataDir)
-                  Rucio API   : \(url)
-                  FTS3 REST   : \(url)/fts
-                  control API : \(url)/lakebed  (clock, links, transfers)
+                  Rucio API   : \(endpoints.rucioAPI)
+                  auth        : \(endpoints.auth)  (userpass; also /auth/validate)
+                  FTS3 REST   : \(endpoints.fts)
+                  storage     : \(endpoints.storage)  (file:// protocol, one folder per RSE)
+                  dashboard   : \(endpoints.dashboard)
+                  metrics     : \(endpoints.metrics)  (Prometheus)
+                  control API : \(endpoints.control)  (clock, links, transfers, events)
                   clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
                 \(iamLines)
 
-                rucio.cfg for clients:
-                [client]
-                rucio_host = \(url)
-                auth_host = \(url)
-                auth_type = userpass
-                username = \(DefaultLake.rootUsername)
-                password = \(DefaultLake.rootPassword)
-                account = root
-
+                rucio.cfg for clients (also written to \(endpoints.rucioConfigPath)):
+                \(endpoints.rucioConfig)
+                environment (or: eval "$(lakebed env --shell --data-dir \(dataDir))"):
+                \(endpoints.shellExports)
                 """
                 FileHandle.standardOutput.write(Data(banner.utf8))
             },

@@ -41,7 +41,7 @@ struct MetricsTests {
             try await client.execute(uri: "/dids/user.root/x2", method: .get) { _ in }
             try await client.execute(uri: "/nowhere/at/all", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/dashboard/api/scenario", method: .get) { r in
-                #expect(String(buffer: r.body) == "{\"scenario\":null}")
+                #expect(String(buffer: r.body) == "{\"scenario\": null}")
             }
             try await client.execute(uri: "/metrics", method: .get) { r in
                 let text = String(buffer: r.body)

@@ -40,11 +40,14 @@ public struct LakebedResponder: HTTPResponder {
         let (response, endpoint) = await dispatch(request)
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        metrics?.record(endpoint: endpoint, method: request.method.rawValue, status: response.status.code, seconds: seconds)
+        let method = Self.metricMethods.contains(request.method) ? request.method.rawValue : "OTHER"  // bounded labels
+        metrics?.record(endpoint: endpoint, method: method, status: response.status.code, seconds: seconds)
         logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "endpoint": "\(endpoint)",
                                            "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
         return response
     }
+
+    static let metricMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .options, .patch, .init("PROPFIND")!, .init("MKCOL")!, .init("MOVE")!, .init("COPY")!]
 
     /// Routes a request and answers it; `endpoint` is the matched route's pattern (`-` when none matched).
     func dispatch(_ request: Request) async -> (response: Response, endpoint: String) {

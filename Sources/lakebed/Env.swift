@@ -6,14 +6,12 @@ struct Env: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the environment variables that point the rucio client and scripts at a lake.",
         discussion: """
-        Reads what the last `lakebed serve` on the data folder wrote (endpoints.json and rucio.cfg), so run it
-        after the server has started. In a shell:
+        Reads what the last `lakebed serve` on the data folder wrote (endpoints.json and rucio.cfg), so run it after the server has started. In a shell:
 
             eval "$(lakebed env --shell)"
             rucio whoami
 
-        Variables: RUCIO_CONFIG (a ready rucio.cfg in the data folder), RUCIO_ACCOUNT, RUCIO_AUTH_TYPE, and
-        LAKEBED_URL, LAKEBED_DASHBOARD, LAKEBED_FTS, LAKEBED_IAM_ISSUER, LAKEBED_METRICS, LAKEBED_DATA_DIR.
+        Variables: RUCIO_CONFIG (a ready rucio.cfg in the data folder), RUCIO_ACCOUNT, RUCIO_AUTH_TYPE, LAKEBED_URL, LAKEBED_DASHBOARD, LAKEBED_FTS, LAKEBED_IAM_ISSUER, LAKEBED_METRICS and LAKEBED_DATA_DIR.
         """)
 
     @Option(name: .long, help: "The lake's data folder (the one given to `lakebed serve`).")

@@ -9,18 +9,28 @@ import Logging
 
 /// `lakebed serve`: run the lake and its Rucio API.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.",
+        discussion: """
+        One process serves the Rucio REST API (/), the emulated FTS3 (/fts), the emulated INDIGO IAM (/iam/), the control API (/lakebed/), the dashboard (/dashboard/) and Prometheus metrics (/metrics). On start it prints every URL, the accounts and passwords, a ready rucio.cfg (also written to the data folder) and the environment lines to use; `lakebed env --shell` prints them again later.
+
+        Examples:
+          lakebed serve                       # http://127.0.0.1:8080
+          lakebed serve --time-scale 60       # workshops: a minute a second
+          lakebed serve --time-scale 0 --port 0 --seed 1   # tests
+          lakebed serve --log-level debug     # log every request
+        """)
 
     @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart).")
     var dataDir: String = "./lakebed-data"
 
-    @Option(name: .long, help: "Address to bind. Loopback by default.")
+    @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
     var host: String = "127.0.0.1"
 
     @Option(name: .long, help: "Port to listen on (0 picks a free one).")
     var port: Int = 8080
 
-    @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster.")
+    @Option(name: .long, help: "Lake clock speed: 1 = real time, 60 = a minute per second, 0 = manual (time moves only through POST /lakebed/clock/advance).")
     var timeScale: Double = 1
 
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")

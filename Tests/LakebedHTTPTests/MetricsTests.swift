@@ -53,4 +53,35 @@ struct MetricsTests {
             }
         }
     }
+
+    @Test func dashboardPassesTheScenarioMenuThrough() async throws {
+        let clock = VirtualClock.manual()
+        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-dash-" + UUID().uuidString, clock: clock)
+        try await DefaultLake.seedIfEmpty(catalog)
+        let driver = LakeDriver(catalog: catalog, clock: clock, engine: TransferEngine(catalog: catalog))
+        // A stand-in for the scenario service, answering the contract the dashboard reads.
+        var scenario = RouteTable()
+        scenario.add(.get, "/scenario", auth: false) { _ in
+            Reply.json(["name": "site-outage", "faults": [["id": "c-down", "label": "SITE-C goes dark"]]])
+        }
+        let loopback = Loopback()
+        let responder = LakebedResponder(catalog: catalog, mounts: [
+            Mount(prefix: "/lakebed", table: scenario, renderError: ControlAPI.renderError),
+            DashboardAPI(driver: driver, loopback: loopback).mount,
+        ])
+        loopback.attach(responder)
+        try await Application(responder: responder).test(.router) { client in
+            try await client.execute(uri: "/dashboard/api/scenario", method: .get) { r in
+                let doc = try JSONParser.parse(String(buffer: r.body))
+                #expect(doc["scenario"]?["name"] == .string("site-outage"))
+                #expect(doc["scenario"]?["faults"]?.arrayValue?.first?["id"] == .string("c-down"))
+            }
+            try await client.execute(uri: "/dashboard/", method: .get) { r in
+                let page = String(buffer: r.body)
+                #expect(page.contains("<title>Lakebed dashboard</title>") && page.contains("new EventSource(\"/dashboard/api/stream\")"))
+                // Nothing loaded from elsewhere (the only URL is the SVG namespace).
+                #expect(!page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("src=\"//"))
+            }
+        }
+    }
 }

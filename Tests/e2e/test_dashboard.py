@@ -115,6 +115,16 @@ def test_dashboard_live_in_chromium(dash_lake, browser, tmp_path):
     b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-C\"] .badge').textContent === 'UP'")
     assert not any(l["down"] for l in control(lake, "GET", "links")["links"])
 
+    # Rucio's own availability flags show as DOWN.
+    from rucio.client import Client
+    rc = Client(rucio_host=lake.url, auth_host=lake.url, account="root", auth_type="userpass",
+                creds={"username": "ddmlab", "password": "secret"})
+    rc.update_rse("SITE-B", {"availability_write": False})
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'false'")
+    assert "no write" in b.eval("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').textContent")
+    rc.update_rse("SITE-B", {"availability_write": True})
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'true'")
+
     shot = b.screenshot(ARTIFACTS / "dashboard.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert b.console_errors() == []

@@ -70,6 +70,8 @@ def test_dashboard_live_in_chromium(dash_lake, browser, tmp_path):
     b.wait_for(f"{rule_row(rule_id)} && {rule_row(rule_id)}.dataset.state === 'REPLICATING'",
                message="the rule added with the rucio CLI did not appear as REPLICATING")
     b.wait_for("[...document.querySelectorAll('#events li .k')].some(e => e.textContent === 'rule.added')")
+    # The conveyor has handed the file to FTS before the clock moves (the daemons tick on real time).
+    b.wait_for("[...document.querySelectorAll('#events li .k')].some(e => e.textContent === 'transfer.started')")
 
     control(lake, "POST", "clock/advance", json={"seconds": 100})
     # Half way: one file on the SITE-A -> SITE-B link, its dot and its progress bar near 50%.

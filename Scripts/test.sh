@@ -8,16 +8,22 @@ swift build
 echo "== swift test"
 swift test
 
-echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab"
+echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab, websocket-client; chromium"
 # The fts3 client needs M2Crypto, which builds from source with swig and OpenSSL's headers.
 if ! command -v swig >/dev/null || [ ! -e /usr/include/openssl/ssl.h ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get install -y -q swig libssl-dev >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q swig libssl-dev >/dev/null; }
 fi
+# The dashboard test drives a real headless Chromium (Debian's package) over the DevTools protocol.
+if ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; } \
+    || echo "WARNING: could not install chromium; the dashboard test will fail" >&2
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3" "rucio-jupyterlab==41.0.0"
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3" "rucio-jupyterlab==41.0.0" "websocket-client==1.9.0"
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"

@@ -17,12 +17,15 @@ public struct LakebedResponder: HTTPResponder {
     let mounts: [Mount]
     let maxBody: Int
     let externalTokens: ExternalTokenValidator?
+    let metrics: RequestMetrics?
     let logger: Logger
 
     public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = 32 << 20,
-                externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], logger: Logger = Logger(label: "lakebed.http")) {
+                externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
+                logger: Logger = Logger(label: "lakebed.http")) {
         self.catalog = catalog
         self.mounts = mounts
+        self.metrics = metrics
         self.maxBody = maxBody
         self.externalTokens = externalTokens
         self.logger = logger
@@ -32,23 +35,40 @@ public struct LakebedResponder: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        guard metrics != nil || logger.logLevel <= .debug else { return await dispatch(request).response }
+        let started = ContinuousClock.now
+        let (response, endpoint) = await dispatch(request)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let method = Self.metricMethods.contains(request.method) ? request.method.rawValue : "OTHER"  // bounded labels
+        metrics?.record(endpoint: endpoint, method: method, status: response.status.code, seconds: seconds)
+        logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "endpoint": "\(endpoint)",
+                                           "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
+        return response
+    }
+
+    static let metricMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .options, .patch, .init("PROPFIND")!, .init("MKCOL")!, .init("MOVE")!, .init("COPY")!]
+
+    /// Routes a request and answers it; `endpoint` is the matched route's pattern (`-` when none matched).
+    func dispatch(_ request: Request) async -> (response: Response, endpoint: String) {
         let segments = RouteTable.segments(request.uri.path)
         if let fault = catalog.faults.apiFault(path: request.uri.path, method: request.method.rawValue) {
             // A scenario made this endpoint slow or failing.
             if fault.delay > 0 { try? await Task.sleep(for: .milliseconds(Int(fault.delay * 1000))) }
             if let status = fault.status {
                 let cls = status == 503 ? "ResourceTemporaryUnavailable" : "RucioException"
-                return Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status))
+                return (Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status)), "fault")
             }
         }
         if segments.first == "iam", catalog.faults.iamDown {
-            return Reply.make(.serviceUnavailable, "application/json", #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#)
+            return (Reply.make(.serviceUnavailable, "application/json", #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#), "fault")
         }
         for mount in mounts where segments.starts(with: mount.prefix) {
             let rest = Array(segments.dropFirst(mount.prefix.count))
-            if let raw = mount.raw { return await raw(request, rest) }
+            if let raw = mount.raw { return (await raw(request, rest), "/" + mount.prefix.joined(separator: "/")) }
             return await serve(mount, rest, request)
         }
+        var endpoint = "-"
         do {
             switch rucio.match(method: request.method, segments: segments) {
             case .none:
@@ -56,6 +76,7 @@ public struct LakebedResponder: HTTPResponder {
             case .wrongMethod:
                 throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
             case .found(let route, let params):
+                endpoint = route.pattern
                 var req = request
                 let buffer: ByteBuffer
                 do { buffer = try await req.collectBody(upTo: maxBody) } catch {
@@ -63,36 +84,38 @@ public struct LakebedResponder: HTTPResponder {
                 }
                 var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                 if route.auth { rr.issuer = try await authenticate(request) }
-                return try await route.handler(rr)
+                return (try await route.handler(rr), endpoint)
             }
         } catch let e as RucioError {
-            return Reply.error(e)
+            return (Reply.error(e), endpoint)
         } catch {
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
-            return Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError)
+            return (Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError), endpoint)
         }
     }
 
     /// A request for one of Lakebed's own services (IAM, FTS, control API): no Rucio auth, the service's own errors.
-    func serve(_ mount: Mount, _ segments: [String], _ request: Request) async -> Response {
+    func serve(_ mount: Mount, _ segments: [String], _ request: Request) async -> (response: Response, endpoint: String) {
+        var endpoint = "/" + mount.prefix.joined(separator: "/") + " -"
         do {
             switch mount.table.match(method: request.method, segments: segments) {
             case .none: throw RucioError("NotFound", "No endpoint at \(Validation.printable(request.uri.path))")
             case .wrongMethod: throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
             case .found(let route, let params):
+                endpoint = "/" + mount.prefix.joined(separator: "/") + (route.pattern == "/" ? "" : route.pattern)
                 var req = request
                 let buffer: ByteBuffer
                 do { buffer = try await req.collectBody(upTo: mount.maxBody ?? maxBody) } catch {
                     throw RucioError("RequestEntityTooLarge", "Request body too large")
                 }
                 let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
-                return try await route.handler(rr)
+                return (try await route.handler(rr), endpoint)
             }
         } catch let e as RucioError {
-            return mount.renderError(e)
+            return (mount.renderError(e), endpoint)
         } catch {
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
-            return mount.renderError(RucioError("InternalError", "Internal error: \(error)"))
+            return (mount.renderError(RucioError("InternalError", "Internal error: \(error)")), endpoint)
         }
     }
 

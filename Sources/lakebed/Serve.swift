@@ -12,7 +12,17 @@ import ServiceLifecycle
 
 /// `lakebed serve`: run the lake and its Rucio API.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.")
+    static let configuration = CommandConfiguration(
+        abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.",
+        discussion: """
+        One process serves the Rucio REST API (/), the emulated FTS3 (/fts), the emulated INDIGO IAM (/iam/), the control API (/lakebed/), the dashboard (/dashboard/) and Prometheus metrics (/metrics). On start it prints every URL, the accounts and passwords, a ready rucio.cfg (also written to the data folder) and the environment lines to use; `lakebed env --shell` prints them again later.
+
+        Examples:
+          lakebed serve                       # http://127.0.0.1:8080
+          lakebed serve --time-scale 60       # workshops: a minute a second
+          lakebed serve --time-scale 0 --port 0 --seed 1   # tests
+          lakebed serve --log-level debug     # log every request
+        """)
 
     @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or a new temporary folder with --scenario.")
     var dataDir: String?
@@ -23,7 +33,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "With --scenario: wipe the data folder's catalog and RSE directories first.")
     var fresh = false
 
-    @Option(name: .long, help: "Address to bind. Loopback by default.")
+    @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
     var host: String = "127.0.0.1"
 
     @Option(name: .long, help: "Port to listen on (0 picks a free one).")
@@ -41,13 +51,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "notice"
+    @OptionGroup(title: "Logging")
+    var logging: LoggingOptions
 
     func run() async throws {
         let started = Date()
-        var logger = Logger(label: "lakebed")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
+        let logger = logging.bootstrap()
         var loaded: Scenario? = nil
         if let scenario {
             do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
@@ -97,14 +106,21 @@ struct Serve: AsyncParsableCommand {
             catch let denied as StorageDenied { return denied.message } catch { return "\(error)" }
             return nil
         })
+        let requestMetrics = RequestMetrics()
+        let loopback = Loopback()
         let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
             await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                 .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
         })
         let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
                                          mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
-                                                  ESAPAPI(catalog: catalog, iam: iam).mount], logger: logger)
+                                                  ESAPAPI(catalog: catalog, iam: iam).mount,
+                                                  DashboardAPI(driver: driver, loopback: loopback).mount,
+                                                  MetricsAPI(driver: driver, requests: requestMetrics).mount],
+                                         metrics: requestMetrics, logger: logger)
+        loopback.attach(responder)
         let dataFolder = catalog.dataDir
+        let controlExtra = loaded == nil ? "" : ", scenario, reset, snapshots, inject"
         let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
         let daemons = DaemonService(driver: driver, scenario: runner, logger: logger)
         var services: [any Service] = [daemons]
@@ -143,28 +159,29 @@ struct Serve: AsyncParsableCommand {
                     httpsLines = "  WebDAV      : \(url)/storage/<RSE>/"
                 }
                 let iamLines = await IAMBanner.lines(iam: iam, catalog: catalog, url: url, logger: iamLogger)
+                let endpoints = LakeEndpoints(url: url, dataDir: dataFolder)
+                do { try endpoints.save() } catch { iamLogger.error("cannot write \(endpoints.rucioConfigPath): \(error)") }
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
                 Lakebed ready at \(url)  (started in \(ms) ms\(bannerNote))
                   data folder : \(dataFolder)
-                  Rucio API   : \(url)
-                  FTS3 REST   : \(url)/fts
-                  control API : \(url)/lakebed  (clock, links, transfers)
+                  Rucio API   : \(endpoints.rucioAPI)
+                  auth        : \(endpoints.auth)  (userpass; also /auth/validate)
+                  FTS3 REST   : \(endpoints.fts)
+                  storage     : \(endpoints.storage)  (file:// protocol, one folder per RSE)
                 \(httpsLines)
                   ESAP        : \(url)/esap-api/accounts/user-profiles/  (shopping baskets, bearer token)
+                  dashboard   : \(endpoints.dashboard)
+                  metrics     : \(endpoints.metrics)  (Prometheus)
+                  control API : \(endpoints.control)  (clock, links, transfers, events\(controlExtra))
                   clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
                   login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
                 \(iamLines)
 
-                rucio.cfg for clients:
-                [client]
-                rucio_host = \(url)
-                auth_host = \(url)
-                auth_type = userpass
-                username = \(DefaultLake.rootUsername)
-                password = \(DefaultLake.rootPassword)
-                account = root
-
+                rucio.cfg for clients (also written to \(endpoints.rucioConfigPath)):
+                \(endpoints.rucioConfig)
+                environment (or: eval "$(lakebed env --shell --data-dir \(dataDir))"):
+                \(endpoints.shellExports)
                 """
                 FileHandle.standardOutput.write(Data(banner.utf8))
             },

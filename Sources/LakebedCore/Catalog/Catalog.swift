@@ -28,7 +28,8 @@ public final class Catalog: Sendable {
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        self.dataDir = (dataDir as NSString).standardizingPath
+        // Absolute, so RSE roots and file:// protocol prefixes do not depend on the working directory.
+        self.dataDir = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         self.clock = clock
         self.tokenLifetime = tokenLifetime
         self.tokenCache = TokenCache()

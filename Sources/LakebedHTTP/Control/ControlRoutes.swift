@@ -50,6 +50,20 @@ public struct ControlAPI: Sendable {
         return .object(o)
     }
 
+    /// Totals of one link: transfers submitted/finished/failed, bytes moved, active and queued now.
+    static func linkStatsDoc(_ k: LinkKey, _ s: LinkStats) -> JSON {
+        ["source": .string(k.source), "destination": .string(k.destination), "submitted": .int(Int64(s.submitted)),
+         "finished": .int(Int64(s.finished)), "failed": .int(Int64(s.failed)), "bytes": .int(s.bytes),
+         "active": .int(Int64(s.active)), "queued": .int(Int64(s.queued))]
+    }
+
+    /// A file in flight with its progress.
+    static func transferDoc(_ f: FTSFile) -> JSON {
+        ["job_id": .string(f.jobID), "file_id": .int(Int64(f.fileID)), "source": .string(f.spec.sourceSE), "destination": .string(f.spec.destSE),
+         "did": f.spec.scope.map { .string("\($0):\(f.spec.name ?? "")") } ?? .null, "bytes": .int(f.spec.bytes),
+         "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue)]
+    }
+
     /// Applies the keys present in `o` to link settings.
     static func apply(_ o: JSONObject, to s: inout LinkSettings) throws {
         if let v = try o.optionalDouble("bandwidth") { guard v >= 0 else { throw RucioError.valueError("bandwidth must be >= 0") }; s.bandwidth = v }
@@ -90,12 +104,7 @@ public struct ControlAPI: Sendable {
         }
         t.add(.get, "/links", auth: false) { _ in
             let topo = await driver.engine.topology
-            var stats: [JSON] = []
-            for (k, s) in await driver.engine.linkStats() {
-                stats.append(["source": .string(k.source), "destination": .string(k.destination), "submitted": .int(Int64(s.submitted)),
-                              "finished": .int(Int64(s.finished)), "failed": .int(Int64(s.failed)), "bytes": .int(s.bytes),
-                              "active": .int(Int64(s.active)), "queued": .int(Int64(s.queued))])
-            }
+            let stats = await driver.engine.linkStats().map(Self.linkStatsDoc)
             return Reply.json([
                 "defaults": Self.linkDoc(nil, topo.defaults),
                 "links": .array(topo.links.sorted { $0.key < $1.key }.map { Self.linkDoc($0.key, $0.value) }),
@@ -162,11 +171,7 @@ public struct ControlAPI: Sendable {
         }
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()
-            return Reply.json(.array(files.map { f in
-                ["job_id": .string(f.jobID), "file_id": .int(Int64(f.fileID)), "source": .string(f.spec.sourceSE), "destination": .string(f.spec.destSE),
-                 "did": f.spec.scope.map { .string("\($0):\(f.spec.name ?? "")") } ?? .null, "bytes": .int(f.spec.bytes),
-                 "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue)]
-            }))
+            return Reply.json(.array(files.map(Self.transferDoc)))
         }
     }
 }

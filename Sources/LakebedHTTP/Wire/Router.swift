@@ -8,7 +8,11 @@ public struct RouteTable: Sendable {
     public typealias Handler = @Sendable (RucioRequest) async throws -> Response
 
     enum Segment: Sendable { case literal(String), param(String), rest(String) }
-    struct Route: Sendable { var method: HTTPRequest.Method; var segments: [Segment]; var auth: Bool; var handler: Handler }
+    struct Route: Sendable {
+        var method: HTTPRequest.Method; var segments: [Segment]; var auth: Bool; var handler: Handler
+        /// The pattern as written (`/dids/:scope/:name/meta`): a bounded label for metrics and logs.
+        var pattern: String
+    }
 
     var routes: [Route] = []
     public init() {}
@@ -20,7 +24,7 @@ public struct RouteTable: Sendable {
             if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
             return .literal(String(s))
         }
-        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler))
+        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern))
     }
 
     /// Result of matching a path.

@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import LakebedCore
+import LakebedTransfers
+import NIOCore
+import ServiceLifecycle
+
+/// The workshop dashboard under `/dashboard/`: one self-contained page (no build step, no CDN) and the JSON and
+/// server-sent-event endpoints it reads. Presenter controls go to the control API (`/lakebed/…`) directly.
+public struct DashboardAPI: Sendable {
+    let driver: LakeDriver
+    let feed: DashboardFeed
+    let loopback: Loopback
+    /// Real time between two looks at the lake on an open event stream.
+    let interval: Duration
+
+    public init(driver: LakeDriver, loopback: Loopback, interval: Duration = .milliseconds(250)) {
+        self.driver = driver
+        self.feed = DashboardFeed(driver: driver)
+        self.loopback = loopback
+        self.interval = interval
+    }
+
+    public var mount: Mount {
+        var t = RouteTable()
+        register(&t)
+        return Mount(prefix: "/dashboard", table: t, renderError: ControlAPI.renderError)
+    }
+
+    func register(_ t: inout RouteTable) {
+        t.add(.get, "/", auth: false) { _ in Reply.text(DashboardPage.html, contentType: "text/html; charset=utf-8") }
+        t.add(.get, "/api/state", auth: false) { _ in
+            let s = try await feed.snapshot()
+            return Reply.json(["lake": s.lake, "rules": s.rules])
+        }
+        t.add(.get, "/api/rules/:id", auth: false) { r in Reply.json(try await feed.ruleDetail(r.param("id"))) }
+        t.add(.get, "/api/scenario", auth: false) { _ in
+            // The scenario's fault menu, or null when none is loaded (the control API answers 404 then).
+            let (status, body) = await loopback.call(.get, "/lakebed/scenario")
+            guard status == 200, let doc = try? JSONParser.parse(String(decoding: body, as: UTF8.self)) else { return Reply.json(["scenario": .null]) }
+            return Reply.json(["scenario": doc])
+        }
+        t.add(.put, "/api/rses/:rse/links", auth: false) { r in
+            // "Break a site": every link into and out of the RSE goes down (or comes back) at once.
+            let b = try r.jsonObject()
+            guard let down = try b.optionalBool("down") else { throw RucioError.valueError("give 'down': true or false") }
+            let rse = try await driver.catalog.rse(r.param("rse")).rse
+            let reason = try b.optionalString("failure_reason") ?? "TRANSFER [113] No route to host (\(rse) unreachable)"
+            let others = try await driver.catalog.listRSEs().map(\.rse).filter { $0 != rse }
+            for other in others {
+                for (src, dst) in [(other, rse), (rse, other)] {
+                    await driver.engine.updateLink(src, dst) { s in s.down = down; s.failureReason = down ? reason : nil }
+                }
+            }
+            try await driver.engine.step()
+            driver.catalog.events.append(driver.clock.now(), down ? "dashboard.site_down" : "dashboard.site_up", [("rse", rse)])
+            return Reply.json(["rse": .string(rse), "down": .bool(down), "links": .int(Int64(2 * others.count))])
+        }
+        t.add(.get, "/api/stream", auth: false) { r in
+            let log = driver.catalog.events
+            // Resume after the last event the browser saw (EventSource sends Last-Event-ID when it reconnects).
+            let after = Int(r.header("Last-Event-ID") ?? r.q("after") ?? "") ?? max(0, log.lastSeq - 200)
+            let body = ResponseBody { writer in try await stream(after: after, to: &writer) }
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        }
+    }
+
+    /// Server-sent events: `log` (new event-log entries), `lake` and `rules` (snapshots, sent when they change).
+    func stream(after start: Int, to writer: inout any ResponseBodyWriter) async throws {
+        let log = driver.catalog.events
+        var after = start
+        var lastLake = "", lastRules = ""
+        var quiet = ContinuousClock.now
+        try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var out = ""
+            if log.lastSeq < after { after = 0 }  // the log was cleared (scenario reset)
+            let events = log.events(after: after, limit: 1_000)
+            if let last = events.last {
+                after = last.seq
+                out += "id: \(after)\nevent: log\ndata: \(JSON.array(events.map(\.json)).serialized())\n\n"
+            }
+            let snap = try await feed.snapshot()
+            let lake = snap.lake.serialized(), rules = snap.rules.serialized()
+            if lake != lastLake { out += "event: lake\ndata: \(lake)\n\n"; lastLake = lake }
+            if rules != lastRules { out += "event: rules\ndata: \(rules)\n\n"; lastRules = rules }
+            if out.isEmpty && ContinuousClock.now - quiet > .seconds(15) { out = ": keep-alive\n\n" }
+            if !out.isEmpty {
+                try await writer.write(ByteBuffer(string: out))
+                quiet = ContinuousClock.now
+            }
+            try await Task.sleep(for: interval)
+        }
+        try await writer.finish(nil)
+    }
+}

@@ -1,0 +1,301 @@
+"""The dashboard in a real headless Chromium, /metrics scraped, and the command line's help, env and banner."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+
+from browser import Browser, find_chromium
+from conftest import BIN, ROOT, Lake, control, run_rucio, write_cfg
+
+ARTIFACTS = pathlib.Path(os.environ.get("LAKEBED_ARTIFACTS", ROOT / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def dash_lake(tmp_path_factory):
+    """A lake on a manual clock, for a dashboard whose updates the test causes."""
+    lk = Lake(tmp_path_factory.mktemp("dash-lake"), args=["--time-scale", "0", "--seed", "7"]).start()
+    cfgdir = tmp_path_factory.mktemp("dash-cfg")
+    lk.cfg = write_cfg(cfgdir, lk.url)
+    lk.env = {"TMPDIR": str(cfgdir)}
+    yield lk
+    lk.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary = find_chromium()
+    if not binary:
+        pytest.fail("no chromium: install Debian's chromium package (Scripts/test.sh does)")
+    b = Browser(binary)
+    yield b
+    b.close()
+
+
+def cli(lake, *args):
+    return run_rucio(*args, cfg=lake.cfg, env_extra=lake.env)
+
+
+def rule_row(rule_id):
+    return f"document.querySelector('#rules tr[data-rule=\"{rule_id}\"]')"
+
+
+def test_dashboard_live_in_chromium(dash_lake, browser, tmp_path):
+    lake, b = dash_lake, browser
+    b.navigate(lake.url + "/dashboard/")
+    b.wait_for("document.body.dataset.ready === 'true' && document.body.dataset.stream === 'open'",
+               message="dashboard did not load its state and open its event stream")
+
+    # The seeded RSEs, up, with their usage.
+    rses = b.eval("[...document.querySelectorAll('#rses .rse')].map(e => [e.dataset.rse, e.dataset.up])")
+    assert rses == [["SITE-A", "true"], ["SITE-B", "true"], ["SITE-C", "true"]]
+    assert "manual clock" in b.eval("document.getElementById('clock-mode').textContent")
+    # No scenario is loaded (GET /lakebed/scenario is 404): the fault menu stays hidden.
+    assert b.eval("document.getElementById('faults').classList.contains('hidden')")
+
+    # An upload through the real CLI shows up as a file on SITE-A.
+    f = tmp_path / "shown.dat"
+    f.write_bytes(os.urandom(200_000))
+    cli(lake, "upload", "--rse", "SITE-A", "--scope", "user.root", str(f))
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-A\"] .meta').textContent.includes('1 file')")
+
+    # A slow link, so the transfer can be watched moving: 200 kB at 1 kB/s takes 200 lake seconds.
+    control(lake, "PUT", "links/SITE-A/SITE-B", json={"bandwidth": 1000, "latency": 0})
+    _, out, _ = cli(lake, "rule", "add", "--copies", "1", "--rses", "SITE-B", "user.root:shown.dat")
+    rule_id = re.search(r"[0-9a-f]{32}", out).group(0)
+    b.wait_for(f"{rule_row(rule_id)} && {rule_row(rule_id)}.dataset.state === 'REPLICATING'",
+               message="the rule added with the rucio CLI did not appear as REPLICATING")
+    b.wait_for("[...document.querySelectorAll('#events li .k')].some(e => e.textContent === 'rule.added')")
+    # The conveyor has handed the file to FTS before the clock moves (the daemons tick on real time).
+    b.wait_for("[...document.querySelectorAll('#events li .k')].some(e => e.textContent === 'transfer.started')")
+
+    control(lake, "POST", "clock/advance", json={"seconds": 100})
+    # Half way: one file on the SITE-A -> SITE-B link, its dot and its progress bar near 50%.
+    width = b.wait_for("(() => { const s = document.querySelector('#transfers tbody tr[data-file] .progress span');"
+                       " return s && parseFloat(s.style.width) > 0 ? s.style.width : null })()")
+    assert 40 <= float(width.rstrip("%")) <= 60, width
+    assert b.eval("document.querySelectorAll('#network .dot').length") == 1
+    assert b.eval("document.querySelector('#network line[data-link=\"SITE-A>SITE-B\"]').classList.contains('busy')")
+    b.screenshot(ARTIFACTS / "dashboard-transfer.png")
+
+    control(lake, "POST", "clock/advance", json={"seconds": 200})
+    b.wait_for(f"{rule_row(rule_id)}.dataset.state === 'OK'", message="the rule did not turn OK on the dashboard")
+    b.wait_for("document.querySelectorAll('#network .dot').length === 0")
+
+    # Clicking the rule shows its locks and its transfer history.
+    b.eval(f"{rule_row(rule_id)}.click()")
+    b.wait_for(f"document.getElementById('panel').classList.contains('open') && document.getElementById('panel').dataset.rule === '{rule_id}'")
+    b.wait_for("document.getElementById('panel-events') && document.getElementById('panel-events').textContent.includes('transfer.finished')")
+    panel = b.eval("document.getElementById('panel-body').innerText")
+    assert "SITE-B" in panel and "user.root:shown.dat" in panel and "DONE" in panel
+    b.click("#panel-close")
+
+    # Presenter controls: speed, pause/resume, back to the manual clock.
+    b.eval("(() => { const s = document.getElementById('scale'); s.value = '60'; s.dispatchEvent(new Event('change')); })()")
+    b.wait_for("document.getElementById('clock-mode').textContent.includes('60')")
+    assert control(lake, "GET", "clock")["scale"] == 60
+    b.click("#pause")
+    b.wait_for("document.getElementById('clock-mode').textContent.includes('paused')")
+    assert control(lake, "GET", "clock")["paused"] is True
+    b.click("#pause")
+    b.wait_for("!document.getElementById('clock-mode').textContent.includes('paused')")
+    assert control(lake, "GET", "clock")["paused"] is False
+    b.eval("(() => { const s = document.getElementById('scale'); s.value = '0'; s.dispatchEvent(new Event('change')); })()")
+    b.wait_for("document.getElementById('clock-mode').textContent.includes('manual')")
+    assert control(lake, "GET", "clock")["manual"] is True
+
+    # Breaking a site from the dashboard takes its links down; restoring brings them back.
+    b.click('#rses .rse[data-rse="SITE-C"] button')
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-C\"] .badge').textContent === 'CUT OFF'")
+    links = {(l["source"], l["destination"]): l for l in control(lake, "GET", "links")["links"]}
+    assert links[("SITE-A", "SITE-C")]["down"] and links[("SITE-C", "SITE-B")]["down"]
+    b.click('#rses .rse[data-rse="SITE-C"] button')
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-C\"] .badge').textContent === 'UP'")
+    assert not any(l["down"] for l in control(lake, "GET", "links")["links"])
+
+    # Rucio's own availability flags show as DOWN.
+    from rucio.client import Client
+    rc = Client(rucio_host=lake.url, auth_host=lake.url, account="root", auth_type="userpass",
+                creds={"username": "ddmlab", "password": "secret"})
+    rc.update_rse("SITE-B", {"availability_write": False})
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'false'")
+    assert "no write" in b.eval("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').textContent")
+    rc.update_rse("SITE-B", {"availability_write": True})
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'true'")
+
+    shot = b.screenshot(ARTIFACTS / "dashboard.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    assert b.console_errors() == []
+
+
+def test_rule_panel_shows_stuck_rule(dash_lake, browser, tmp_path):
+    lake, b = dash_lake, browser
+    f = tmp_path / "far.dat"
+    f.write_bytes(os.urandom(4096))
+    cli(lake, "upload", "--rse", "SITE-A", "--scope", "user.root", str(f))
+    control(lake, "PUT", "links/SITE-A/SITE-C", json={"down": True, "failure_reason": "TRANSFER [110] Connection timed out"})
+    _, out, _ = cli(lake, "rule", "add", "--copies", "1", "--rses", "SITE-C", "user.root:far.dat")
+    rule_id = re.search(r"[0-9a-f]{32}", out).group(0)
+    control(lake, "POST", "clock/advance", json={"seconds": 400})
+    b.wait_for(f"{rule_row(rule_id)} && {rule_row(rule_id)}.dataset.state === 'STUCK'")
+    assert "Connection timed out" in b.eval(f"{rule_row(rule_id)}.textContent")
+    assert b.eval(f"parseFloat({rule_row(rule_id)}.querySelector('.bar .stuck').style.width)") == 100
+    b.eval(f"{rule_row(rule_id)}.click()")
+    b.wait_for("document.getElementById('panel-events') && document.getElementById('panel-events').textContent.includes('transfer.failed')")
+    assert "FAILED" in b.eval("document.getElementById('panel-body').innerText")
+
+    # The link comes back; the repairer retries and the dashboard sees the rule recover.
+    control(lake, "PUT", "links/SITE-A/SITE-C", json={"down": False})
+    control(lake, "POST", "clock/advance", json={"seconds": 900})
+    b.wait_for(f"{rule_row(rule_id)}.dataset.state === 'OK'", message="the stuck rule did not recover on the dashboard")
+    b.click("#panel-close")
+    assert b.console_errors() == []
+
+
+def test_dashboard_api_documents(dash_lake):
+    r = requests.get(dash_lake.url + "/dashboard/api/state", timeout=10)
+    assert r.status_code == 200
+    state = r.json()
+    assert [x["name"] for x in state["lake"]["rses"]] == ["SITE-A", "SITE-B", "SITE-C"]
+    assert set(state["rules"]["counts"]) >= {"OK", "REPLICATING", "STUCK"}
+    assert requests.get(dash_lake.url + "/dashboard/api/scenario", timeout=10).json() == {"scenario": None}
+    r = requests.get(dash_lake.url + "/dashboard/api/rules/" + "0" * 32, timeout=10)
+    assert r.status_code == 404 and r.json()["error"] == "RuleNotFound"
+    # The event stream starts with the lake and the rules.
+    with requests.get(dash_lake.url + "/dashboard/api/stream", stream=True, timeout=10) as s:
+        assert s.headers["Content-Type"].startswith("text/event-stream")
+        seen = set()
+        for line in s.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                seen.add(line[7:])
+            if {"lake", "rules"} <= seen:
+                break
+    page = requests.get(dash_lake.url + "/dashboard", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    # Self-contained: no script, style or font from anywhere else.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.text)
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, frozenset(labels)): value}, checking every line is well formed."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)', line)
+        assert m, f"bad sample line: {line!r}"
+        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples, types
+
+
+def test_metrics_scrape(dash_lake):
+    lake = dash_lake
+    requests.get(lake.url + "/ping", timeout=10)
+    requests.get(lake.url + "/dids/user.root/nothing-here", timeout=10)
+    r = requests.get(lake.url + "/metrics", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples, types = parse_metrics(r.text)
+    get = lambda name, **labels: samples.get((name, frozenset(labels.items())))
+
+    assert types["lakebed_http_requests_total"] == "counter"
+    assert types["lakebed_http_request_duration_seconds"] == "histogram"
+    assert get("lakebed_http_requests_total", endpoint="/ping", method="GET", status="200") >= 1
+    # Label by route pattern, not raw path: cardinality stays bounded.
+    assert any(n == "lakebed_http_requests_total" and ("endpoint", "/dids/:scope/:name") in labels for n, labels in samples)
+    assert not any("nothing-here" in v for (_, labels) in samples for _, v in labels)
+    inf = get("lakebed_http_request_duration_seconds_bucket", endpoint="/ping", method="GET", le="+Inf")
+    assert inf == get("lakebed_http_request_duration_seconds_count", endpoint="/ping", method="GET") >= 1
+    assert get("lakebed_http_request_duration_seconds_bucket", endpoint="/ping", method="GET", le="10") == inf
+
+    # The earlier tests moved a file A -> B and failed three times A -> C.
+    assert get("lakebed_transfers_total", source="SITE-A", destination="SITE-B", state="finished") >= 1
+    assert get("lakebed_transfer_bytes_total", source="SITE-A", destination="SITE-B") >= 200_000
+    assert get("lakebed_transfers_total", source="SITE-A", destination="SITE-C", state="failed") >= 3
+    assert get("lakebed_transfers", source="SITE-A", destination="SITE-B", state="active") == 0
+    assert get("lakebed_rules", state="OK") >= 2
+    assert get("lakebed_rules", state="STUCK") == 0
+    assert get("lakebed_rse_files", rse="SITE-A") >= 2
+    assert get("lakebed_rse_available", rse="SITE-A", operation="write") == 1
+    assert get("lakebed_clock_scale") == 0
+    assert types["lakebed_transfers_total"] == "counter" and types["lakebed_rules"] == "gauge"
+    # The scrape itself is counted on the next one.
+    samples, _ = parse_metrics(requests.get(lake.url + "/metrics", timeout=10).text)
+    assert samples[("lakebed_http_requests_total", frozenset({"endpoint": "/metrics", "method": "GET", "status": "200"}.items()))] >= 1
+
+
+def lakebed(*args, timeout=60):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_is_complete_for_every_command():
+    top = lakebed("--help")
+    assert top.returncode == 0
+    commands = re.findall(r"^  ([a-z][a-z-]+)\s", top.stdout.split("SUBCOMMANDS:")[1], re.M)
+    assert {"serve", "env", "token", "rotate-keys"} <= set(commands)
+    for cmd in commands:
+        p = lakebed(cmd, "--help")
+        assert p.returncode == 0, p.stderr
+        assert re.search(r"^OVERVIEW: \S", p.stdout, re.M), f"{cmd} has no abstract"
+        # Every option line has a description (an option alone on its line is followed by an indented one).
+        lines = p.stdout.split("OPTIONS:")[1].splitlines() if "OPTIONS:" in p.stdout else []
+        for i, line in enumerate(lines):
+            m = re.match(r"^  (-\S.*?)(\s{2,}(.*))?$", line)
+            if not m:
+                continue
+            described = m.group(3) or (i + 1 < len(lines) and re.match(r"^\s{8,}\S", lines[i + 1]))
+            assert described, f"lakebed {cmd}: option without help: {line.strip()}"
+    serve = lakebed("serve", "--help").stdout
+    for opt in ("--data-dir", "--port", "--host", "--time-scale", "--seed", "--log-level", "--log-format"):
+        assert opt in serve
+    bad = lakebed("serve", "--log-level", "chatty")
+    assert bad.returncode != 0 and "trace" in bad.stderr and "critical" in bad.stderr
+
+
+def wait_output(lake, needle, timeout=20):
+    """What the server printed, once it contains `needle` (read by conftest's reader thread)."""
+    deadline = time.monotonic() + timeout
+    while needle not in "".join(lake.output):
+        assert time.monotonic() < deadline, f"server never printed {needle!r}"
+        time.sleep(0.05)
+    return "".join(lake.output)
+
+
+def test_serve_banner_env_and_structured_logs(tmp_path):
+    lk = Lake(tmp_path / "data", args=["--log-level", "debug", "--log-format", "logfmt"]).start()
+    try:
+        requests.get(lk.url + "/ping", timeout=10)
+        banner = wait_output(lk, "export LAKEBED_DATA_DIR=")
+        for what in ("Rucio API", "auth", "IAM issuer", "FTS3 REST", "storage", "dashboard", "metrics", "password secret"):
+            assert what in banner, what
+        assert f"{lk.url}/dashboard/" in banner and f"{lk.url}/iam/" in banner and f"{lk.url}/fts" in banner
+        assert f"rucio_host = {lk.url}" in banner and "export RUCIO_CONFIG=" in banner
+
+        env = lakebed("env", "--shell", "--data-dir", str(lk.data_dir))
+        assert env.returncode == 0, env.stderr
+        exports = dict(re.findall(r"^export (\w+)='([^']*)'$", env.stdout, re.M))
+        assert exports["LAKEBED_URL"] == lk.url and exports["LAKEBED_DASHBOARD"] == lk.url + "/dashboard/"
+        cfg = pathlib.Path(exports["RUCIO_CONFIG"])
+        assert f"rucio_host = {lk.url}" in cfg.read_text()
+        # The printed environment is enough for the real CLI.
+        code, out, err = run_rucio("whoami", env_extra={**exports, "TMPDIR": str(tmp_path)}, cfg=exports["RUCIO_CONFIG"])
+        assert "root" in out
+        plain = lakebed("env", "--data-dir", str(lk.data_dir)).stdout
+        assert f"LAKEBED_URL={lk.url}\n" in plain
+        missing = lakebed("env", "--data-dir", str(tmp_path / "nowhere"))
+        assert missing.returncode != 0 and "lakebed serve" in missing.stderr
+        wait_output(lk, "endpoint=/ping")
+    finally:
+        lk.stop()
+    logs = [l for l in lk.output if l.startswith("ts=")]
+    request_lines = [l for l in logs if 'msg=request' in l and "endpoint=/ping" in l]
+    assert request_lines, "".join(lk.output)[-2000:]
+    assert re.search(r"level=debug logger=lakebed msg=request .*method=GET .*status=200", request_lines[0])

@@ -70,6 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
         .testTarget(name: "LakebedTransfersTests", dependencies: ["LakebedTransfers", "LakebedCore"]),
+        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedTransfers", "LakebedCore"]),
         .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore"]),
         .testTarget(
             name: "LakebedHTTPTests",

@@ -226,6 +226,7 @@ public actor TransferEngine {
 
     /// The conveyor: claims eligible requests from the catalog and submits them as jobs, one per link.
     private func admit(at t: Date) async throws {
+        guard try await catalog.hasEligibleRequests(at: t) else { return }
         let assignments = try await catalog.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
         guard !assignments.isEmpty else { return }
         var byLink: [LinkKey: [TransferAssignment]] = [:]
@@ -322,8 +323,10 @@ public actor TransferEngine {
         }
     }
 
-    /// Ends every transfer whose last byte has arrived by `t`: copies and verifies the bytes, then reports.
+    /// Ends every transfer whose last byte has arrived by `t`: copies and verifies the bytes, then reports them
+    /// to the catalog together, in one transaction.
     private func completeDue(at t: Date) async throws {
+        var ended: [(id: Int, link: LinkKey, failure: String?)] = []
         for link in active.keys.sorted() {
             let ids = active[link] ?? []
             let s = topology.settings(link.source, link.destination)
@@ -332,14 +335,37 @@ public actor TransferEngine {
             var keep: [Int] = []
             for id in ids {
                 guard let f = files[id], let from = f.flowFrom, from <= t, f.remaining <= tol else { keep.append(id); continue }
-                try await finish(id, link: link, at: t)
+                ended.append((id, link, finishBytes(id, link: link, at: t)))
             }
             active[link] = keep
         }
+        guard !ended.isEmpty else { return }
+        let rucio = ended.compactMap { e -> (requestID: String, failure: String?, virtual: Bool)? in
+            guard let f = files[e.id], let rid = f.spec.requestID else { return nil }
+            return (rid, e.failure, f.spec.isVirtual)
+        }
+        let outcomes = rucio.isEmpty ? [] : try await catalog.finishTransfers(rucio, at: t, policy: policy)
+        var outcomeByRequest: [String: Catalog.FinishOutcome] = [:]
+        for (item, o) in zip(rucio, outcomes) { outcomeByRequest[item.requestID] = o }
+        var jobsTouched: [String] = []
+        for e in ended {
+            guard let f = files[e.id] else { continue }
+            if let rid = f.spec.requestID, let outcome = outcomeByRequest[rid] {
+                switch outcome {
+                case .retry: emit(.retry, f, at: t, reason: e.failure)
+                case .stuck: emit(.stuck, f, at: t, reason: e.failure)
+                case .orphaned: if e.failure == nil && !f.spec.isVirtual { try? FileManager.default.removeItem(atPath: f.spec.destPath) }
+                case .done: break
+                }
+            }
+            if jobsTouched.last != f.jobID { jobsTouched.append(f.jobID) }
+        }
+        for j in jobsTouched { updateJobState(j, at: t) }
     }
 
-    private func finish(_ id: Int, link: LinkKey, at t: Date) async throws {
-        guard var f = files[id] else { return }
+    /// Finishes one file's bytes (copy and verify, or the planned failure); returns the failure, if any.
+    private func finishBytes(_ id: Int, link: LinkKey, at t: Date) -> String? {
+        guard var f = files[id] else { return nil }
         var failure = f.plannedFailure
         if failure == nil && topology.settings(link.source, link.destination).down {
             failure = "TRANSFER [113] Connection to \(link.destination) failed: link \(link) is down"
@@ -360,21 +386,7 @@ public actor TransferEngine {
         }
         files[id] = f
         emit(f.state == .finished ? .finished : .failed, f, at: t, reason: failure)
-        if let rid = f.spec.requestID {
-            let outcome: Catalog.FinishOutcome
-            if let failure {
-                outcome = try await catalog.transferFailed(requestID: rid, reason: failure, at: t, policy: policy)
-            } else {
-                outcome = try await catalog.transferSucceeded(requestID: rid, at: t, virtual: f.spec.isVirtual)
-                if outcome == .orphaned && !f.spec.isVirtual { try? FileManager.default.removeItem(atPath: f.spec.destPath) }
-            }
-            switch outcome {
-            case .retry: emit(.retry, f, at: t, reason: failure)
-            case .stuck: emit(.stuck, f, at: t, reason: failure)
-            default: break
-            }
-        }
-        updateJobState(f.jobID, at: t)
+        return failure
     }
 
     /// Copies the bytes to a temporary name, checks size and adler32, then renames into place.

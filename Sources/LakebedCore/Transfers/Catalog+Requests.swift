@@ -223,7 +223,22 @@ extension Catalog {
     /// are already in place and verified), locks turn OK and rules are recounted — all in one transaction.
     public func transferSucceeded(requestID: String, at time: Date, virtual: Bool) async throws -> FinishOutcome {
         let t = time.timeIntervalSince1970
+        return try await db.write { db in try self.succeed(db, requestID: requestID, t: t, virtual: virtual) }
+    }
+
+    /// The end of many transfers at one instant, in one transaction (`failure` nil = success).
+    public func finishTransfers(_ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date, policy: RetryPolicy) async throws -> [FinishOutcome] {
+        let t = time.timeIntervalSince1970
         return try await db.write { db in
+            try items.map { item in
+                if let f = item.failure { return try Self.fail(db, requestID: item.requestID, reason: f, t: t, policy: policy) }
+                return try self.succeed(db, requestID: item.requestID, t: t, virtual: item.virtual)
+            }
+        }
+    }
+
+    func succeed(_ db: Database, requestID: String, t: Double, virtual: Bool) throws -> FinishOutcome {
+        do {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
             let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rseID, scope, name]) != nil else {
@@ -242,7 +257,11 @@ extension Catalog {
     /// the request FAILED, its locks STUCK and its rules STUCK with the error.
     public func transferFailed(requestID: String, reason: String, at time: Date, policy: RetryPolicy) async throws -> FinishOutcome {
         let t = time.timeIntervalSince1970
-        return try await db.write { db in
+        return try await db.write { db in try Self.fail(db, requestID: requestID, reason: reason, t: t, policy: policy) }
+    }
+
+    static func fail(_ db: Database, requestID: String, reason: String, t: Double, policy: RetryPolicy) throws -> FinishOutcome {
+        do {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
             let attempts = (row["retry_count"] as Int) + 1
             if attempts < policy.maxAttempts {

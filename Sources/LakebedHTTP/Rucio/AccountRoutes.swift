@@ -124,9 +124,7 @@ extension RucioAPI {
                  "bytes_remaining": u.limit.map { .int($0 - u.bytes) } ?? .double(.infinity)]
             })
         }
-        for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {
-            t.add(.get, p, localUsage)
-        }
+        // `usage/global` before `usage/:rse`: the first matching route wins.
         t.add(.get, "/accounts/:account/usage/global") { r in
             let limits = try await catalog.globalAccountLimits(r.param("account"), expression: nil)
             let usage = try await catalog.localAccountUsage(r.param("account"), rse: nil)
@@ -136,6 +134,9 @@ extension RucioAPI {
                 let b = used.reduce(Int64(0)) { $0 + $1.bytes }, f = used.reduce(Int64(0)) { $0 + $1.files }
                 return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes - b)]
             })
+        }
+        for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {
+            t.add(.get, p, localUsage)
         }
         t.add(.get, "/accounts/:account/rules") { r in
             var filters: [String: String] = [:]

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import LakebedCore
+@testable import LakebedScenarios
+@testable import LakebedTransfers
+
+let smallScenario = """
+name: small
+seed: 5
+duration: 2h
+rses:
+  - {name: EU-DISK, attributes: {continent: EU}}
+  - {name: US-DISK, attributes: {continent: NA}}
+scopes:
+  - {name: data, account: root}
+topology:
+  defaults: {bandwidth: 10kB/s, latency: 1s, concurrency: 3, failure_rate: 0.3}
+retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10m}
+datasets:
+  - did: data:ds
+files:
+  - {scope: data, name: "f{i}", count: 12, size: 5kB, rse: EU-DISK, dataset: "data:ds"}
+rules:
+  - {id: r1, did: "data:ds", rse_expression: continent=NA}
+timeline:
+  - {at: 30m, event: link, from: EU-DISK, to: US-DISK, failure_rate: 0}
+expectations:
+  - {by: 1h30m, rule: r1, state: OK}
+  - {at: end, rse: US-DISK, files: 12}
+"""
+
+func makeRunner(_ text: String, seed: UInt64? = nil) async throws -> ScenarioRunner {
+    var s = try ScenarioParser.parse(text)
+    if let seed { s.seed = seed }
+    let clock = VirtualClock(start: s.start, scale: 0)
+    let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-scn-" + UUID().uuidString, clock: clock, seed: s.seed)
+    let engine = TransferEngine(catalog: catalog, seed: s.seed)
+    let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
+    await driver.connectEventLog()
+    let r = ScenarioRunner(scenario: s, driver: driver)
+    try await r.seed()
+    return r
+}
+
+@Suite("Scenarios")
+struct ScenarioTests {
+    @Test func durationsAndSizes() {
+        #expect(Durations.parse("90s") == 90)
+        #expect(Durations.parse("1h30m") == 5400)
+        #expect(Durations.parse("250ms") == 0.25)
+        #expect(Durations.parse("2d") == 172_800)
+        #expect(Durations.parse("ten") == nil)
+        #expect(Durations.parse("5x") == nil)
+        #expect(Sizes.parse("5MB") == 5_000_000)
+        #expect(Sizes.parse("2GiB") == 2_147_483_648)
+        #expect(Sizes.parseRate("1Gb/s") == 125_000_000)
+        #expect(Sizes.parseRate("100MB/s") == 100_000_000)
+        #expect(Durations.format(5400) == "1h30m")
+    }
+
+    @Test func mistakesAreReportedWithLinesAndHints() {
+        let text = """
+        name: broken
+        rses:
+          - name: A-DISK
+            atributes: {tier: 1}
+        timeline:
+          - at: soon
+            event: rse_down
+            rse: A-DISK
+          - at: 1h
+            event: link_down
+        expectations:
+          - {at: 2h, rule: nope, state: OK}
+        """
+        do {
+            _ = try ScenarioParser.parse(text, file: "broken.yaml")
+            Issue.record("a broken scenario parsed")
+        } catch let e as ScenarioErrors {
+            let lines = e.errors.map(\.description)
+            #expect(lines.contains { $0.hasPrefix("broken.yaml:4:") && $0.contains("unknown key `atributes` (did you mean `attributes`?)") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("broken.yaml:6:") && $0.contains("`soon` is not a duration") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("broken.yaml:10:") && $0.contains("unknown event `link_down`") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("broken.yaml:12:") && $0.contains("no rule has the id `nope`") }, "\(lines)")
+        } catch { Issue.record("unexpected error \(error)") }
+    }
+
+    @Test func sameSeedSameEventLogAndExpectationsHold() async throws {
+        let a = try await makeRunner(smallScenario)
+        let ra = try await a.simulate()
+        let b = try await makeRunner(smallScenario)
+        let rb = try await b.simulate()
+        let la = a.catalog.events.all.map(\.line), lb = b.catalog.events.all.map(\.line)
+        #expect(la == lb)
+        #expect(la.contains { $0.contains("transfer.failed") })
+        #expect(ra.passed && rb.passed, "\(ra.text)")
+        let c = try await makeRunner(smallScenario, seed: 6)
+        _ = try await c.simulate()
+        #expect(c.catalog.events.all.map(\.line) != la)
+    }
+
+    @Test func resetReturnsToTheSeedState() async throws {
+        let r = try await makeRunner(smallScenario)
+        try await r.snapshot("seed")
+        let start = r.driver.clock.now()
+        _ = try await r.simulate()
+        let id = r.ruleLabels["r1"]!
+        #expect(try await r.catalog.rule(id).state == .ok)
+        #expect(try await r.catalog.availableReplicaCount(rse: "US-DISK") == 12)
+        try await r.reset()
+        #expect(r.driver.clock.now() == start)
+        #expect(try await r.catalog.availableReplicaCount(rse: "US-DISK") == 0)
+        #expect(try await r.catalog.rule(r.ruleLabels["r1"]!).state == .replicating)
+        // The US copies' bytes are gone from disk too; the EU originals are back.
+        let us = try await r.catalog.rse("US-DISK")
+        let left = (FileManager.default.enumerator(atPath: us.root)?.allObjects as? [String] ?? []).filter { $0.hasPrefix("data/") && $0.split(separator: "/").count == 4 }
+        #expect(left.isEmpty, "\(left)")
+        #expect(try await r.catalog.availableReplicaCount(rse: "EU-DISK") == 12)
+    }
+}

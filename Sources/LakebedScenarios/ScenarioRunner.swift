@@ -123,7 +123,7 @@ public final class ScenarioRunner: Sendable {
         try await catalog.drainRuleEvents()
     }
 
-    func configureEngine() async {
+    public func configureEngine() async {
         await driver.engine.setTopology(scenario.topology)
         await driver.engine.setPolicy(scenario.retry)
         for (rse, d) in scenario.stagingDelays.sorted(by: { $0.key < $1.key }) { await driver.engine.setStagingDelay(rse, d) }
@@ -439,11 +439,23 @@ public final class ScenarioRunner: Sendable {
         labels["__next_event"] = String(meta.1)
         labels["__clock"] = String(driver.clock.now().timeIntervalSince1970)
         state.withLock { $0.snapshots[name] = labels }
+        let saved = JSON.object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+        try saved.serialized().write(toFile: snapshotDir(name) + "/scenario.json", atomically: true, encoding: .utf8)
+    }
+
+    /// Snapshot bookkeeping, from memory or from the snapshot folder (after a restart).
+    func snapshotMeta(_ name: String) -> [String: String]? {
+        if let m = state.withLock({ $0.snapshots[name] }) { return m }
+        guard let data = FileManager.default.contents(atPath: snapshotDir(name) + "/scenario.json"),
+              let o = (try? JSONParser.parse(Array(data)))?.objectValue else { return nil }
+        var m: [String: String] = [:]
+        for (k, v) in o { if let s = v.stringValue { m[k] = s } }
+        return m
     }
 
     /// Puts the lake back as it was when the snapshot was taken (catalog, bytes, clock, timeline position).
     public func restore(_ name: String) async throws {
-        guard let meta = state.withLock({ $0.snapshots[name] }) else { throw RucioError("NotFound", "No snapshot named \(name)") }
+        guard let meta = snapshotMeta(name) else { throw RucioError("NotFound", "No snapshot named \(name)") }
         try await catalog.restore(from: snapshotDir(name))
         await driver.engine.reset(at: driver.clock.now())
         _ = try await catalog.requeueInFlightRequests()

@@ -75,6 +75,7 @@ struct Serve: AsyncParsableCommand {
         await driver.connectEventLog()
         var runner: ScenarioRunner? = nil
         var seeded = false
+        let empty = try await catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") ?? 0 } == 0
         if let loaded {
             let r = ScenarioRunner(scenario: loaded, driver: driver, iam: iam)
             let total = loaded.files.reduce(0) { $0 + $1.count }
@@ -84,7 +85,17 @@ struct Serve: AsyncParsableCommand {
             try await r.snapshot("seed")
             runner = r
         } else {
-            seeded = try await DefaultLake.seedIfEmpty(catalog)
+            // No scenario: the embedded default one, seeded on an empty data folder; on a used folder the lake is
+            // kept as it was, and reset still goes back to the seed snapshot taken when it was first created.
+            let r = ScenarioRunner(scenario: try DefaultScenario.load(), driver: driver, iam: iam)
+            if empty {
+                try await r.seed()
+                try await r.snapshot("seed")
+                seeded = true
+            } else {
+                await r.configureEngine()
+            }
+            runner = r
             // Transfers that were in flight when the last process stopped are lost with it: queue them again.
             _ = try await catalog.requeueInFlightRequests()
         }

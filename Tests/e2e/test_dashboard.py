@@ -54,14 +54,27 @@ def test_dashboard_live_in_chromium(dash_lake, browser, tmp_path):
     rses = b.eval("[...document.querySelectorAll('#rses .rse')].map(e => [e.dataset.rse, e.dataset.up])")
     assert rses == [["SITE-A", "true"], ["SITE-B", "true"], ["SITE-C", "true"]]
     assert "manual clock" in b.eval("document.getElementById('clock-mode').textContent")
-    # No scenario is loaded (GET /lakebed/scenario is 404): the fault menu stays hidden.
-    assert b.eval("document.getElementById('faults').classList.contains('hidden')")
+    # The default lake is the embedded default scenario: its fault menu is offered to the presenter.
+    assert not b.eval("document.getElementById('faults').classList.contains('hidden')")
+    labels = b.eval("[...document.querySelectorAll('#fault-menu option')].map(o => o.value)")
+    assert "site-b-down" in labels and "site-b-up" in labels
+    # Injecting from the menu takes SITE-B down; the RSE card says so; injecting "comes back" heals it.
+    b.eval("document.getElementById('fault-menu').value = 'site-b-down'")
+    b.click("#inject")
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'false'",
+               message="SITE-B did not show as down after injecting the fault")
+    b.eval("document.getElementById('fault-menu').value = 'site-b-up'")
+    b.click("#inject")
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-B\"]').dataset.up === 'true'",
+               message="SITE-B did not come back after injecting the fault")
 
+    assert "4 files" in b.eval("document.querySelector('#rses .rse[data-rse=\"SITE-A\"] .meta').textContent")
     # An upload through the real CLI shows up as a file on SITE-A.
     f = tmp_path / "shown.dat"
     f.write_bytes(os.urandom(200_000))
     cli(lake, "upload", "--rse", "SITE-A", "--scope", "user.root", str(f))
-    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-A\"] .meta').textContent.includes('1 file')")
+    # (The default lake's demo dataset already has 4 files on SITE-A.)
+    b.wait_for("document.querySelector('#rses .rse[data-rse=\"SITE-A\"] .meta').textContent.includes('5 files')")
 
     # A slow link, so the transfer can be watched moving: 200 kB at 1 kB/s takes 200 lake seconds.
     control(lake, "PUT", "links/SITE-A/SITE-B", json={"bandwidth": 1000, "latency": 0})
@@ -162,7 +175,8 @@ def test_dashboard_api_documents(dash_lake):
     state = r.json()
     assert [x["name"] for x in state["lake"]["rses"]] == ["SITE-A", "SITE-B", "SITE-C"]
     assert set(state["rules"]["counts"]) >= {"OK", "REPLICATING", "STUCK"}
-    assert requests.get(dash_lake.url + "/dashboard/api/scenario", timeout=10).json() == {"scenario": None}
+    scenario = requests.get(dash_lake.url + "/dashboard/api/scenario", timeout=10).json()["scenario"]
+    assert scenario["name"] == "default" and "site-c-unreachable" in {f["id"] for f in scenario["faults"]}
     r = requests.get(dash_lake.url + "/dashboard/api/rules/" + "0" * 32, timeout=10)
     assert r.status_code == 404 and r.json()["error"] == "RuleNotFound"
     # The event stream starts with the lake and the rules.

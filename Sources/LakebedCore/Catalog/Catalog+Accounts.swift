@@ -62,6 +62,7 @@ extension Catalog {
 
     /// Changes an account's status, type or email.
     public func updateAccount(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
+        defer { tokenCache.forgetAdmin(account) }
         try Permission.requireAdmin(issuer, "update_account")
         let now = nowStamp
         try await db.write { db in
@@ -107,6 +108,7 @@ extension Catalog {
     }
 
     public func addAccountAttribute(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
+        defer { tokenCache.forgetAdmin(account) }
         try Permission.requireAdmin(issuer, "add_account_attribute")
         try await db.write { db in
             try Self.requireAccount(db, account)
@@ -118,6 +120,7 @@ extension Catalog {
     }
 
     public func deleteAccountAttribute(_ account: String, key: String, by issuer: Issuer) async throws {
+        defer { tokenCache.forgetAdmin(account) }
         try Permission.requireAdmin(issuer, "del_account_attribute")
         try await db.write { db in
             try Self.requireAccount(db, account)

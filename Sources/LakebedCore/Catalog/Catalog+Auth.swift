@@ -5,6 +5,11 @@ import Synchronization
 /// Recently validated tokens, so most requests never touch SQLite to authenticate.
 final class TokenCache: Sendable {
     private let entries = Mutex<[String: TokenInfo]>([:])
+    /// Whether an account is an admin, so authenticating a request needs no SQLite read at all.
+    private let admins = Mutex<[String: Bool]>([:])
+    func admin(_ account: String) -> Bool? { admins.withLock { $0[account] } }
+    func setAdmin(_ account: String, _ v: Bool) { admins.withLock { $0[account] = v } }
+    func forgetAdmin(_ account: String) { _ = admins.withLock { $0.removeValue(forKey: account) } }
     func get(_ token: String) -> TokenInfo? { entries.withLock { $0[token] } }
     func put(_ info: TokenInfo) {
         entries.withLock {
@@ -13,8 +18,14 @@ final class TokenCache: Sendable {
         }
     }
     func remove(_ token: String) { _ = entries.withLock { $0.removeValue(forKey: token) } }
-    func removeAll(account: String) { entries.withLock { $0 = $0.filter { $0.value.account != account } } }
-    func clear() { entries.withLock { $0.removeAll() } }
+    func removeAll(account: String) {
+        entries.withLock { $0 = $0.filter { $0.value.account != account } }
+        forgetAdmin(account)
+    }
+    func clear() {
+        entries.withLock { $0.removeAll() }
+        admins.withLock { $0.removeAll() }
+    }
 }
 
 extension TokenInfo {
@@ -177,7 +188,9 @@ extension Catalog {
 
     /// Builds the issuer for a validated token.
     public func issuer(for info: TokenInfo) async throws -> Issuer {
+        if let cached = tokenCache.admin(info.account) { return Issuer(account: info.account, identity: info.identity, isAdmin: cached) }
         let admin = try await db.read { db in try Self.isAdmin(db, info.account) }
+        tokenCache.setAdmin(info.account, admin)
         return Issuer(account: info.account, identity: info.identity, isAdmin: admin)
     }
 

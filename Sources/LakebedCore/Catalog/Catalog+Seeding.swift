@@ -10,21 +10,43 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let models = try rses.map { try Self.rse(db, name: $0) }
+            let algos = try models.map { try Self.lfn2pfnAlgorithm(db, rseID: $0.id) }
             var parent: DID? = nil
             if let dataset { parent = try Self.did(db, dataset.scope, dataset.name) }
+            // Prepared once per batch: seeding a million files is mostly statement execution.
+            let exists = try db.cachedStatement(sql: "SELECT did_type, bytes, adler32 FROM dids WHERE scope = ? AND name = ?")
+            let insertDID = try db.cachedStatement(sql: """
+                INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, availability, created_at, updated_at)
+                VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, 'AVAILABLE', ?, ?)
+                """)
+            let insertReplica = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, virtual, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'A', 0, ?, ?, ?)
+                """)
+            let insertContent = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at)
+                VALUES (?, ?, ?, ?, ?, 'FILE', ?, ?, ?, ?)
+                """)
             for f in files {
-                let d = try Self.ensureFile(db, f, account: account, now: now)
-                for rse in models {
-                    let path = try Self.replicaPath(db, rse: rse, file: f)
-                    if !virtual { try writeBytes(f, try containedPath(root: rse.root, relative: path)) }
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, virtual, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, 'A', 0, ?, ?, ?)
-                        """, arguments: [rse.id, f.scope, f.name, d.bytes ?? 0, d.md5, d.adler32, path, virtual ? 1 : 0, now, now])
+                let bytes = f.bytes ?? 0
+                if let row = try Row.fetchOne(exists, arguments: [f.scope, f.name]) {
+                    guard (row["did_type"] as String) == "FILE" else { throw RucioError("UnsupportedOperation", "\(f.scope):\(f.name) is not a file") }
+                    if (row["bytes"] as Int64?) != bytes || (row["adler32"] as String?) != f.adler32 {
+                        throw RucioError("FileConsistencyMismatch", "\(f.scope):\(f.name) exists with other bytes or checksum")
+                    }
+                } else {
+                    try Validation.checkName(f.name)
+                    if !f.meta.isEmpty { _ = try Self.ensureFile(db, f, account: account, now: now) }
+                    else { try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now]) }
+                }
+                for (rse, algo) in zip(models, algos) {
+                    let path = algo.path(scope: f.scope, name: f.name)
+                    let absolute = try containedPath(root: rse.root, relative: path)
+                    if !virtual { try writeBytes(f, absolute) }
+                    try insertReplica.execute(arguments: [rse.id, f.scope, f.name, bytes, f.md5, f.adler32, path, virtual ? 1 : 0, now, now])
                 }
                 if let parent {
-                    try db.execute(sql: "INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at) VALUES (?, ?, ?, ?, ?, 'FILE', ?, ?, ?, ?)",
-                                   arguments: [parent.scope, parent.name, f.scope, f.name, parent.type.rawValue, d.bytes, d.adler32, d.md5, now])
+                    try insertContent.execute(arguments: [parent.scope, parent.name, f.scope, f.name, parent.type.rawValue, bytes, f.adler32, f.md5, now])
                 }
             }
         }

@@ -97,13 +97,21 @@ public final class ScenarioRunner: Sendable {
         for c in s.collections where !c.contents.isEmpty {
             try await catalog.attach(to: c.did, children: c.contents.map { FileSpec(scope: $0.scope, name: $0.name) }, rse: nil, issuer: admin)
         }
-        if let iam, !s.iamUsers.isEmpty {
+        let oidcMapped = s.accounts.flatMap { a in a.oidcUsers.map { ($0, a.name) } }
+        if let iam, !s.iamUsers.isEmpty || !oidcMapped.isEmpty {
             var dir = await iam.directory
             for u in s.iamUsers {
                 dir.users.removeAll { $0.username == u.username }
                 let sub = Self.stableUUID("\(s.name)/\(u.username)")
                 dir.users.append(IAMUser(username: u.username, sub: sub, password: u.password, name: u.username, email: "\(u.username)@lakebed.local",
                                          groups: u.groups, rucioAccount: u.account))
+            }
+            // `oidc_users` on an account: the IAM user's identity maps to that account.
+            for (user, account) in oidcMapped {
+                guard let i = dir.users.firstIndex(where: { $0.username == user }) else {
+                    throw RucioError("InvalidObject", "account \(account) lists OIDC user \(user), who is not an IAM user")
+                }
+                dir.users[i].rucioAccount = account
             }
             try await iam.setDirectory(dir)
             _ = try await iam.ensureRucioIdentities(in: catalog)

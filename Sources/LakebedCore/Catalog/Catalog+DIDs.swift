@@ -21,7 +21,7 @@ public struct FileSpec: Sendable, Equatable {
 
 extension Catalog {
     static func did(_ db: Database, _ scope: String, _ name: String) throws -> DID {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) else {
+        guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) else {
             _ = try scopeOwner(db, scope)
             throw RucioError.didNotFound(scope, name)
         }
@@ -39,10 +39,10 @@ extension Catalog {
             var d = try Self.did(db, scope, name)
             if let depth = dynamicDepth, d.type.isCollection {
                 if depth == .file || d.type == .dataset {
-                    let r = try Row.fetchOne(db, sql: Self.filesCTE + " SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name", arguments: [scope, name])!
+                    let r = try db.one(sql: Self.filesCTE + " SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name", arguments: [scope, name])!
                     d.length = r["n"]; d.bytes = r["b"]
                 } else {
-                    let r = try Row.fetchOne(db, sql: """
+                    let r = try db.one(sql: """
                         WITH RECURSIVE tree(scope, name, t) AS (
                           SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ?
                           UNION SELECT c.child_scope, c.child_name, c.child_type FROM contents c JOIN tree ON c.scope = tree.scope AND c.name = tree.name WHERE tree.t = 'CONTAINER')
@@ -87,17 +87,17 @@ extension Catalog {
     }
 
     static func insertCollection(_ db: Database, scope: String, name: String, type: DIDType, account: String, meta: JSONObject, isOpen: Bool, monotonic: Bool, expiredAt: Double?, now: Double) throws {
-        if try Row.fetchOne(db, sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
+        if try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
             throw RucioError("DataIdentifierAlreadyExists", "Data Identifier already exists!")
         }
-        try db.execute(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
+        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
                        arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }
 
     /// Creates a file DID if missing; checks size and checksum agree if present.
     static func ensureFile(_ db: Database, _ f: FileSpec, account: String, now: Double) throws -> DID {
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
+        if let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
             let d = DID(row: row)
             guard d.type == .file else { throw RucioError("UnsupportedOperation", "Data identifier '\(f.scope):\(f.name)' is a \(d.type.rawValue.lowercased()), not a file") }
             if let b = f.bytes, let have = d.bytes, b != have {
@@ -115,7 +115,7 @@ extension Catalog {
         guard let bytes = f.bytes else { throw RucioError.didNotFound(f.scope, f.name) }
         if let a = f.adler32 { try Validation.checkAdler32(a) }
         if let m = f.md5 { try Validation.checkMD5(m) }
-        try db.execute(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, guid, events, availability, created_at, updated_at) VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, ?, ?, 'AVAILABLE', ?, ?)",
+        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, guid, events, availability, created_at, updated_at) VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, ?, ?, 'AVAILABLE', ?, ?)",
                        arguments: [f.scope, f.name, account, bytes, f.md5?.lowercased(), f.adler32?.lowercased(), f.guid ?? f.meta["guid"]?.stringValue, f.events, now, now])
         var meta = f.meta
         meta["guid"] = nil
@@ -165,7 +165,7 @@ extension Catalog {
                 child = try Self.ensureFile(db, c, account: issuer.account, now: now)
                 try self.registerReplicaInTransaction(db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
             } else {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
+                guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
                     throw RucioError.didNotFound(c.scope, c.name)
                 }
                 child = DID(row: row)
@@ -186,12 +186,12 @@ extension Catalog {
                 throw RucioError("UnsupportedOperation", "Circular attachment of '\(c.scope):\(c.name)' to '\(parent)'")
             }
             childKinds.insert(child.type)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name]) != nil {
+            if try db.one(sql: "SELECT 1 FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name]) != nil {
                 if ignoreDuplicate { continue }
                 if p.type == .dataset { throw RucioError("FileAlreadyExists", "The file '\(c.scope):\(c.name)' is already attached to '\(parent)'") }
                 throw RucioError("DuplicateContent", "The DID '\(c.scope):\(c.name)' is already attached to '\(parent)'")
             }
-            try db.execute(sql: "INSERT INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, guid, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            try db.exec(sql: "INSERT INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, guid, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [parent.scope, parent.name, c.scope, c.name, p.type.rawValue, child.type.rawValue, child.bytes, child.adler32, child.md5, child.columns["guid"]?.stringValue, child.columns["events"]?.intValue, now])
             added.append(DIDRef(c.scope, c.name))
         }
@@ -215,7 +215,7 @@ extension Catalog {
 
     /// Recomputes a collection's `bytes` and `length` from its direct content.
     static func refreshCollectionSize(_ db: Database, _ parent: DIDRef, now: Double) throws {
-        try db.execute(sql: """
+        try db.exec(sql: """
             UPDATE dids SET length = (SELECT COUNT(*) FROM contents WHERE scope = ?1 AND name = ?2),
               bytes = (SELECT COALESCE(SUM(bytes), 0) FROM contents WHERE scope = ?1 AND name = ?2), updated_at = ?3
             WHERE scope = ?1 AND name = ?2
@@ -233,7 +233,7 @@ extension Catalog {
             }
             if p.type == .dataset, p.isOpen == false { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is closed") }
             for c in children {
-                try db.execute(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
+                try db.exec(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
             }
             try Self.refreshCollectionSize(db, parent, now: now)
@@ -245,7 +245,7 @@ extension Catalog {
     public func listContent(_ scope: String, _ name: String) async throws -> [ContentEntry] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try Row.fetchAll(db, sql: "SELECT * FROM contents WHERE scope = ? AND name = ? ORDER BY child_scope, child_name", arguments: [scope, name]).map {
+            return try db.all(sql: "SELECT * FROM contents WHERE scope = ? AND name = ? ORDER BY child_scope, child_name", arguments: [scope, name]).map {
                 ContentEntry(scope: $0["child_scope"], name: $0["child_name"], type: DIDType(rawValue: $0["child_type"]) ?? .file, bytes: $0["bytes"], adler32: $0["adler32"], md5: $0["md5"], guid: $0["guid"], events: $0["events"])
             }
         }
@@ -259,14 +259,14 @@ extension Catalog {
     static func files(_ db: Database, _ scope: String, _ name: String) throws -> [DID] {
         let d = try did(db, scope, name)
         if d.type == .file { return [d] }
-        return try Row.fetchAll(db, sql: filesCTE + " SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name ORDER BY d.scope, d.name", arguments: [scope, name]).map(DID.init(row:))
+        return try db.all(sql: filesCTE + " SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name ORDER BY d.scope, d.name", arguments: [scope, name]).map(DID.init(row:))
     }
 
     /// Collections that directly contain a DID.
     public func listParents(_ scope: String, _ name: String) async throws -> [(DIDRef, DIDType)] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try Row.fetchAll(db, sql: "SELECT scope, name, did_type FROM contents WHERE child_scope = ? AND child_name = ? ORDER BY scope, name", arguments: [scope, name]).map {
+            return try db.all(sql: "SELECT scope, name, did_type FROM contents WHERE child_scope = ? AND child_name = ? ORDER BY scope, name", arguments: [scope, name]).map {
                 (DIDRef($0["scope"], $0["name"]), DIDType(rawValue: $0["did_type"]) ?? .dataset)
             }
         }
@@ -274,7 +274,7 @@ extension Catalog {
 
     /// Every ancestor of a file, as `scope:name` strings (for `resolve_parents`).
     static func ancestors(_ db: Database, _ scope: String, _ name: String) throws -> [String] {
-        try Row.fetchAll(db, sql: """
+        try db.all(sql: """
             WITH RECURSIVE up(scope, name) AS (SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ?
               UNION SELECT c.scope, c.name FROM contents c JOIN up ON c.child_scope = up.scope AND c.child_name = up.name)
             SELECT scope, name FROM up ORDER BY scope, name
@@ -295,7 +295,7 @@ extension Catalog {
             if open && d.isOpen == false && !issuer.isAdmin {
                 throw RucioError("UnsupportedOperation", "Only administrators can reopen a closed collection")
             }
-            try db.execute(sql: "UPDATE dids SET is_open = ?, closed_at = ?, updated_at = ? WHERE scope = ? AND name = ?",
+            try db.exec(sql: "UPDATE dids SET is_open = ?, closed_at = ?, updated_at = ? WHERE scope = ? AND name = ?",
                            arguments: [open ? 1 : 0, open ? nil : now, now, scope, name])
         }
     }
@@ -313,16 +313,16 @@ extension Catalog {
             var roots: [(DID, DIDRef?)] = []
             if let name {
                 let pattern = name.likePattern
-                roots = try Row.fetchAll(db, sql: "SELECT * FROM dids WHERE scope = ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", arguments: [scope, pattern, limit]).map { (DID(row: $0), nil) }
+                roots = try db.all(sql: "SELECT * FROM dids WHERE scope = ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", arguments: [scope, pattern, limit]).map { (DID(row: $0), nil) }
                 if roots.isEmpty && !name.contains("*") { throw RucioError.didNotFound(scope, name) }
             } else {
-                roots = try Row.fetchAll(db, sql: "SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.child_scope = d.scope AND c.child_name = d.name) ORDER BY name LIMIT ?", arguments: [scope, limit]).map { (DID(row: $0), nil) }
+                roots = try db.all(sql: "SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.child_scope = d.scope AND c.child_name = d.name) ORDER BY name LIMIT ?", arguments: [scope, limit]).map { (DID(row: $0), nil) }
             }
             func walk(_ d: DID, _ parent: DIDRef?, _ level: Int) throws {
                 guard out.count < limit else { return }
                 out.append(ScopeListEntry(did: DIDRef(d.scope, d.name), type: d.type, parent: parent, level: level, bytes: d.bytes))
                 guard recursive, d.type.isCollection, level < 32 else { return }
-                for row in try Row.fetchAll(db, sql: "SELECT d.* FROM contents c JOIN dids d ON d.scope = c.child_scope AND d.name = c.child_name WHERE c.scope = ? AND c.name = ? ORDER BY d.scope, d.name", arguments: [d.scope, d.name]) {
+                for row in try db.all(sql: "SELECT d.* FROM contents c JOIN dids d ON d.scope = c.child_scope AND d.name = c.child_name WHERE c.scope = ? AND c.name = ? ORDER BY d.scope, d.name", arguments: [d.scope, d.name]) {
                     try walk(DID(row: row), DIDRef(d.scope, d.name), level + 1)
                 }
             }

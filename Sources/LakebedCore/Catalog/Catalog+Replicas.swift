@@ -29,7 +29,7 @@ extension Catalog {
 
     /// The RSE's lfn2pfn algorithm (attribute `lfn2pfn_algorithm`, default `hash`).
     static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> LFN2PFN {
-        let v = try String.fetchOne(db, sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])
+        let v: String? = try db.one(sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])?["value"]
         return v.flatMap { (try? JSONParser.parse($0))?.stringValue }.flatMap(LFN2PFN.init(rawValue:)) ?? .hash
     }
 
@@ -74,7 +74,7 @@ extension Catalog {
     }
 
     func registerReplicaInTransaction(_ db: Database, rse: RSE, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool, virtual: Bool = false) throws {
-        if try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]) != nil {
+        if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]) != nil {
             if allowExisting { return }
             throw RucioError.duplicate("File replica already exists!")
         }
@@ -88,7 +88,7 @@ extension Catalog {
         if state == .available && !virtual {
             try Self.verifyBytes(rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32)
         }
-        try db.execute(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+        try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                        arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
         if state == .available { try replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
     }
@@ -99,7 +99,7 @@ extension Catalog {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             for f in files {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
                     throw RucioError("ReplicaNotFound", "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
                 try Self.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
@@ -109,7 +109,7 @@ extension Catalog {
                 if state == .available && !r.isVirtual {
                     try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
                 }
-                try db.execute(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [state.rawValue, now, model.id, f.scope, f.name])
+                try db.exec(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [state.rawValue, now, model.id, f.scope, f.name])
                 if state == .available { try replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
             }
         }
@@ -122,12 +122,12 @@ extension Catalog {
         let paths = try await db.write { db -> [String] in
             var paths: [String] = []
             for f in files {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
                     throw RucioError("ReplicaNotFound", "Replica \(f) not found on \(rse)")
                 }
                 let r = Replica(row: row)
                 if r.lockCount > 0 { throw RucioError("ReplicaIsLocked", "Replica \(f) on \(rse) is locked by a rule") }
-                try db.execute(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
+                try db.exec(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
                 if !r.isVirtual { paths.append(try containedPath(root: model.root, relative: r.path)) }
             }
             return paths
@@ -166,7 +166,7 @@ extension Catalog {
                 let files = try Self.files(db, ref.scope, ref.name)
                 for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
-                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
+                    let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
                     for row in rows {
                         let r = Replica(row: row)
                         if !query.allStates && r.state != .available { continue }
@@ -201,7 +201,7 @@ extension Catalog {
             let files = try Self.files(db, scope, name)
             let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0 + ($1.bytes ?? 0) }
             _ = d
-            let rows = try Row.fetchAll(db, sql: Self.filesCTE + """
+            let rows = try db.all(sql: Self.filesCTE + """
                 SELECT r.rse_id, SUM(CASE WHEN r.state = 'A' THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = 'A' THEN r.bytes ELSE 0 END) AS b,
                   MIN(r.created_at) AS c, MAX(r.updated_at) AS u
                 FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id

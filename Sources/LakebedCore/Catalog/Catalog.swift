@@ -75,3 +75,16 @@ extension Date {
         self.init(timeIntervalSince1970: stamp)
     }
 }
+
+/// Hot-path SQL through the connection's statement cache: the statement is parsed once, then only bound and run.
+extension Database {
+    func exec(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+    func one(sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+    func all(sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+}

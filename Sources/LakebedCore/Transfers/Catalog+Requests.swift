@@ -84,7 +84,7 @@ extension Catalog {
     public func requests(scope: String, name: String, rse: String) async throws -> [TransferRequest] {
         try await db.read { db in
             let dest = try Self.rse(db, name: rse)
-            let rows = try Row.fetchAll(db, sql: Self.requestSelect + " WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.created_at DESC, q.id",
+            let rows = try db.all(sql: Self.requestSelect + " WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.created_at DESC, q.id",
                                         arguments: [scope, name, dest.id]).map(TransferRequest.init(row:))
             if rows.isEmpty { throw RucioError("RequestNotFound", "Could not find request for \(scope):\(name) at \(rse)") }
             return rows
@@ -100,7 +100,7 @@ extension Catalog {
             if !states.isEmpty { clauses.append("q.state IN (\(states.map { _ in "?" }.joined(separator: ",")))"); args += states }
             let whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
             args.append(limit)
-            return try Row.fetchAll(db, sql: Self.requestSelect + whereSQL + " ORDER BY q.requested_at, q.id LIMIT ?", arguments: StatementArguments(args)).map(TransferRequest.init(row:))
+            return try db.all(sql: Self.requestSelect + whereSQL + " ORDER BY q.requested_at, q.id LIMIT ?", arguments: StatementArguments(args)).map(TransferRequest.init(row:))
         }
     }
 
@@ -108,7 +108,7 @@ extension Catalog {
     public func requestCounts() async throws -> [String: Int] {
         try await db.read { db in
             var out: [String: Int] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM requests GROUP BY state") { out[r["state"]] = r["n"] }
+            for r in try db.all(sql: "SELECT state, COUNT(*) AS n FROM requests GROUP BY state") { out[r["state"]] = r["n"] }
             return out
         }
     }
@@ -123,7 +123,7 @@ extension Catalog {
     /// Whether any request is eligible now.
     public func hasEligibleRequests(at now: Date) async throws -> Bool {
         try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) LIMIT 1", arguments: [now.timeIntervalSince1970]) != nil
+            try db.one(sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) LIMIT 1", arguments: [now.timeIntervalSince1970]) != nil
         }
     }
 
@@ -133,7 +133,7 @@ extension Catalog {
     public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [TransferAssignment] {
         let t = now.timeIntervalSince1970
         return try await db.write { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.all(sql: """
                 SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
                 WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= ?)
                 ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
@@ -151,7 +151,7 @@ extension Catalog {
                 let req = TransferRequest(row: row)
                 let dest = try rse(req.destRSEID)
                 guard dest.availabilityWrite else {
-                    try db.execute(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
                                    arguments: ["RSE \(dest.rse) is not available for writing", t + policy.noSourceDelay, t, req.id])
                     continue
                 }
@@ -160,7 +160,7 @@ extension Catalog {
                     if expressionCache[expr] == nil { expressionCache[expr] = Set(((try? Self.resolve(db, expression: expr)) ?? []).map(\.id)) }
                     allowed = expressionCache[expr]
                 }
-                let candidates = try Row.fetchAll(db, sql: """
+                let candidates = try db.all(sql: """
                     SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
                     FROM replicas p JOIN rses s ON s.id = p.rse_id
                     LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
@@ -168,18 +168,18 @@ extension Catalog {
                     ORDER BY distance, s.rse
                     """, arguments: [dest.id, req.scope, req.name, dest.id])
                 guard let src = candidates.first(where: { allowed?.contains($0["rse_id"]) ?? true }) else {
-                    try db.execute(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
                                    arguments: ["RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)", t + policy.noSourceDelay, t, req.id])
                     continue
                 }
-                guard let destReplica = try Row.fetchOne(db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name]) else {
+                guard let destReplica = try db.one(sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name]) else {
                     // The replica went away (rule removed while queued): nothing to do.
-                    try db.execute(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
+                    try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
                 let srcPath = try containedPath(root: src["root"], relative: src["path"] ?? "")
                 let dstPath = try containedPath(root: dest.root, relative: destReplica["path"] ?? "")
-                try db.execute(sql: """
+                try db.exec(sql: """
                     UPDATE requests SET state = 'SUBMITTED', source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
                     """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
                 out.append(TransferAssignment(requestID: req.id, scope: req.scope, name: req.name, sourceRSE: src["rse"], destRSE: dest.rse,
@@ -195,7 +195,7 @@ extension Catalog {
     public func setExternalIDs(_ pairs: [(requestID: String, externalID: String)], startedAt: Date? = nil) async throws {
         try await db.write { db in
             for p in pairs {
-                try db.execute(sql: "UPDATE requests SET external_id = ? WHERE id = ?", arguments: [p.externalID, p.requestID])
+                try db.exec(sql: "UPDATE requests SET external_id = ? WHERE id = ?", arguments: [p.externalID, p.requestID])
             }
         }
     }
@@ -203,7 +203,7 @@ extension Catalog {
     /// A transfer started moving bytes.
     public func requestsStarted(_ ids: [String], at time: Date) async throws {
         try await db.write { db in
-            for id in ids { try db.execute(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id]) }
+            for id in ids { try db.exec(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id]) }
         }
     }
 
@@ -239,14 +239,14 @@ extension Catalog {
 
     func succeed(_ db: Database, requestID: String, t: Double, virtual: Bool) throws -> FinishOutcome {
         do {
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
+            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
             let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rseID, scope, name]) != nil else {
-                try db.execute(sql: "UPDATE requests SET state = 'DONE', transferred_at = ?, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
+            guard try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rseID, scope, name]) != nil else {
+                try db.exec(sql: "UPDATE requests SET state = 'DONE', transferred_at = ?, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
                 return .orphaned
             }
-            try db.execute(sql: "UPDATE requests SET state = 'DONE', transferred_at = ?, err_msg = NULL, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
-            try db.execute(sql: "UPDATE replicas SET state = 'A', virtual = ?, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
+            try db.exec(sql: "UPDATE requests SET state = 'DONE', transferred_at = ?, err_msg = NULL, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
+            try db.exec(sql: "UPDATE replicas SET state = 'A', virtual = ?, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
                            arguments: [virtual ? 1 : 0, t, rseID, scope, name])
             try self.replicaBecameAvailable(db, rseID: rseID, scope: scope, name: name, now: t)
             return .done
@@ -262,20 +262,20 @@ extension Catalog {
 
     static func fail(_ db: Database, requestID: String, reason: String, t: Double, policy: RetryPolicy) throws -> FinishOutcome {
         do {
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
+            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = 'SUBMITTED'", arguments: [requestID]) else { return .orphaned }
             let attempts = (row["retry_count"] as Int) + 1
             if attempts < policy.maxAttempts {
                 let wake = t + policy.baseDelay * pow(2, Double(attempts - 1))
-                try db.execute(sql: """
+                try db.exec(sql: """
                     UPDATE requests SET state = 'QUEUED', retry_count = ?, err_msg = ?, not_before = ?, source_rse_id = NULL, external_id = NULL,
                       submitted_at = NULL, started_at = NULL, updated_at = ? WHERE id = ?
                     """, arguments: [attempts, reason, wake, t, requestID])
                 return .retry(at: Date(timeIntervalSince1970: wake))
             }
-            try db.execute(sql: "UPDATE requests SET state = 'FAILED', retry_count = ?, err_msg = ?, updated_at = ? WHERE id = ?", arguments: [attempts, reason, t, requestID])
+            try db.exec(sql: "UPDATE requests SET state = 'FAILED', retry_count = ?, err_msg = ?, updated_at = ? WHERE id = ?", arguments: [attempts, reason, t, requestID])
             let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
             let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [scope, name, rseID])
-            try db.execute(sql: "UPDATE locks SET state = 'S', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [t, scope, name, rseID])
+            try db.exec(sql: "UPDATE locks SET state = 'S', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'R'", arguments: [t, scope, name, rseID])
             for id in ruleIDs {
                 try Self.bumpRuleCounters(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
             }
@@ -289,7 +289,7 @@ extension Catalog {
         return try await db.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL AND stuck_at <= ? ORDER BY id", arguments: [t - policy.repairDelay])
             for id in ids {
-                try db.execute(sql: "DELETE FROM requests WHERE state = 'FAILED' AND rule_id = ?", arguments: [id])
+                try db.exec(sql: "DELETE FROM requests WHERE state = 'FAILED' AND rule_id = ?", arguments: [id])
                 try self.retryStuckLocks(db, ruleID: id, now: t)
                 try Self.recountRule(db, id: id, now: t)
             }
@@ -315,7 +315,7 @@ extension Catalog {
     public func requeueInFlightRequests() async throws -> Int {
         let t = nowStamp
         return try await db.write { db in
-            try db.execute(sql: "UPDATE requests SET state = 'QUEUED', source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = 'SUBMITTED'", arguments: [t])
+            try db.exec(sql: "UPDATE requests SET state = 'QUEUED', source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = 'SUBMITTED'", arguments: [t])
             return db.changesCount
         }
     }

@@ -30,12 +30,12 @@ extension Catalog {
 
     /// Reads one DID.
     public func did(_ scope: String, _ name: String) async throws -> DID {
-        try await db.read { db in try Self.did(db, scope, name) }
+        try quickRead { db in try Self.did(db, scope, name) }
     }
 
     /// Reads a DID, with bytes and length computed over its files (`dynamic_depth`).
     public func did(_ scope: String, _ name: String, dynamicDepth: DIDType?) async throws -> DID {
-        try await db.read { db in
+        try quickRead { db in
             var d = try Self.did(db, scope, name)
             if let depth = dynamicDepth, d.type.isCollection {
                 if depth == .file || d.type == .dataset {

@@ -155,7 +155,13 @@ extension Catalog {
 
     /// Expands DIDs to files and lists their replicas.
     public func listReplicas(_ dids: [DIDRef], query: ReplicaQuery) async throws -> [FileReplicas] {
-        try await db.read { db in
+        // Most calls name a handful of files: read in place (see `quickRead`); large lists go through the pool.
+        if dids.count > 100 { return try await db.read { db in try self.listReplicasIn(db, dids, query) } }
+        return try quickRead { db in try self.listReplicasIn(db, dids, query) }
+    }
+
+    func listReplicasIn(_ db: Database, _ dids: [DIDRef], _ query: ReplicaQuery) throws -> [FileReplicas] {
+        do {
             var allowed: Set<String>?
             if let e = query.rseExpression { allowed = Set(try Self.resolve(db, expression: e).map(\.id)) }
             var rseCache: [String: RSE] = [:]

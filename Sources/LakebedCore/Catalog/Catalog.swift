@@ -88,3 +88,12 @@ extension Database {
         try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
     }
 }
+
+extension Catalog {
+    /// A short read on the calling thread. GRDB's async `read` hops to a reader's dispatch queue and back, and for
+    /// the one-row lookups that most requests are, those two thread switches cost more than the query itself.
+    /// Only for reads that take microseconds.
+    func quickRead<T>(_ block: (Database) throws -> T) throws -> T {
+        try db.read(block)
+    }
+}

@@ -125,15 +125,21 @@ def control(lake, method, path, **kw):
     return r.json()
 
 
-@pytest.fixture(scope="module")
-def manual_lake(tmp_path_factory):
-    """A lake whose clock moves only when a test advances it (`POST /lakebed/clock/advance`)."""
+def private_lake(tmp_path_factory, name, args):
+    """Starts a lake of its own with `args`, with a rucio.cfg, a token cache and a root client of its own."""
     from rucio.client import Client
-    lk = Lake(tmp_path_factory.mktemp("manual-lake"), args=["--time-scale", "0", "--seed", "11"]).start()
-    cfgdir = tmp_path_factory.mktemp("manual-cfg")
+    lk = Lake(tmp_path_factory.mktemp(name), args=args).start()
+    cfgdir = tmp_path_factory.mktemp(name + "-cfg")
     lk.cfg = write_cfg(cfgdir, lk.url)
     lk.env = {"TMPDIR": str(cfgdir)}
     lk.client = Client(rucio_host=lk.url, auth_host=lk.url, account="root", auth_type="userpass",
                        creds={"username": "ddmlab", "password": "secret"})
+    return lk
+
+
+@pytest.fixture(scope="module")
+def manual_lake(tmp_path_factory):
+    """A lake whose clock moves only when a test advances it (`POST /lakebed/clock/advance`)."""
+    lk = private_lake(tmp_path_factory, "manual-lake", ["--time-scale", "0", "--seed", "11"])
     yield lk
     lk.stop()

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, ROOT, Lake, control, run_rucio, write_cfg
+from conftest import BIN, ROOT, control, private_lake, run_rucio
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
@@ -89,15 +89,7 @@ def test_shipped_scenarios_validate():
 @pytest.fixture(scope="module")
 def outage_lake(tmp_path_factory):
     """The site-outage scenario, live on a manual clock."""
-    from rucio.client import Client
-    lk = Lake(tmp_path_factory.mktemp("outage"), args=["--scenario", str(ROOT / "scenarios" / "site-outage.yaml"), "--time-scale", "0"])
-    lk.data_dir.mkdir(parents=True, exist_ok=True)
-    lk.start()
-    cfgdir = tmp_path_factory.mktemp("outage-cfg")
-    lk.cfg = write_cfg(cfgdir, lk.url)
-    lk.env = {"TMPDIR": str(cfgdir)}
-    lk.client = Client(rucio_host=lk.url, auth_host=lk.url, account="root", auth_type="userpass",
-                       creds={"username": "ddmlab", "password": "secret"})
+    lk = private_lake(tmp_path_factory, "outage", ["--scenario", str(ROOT / "scenarios" / "site-outage.yaml"), "--time-scale", "0"])
     yield lk
     lk.stop()
 

@@ -41,8 +41,7 @@ extension Catalog {
                 }
                 for (rse, algo) in zip(models, algos) {
                     let path = algo.path(scope: f.scope, name: f.name)
-                    let absolute = try containedPath(root: rse.root, relative: path)
-                    if !virtual { try writeBytes(f, absolute) }
+                    if !virtual { try writeBytes(f, try containedPath(root: rse.root, relative: path)) }
                     try insertReplica.execute(arguments: [rse.id, f.scope, f.name, bytes, f.md5, f.adler32, path, virtual ? 1 : 0, now, now])
                 }
                 if let parent {

@@ -23,8 +23,11 @@ public struct DaemonService: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                if let scenario { try await scenario.applyDue(driver.clock.now()) }
-                let rep = try await driver.tick()
+                let driver = self.driver, scenario = self.scenario
+                let rep = try await driver.exclusive {
+                    if let scenario { try await scenario.applyDue(driver.clock.now()) }
+                    return try await driver.tick()
+                }
                 if rep.expiredRules + rep.reapedReplicas + rep.repairedRules > 0 {
                     logger.info("daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules")
                 }

@@ -252,6 +252,10 @@ public final class ScenarioRunner: Sendable {
 
     /// Injects a fault preset by id now.
     public func inject(fault id: String) async throws {
+        try await driver.exclusive { try await self.injectHeld(fault: id) }
+    }
+
+    func injectHeld(fault id: String) async throws {
         guard let f = scenario.faults.first(where: { $0.id == id }) else { throw RucioError("NotFound", "No fault `\(id)` in scenario \(scenario.name)") }
         let now = driver.clock.now()
         log.append(now, "scenario.fault", [("id", id), ("label", f.label)])
@@ -438,6 +442,10 @@ public final class ScenarioRunner: Sendable {
 
     /// Saves the lake's state under a name.
     public func snapshot(_ name: String) async throws {
+        try await driver.exclusive { try await self.snapshotHeld(name) }
+    }
+
+    func snapshotHeld(_ name: String) async throws {
         guard name.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil else {
             throw RucioError.valueError("snapshot names are 1-64 letters, digits, '.', '_' or '-'")
         }
@@ -463,6 +471,10 @@ public final class ScenarioRunner: Sendable {
 
     /// Puts the lake back as it was when the snapshot was taken (catalog, bytes, clock, timeline position).
     public func restore(_ name: String) async throws {
+        try await driver.exclusive { try await self.restoreHeld(name) }
+    }
+
+    func restoreHeld(_ name: String) async throws {
         guard let meta = snapshotMeta(name) else { throw RucioError("NotFound", "No snapshot named \(name)") }
         try await catalog.restore(from: snapshotDir(name))
         await driver.engine.reset(at: driver.clock.now())
@@ -479,12 +491,16 @@ public final class ScenarioRunner: Sendable {
 
     /// Back to the scenario's seed state: catalog, bytes, clock at the start, faults cleared, timeline from the top.
     public func reset() async throws {
+        try await driver.exclusive { try await self.resetHeld() }
+    }
+
+    func resetHeld() async throws {
         catalog.faults.reset()
         await iam?.refuseTokensIssued(before: nil)
         catalog.ids.reseed(scenario.seed)
         await driver.engine.reseed(scenario.seed)
         await configureEngine()
-        try await restore("seed")
+        try await restoreHeld("seed")
         log.clear()
         log.append(driver.clock.now(), "scenario.reset", [("scenario", scenario.name)])
     }

@@ -33,9 +33,31 @@ public final class LakeDriver: Sendable {
         }
     }
 
+    let gate = Gate()
+    @TaskLocal static var holdsGate = false
+
+    /// Runs `body` with the daemons held still: no tick or advance runs meanwhile (scenario reset and restore,
+    /// injected events). Re-entrant within the same task.
+    public func exclusive<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if Self.holdsGate { return try await body() }
+        await gate.lock()
+        do {
+            let r = try await Self.$holdsGate.withValue(true) { try await body() }
+            await gate.unlock()
+            return r
+        } catch {
+            await gate.unlock()
+            throw error
+        }
+    }
+
     /// One pass at the current instant.
     @discardableResult
     public func tick() async throws -> Catalog.HousekeepingReport {
+        try await exclusive { try await self.tickHeld() }
+    }
+
+    func tickHeld() async throws -> Catalog.HousekeepingReport {
         try await engine.step()
         let policy = await engine.policy
         var rep = try await catalog.housekeeping()
@@ -56,6 +78,10 @@ public final class LakeDriver: Sendable {
     /// a scenario's timeline). Returns the number of stops.
     @discardableResult
     public func advance(to target: Date, also: (@Sendable () async throws -> Date?)? = nil, at stop: (@Sendable (Date) async throws -> Void)? = nil) async throws -> Int {
+        try await exclusive { try await self.advanceHeld(to: target, also: also, at: stop) }
+    }
+
+    func advanceHeld(to target: Date, also: (@Sendable () async throws -> Date?)?, at stop: (@Sendable (Date) async throws -> Void)?) async throws -> Int {
         var stops = 0
         var stalled = 0
         while true {
@@ -80,5 +106,18 @@ public final class LakeDriver: Sendable {
     @discardableResult
     public func advance(by seconds: TimeInterval) async throws -> Int {
         try await advance(to: clock.now().addingTimeInterval(seconds))
+    }
+}
+
+/// A FIFO async mutex.
+actor Gate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    func lock() async {
+        if !busy { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func unlock() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
 }

@@ -164,7 +164,8 @@ public struct ControlAPI: Sendable {
                 do { action = try ScenarioParser.parseEvent(text) } catch let e as ScenarioErrors {
                     throw RucioError.valueError(e.errors.map { "\($0.path): \($0.message)" }.joined(separator: "; "))
                 }
-                try await s.apply(action, at: driver.clock.now())
+                let driver = self.driver
+                try await driver.exclusive { try await s.apply(action, at: driver.clock.now()) }
             }
             try await driver.tick()
             return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: max(0, driver.catalog.events.lastSeq - 20)).map(\.json))])

@@ -327,6 +327,8 @@ public actor TransferEngine {
     /// to the catalog together, in one transaction.
     private func completeDue(at t: Date) async throws {
         var ended: [(id: Int, link: LinkKey, failure: String?)] = []
+        // A site that went down while the bytes were moving fails the transfer, as a storage element would.
+        var availability: [String: (read: Bool, write: Bool)]? = nil
         for link in active.keys.sorted() {
             let ids = active[link] ?? []
             let s = topology.settings(link.source, link.destination)
@@ -335,7 +337,11 @@ public actor TransferEngine {
             var keep: [Int] = []
             for id in ids {
                 guard let f = files[id], let from = f.flowFrom, from <= t, f.remaining <= tol else { keep.append(id); continue }
-                ended.append((id, link, finishBytes(id, link: link, at: t)))
+                if availability == nil { availability = try await catalog.rseAvailability() }
+                var outage: String? = nil
+                if availability?[link.destination]?.write == false { outage = "DESTINATION [503] \(link.destination) is not available for writing" }
+                else if availability?[link.source]?.read == false { outage = "SOURCE [503] \(link.source) is not available for reading" }
+                ended.append((id, link, finishBytes(id, link: link, at: t, outage: outage)))
             }
             active[link] = keep
         }
@@ -364,9 +370,9 @@ public actor TransferEngine {
     }
 
     /// Finishes one file's bytes (copy and verify, or the planned failure); returns the failure, if any.
-    private func finishBytes(_ id: Int, link: LinkKey, at t: Date) -> String? {
+    private func finishBytes(_ id: Int, link: LinkKey, at t: Date, outage: String?) -> String? {
         guard var f = files[id] else { return nil }
-        var failure = f.plannedFailure
+        var failure = f.plannedFailure ?? outage
         if failure == nil && topology.settings(link.source, link.destination).down {
             failure = "TRANSFER [113] Connection to \(link.destination) failed: link \(link) is down"
         }

@@ -146,4 +146,21 @@ struct TransferEngineTests {
         #expect(first == second)
         #expect(first.contains { $0.contains(" failed ") })
     }
+
+    @Test func destinationGoingDownMidTransferFailsItThenRetrySucceeds() async throws {
+        // 10,000 bytes at 1,000 B/s: the transfer is half way at t = 5 s when SITE-B stops accepting writes.
+        let lake = try await TestLake(topology: Topology(defaults: LinkSettings(bandwidth: 1000, latency: 0, concurrency: 1)))
+        try await lake.put("SITE-A", "test", "midway", Array(repeating: 7, count: 10_000))
+        let id = try await lake.rule(DIDRef("test", "midway"), "SITE-B")
+        try await lake.driver.advance(by: 5)
+        try await lake.catalog.setRSEAvailability("SITE-B", read: nil, write: false, delete: nil)
+        try await lake.driver.advance(by: 10)
+        let failed = lake.log.withLock { $0.filter { $0.kind == .failed } }
+        #expect(failed.count == 1)
+        #expect(failed.first?.reason?.contains("SITE-B is not available for writing") == true)
+        #expect(try await lake.catalog.rule(id).state == .replicating)
+        try await lake.catalog.setRSEAvailability("SITE-B", read: nil, write: true, delete: nil)
+        try await lake.driver.advance(by: 120)
+        #expect(try await lake.catalog.rule(id).state == .ok)
+    }
 }

@@ -91,6 +91,17 @@ extension Catalog {
         }
     }
 
+    /// Every RSE's read/write availability, by name.
+    public func rseAvailability() async throws -> [String: (read: Bool, write: Bool)] {
+        try await db.read { db in
+            var out: [String: (read: Bool, write: Bool)] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT rse, availability_read, availability_write FROM rses WHERE deleted = 0") {
+                out[r["rse"]] = ((r["availability_read"] as Int) == 1, (r["availability_write"] as Int) == 1)
+            }
+            return out
+        }
+    }
+
     /// Absolute path of a replica's bytes.
     public func replicaFile(_ did: DIDRef, rse: String) async throws -> String {
         try await db.read { db in

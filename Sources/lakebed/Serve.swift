@@ -68,6 +68,8 @@ struct Serve: AsyncParsableCommand {
         let seed = self.seed ?? loaded?.seed
         let dataDir = try Self.dataFolder(dataDir, scenario: loaded, fresh: fresh)
         let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
+        // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
+        clock.setPaused(true)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
@@ -99,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             // Transfers that were in flight when the last process stopped are lost with it: queue them again.
             _ = try await catalog.requeueInFlightRequests()
         }
+        clock.setPaused(false)
         if !["127.0.0.1", "localhost", "::1"].contains(host) {
             FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
         }

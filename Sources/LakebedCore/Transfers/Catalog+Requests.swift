@@ -113,17 +113,19 @@ extension Catalog {
         }
     }
 
-    /// The earliest time a waiting request becomes eligible again (for a simulator deciding how far to jump).
+    /// The earliest time a queued request becomes eligible (never before it was requested, nor before its back-off
+    /// ends), for a simulator deciding how far to jump.
     public func nextRequestWakeup() async throws -> Date? {
         try await db.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(not_before) FROM requests WHERE state = 'QUEUED' AND not_before IS NOT NULL").map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = 'QUEUED'").map { Date(timeIntervalSince1970: $0) }
         }
     }
 
     /// Whether any request is eligible now.
     public func hasEligibleRequests(at now: Date) async throws -> Bool {
         try await db.read { db in
-            try db.one(sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) LIMIT 1", arguments: [now.timeIntervalSince1970]) != nil
+            try db.one(sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
+                       arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
         }
     }
 
@@ -135,9 +137,9 @@ extension Catalog {
         return try await db.write { db in
             let rows = try db.all(sql: """
                 SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
-                WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= ?)
+                WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                 ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
-                """, arguments: [t, limit])
+                """, arguments: [t, t, limit])
             var out: [TransferAssignment] = []
             var rseCache: [String: RSE] = [:]
             func rse(_ id: String) throws -> RSE {

@@ -204,10 +204,12 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
     }
 
+    /// Seeding progress on stderr (redrawn on a terminal, a line a second in a CI log).
     static func seedProgress(_ name: String) -> @Sendable (Int, Int) -> Void {
-        { done, all in
-            FileHandle.standardError.write(Data("\rseeding \(name): \(done)/\(all) files".utf8))
-            if done == all { FileHandle.standardError.write(Data("\n".utf8)) }
+        let progress = TerminalProgress()
+        return { done, all in
+            progress.report(ProgressUpdate(phase: "seeding \(name)", done: done, total: all, unit: "files"))
+            if done == all { progress.finish() }
         }
     }
 

@@ -46,8 +46,9 @@ struct Simulate: AsyncParsableCommand {
         let showProgress = !quiet && !json
         let total = scenario.files.reduce(0) { $0 + $1.count }
         try await runner.seed(progress: showProgress && total >= 10_000 ? Serve.seedProgress(scenario.name) : nil)
-        let report = try await runner.simulate(progress: showProgress ? Self.progress() : nil)
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let terminal = TerminalProgress()
+        let report = try await runner.simulate(progress: showProgress ? Self.progress(terminal) : nil)
+        if showProgress { terminal.finish() }
         if let events {
             let lines = catalog.events.all.map { $0.line + "\n" }.joined()
             try lines.write(toFile: events, atomically: true, encoding: .utf8)
@@ -56,26 +57,11 @@ struct Simulate: AsyncParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
-    /// Progress on stderr, at most a few times a second.
-    static func progress() -> @Sendable (TimeInterval, TimeInterval) -> Void {
-        let last = LastPrint()
-        return { now, end in
-            guard last.due() else { return }
-            let pct = end > 0 ? Int(100 * now / end) : 100
-            FileHandle.standardError.write(Data("\rsimulating: t=\(Durations.format(now)) of \(Durations.format(end)) (\(pct)%)".utf8))
+    /// Simulation progress on stderr, in lake seconds.
+    static func progress(_ terminal: TerminalProgress) -> @Sendable (TimeInterval, TimeInterval) -> Void {
+        { now, end in
+            terminal.report(ProgressUpdate(phase: "simulating", done: Int(now), total: Int(end), unit: "lake seconds"))
         }
-    }
-}
-
-final class LastPrint: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    func due() -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        let now = Date()
-        if now.timeIntervalSince(last) < 0.25 { return false }
-        last = now
-        return true
     }
 }
 

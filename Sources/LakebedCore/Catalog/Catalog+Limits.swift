@@ -32,7 +32,7 @@ extension Catalog {
             try Self.requireAccount(db, account)
             var rows = try Row.fetchAll(db, sql: "SELECT rse_expression, bytes FROM global_account_limits WHERE account = ? ORDER BY rse_expression", arguments: [account])
             if let expression { rows = rows.filter { ($0["rse_expression"] as String) == expression } }
-            return try rows.map { ($0["rse_expression"], (try? Self.resolve(db, expression: $0["rse_expression"])) ?? [], $0["bytes"]) }
+            return rows.map { ($0["rse_expression"], (try? Self.resolve(db, expression: $0["rse_expression"])) ?? [], $0["bytes"]) }
         }
     }
 

@@ -115,7 +115,7 @@ public extension JSON {
     /// Optional integer → `.int` or `.null`.
     static func num(_ i: Int64?) -> JSON { i.map { .int($0) } ?? .null }
     /// Optional date → Rucio's RFC1123 string or `.null`.
-    public static func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
+    static func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
 }
 
 // MARK: - Serialisation

@@ -9,6 +9,8 @@ public struct Scenario: Sendable {
     public var seed: UInt64 = 1
     /// Lake time at t = 0.
     public var start = Date(timeIntervalSince1970: 1_767_225_600)
+    /// `start: now`: the lake follows the wall clock, and a reset does not move it back.
+    public var startsNow = false
     /// Time scale `serve` uses unless told otherwise.
     public var timeScale: Double = 1
     /// How long `simulate` runs (default: last timeline event or expectation + 1 h).

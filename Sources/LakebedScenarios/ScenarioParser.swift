@@ -202,7 +202,7 @@ public struct ScenarioParser {
         s.description = string(f["description"], "description") ?? ""
         if let n = f["seed"] { if let v = UInt64(string(n, "seed") ?? "") { s.seed = v } else { fail(n, "seed", "must be a non-negative whole number") } }
         if let n = f["start"], let t = string(n, "start") {
-            if t == "now" { s.start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)) }
+            if t == "now" { s.start = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)); s.startsNow = true }
             else if let d = ISO8601DateFormatter().date(from: t) ?? RucioDate.parse(t) { s.start = d } else { fail(n, "start", "`\(t)` is not a date (write 2026-01-01T00:00:00Z)") }
         }
         if let v = double(f["time_scale"], "time_scale") { if v < 0 { fail(f["time_scale"], "time_scale", "must be >= 0 (0 = manual)") } else { s.timeScale = v } }

@@ -483,7 +483,8 @@ public final class ScenarioRunner: Sendable {
         let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
         let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
         state.withLock { s in s.ruleLabels = labels; s.nextEvent = next; s.results = [:] }
-        driver.clock.set(Date(timeIntervalSince1970: clockAt))
+        // A lake that follows the wall clock keeps its time; a scripted one goes back to the snapshot's instant.
+        if !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
         await driver.engine.reset(at: driver.clock.now())
         if let iam { _ = try? await iam.ensureRucioIdentities(in: catalog) }
         log.append(driver.clock.now(), "scenario.restored", [("snapshot", name)])

@@ -169,3 +169,22 @@ def test_api_fault_and_reset(outage_lake):
     with pytest.raises(DataIdentifierNotFound):
         c.get_did("data26", "injected.dat")
     assert len(list(c.list_files("data26", "run001.raw"))) == 40
+
+
+def test_live_tokens_expire_and_iam_outage(outage_lake):
+    import requests
+    lake, c = outage_lake, outage_lake.client
+    old = requests.get(f"{lake.url}/auth/userpass", headers={"X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret"}).headers["X-Rucio-Auth-Token"]
+    assert requests.get(f"{lake.url}/accounts/whoami", headers={"X-Rucio-Auth-Token": old}).status_code in (200, 303)
+    control(lake, "POST", "inject", json={"event": "tokens_expire"})
+    r = requests.get(f"{lake.url}/rses/", headers={"X-Rucio-Auth-Token": old})
+    assert r.status_code == 401 and r.headers["ExceptionClass"] == "CannotAuthenticate"
+    # The real CLI logs in again by itself and carries on.
+    _, out, _ = run_rucio("whoami", cfg=lake.cfg, env_extra=lake.env)
+    assert "root" in out
+    # The IAM becomes unreachable for ten lake minutes, then answers again.
+    control(lake, "POST", "inject", json={"event": "iam_down", "duration": "10m"})
+    assert requests.get(f"{lake.url}/iam/.well-known/openid-configuration").status_code == 503
+    control(lake, "POST", "clock/advance", json={"seconds": 601})
+    r = requests.get(f"{lake.url}/iam/.well-known/openid-configuration")
+    assert r.status_code == 200 and r.json()["issuer"].endswith("/iam/")

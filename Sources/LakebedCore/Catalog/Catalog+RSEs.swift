@@ -30,20 +30,20 @@ extension Catalog {
         let id = ids.next()
         let sets = try Self.rseAssignments(settings.values)
         let created = try await db.write { db -> RSE in
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {
+            if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {
                 throw RucioError.duplicate("RSE '\(rse)' already exists!")
             }
-            try db.execute(sql: "INSERT INTO rses (id, rse, root, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", arguments: [id, rse, dir, now, now])
+            try db.exec(sql: "INSERT INTO rses (id, rse, root, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", arguments: [id, rse, dir, now, now])
             for (col, val) in sets {
-                try db.execute(sql: "UPDATE rses SET \(col) = ? WHERE id = ?", arguments: [val, id])
+                try db.exec(sql: "UPDATE rses SET \(col) = ? WHERE id = ?", arguments: [val, id])
             }
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE id = ?", arguments: [id])!
+            let row = try db.one(sql: "SELECT * FROM rses WHERE id = ?", arguments: [id])!
             let model = RSE(row: row)
-            try db.execute(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, ?, 'true')", arguments: [id, rse])
+            try db.exec(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, ?, 'true')", arguments: [id, rse])
             if model.isTape {
-                try db.execute(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
+                try db.exec(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
             }
-            try db.execute(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
+            try db.exec(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
                            arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
             if let endpoint = webdavEndpoint { try Self.upsertWebDAV(db, rse: model, endpoint: endpoint) }
             return model
@@ -97,11 +97,11 @@ extension Catalog {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             for (col, val) in sets {
-                try db.execute(sql: "UPDATE rses SET \(col) = ?, updated_at = ? WHERE id = ?", arguments: [val, now, model.id])
+                try db.exec(sql: "UPDATE rses SET \(col) = ?, updated_at = ? WHERE id = ?", arguments: [val, now, model.id])
             }
             if let newName, newName != rse {
-                if try Row.fetchOne(db, sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil { throw RucioError.duplicate("RSE '\(newName)' already exists!") }
-                try db.execute(sql: "UPDATE rses SET rse = ? WHERE id = ?", arguments: [newName, model.id])
+                if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil { throw RucioError.duplicate("RSE '\(newName)' already exists!") }
+                try db.exec(sql: "UPDATE rses SET rse = ? WHERE id = ?", arguments: [newName, model.id])
             }
         }
     }
@@ -112,12 +112,12 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM replicas WHERE rse_id = ? LIMIT 1", arguments: [model.id]) != nil {
+            if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? LIMIT 1", arguments: [model.id]) != nil {
                 throw RucioError("RSEOperationNotSupported", "RSE '\(rse)' is not empty")
             }
-            try db.execute(sql: "UPDATE rses SET deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, model.id])
-            try db.execute(sql: "DELETE FROM rse_attributes WHERE rse_id = ?", arguments: [model.id])
-            try db.execute(sql: "DELETE FROM distances WHERE src_rse_id = ? OR dest_rse_id = ?", arguments: [model.id, model.id])
+            try db.exec(sql: "UPDATE rses SET deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, model.id])
+            try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ?", arguments: [model.id])
+            try db.exec(sql: "DELETE FROM distances WHERE src_rse_id = ? OR dest_rse_id = ?", arguments: [model.id, model.id])
         }
     }
 
@@ -127,14 +127,14 @@ extension Catalog {
     }
 
     static func rse(_ db: Database, name: String) throws -> RSE {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE rse = ? AND deleted = 0", arguments: [name]) else {
+        guard let row = try db.one(sql: "SELECT * FROM rses WHERE rse = ? AND deleted = 0", arguments: [name]) else {
             throw RucioError.rseNotFound(name)
         }
         return RSE(row: row)
     }
 
     static func rse(_ db: Database, id: String) throws -> RSE {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rses WHERE id = ?", arguments: [id]) else {
+        guard let row = try db.one(sql: "SELECT * FROM rses WHERE id = ?", arguments: [id]) else {
             throw RucioError.rseNotFound(id)
         }
         return RSE(row: row)
@@ -146,7 +146,7 @@ extension Catalog {
     }
 
     static func allRSEs(_ db: Database) throws -> [RSE] {
-        try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map(RSE.init(row:))
+        try db.all(sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map(RSE.init(row:))
     }
 
     /// RSEs matching an RSE expression (`InvalidRSEExpression` when none do).
@@ -167,7 +167,7 @@ extension Catalog {
 
     static func allAttributes(_ db: Database) throws -> [String: [String: JSON]] {
         var out: [String: [String: JSON]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT rse_id, key, value FROM rse_attributes") {
+        for row in try db.all(sql: "SELECT rse_id, key, value FROM rse_attributes") {
             out[row["rse_id"], default: [:]][row["key"]] = (try? JSONParser.parse(row["value"] as String)) ?? .null
         }
         return out
@@ -183,7 +183,7 @@ extension Catalog {
     }
 
     static func attributes(_ db: Database, rseID: String) throws -> [(String, JSON)] {
-        try Row.fetchAll(db, sql: "SELECT key, value FROM rse_attributes WHERE rse_id = ? ORDER BY key", arguments: [rseID]).map {
+        try db.all(sql: "SELECT key, value FROM rse_attributes WHERE rse_id = ? ORDER BY key", arguments: [rseID]).map {
             ($0["key"] as String, (try? JSONParser.parse($0["value"] as String)) ?? .null)
         }
     }
@@ -197,7 +197,7 @@ extension Catalog {
         let stored = converted
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            try db.execute(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [model.id, key, stored.serialized()])
+            try db.exec(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [model.id, key, stored.serialized()])
         }
     }
 
@@ -205,7 +205,7 @@ extension Catalog {
         try Permission.requireAdmin(issuer, "del_rse_attribute")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            try db.execute(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
+            try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
             if db.changesCount == 0 { throw RucioError("RSEAttributeNotFound", "RSE attribute '\(key)' for RSE '\(rse)' cannot be found") }
         }
     }
@@ -220,7 +220,7 @@ extension Catalog {
     }
 
     static func protocols(_ db: Database, rseID: String) throws -> [RSEProtocol] {
-        try Row.fetchAll(db, sql: "SELECT * FROM rse_protocols WHERE rse_id = ? ORDER BY hostname, scheme, port", arguments: [rseID]).map(RSEProtocol.init(row:))
+        try db.all(sql: "SELECT * FROM rse_protocols WHERE rse_id = ? ORDER BY hostname, scheme, port", arguments: [rseID]).map(RSEProtocol.init(row:))
     }
 
     public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
@@ -230,10 +230,10 @@ extension Catalog {
         }
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?", arguments: [model.id, p.scheme, p.hostname, p.port]) != nil {
+            if try db.one(sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?", arguments: [model.id, p.scheme, p.hostname, p.port]) != nil {
                 throw RucioError.duplicate("Protocol '\(p.scheme)' on port \(p.port) already registered for '\(rse)' with hostname '\(p.hostname)'.")
             }
-            try db.execute(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            try db.exec(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [model.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized(), p.extendedAttributes.isNull ? nil : p.extendedAttributes.serialized()])
         }
     }
@@ -246,7 +246,7 @@ extension Catalog {
             var args: [any DatabaseValueConvertible] = [model.id, scheme]
             if let hostname { sql += " AND hostname = ?"; args.append(hostname) }
             if let port { sql += " AND port = ?"; args.append(port) }
-            try db.execute(sql: sql, arguments: StatementArguments(args))
+            try db.exec(sql: sql, arguments: StatementArguments(args))
             if db.changesCount == 0 { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse)' does not support protocol '\(scheme)'") }
         }
     }
@@ -265,7 +265,7 @@ extension Catalog {
                 if let v = data["port"]?.intValue { protos[i].port = Int(v) }
                 if let v = data["domains"], case .object = v { protos[i].domains = Self.mergeDomains(old.domains, v) }
                 if let v = data["extended_attributes"] { protos[i].extendedAttributes = v }
-                try db.execute(sql: "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
+                try db.exec(sql: "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
                                arguments: [protos[i].hostname, protos[i].port, protos[i].prefix, protos[i].impl, protos[i].domains.serialized(), protos[i].extendedAttributes.isNull ? nil : protos[i].extendedAttributes.serialized(), model.id, old.scheme, old.hostname, old.port])
             }
         }
@@ -292,10 +292,10 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
-            let exists = try Row.fetchOne(db, sql: "SELECT 1 FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]) != nil
+            let exists = try db.one(sql: "SELECT 1 FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]) != nil
             if create && exists { throw RucioError.duplicate("Distance from \(src) to \(dst) already exists!") }
             if !create && !exists { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
-            try db.execute(sql: "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
+            try db.exec(sql: "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
                            arguments: [s.id, d.id, distance, now, now])
         }
     }
@@ -303,7 +303,7 @@ extension Catalog {
     public func distances(from src: String, to dst: String) async throws -> [Distance] {
         try await db.read { db in
             let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
-            return try Row.fetchAll(db, sql: "SELECT * FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]).map {
+            return try db.all(sql: "SELECT * FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]).map {
                 Distance(srcRSEID: $0["src_rse_id"], destRSEID: $0["dest_rse_id"], distance: $0["distance"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
             }
         }
@@ -313,7 +313,7 @@ extension Catalog {
         try Permission.requireAdmin(issuer, "delete_distance")
         try await db.write { db in
             let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
-            try db.execute(sql: "DELETE FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id])
+            try db.exec(sql: "DELETE FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id])
             if db.changesCount == 0 { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
         }
     }
@@ -330,7 +330,7 @@ extension Catalog {
             let model = try Self.rse(db, name: rse)
             var out: [RSEUsage] = []
             if source == nil || source == "rucio" {
-                let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN ('A', 'C', 'U', 'B', 'T')", arguments: [model.id])!
+                let row = try db.one(sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN ('A', 'C', 'U', 'B', 'T')", arguments: [model.id])!
                 let used: Int64 = row["b"]
                 let limit = try Int64.fetchOne(db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
                 out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0 - used) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))
@@ -338,7 +338,7 @@ extension Catalog {
             var sql = "SELECT * FROM rse_usage WHERE rse_id = ?"
             var args: [any DatabaseValueConvertible] = [model.id]
             if let source { sql += " AND source = ?"; args.append(source) }
-            for r in try Row.fetchAll(db, sql: sql + " ORDER BY source", arguments: StatementArguments(args)) where (r["source"] as String) != "rucio" {
+            for r in try db.all(sql: sql + " ORDER BY source", arguments: StatementArguments(args)) where (r["source"] as String) != "rucio" {
                 let used: Int64? = r["used"], free: Int64? = r["free"]
                 out.append(RSEUsage(source: r["source"], used: used, free: free, total: (used ?? 0) + (free ?? 0), files: r["files"], updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
             }
@@ -351,14 +351,14 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            try db.execute(sql: "INSERT OR REPLACE INTO rse_usage (rse_id, source, used, free, files, updated_at) VALUES (?, ?, ?, ?, ?, ?)", arguments: [model.id, source, used, free, files, now])
+            try db.exec(sql: "INSERT OR REPLACE INTO rse_usage (rse_id, source, used, free, files, updated_at) VALUES (?, ?, ?, ?, ?, ?)", arguments: [model.id, source, used, free, files, now])
         }
     }
 
     public func rseLimits(_ rse: String) async throws -> [(String, Int64)] {
         try await db.read { db in
             let model = try Self.rse(db, name: rse)
-            return try Row.fetchAll(db, sql: "SELECT name, value FROM rse_limits WHERE rse_id = ? ORDER BY name", arguments: [model.id]).map { ($0["name"], $0["value"]) }
+            return try db.all(sql: "SELECT name, value FROM rse_limits WHERE rse_id = ? ORDER BY name", arguments: [model.id]).map { ($0["name"], $0["value"]) }
         }
     }
 
@@ -367,9 +367,9 @@ extension Catalog {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             if let value {
-                try db.execute(sql: "INSERT OR REPLACE INTO rse_limits (rse_id, name, value) VALUES (?, ?, ?)", arguments: [model.id, name, value])
+                try db.exec(sql: "INSERT OR REPLACE INTO rse_limits (rse_id, name, value) VALUES (?, ?, ?)", arguments: [model.id, name, value])
             } else {
-                try db.execute(sql: "DELETE FROM rse_limits WHERE rse_id = ? AND name = ?", arguments: [model.id, name])
+                try db.exec(sql: "DELETE FROM rse_limits WHERE rse_id = ? AND name = ?", arguments: [model.id, name])
             }
         }
     }

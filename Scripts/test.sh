@@ -23,7 +23,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3" "rucio-jupyterlab==41.0.0" "websocket-client==1.9.0"
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3==3.14.2" "rucio-jupyterlab==41.0.0" "websocket-client==1.9.0"
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"

@@ -117,4 +117,46 @@ struct ScenarioTests {
         #expect(left.isEmpty, "\(left)")
         #expect(try await r.catalog.availableReplicaCount(rse: "EU-DISK") == 12)
     }
+
+    @Test func lostAndCorruptedFilesFailTheirTransfersAndAreReported() async throws {
+        let text = """
+        name: damage
+        seed: 9
+        duration: 3h
+        rses:
+          - {name: SRC-DISK}
+          - {name: DST-DISK}
+        scopes:
+          - {name: data, account: root}
+        topology:
+          defaults: {bandwidth: 1MB/s, latency: 1s, concurrency: 5}
+        retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10h}
+        datasets:
+          - did: data:ds
+        files:
+          - {scope: data, name: "f{i}", count: 3, size: 2kB, rse: SRC-DISK, dataset: "data:ds"}
+        rules:
+          - {id: keep, did: "data:f2", rse_expression: SRC-DISK}
+        timeline:
+          - {at: 1m, event: corrupt_file, did: "data:f0", rse: SRC-DISK}
+          - {at: 1m, event: lose_file, did: "data:f1", rse: SRC-DISK}
+          - {at: 2m, event: add_rule, id: copy, did: "data:ds", rse_expression: DST-DISK}
+          - {at: 2h, event: delete_rule, rule: keep}
+        expectations:
+          - {at: 1h, rule: copy, state: STUCK}
+          - {at: end, rse: DST-DISK, files: 1}
+          - {at: end, no_lost_replicas: true}
+        """
+        let r = try await makeRunner(text)
+        let report = try await r.simulate()
+        let failures = r.catalog.events.all.filter { $0.kind == "transfer.failed" }
+        #expect(failures.contains { $0.field("did") == "data:f0" && ($0.field("reason") ?? "").contains("CHECKSUM MISMATCH") })
+        #expect(failures.contains { $0.field("did") == "data:f1" && ($0.field("reason") ?? "").contains("No such file") })
+        #expect(!failures.contains { $0.field("did") == "data:f2" })
+        // The rule is stuck on the damaged files; the healthy one arrived; the lost file is reported as lost.
+        #expect(report.expectations.map(\.passed) == [true, true, false], "\(report.text)")
+        #expect(report.expectations[2].actual.contains("data:f1"))
+        #expect(r.catalog.events.all.contains { $0.kind == "scenario.delete_rule" && $0.field("rule") == "keep" })
+        #expect(r.catalog.events.all.contains { $0.kind == "rule.removed" })
+    }
 }

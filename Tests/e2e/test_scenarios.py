@@ -188,3 +188,16 @@ def test_live_tokens_expire_and_iam_outage(outage_lake):
     control(lake, "POST", "clock/advance", json={"seconds": 601})
     r = requests.get(f"{lake.url}/iam/.well-known/openid-configuration")
     assert r.status_code == 200 and r.json()["issuer"].endswith("/iam/")
+
+
+def test_the_documented_example_is_a_valid_scenario(tmp_path):
+    """scenarios/README.md's reference example parses, and runs with the outcome its comments describe."""
+    text = (ROOT / "scenarios" / "README.md").read_text()
+    example = tmp_path / "example.yaml"
+    example.write_text(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    p = lakebed("scenario", "validate", str(example))
+    assert p.returncode == 0, p.stdout
+    p = lakebed("simulate", "--json", str(example))
+    report = json.loads(p.stdout)
+    failed = [e["expectation"] for e in report["expectations"] if not e["passed"]]
+    assert failed == ["no replica lost at end"] and p.returncode == 1

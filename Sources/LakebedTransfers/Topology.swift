@@ -54,10 +54,16 @@ public struct Topology: Sendable, Equatable {
         links[LinkKey(src, dst)] ?? links[LinkKey(src, "*")] ?? links[LinkKey("*", dst)] ?? defaults
     }
 
-    /// Changes one link's settings, starting from what applies to it now.
+    /// Changes one link's settings, starting from what applies to it now. A change with `*` also applies to every
+    /// more specific link it covers, so "links to SITE-C go down" holds even where a link was tuned before.
     public mutating func update(_ src: String, _ dst: String, _ change: (inout LinkSettings) -> Void) {
         var s = (src == "*" && dst == "*") ? defaults : settings(src, dst)
         change(&s)
         if src == "*" && dst == "*" { defaults = s } else { links[LinkKey(src, dst)] = s }
+        guard src == "*" || dst == "*" else { return }
+        for key in links.keys.sorted() where key != LinkKey(src, dst)
+            && (src == "*" || key.source == src) && (dst == "*" || key.destination == dst) {
+            change(&links[key]!)
+        }
     }
 }

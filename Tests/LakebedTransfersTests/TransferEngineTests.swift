@@ -163,4 +163,16 @@ struct TransferEngineTests {
         try await lake.driver.advance(by: 120)
         #expect(try await lake.catalog.rule(id).state == .ok)
     }
+
+    @Test func wildcardChangesReachLinksTunedBefore() {
+        var t = Topology()
+        t.update("SITE-A", "SITE-C") { $0.bandwidth = 20_000 }
+        t.update("*", "SITE-C") { $0.down = true }
+        #expect(t.settings("SITE-A", "SITE-C").down)
+        #expect(t.settings("SITE-A", "SITE-C").bandwidth == 20_000)
+        #expect(t.settings("SITE-B", "SITE-C").down)
+        #expect(!t.settings("SITE-A", "SITE-B").down)
+        t.update("*", "SITE-C") { $0.down = false }
+        #expect(!t.settings("SITE-A", "SITE-C").down)
+    }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LakebedCore
 import LakebedIAM
 import Logging
@@ -41,7 +44,7 @@ struct Token: AsyncParsableCommand {
         guard let iss = issuer ?? IAM.savedIssuer(dataDir: dataDir) else {
             throw ValidationError("No issuer known for \(dataDir): start `lakebed serve --data-dir \(dataDir)` once, or pass --issuer.")
         }
-        let iam = try await IAM(dataDir: dataDir, clock: SystemClock(), issuer: iss)
+        let iam = try await IAM(dataDir: dataDir, clock: LakeTime.clock(dataDir: dataDir), issuer: iss)
         let directory = await iam.directory
         let username: String? = client != nil && user == nil ? nil : (user ?? "jdoe")
         let clientID = client ?? directory.clients.first(where: \.isPublic)?.clientID ?? directory.clients.first?.clientID ?? "lakebed-cli"
@@ -102,5 +105,62 @@ enum IAMBanner {
         }
         out += "\n  token       : lakebed token --data-dir \(catalog.dataDir) --output /tmp/token  (BEARER_TOKEN_FILE=/tmp/token, auth_type = oidc)"
         return out
+    }
+}
+
+/// The lake's time as a running server on the data folder sees it (a scenario's clock may be years away from the
+/// wall clock, or running faster), so tokens made offline are valid on the lake's clock; the wall clock otherwise.
+enum LakeTime {
+    struct Offset: LakeClock {
+        let seconds: TimeInterval
+        func now() -> Date { Date().addingTimeInterval(seconds) }
+    }
+
+    static func clock(dataDir: String) -> any LakeClock {
+        guard let endpoints = LakeEndpoints.load(dataDir: dataDir), let url = URL(string: endpoints.url), let port = url.port,
+              let body = httpGet(host: url.host == "localhost" ? "127.0.0.1" : (url.host ?? "127.0.0.1"), port: port, path: "/lakebed/clock"),
+              let epoch = (try? JSONParser.parse(Array(body.utf8)))?.objectValue?["epoch"]?.doubleValue else { return SystemClock() }
+        return Offset(seconds: epoch - Date().timeIntervalSince1970)
+    }
+
+    /// Whether a response holds its whole body (by Content-Length).
+    static func complete(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return false }
+        let head = text[..<split.lowerBound].lowercased()
+        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+        return text[split.upperBound...].utf8.count >= length
+    }
+
+    /// A plain HTTP GET to an IPv4 loopback server (no URL-loading stack needed for one small request).
+    static func httpGet(host: String, port: Int, path: String) -> String? {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n".utf8)
+        guard write(fd, request, request.count) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while response.count < 1 << 20 {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+            if complete(response) { break }
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.") && text.contains(" 200 "), let split = text.range(of: "\r\n\r\n") else { return nil }
+        return String(text[split.upperBound...])
     }
 }

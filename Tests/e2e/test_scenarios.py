@@ -201,3 +201,15 @@ def test_the_documented_example_is_a_valid_scenario(tmp_path):
     report = json.loads(p.stdout)
     failed = [e["expectation"] for e in report["expectations"] if not e["passed"]]
     assert failed == ["no replica lost at end"] and p.returncode == 1
+
+
+def test_lakebed_token_follows_the_lake_clock(outage_lake):
+    """A scenario's clock is far from the wall clock: `lakebed token` mints on the lake's time, so Rucio accepts it."""
+    import requests
+    p = lakebed("token", "--data-dir", str(outage_lake.data_dir))
+    assert p.returncode == 0, p.stderr
+    token = p.stdout.strip()
+    r = requests.get(f"{outage_lake.url}/accounts/whoami", headers={"X-Rucio-Auth-Token": token}, allow_redirects=False)
+    assert r.status_code in (200, 303), r.text
+    r = requests.get(f"{outage_lake.url}/auth/validate", headers={"X-Rucio-Auth-Token": token})
+    assert r.status_code == 200 and "'account': 'root'" in r.text

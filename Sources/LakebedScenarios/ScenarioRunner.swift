@@ -57,7 +57,9 @@ public final class ScenarioRunner: Sendable {
         for r in s.rses {
             var settings = JSONObject([("rse_type", .string(r.type))])
             for (k, v) in r.settings { settings[k] = v }
-            try await catalog.addRSE(r.name, settings: RSESettings(settings), root: r.directory, by: nil)
+            // A relative directory is taken from where Lakebed runs, as any path on its command line.
+            let root = r.directory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            try await catalog.addRSE(r.name, settings: RSESettings(settings), root: root, by: nil)
             for (k, v) in r.attributes { try await catalog.addRSEAttribute(r.name, key: k, value: v, by: nil) }
             if r.oidcSupport { try await catalog.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
         }

@@ -10,7 +10,7 @@ struct Lakebed: AsyncParsableCommand {
         discussion: """
         Start with `lakebed serve` (the default command), then point the real rucio client at it with the printed rucio.cfg or `eval "$(lakebed env --shell)"`, and open the printed dashboard URL to watch rules and transfers.
         """,
-        subcommands: [Serve.self, Simulate.self, ScenarioCommand.self, Env.self, Token.self, RotateKeys.self, Cert.self],
+        subcommands: [Serve.self, Simulate.self, ScenarioCommand.self, Env.self, Token.self, RotateKeys.self, Cert.self, Check.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -64,6 +64,14 @@ public struct ControlAPI: Sendable {
          "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue)]
     }
 
+    /// A consistency report (`GET /lakebed/check`, the same as `lakebed check --json` plus `consistent`).
+    static func checkDoc(_ r: ConsistencyReport) -> JSON {
+        func findings(_ f: [ConsistencyReport.Finding]) -> JSON { .array(f.map { ["kind": .string($0.kind), "detail": .string($0.detail)] }) }
+        return ["consistent": .bool(r.isConsistent), "replicas": .int(Int64(r.replicas)), "bytesVerified": .int(Int64(r.bytesVerified)),
+                "rules": .int(Int64(r.rules)), "locks": .int(Int64(r.locks)), "liveRequests": .int(Int64(r.liveRequests)),
+                "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes)]
+    }
+
     /// Applies the keys present in `o` to link settings.
     static func apply(_ o: JSONObject, to s: inout LinkSettings) throws {
         if let v = try o.optionalDouble("bandwidth") { guard v >= 0 else { throw RucioError.valueError("bandwidth must be >= 0") }; s.bandwidth = v }
@@ -173,6 +181,10 @@ public struct ControlAPI: Sendable {
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()
             return Reply.json(.array(files.map(Self.transferDoc)))
+        }
+        t.add(.get, "/check", auth: false) { r in
+            let report = try await driver.catalog.checkConsistency(verifyChecksums: r.q("checksums") != "false")
+            return Reply.json(Self.checkDoc(report))
         }
     }
 }

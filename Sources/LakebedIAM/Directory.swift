@@ -1,4 +1,5 @@
 import Foundation
+import LakebedCore
 
 /// A person known to the IAM: who can log in with the password grant and whose tokens carry groups.
 public struct IAMUser: Codable, Sendable, Equatable {
@@ -6,8 +7,9 @@ public struct IAMUser: Codable, Sendable, Equatable {
     public var username: String
     /// Stable subject identifier, a UUID as IAM uses.
     public var sub: String
-    /// Password for the `password` grant (kept in clear: this is an emulator's test identity).
-    public var password: String
+    /// The password for the `password` grant, salted and hashed (`directory.json` also accepts a clear `password`,
+    /// which is hashed when the IAM loads it).
+    public var passwordHash: String
     /// Display name.
     public var name: String
     /// E-mail address.
@@ -23,12 +25,37 @@ public struct IAMUser: Codable, Sendable, Equatable {
                 organisation: String = "lakebed", rucioAccount: String? = nil) {
         self.username = username
         self.sub = sub
-        self.password = password
+        self.passwordHash = PasswordHash.make(password)
         self.name = name
         self.email = email
         self.groups = groups
         self.organisation = organisation
         self.rucioAccount = rucioAccount
+    }
+
+    /// Whether `password` is this user's.
+    public func checkPassword(_ password: String) -> Bool { PasswordHash.verify(password, against: passwordHash) }
+
+    enum CodingKeys: String, CodingKey { case username, sub, password, passwordHash = "password_hash", name, email, groups, organisation, rucioAccount }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        username = try c.decode(String.self, forKey: .username)
+        sub = try c.decode(String.self, forKey: .sub)
+        if let hash = try c.decodeIfPresent(String.self, forKey: .passwordHash) { passwordHash = hash }
+        else { passwordHash = PasswordHash.make(try c.decode(String.self, forKey: .password)) }
+        name = try c.decode(String.self, forKey: .name)
+        email = try c.decode(String.self, forKey: .email)
+        groups = try c.decode([String].self, forKey: .groups)
+        organisation = try c.decodeIfPresent(String.self, forKey: .organisation) ?? "lakebed"
+        rucioAccount = try c.decodeIfPresent(String.self, forKey: .rucioAccount)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(username, forKey: .username); try c.encode(sub, forKey: .sub); try c.encode(passwordHash, forKey: .passwordHash)
+        try c.encode(name, forKey: .name); try c.encode(email, forKey: .email); try c.encode(groups, forKey: .groups)
+        try c.encode(organisation, forKey: .organisation); try c.encodeIfPresent(rucioAccount, forKey: .rucioAccount)
     }
 }
 
@@ -36,8 +63,8 @@ public struct IAMUser: Codable, Sendable, Equatable {
 public struct IAMClient: Codable, Sendable, Equatable {
     /// `client_id`.
     public var clientID: String
-    /// `client_secret`; nil for a public client (token endpoint auth method `none`).
-    public var secret: String?
+    /// `client_secret`, salted and hashed; nil for a public client (token endpoint auth method `none`).
+    public var secretHash: String?
     /// Human readable name.
     public var name: String
     /// Scopes the client may request; `storage.read:/data` also allows any path below `/data`.
@@ -52,7 +79,7 @@ public struct IAMClient: Codable, Sendable, Equatable {
     public init(clientID: String, secret: String?, name: String, scopes: [String], grantTypes: [String],
                 accessTokenLifetime: Int = 3600, refreshTokenLifetime: Int = 30 * 86400) {
         self.clientID = clientID
-        self.secret = secret
+        self.secretHash = secret.map(PasswordHash.make)
         self.name = name
         self.scopes = scopes
         self.grantTypes = grantTypes
@@ -61,7 +88,33 @@ public struct IAMClient: Codable, Sendable, Equatable {
     }
 
     /// Whether the client authenticates with nothing but its id.
-    public var isPublic: Bool { secret == nil }
+    public var isPublic: Bool { secretHash == nil }
+
+    /// Whether `secret` is this client's.
+    public func checkSecret(_ secret: String) -> Bool { secretHash.map { PasswordHash.verify(secret, against: $0) } ?? false }
+
+    enum CodingKeys: String, CodingKey {
+        case clientID, secret, secretHash = "secret_hash", name, scopes, grantTypes, accessTokenLifetime, refreshTokenLifetime
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        clientID = try c.decode(String.self, forKey: .clientID)
+        if let hash = try c.decodeIfPresent(String.self, forKey: .secretHash) { secretHash = hash }
+        else { secretHash = try c.decodeIfPresent(String.self, forKey: .secret).map(PasswordHash.make) }
+        name = try c.decode(String.self, forKey: .name)
+        scopes = try c.decode([String].self, forKey: .scopes)
+        grantTypes = try c.decode([String].self, forKey: .grantTypes)
+        accessTokenLifetime = try c.decodeIfPresent(Int.self, forKey: .accessTokenLifetime) ?? 3600
+        refreshTokenLifetime = try c.decodeIfPresent(Int.self, forKey: .refreshTokenLifetime) ?? 30 * 86400
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(clientID, forKey: .clientID); try c.encodeIfPresent(secretHash, forKey: .secretHash); try c.encode(name, forKey: .name)
+        try c.encode(scopes, forKey: .scopes); try c.encode(grantTypes, forKey: .grantTypes)
+        try c.encode(accessTokenLifetime, forKey: .accessTokenLifetime); try c.encode(refreshTokenLifetime, forKey: .refreshTokenLifetime)
+    }
 }
 
 /// The grant types the IAM implements.
@@ -73,7 +126,8 @@ public enum GrantType {
     public static let all = [clientCredentials, password, refreshToken, tokenExchange]
 }
 
-/// Users and clients of the IAM, kept as `<dataDir>/iam/directory.json` so scenarios and people can edit them.
+/// Users and clients of the IAM, kept as `<dataDir>/iam/directory.json` (passwords and secrets hashed) so scenarios and
+/// people can edit them.
 public struct IAMDirectory: Codable, Sendable, Equatable {
     public var users: [IAMUser]
     public var clients: [IAMClient]

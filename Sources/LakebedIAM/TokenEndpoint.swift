@@ -78,7 +78,7 @@ extension IAM {
                 return try await respond(client: client, user: nil, sub: client.clientID, scopes: scopes, audience: r.audience, act: nil)
             case GrantType.password:
                 guard let username = r.username, let password = r.password else { throw OAuthError.invalidRequest("username and password are required") }
-                guard let user = directory.user(named: username), user.password == password else { throw OAuthError.invalidGrant("Bad credentials") }
+                guard let user = directory.user(named: username), user.checkPassword(password) else { throw OAuthError.invalidGrant("Bad credentials") }
                 let scopes = try grantedScopes(r.scope, client: client, ceiling: nil)
                 return try await respond(client: client, user: user, sub: user.sub, scopes: scopes, audience: r.audience, act: nil)
             case GrantType.refreshToken:
@@ -96,8 +96,8 @@ extension IAM {
     /// Checks the client's id and secret (public clients present only their id).
     public func authenticateClient(_ c: ClientCredentials?) throws(OAuthError) -> IAMClient {
         guard let c, let client = directory.client(c.id) else { throw OAuthError.invalidClient() }
-        if let secret = client.secret {
-            guard c.secret == secret else { throw OAuthError.invalidClient() }
+        if !client.isPublic {
+            guard let given = c.secret, client.checkSecret(given) else { throw OAuthError.invalidClient() }
         } else if let given = c.secret, !given.isEmpty {
             throw OAuthError.invalidClient()
         }

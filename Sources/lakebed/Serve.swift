@@ -54,6 +54,14 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Logging")
     var logging: LoggingOptions
 
+    /// Whether an address given to `--host` stays on this machine (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
+        let parts = h.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
     func run() async throws {
         let started = Date()
         let logger = logging.bootstrap()
@@ -102,8 +110,16 @@ struct Serve: AsyncParsableCommand {
             _ = try await catalog.requeueInFlightRequests()
         }
         clock.setPaused(false)
-        if !["127.0.0.1", "localhost", "::1"].contains(host) {
-            FileHandle.standardError.write(Data("WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use the lake with the default credentials.\n".utf8))
+        if !Self.isLoopback(host) {
+            let line = String(repeating: "!", count: 100)
+            FileHandle.standardError.write(Data("""
+                \(line)
+                WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use
+                the lake, its control API (no token: reset, inject faults) and its storage, with the PUBLIC default passwords.
+                Bind to 127.0.0.1 (the default) unless this machine's network is yours alone.
+                \(line)
+
+                """.utf8))
         }
         let iamLogger = logger
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in

@@ -98,10 +98,12 @@ enum IAMBanner {
         let d = await iam.directory
         var out = "  IAM issuer  : \(issuer)"
         if let u = d.users.first(where: { $0.rucioAccount != nil }) ?? d.users.first {
-            out += "\n  IAM user    : \(u.username), password \(u.password)\(u.rucioAccount.map { " (Rucio account \($0))" } ?? "")"
+            // Passwords are stored hashed: the banner can show one only when it is the documented default.
+            let password = u.checkPassword("\(u.username)-password") ? "password \(u.username)-password" : "password as set in the scenario"
+            out += "\n  IAM user    : \(u.username), \(password)\(u.rucioAccount.map { " (Rucio account \($0))" } ?? "")"
         }
         if let c = d.clients.first(where: { !$0.isPublic }) {
-            out += "\n  IAM client  : \(c.clientID), secret \(c.secret ?? "")"
+            out += "\n  IAM client  : \(c.clientID), " + (c.checkSecret("\(c.clientID)-secret") ? "secret \(c.clientID)-secret" : "secret as set in the scenario")
         }
         out += "\n  token       : lakebed token --data-dir \(catalog.dataDir) --output /tmp/token  (BEARER_TOKEN_FILE=/tmp/token, auth_type = oidc)"
         return out

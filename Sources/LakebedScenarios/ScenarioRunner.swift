@@ -72,6 +72,7 @@ public final class ScenarioRunner: Sendable {
         for c in s.collections where c.type == .dataset {
             try await catalog.addCollection(scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
         }
+        CrashPoint.reach("seed:datasets")
         let total = s.files.reduce(0) { $0 + $1.count }
         var done = 0
         for f in s.files {
@@ -451,14 +452,19 @@ public final class ScenarioRunner: Sendable {
         guard name.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil else {
             throw RucioError.valueError("snapshot names are 1-64 letters, digits, '.', '_' or '-'")
         }
-        try await catalog.snapshot(to: snapshotDir(name))
+        // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
+        let final = snapshotDir(name), partial = final + ".partial"
+        try await catalog.snapshot(to: partial)
+        CrashPoint.reach("snapshot:copied")
         let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
         var labels = meta.0
         labels["__next_event"] = String(meta.1)
         labels["__clock"] = String(driver.clock.now().timeIntervalSince1970)
-        state.withLock { $0.snapshots[name] = labels }
         let saved = JSON.object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
-        try saved.serialized().write(toFile: snapshotDir(name) + "/scenario.json", atomically: true, encoding: .utf8)
+        try saved.serialized().write(toFile: partial + "/scenario.json", atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: final)
+        try FileManager.default.moveItem(atPath: partial, toPath: final)
+        state.withLock { $0.snapshots[name] = labels }
     }
 
     /// Snapshot bookkeeping, from memory or from the snapshot folder (after a restart).

@@ -75,10 +75,25 @@ struct Serve: AsyncParsableCommand {
         let timeScale = self.timeScale ?? loaded?.timeScale ?? 1
         let seed = self.seed ?? loaded?.seed
         let dataDir = try Self.dataFolder(dataDir, scenario: loaded, fresh: fresh)
+        // A lake is seeded before it listens; a start killed while seeding leaves a marker, and the half-seeded lake
+        // (which no client ever saw) is started over.
+        let seedingMarker = (dataDir as NSString).appendingPathComponent(".seeding")
+        let catalogFile = (dataDir as NSString).appendingPathComponent("catalog.sqlite")
+        if FileManager.default.fileExists(atPath: seedingMarker) {
+            logger.warning("an earlier start was stopped while seeding this lake: seeding it again")
+            Self.wipe(dataDir)
+        }
+        if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: seedingMarker, contents: Data())
+        }
         let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
         // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
         clock.setPaused(true)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
+        if let snapshot = try await catalog.resumeInterruptedRestore() {
+            logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
+        }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
@@ -93,6 +108,7 @@ struct Serve: AsyncParsableCommand {
             let progress: (@Sendable (Int, Int) -> Void)? = total >= 10_000 ? Self.seedProgress(name) : nil
             try await r.seed(progress: progress)
             try await r.snapshot("seed")
+            try? FileManager.default.removeItem(atPath: seedingMarker)
             runner = r
         } else {
             // No scenario: the embedded default one, seeded on an empty data folder; on a used folder the lake is
@@ -102,6 +118,7 @@ struct Serve: AsyncParsableCommand {
                 try await r.seed()
                 try await r.snapshot("seed")
                 seeded = true
+                try? FileManager.default.removeItem(atPath: seedingMarker)
             } else {
                 await r.configureEngine()
             }
@@ -239,16 +256,22 @@ struct Serve: AsyncParsableCommand {
             return dir
         }
         let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
-        if fm.fileExists(atPath: catalog) {
+        let interrupted = fm.fileExists(atPath: (given as NSString).appendingPathComponent(".seeding"))
+        if fm.fileExists(atPath: catalog) && !interrupted {
             guard fresh else {
                 FileHandle.standardError.write(Data("\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.\n".utf8))
                 throw ExitCode(2)
             }
-            for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots"] {
-                try? fm.removeItem(atPath: (given as NSString).appendingPathComponent(item))
-            }
+            wipe(given)
         }
         return given
+    }
+
+    /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
+    static func wipe(_ dir: String) {
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
+        }
     }
 }
 

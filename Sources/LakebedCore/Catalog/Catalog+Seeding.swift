@@ -133,6 +133,9 @@ extension Catalog {
     public func restore(from directory: String) async throws {
         let fm = FileManager.default
         guard fm.fileExists(atPath: directory + "/catalog.sqlite") else { throw RucioError("NotFound", "No snapshot at \(directory)") }
+        // The catalog and the RSE directories cannot change in one atomic step: a marker names the snapshot until both
+        // are back, and a lake killed in between finishes the restore when it starts (`resumeInterruptedRestore`).
+        try directory.write(toFile: restoreMarker, atomically: true, encoding: .utf8)
         let tokens = try await db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens").map { r -> [DatabaseValue] in
                 ["token", "account", "identity", "expires_at", "audience", "scope", "created_at"].map { r[$0] as DatabaseValue }
@@ -149,6 +152,7 @@ extension Catalog {
             }
         }
         tokenCache.clear()
+        CrashPoint.reach("restore:catalog")
         let after = try await listRSEs()
         for rse in Set(before.map(\.root)).union(after.map(\.root)) { try? fm.removeItem(atPath: rse) }
         for rse in after {
@@ -156,5 +160,19 @@ extension Catalog {
             if fm.fileExists(atPath: saved) { try fm.copyItem(atPath: saved, toPath: rse.root) }
             else { try fm.createDirectory(atPath: rse.root, withIntermediateDirectories: true) }
         }
+        try fm.removeItem(atPath: restoreMarker)
+    }
+
+    var restoreMarker: String { dataDir + "/.restoring" }
+
+    /// Finishes a restore that a crash interrupted (see `restore(from:)`); returns the snapshot it came from, if any.
+    public func resumeInterruptedRestore() async throws -> String? {
+        guard let directory = try? String(contentsOfFile: restoreMarker, encoding: .utf8) else { return nil }
+        guard FileManager.default.fileExists(atPath: directory + "/catalog.sqlite") else {
+            try? FileManager.default.removeItem(atPath: restoreMarker)
+            return nil
+        }
+        try await restore(from: directory)
+        return directory
     }
 }

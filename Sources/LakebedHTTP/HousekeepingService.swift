@@ -31,6 +31,8 @@ public struct DaemonService: Service {
                 if rep.expiredRules + rep.reapedReplicas + rep.repairedRules > 0 {
                     logger.info("daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules")
                 }
+            } catch is CancellationError {
+                return  // shutting down
             } catch {
                 logger.error("daemon pass failed: \(error)")
             }

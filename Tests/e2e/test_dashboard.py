@@ -254,7 +254,7 @@ def test_help_is_complete_for_every_command():
     top = lakebed("--help")
     assert top.returncode == 0
     commands = re.findall(r"^  ([a-z][a-z-]+)\s", top.stdout.split("SUBCOMMANDS:")[1], re.M)
-    assert {"serve", "simulate", "scenario", "env", "token", "rotate-keys", "cert"} <= set(commands)
+    assert {"serve", "simulate", "scenario", "env", "token", "rotate-keys", "cert", "check"} <= set(commands)
     for sub in ("validate", "list"):
         p = lakebed("scenario", sub, "--help")
         assert p.returncode == 0 and re.search(r"^OVERVIEW: \S", p.stdout, re.M), f"scenario {sub} has no abstract"

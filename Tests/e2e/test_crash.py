@@ -18,19 +18,14 @@ def test_kill_9_rounds_lose_nothing(tmp_path):
 
 
 def test_check_reports_lost_and_altered_bytes(tmp_path, make_file):
-    from rucio.client import Client
-    from rucio.client.uploadclient import UploadClient
+    from conftest import run_rucio, write_cfg
     data = tmp_path / "lake"
     lake = Lake(data, args=["--no-https"]).start()
     try:
-        c = Client(rucio_host=lake.url, auth_host=lake.url, account="root", auth_type="userpass",
-                   creds={"username": "ddmlab", "password": "secret"})
-        import os
-        from conftest import write_cfg
-        os.environ["RUCIO_CONFIG"] = str(write_cfg(tmp_path / "cfg", lake.url))
-        for n in ("kept.dat", "lost.dat", "altered.dat"):
-            f = make_file(n, 4000)
-            UploadClient(_client=c).upload([{"path": str(f), "rse": "SITE-A", "did_scope": "user.root", "did_name": n}])
+        # The CLI in its own process: the client caches its configuration per process, and this lake is private.
+        cfg = write_cfg(tmp_path / "cfg", lake.url)
+        files = [str(make_file(n, 4000)) for n in ("kept.dat", "lost.dat", "altered.dat")]
+        run_rucio("upload", "--rse", "SITE-A", "--scope", "user.root", *files, cfg=cfg, env_extra={"TMPDIR": str(tmp_path / "cfg")})
     finally:
         lake.stop()
     ok = subprocess.run([BIN, "check", "--data-dir", str(data)], capture_output=True, text=True)

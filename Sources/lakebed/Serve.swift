@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import Hummingbird
 import HummingbirdTLS
 import LakebedCore
@@ -234,7 +235,10 @@ struct Serve: AsyncParsableCommand {
             },
             logger: logger
         )
-        try await app.runService()
+        do { try await app.runService() } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
+            FileHandle.standardError.write(Data("Cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode))). Choose another --port (0 picks a free one) or --host.\n".utf8))
+            throw ExitCode(1)
+        }
     }
 
     /// Seeding progress on stderr (redrawn on a terminal, a line a second in a CI log).

@@ -124,6 +124,7 @@ def test_loopback_by_default_and_a_loud_warning_otherwise(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
     assert "WARNING" in p.stderr and "not loopback" in p.stderr and "192.0.2.1" in p.stderr
+    assert "Cannot listen on 192.0.2.1" in p.stderr
     # Without --host: 127.0.0.1 only (the kernel's socket table says so), and no warning.
     port = free_port()
     proc = subprocess.Popen([BIN, "serve", "--data-dir", str(tmp_path / "b"), "--port", str(port), "--no-https"],

@@ -53,7 +53,7 @@ extension Catalog {
             if forbiddenMetaKeys.contains(key) { throw RucioError("UnsupportedOperation", "The metadata key '\(key)' cannot be changed") }
             if key == "lifetime" {
                 let seconds: Double? = value.isNull ? nil : (value.doubleValue ?? value.stringValue.flatMap(Double.init))
-                if !value.isNull && seconds == nil { throw RucioError("InvalidValueForKey", "Lifetime must be a number of seconds") }
+                if !value.isNull && !(seconds.map(Validation.isValidLifetime) ?? false) { throw RucioError("InvalidValueForKey", "Lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
                 try db.execute(sql: "UPDATE dids SET expired_at = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [seconds.map { now + $0 }, now, scope, name])
                 continue
             }

@@ -121,7 +121,7 @@ extension RucioAPI {
             return Reply.stream(usage.map { u in
                 ["rse_id": .string(u.rse.id), "rse": .string(u.rse.rse), "bytes": .int(u.bytes), "files": .int(u.files),
                  "bytes_limit": u.limit.map { .int($0) } ?? .double(.infinity),
-                 "bytes_remaining": u.limit.map { .int($0 - u.bytes) } ?? .double(.infinity)]
+                 "bytes_remaining": u.limit.map { .int($0.clampedSubtracting(u.bytes)) } ?? .double(.infinity)]
             })
         }
         // `usage/global` before `usage/:rse`: the first matching route wins.
@@ -131,8 +131,8 @@ extension RucioAPI {
             return Reply.stream(limits.map { (expr, rses, bytes) in
                 let ids = Set(rses.map(\.id))
                 let used = usage.filter { ids.contains($0.rse.id) }
-                let b = used.reduce(Int64(0)) { $0 + $1.bytes }, f = used.reduce(Int64(0)) { $0 + $1.files }
-                return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes - b)]
+                let b = used.reduce(Int64(0)) { $0.clampedAdding($1.bytes) }, f = used.reduce(Int64(0)) { $0.clampedAdding($1.files) }
+                return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes.clampedSubtracting(b))]
             })
         }
         for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {

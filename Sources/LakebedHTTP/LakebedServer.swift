@@ -86,6 +86,7 @@ public struct LakebedResponder: HTTPResponder {
         } catch let e as RucioError {
             return (Reply.error(e), endpoint)
         } catch {
+            if let e = RucioError.translating(error) { return (Reply.error(e), endpoint) }
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             return (Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError), endpoint)
         }
@@ -108,6 +109,7 @@ public struct LakebedResponder: HTTPResponder {
         } catch let e as RucioError {
             return (mount.renderError(e), endpoint)
         } catch {
+            if let e = RucioError.translating(error) { return (mount.renderError(e), endpoint) }
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             return (mount.renderError(RucioError("InternalError", "Internal error: \(error)")), endpoint)
         }

@@ -34,12 +34,18 @@ RAW_URL_PIECES = [
     "%ff%fe", "%c0%ae%c0%ae%c0%af", "%e0%80%ae%e0%80%ae/", "%c0%80", "%ed%a0%80", "%f4%90%80%80", "%80", "%00", "%2F..%2F..%2F",
     "%5c..%5c..%5c", "%25", "%", "%zz", "%%%", "%2", "..%2f..%2fetc%2fpasswd", "%252e%252e%252f", "%u002e%u002e", ";", ";a=b",
 ]
+# Numbers at the edges: Int64's limits, past them, doubles that overflow a conversion, strings Python would float().
+BOUNDARY_NUMBERS = [2 ** 63 - 1, -(2 ** 63), 2 ** 63, -(2 ** 63) - 1, 2 ** 53 + 1, 2 ** 31, -(2 ** 31) - 1, 10 ** 30, 1e300, -1e300,
+                    5e-324, -1, 0, -0.0, 0.5, "inf", "-inf", "nan", "1e999", "-1", "9223372036854775808", "0x10", " 1 "]
 WRONG_TYPES = [0, -1, 1, 2 ** 63, -(2 ** 63) - 1, 10 ** 30, 1e308, -1e308, 0.5, -0.0, True, False, None, [], {}, [None], {"": None},
-               "", "string", ["a", 1, None], [[[[[]]]]], {"a": {"b": {"c": []}}}]
+               "", "string", ["a", 1, None], [[[[[]]]]], {"a": {"b": {"c": []}}}] + BOUNDARY_NUMBERS
+HOSTILE_EXPRESSIONS = ["(" * 100 + "SITE-A" + ")" * 100, "(" * 5000 + "SITE-A" + ")" * 5000, "|".join(["SITE-A"] * 1400),
+                       "|".join(["SITE-A"] * 5000), "\\".join(["tier=2"] * 400), "(SITE-A", "SITE-A)", "()", "", "*&*\\*",
+                       "tier<1e999", "tier>nan", "tier=", "=2", "SITE-A|", "site-a", "SITE-A&(tier=2|(country=CH\\SITE-C))"]
 UNKNOWN_ENUMS = ["BOGUS", "", " ", "dataset ", "Dataset", "DATASET\x00", "\uff24\uff21\uff34\uff21", "ALL;DROP", "null", "0", "*",
                  "x" * 1000, "..", "F", "A ", "ALLL"]
 VALID = {
-    "scope": ["test", "user.root", "demo", "fuzz"], "name": ["f1", "lofar.L630262", "ds1", "file.dat", "fuzz.ds"],
+    "scope": ["demo", "demo", "test", "user.root"], "name": ["lofar.L630262", "lofar.L630262", "L630262_SB0_uv.MS.tar", "ds1", "fuzz.ds"],
     "account": ["jdoe", "fuzzer", "nobody"], "rse": ["SITE-A", "SITE-B", "SITE-C", "FUZZ-RSE"], "src": ["SITE-A", "SITE-B"],
     "dst": ["SITE-B", "SITE-C"], "key": ["k", "tier", "guid"], "scheme": ["file", "https", "root"], "hostname": ["localhost"],
     "port": ["0", "443"], "expr": ["tier=2", "SITE-A", "SITE-A|SITE-B"], "id": ["0" * 32, "deadbeef" * 4],
@@ -53,7 +59,7 @@ KNOWN_METHODS = set("DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE COPY LOCK MK
 
 
 def did():
-    return {"scope": "test", "name": "f1"}
+    return {"scope": "demo", "name": "lofar.L630262"}
 
 
 class Operation:
@@ -102,8 +108,8 @@ class Case:
 class Fuzzer:
     """Generates case `i` of a seed deterministically; `kinds` weights decide what each case attacks."""
 
-    KINDS = [("path", 20), ("query", 12), ("body_types", 18), ("body_broken", 14), ("body_encoding", 8), ("enum", 10),
-             ("headers", 8), ("method", 3), ("unknown_path", 3), ("protocol", 4)]
+    KINDS = [("path", 18), ("query", 11), ("body_types", 15), ("boundary", 10), ("body_broken", 12), ("body_encoding", 7),
+             ("enum", 9), ("headers", 7), ("method", 3), ("unknown_path", 2), ("protocol", 4), ("services", 6)]
     # Bodies over the limit are expensive to send: one case in this many.
     HUGE_EVERY = 2500
 
@@ -123,6 +129,9 @@ class Fuzzer:
         if "enum" in schema:
             return rng.choice(schema["enum"])
         t = schema.get("type")
+        if schema.get("properties", {}).keys() >= {"scope", "name"} and rng.random() < 0.7:
+            return {"scope": "demo", "name": rng.choice(["lofar.L630262", "L630262_SB0_uv.MS.tar"])} if "bytes" not in schema["properties"] else \
+                {"scope": "demo", "name": "fz" + str(rng.randrange(50)), "bytes": rng.choice([0, 10, 1000]), "adler32": "00000001"}
         if t == "string" or t is None and name in VALID:
             return rng.choice(VALID.get(name, ["fuzz", "f1", "x"]))
         if t == "integer":
@@ -253,6 +262,23 @@ class Fuzzer:
             body = rng.choice(WRONG_TYPES + [[body], {"dids": body}])  # the whole document of the wrong kind
         return json.dumps(body).encode()
 
+    def boundary_body(self, rng, op):
+        """A valid body but for one number (or expression) at an edge: Int64's limits, 1e300, "inf", deep parentheses."""
+        body = self.valid_body(rng, op)
+        target = body[0] if isinstance(body, list) and body else body
+        numeric = [k for k, sch in op.body_fields if self.resolve(sch).get("type") in ("integer", "number")]
+        if isinstance(target, dict):
+            if "rse_expression" in dict(op.body_fields) and rng.random() < 0.4:
+                target["rse_expression"] = rng.choice(HOSTILE_EXPRESSIONS)
+            else:
+                for k in rng.sample(numeric, min(len(numeric), rng.randint(1, 2))) or [rng.choice(["lifetime", "bytes", "copies", "value"])]:
+                    target[k] = rng.choice(BOUNDARY_NUMBERS)
+            if "meta" in target and rng.random() < 0.5:
+                target["meta"] = {rng.choice(["lifetime", "events", "bytes", "length", "guid", "k"]): rng.choice(BOUNDARY_NUMBERS)}
+            if "options" in target:
+                target["options"] = {rng.choice(["lifetime", "locked", "priority", "comment", "state", "activity"]): rng.choice(BOUNDARY_NUMBERS)}
+        return json.dumps(body).encode()
+
     def enum_body(self, rng, op):
         body = self.valid_body(rng, op)
         target = body[0] if isinstance(body, list) and body else body
@@ -372,6 +398,8 @@ class Fuzzer:
         kind = rng.choice(self.kinds)
         if kind == "protocol":
             return Case(i, kind, op, raw=self.raw_request(rng, op))
+        if kind == "services":
+            return self.service_case(i, rng, op)
         method, headers, body = op.method, None, None
         hostile_params = ()
         query = self.query_string(rng, op, hostile=False)
@@ -379,6 +407,10 @@ class Fuzzer:
             hostile_params = set(p for p in op.path_params if rng.random() < 0.7) or set(op.path_params)
         elif kind == "query":
             query = self.query_string(rng, op, hostile=True)
+        elif kind == "boundary":
+            body = self.boundary_body(rng, op) if op.body_fields else None
+            if op.query:
+                query = "&".join(f"{self.quote(n)}={self.quote(str(rng.choice(BOUNDARY_NUMBERS + HOSTILE_EXPRESSIONS[:4])))}" for n, _ in op.query)
         elif kind == "body_types":
             body = self.wrong_types_body(rng, op)
         elif kind == "body_broken":
@@ -405,6 +437,51 @@ class Fuzzer:
         if body is not None and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", "application/json"))
         return Case(i, kind, op, method, target, headers, body)
+
+    def service_case(self, i, rng, op):
+        """Lakebed's other services (WebDAV storage, control API, FTS, IAM, ESAP): their own error formats, but never
+        a 5xx, a hang, or a byte outside an RSE's directory (traversal in storage paths and MOVE destinations)."""
+        rse = rng.choice(["SITE-A", "SITE-B", "NOPE", self.quote(self.hostile_string(rng))])
+        rel = "/".join(self.path_value(rng, "name", rng.random() < 0.8) for _ in range(rng.randint(1, 3)))
+        r = rng.randrange(10)
+        headers = []
+        body = None
+        if r < 5:
+            method = rng.choice(["GET", "HEAD", "PUT", "PUT", "MKCOL", "DELETE", "PROPFIND", "MOVE", "OPTIONS", "COPY"])
+            target = f"/storage/{rse}/{rel}"
+            if method == "PUT":
+                body = b"fuzz bytes\n"
+            if method == "MOVE":
+                headers.append(("Destination", rng.choice([
+                    f"http://127.0.0.1/storage/{rse}/../../sentinel/moved", f"/storage/{rse}/%2e%2e/%2e%2e/sentinel/x", "/etc/passwd",
+                    f"/storage/SITE-B/{rel}", f"/storage/{rse}/" + self.path_value(rng, "name", True), "", "::::", "http://[::1"])))
+            if method == "PROPFIND":
+                headers.append(("Depth", rng.choice(["0", "1", "infinity", "-1", "99999999999999999999", "x"])))
+            if rng.random() < 0.3:
+                headers.append(("Range", rng.choice(["bytes=0-1", "bytes=-1", "bytes=5-1", "bytes=0-99999999999999999999", "bytes=a-b", "bytes=,"])))
+        elif r < 7:
+            method, target = rng.choice([("GET", "/lakebed/events?after=%s&limit=%s&format=%s" % (
+                self.quote(str(rng.choice(BOUNDARY_NUMBERS))), self.quote(str(rng.choice(BOUNDARY_NUMBERS))), rng.choice(["text", "json", "x"]))),
+                ("GET", "/lakebed/clock"), ("GET", "/lakebed/links"), ("GET", "/lakebed/transfers"), ("GET", "/lakebed/scenario"),
+                ("GET", "/metrics"), ("GET", "/dashboard/"), ("PUT", f"/lakebed/links/{rse}/SITE-B")])
+            if method == "PUT":
+                body = self.broken_body(rng, op) if rng.random() < 0.5 else json.dumps(
+                    {rng.choice(["bandwidth", "latency", "concurrency", "failure_rate", "down", "failure_reason"]): rng.choice(WRONG_TYPES)}).encode()
+        else:
+            method, target = rng.choice([("GET", "/fts/jobs"), ("POST", "/fts/jobs"), ("GET", "/fts/jobs/" + self.path_value(rng, "id", True)),
+                                         ("DELETE", "/fts/jobs/" + self.path_value(rng, "id", True)), ("GET", "/fts/whoami"),
+                                         ("POST", "/iam/token"), ("GET", "/iam/userinfo"), ("POST", "/iam/introspect"), ("GET", "/iam/jwk"),
+                                         ("GET", "/esap-api/accounts/user-profiles/" + self.path_value(rng, "name", True) + "/"),
+                                         ("POST", "/esap-api/accounts/shopping-items/")])
+            headers.append(("Authorization", rng.choice(["Bearer a.b.c", "Bearer " + self.token, "Basic " + "x" * 100, "Basic cnVjaW86", "Bearer"])))
+            if method == "POST":
+                body = rng.choice([self.broken_body(rng, op), b"grant_type=" + rng.choice([b"password", b"client_credentials", b"x", b"%ff"]) + b"&username=jdoe&password=%00",
+                                   json.dumps({"files": [{"sources": [rng.choice(["file:///etc/passwd", "https://localhost/storage/SITE-A/../../x", "x"])],
+                                                         "destinations": ["file:///tmp/x"]}]}).encode()])
+                headers.append(("Content-Type", rng.choice(["application/json", "application/x-www-form-urlencoded"])))
+        case = Case(i, "services", op, method, target, headers, body)
+        case.rucio = False
+        return case
 
     def huge_case(self, i, rng, op):
         """A body over the limit, announced (413 at once) or sent chunked without a length (413 once read)."""
@@ -513,6 +590,10 @@ def check(result):
         if result.status is not None and result.status >= 500:
             return f"status {result.status} to malformed HTTP"
         return None
+    if not getattr(c, "rucio", True):
+        if result.status == 502 and c.method in ("MOVE", "COPY"):
+            return None  # WebDAV's answer to a Destination on another server (RFC 4918, 9.9.4)
+        return f"status {result.status} from a service: {result.body[:200]!r}" if result.status >= 500 else None
     if result.status == 503 and result.headers.get("exceptionclass") == "ResourceTemporaryUnavailable":
         return None  # Rucio's own answer when an RSE (set so by an earlier case) refuses writes
     if result.status >= 500:
@@ -593,16 +674,18 @@ def run(url, n, seed, threads=4, pid=None, progress=None):
         t.join()
     elapsed = time.perf_counter() - started
     alive = requests.get(url + "/ping", timeout=10).status_code == 200
+    # The run's own token still works: no case locked the fuzzer out (which would turn the rest into 401s).
+    token_valid = requests.get(url + "/auth/validate", headers={"X-Rucio-Auth-Token": fz.token}, timeout=10).status_code == 200
     rss_after = rss_kb(pid) if pid else None
     return {"requests": done[0], "seconds": elapsed, "statuses": dict(sorted(statuses.items())), "kinds": dict(sorted(kinds.items())),
-            "worst_seconds": worst[0], "worst_case": worst[1], "failures": failures, "alive": alive,
+            "worst_seconds": worst[0], "worst_case": worst[1], "failures": failures, "alive": alive, "token_valid": token_valid,
             "rss_before_kb": rss_before, "rss_after_kb": rss_after, "rss_peak_kb": max(rss_peak[0], rss_after or 0),
             "operations": len(fz.ops)}
 
 
 def format_summary(s):
     lines = [f"{s['requests']} requests over {s['operations']} operations in {s['seconds']:.1f} s "
-             f"({s['requests'] / s['seconds']:.0f} req/s); server alive afterwards: {s['alive']}",
+             f"({s['requests'] / s['seconds']:.0f} req/s); server alive afterwards: {s['alive']}, token still valid: {s['token_valid']}",
              "status histogram: " + ", ".join(f"{k}: {v}" for k, v in s["statuses"].items()),
              "cases by kind: " + ", ".join(f"{k}: {v}" for k, v in s["kinds"].items()),
              f"worst latency: {s['worst_seconds'] * 1000:.0f} ms ({s['worst_case'][:120]})"]

@@ -85,6 +85,19 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     assert r.status_code == 431 and rucio_error(r) == "RequestHeaderFieldsTooLarge"
     r = requests.get(url + "/ping", headers={f"X-{i}": "a" for i in range(300)}, timeout=10)
     assert r.status_code == 431
+    # A protocol update colliding with another protocol is a 409 Duplicate (it was a 500: the fuzzer's first find).
+    requests.post(url + "/rses/SITE-A/protocols/file", headers=h, json={"hostname": "localhost", "port": 2, "prefix": "/x"}, timeout=10)
+    r = requests.put(url + "/rses/SITE-A/protocols/file", headers=h, json={"port": 2}, timeout=10)
+    assert r.status_code == 409 and rucio_error(r) == "Duplicate"
+    requests.delete(url + "/rses/SITE-A/protocols/file/localhost/2", headers=h, timeout=10)
+    # Deep or long RSE expressions and huge lifetimes are refused, not recursed into or overflowed (both crashed the server).
+    rule = {"dids": [{"scope": "demo", "name": "lofar.L630262"}], "copies": 1, "rse_expression": "(" * 20000 + "SITE-B" + ")" * 20000}
+    r = requests.post(url + "/rules", headers=h, json=rule, timeout=30)
+    assert r.status_code == 409 and rucio_error(r) == "InvalidRSEExpression"
+    r = requests.post(url + "/rules", headers=h, json=dict(rule, rse_expression="SITE-B", lifetime=1e300), timeout=30)
+    assert r.status_code == 409 and rucio_error(r) == "InvalidReplicationRule"
+    r = requests.put(url + "/rses/SITE-A/usage", headers=h, json={"source": "x", "used": 2 ** 63 - 1, "free": 2 ** 63 - 1}, timeout=10)
+    assert r.status_code == 400 and requests.get(url + "/rses/SITE-A/usage", headers=h, timeout=10).status_code == 200
     # CR/LF from a path never reaches an error header.
     r = requests.get(url + "/dids/test/a%0d%0aX-Injected:%201/meta", headers=h, timeout=10)
     assert "X-Injected" not in r.headers and "\n" not in r.headers["ExceptionMessage"]
@@ -97,7 +110,7 @@ def test_fuzzing_never_breaks_the_server(fuzz_lake):
     summary = fuzzing.run(fuzz_lake.url, N, SEED, threads=4, pid=fuzz_lake.proc.pid)
     print("\n" + fuzzing.format_summary(summary))
     assert summary["failures"] == [], fuzzing.format_summary(summary)
-    assert summary["alive"] and fuzz_lake.proc.poll() is None
+    assert summary["alive"] and summary["token_valid"] and fuzz_lake.proc.poll() is None
     assert summary["requests"] == N >= 10_000 and time.monotonic() - started < 240
     growth_mb = (summary["rss_after_kb"] - summary["rss_before_kb"]) / 1024
     assert growth_mb < RSS_GROWTH_MB, f"RSS grew by {growth_mb:.0f} MB"

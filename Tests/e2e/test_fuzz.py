@@ -5,6 +5,7 @@ Every answer to a well-formed HTTP request is below 500 and, when 4xx, in Rucio'
 no byte is written outside the data folder. The long variant is Scripts/fuzz.
 """
 import os
+import socket
 import time
 
 import pytest
@@ -98,6 +99,14 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     assert r.status_code == 409 and rucio_error(r) == "InvalidReplicationRule"
     r = requests.put(url + "/rses/SITE-A/usage", headers=h, json={"source": "x", "used": 2 ** 63 - 1, "free": 2 ** 63 - 1}, timeout=10)
     assert r.status_code == 400 and requests.get(url + "/rses/SITE-A/usage", headers=h, timeout=10).status_code == 200
+    # A request asking for an upgrade is answered and its connection closed (NIO parses nothing after it: a
+    # keep-alive client used to wait forever for its next answer).
+    with socket.create_connection(("127.0.0.1", fuzz_lake.port), timeout=5) as sock:
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 200") and b"connection: close" in got.lower()
     # CR/LF from a path never reaches an error header.
     r = requests.get(url + "/dids/test/a%0d%0aX-Injected:%201/meta", headers=h, timeout=10)
     assert "X-Injected" not in r.headers and "\n" not in r.headers["ExceptionMessage"]

@@ -661,7 +661,10 @@ def run(url, n, seed, threads=4, pid=None, progress=None):
                     failures.append(f"seed {seed} {case.describe()}: {problem}")
                 done[0] += 1
                 if pid and done[0] % 500 == 0:
-                    rss_peak[0] = max(rss_peak[0], rss_kb(pid))
+                    try:
+                        rss_peak[0] = max(rss_peak[0], rss_kb(pid))
+                    except OSError:
+                        pass
                 if progress and done[0] % progress == 0:
                     print(f"  {done[0]}/{n} requests, {time.perf_counter() - started:.0f}s, {len(failures)} failures", flush=True)
         if holder.get("c"):
@@ -673,10 +676,16 @@ def run(url, n, seed, threads=4, pid=None, progress=None):
     for t in ts:
         t.join()
     elapsed = time.perf_counter() - started
-    alive = requests.get(url + "/ping", timeout=10).status_code == 200
-    # The run's own token still works: no case locked the fuzzer out (which would turn the rest into 401s).
-    token_valid = requests.get(url + "/auth/validate", headers={"X-Rucio-Auth-Token": fz.token}, timeout=10).status_code == 200
-    rss_after = rss_kb(pid) if pid else None
+    try:
+        alive = requests.get(url + "/ping", timeout=10).status_code == 200
+        # The run's own token still works: no case locked the fuzzer out (which would turn the rest into 401s).
+        token_valid = requests.get(url + "/auth/validate", headers={"X-Rucio-Auth-Token": fz.token}, timeout=10).status_code == 200
+    except requests.RequestException:
+        alive = token_valid = False
+    try:
+        rss_after = rss_kb(pid) if pid else None
+    except OSError:  # the process is gone
+        rss_after = 0
     return {"requests": done[0], "seconds": elapsed, "statuses": dict(sorted(statuses.items())), "kinds": dict(sorted(kinds.items())),
             "worst_seconds": worst[0], "worst_case": worst[1], "failures": failures, "alive": alive, "token_valid": token_valid,
             "rss_before_kb": rss_before, "rss_after_kb": rss_after, "rss_peak_kb": max(rss_peak[0], rss_after or 0),

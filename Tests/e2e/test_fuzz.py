@@ -99,6 +99,8 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     assert r.status_code == 409 and rucio_error(r) == "InvalidReplicationRule"
     r = requests.put(url + "/rses/SITE-A/usage", headers=h, json={"source": "x", "used": 2 ** 63 - 1, "free": 2 ** 63 - 1}, timeout=10)
     assert r.status_code == 400 and requests.get(url + "/rses/SITE-A/usage", headers=h, timeout=10).status_code == 200
+    r = requests.post(url + "/dids/demo/L630262_SB0_uv.MS.tar/meta", headers=h, json={"meta": {"bytes": 2 ** 63 - 1}}, timeout=10)
+    assert r.status_code == 400 and requests.get(url + "/replicas/demo/lofar.L630262/datasets", headers=h, timeout=10).status_code == 200
     # A request asking for an upgrade is answered and its connection closed (NIO parses nothing after it: a
     # keep-alive client used to wait forever for its next answer).
     with socket.create_connection(("127.0.0.1", fuzz_lake.port), timeout=5) as sock:

@@ -76,6 +76,7 @@ extension Catalog {
                 case (.text, .bool(let b)): dbValue = b ? "True" : "False"
                 default: throw RucioError("InvalidValueForKey", "Value for '\(key)' must be a string")
                 }
+                if key == "bytes", let i = dbValue as? Int64 { try Validation.checkBytes(i) }
                 if key == "adler32", let s = dbValue as? String { try Validation.checkAdler32(s) }
                 if key == "md5", let s = dbValue as? String { try Validation.checkMD5(s) }
                 try db.execute(sql: "UPDATE dids SET \(key) = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [dbValue, now, scope, name])

@@ -20,11 +20,10 @@ public struct LakebedResponder: HTTPResponder {
     let metrics: RequestMetrics?
     let logger: Logger
 
-    public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = 32 << 20,
+    public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
                 externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
                 logger: Logger = Logger(label: "lakebed.http")) {
         self.catalog = catalog
-        self.mounts = mounts
         self.metrics = metrics
         self.maxBody = maxBody
         self.externalTokens = externalTokens
@@ -32,6 +31,7 @@ public struct LakebedResponder: HTTPResponder {
         var t = RouteTable()
         RucioAPI(catalog: catalog, version: version).register(&t)
         self.rucio = t
+        self.mounts = [OpenAPI(t, version: version).mount] + mounts
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
@@ -78,10 +78,7 @@ public struct LakebedResponder: HTTPResponder {
             case .found(let route, let params):
                 endpoint = route.pattern
                 var req = request
-                let buffer: ByteBuffer
-                do { buffer = try await req.collectBody(upTo: maxBody) } catch {
-                    throw RucioError("RequestEntityTooLarge", "Request body larger than \(maxBody) bytes")
-                }
+                let buffer = try await Self.readBody(&req, upTo: maxBody)
                 var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                 if route.auth { rr.issuer = try await authenticate(request) }
                 return (try await route.handler(rr), endpoint)
@@ -89,6 +86,7 @@ public struct LakebedResponder: HTTPResponder {
         } catch let e as RucioError {
             return (Reply.error(e), endpoint)
         } catch {
+            if let e = RucioError.translating(error) { return (Reply.error(e), endpoint) }
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             return (Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError), endpoint)
         }
@@ -104,18 +102,29 @@ public struct LakebedResponder: HTTPResponder {
             case .found(let route, let params):
                 endpoint = "/" + mount.prefix.joined(separator: "/") + (route.pattern == "/" ? "" : route.pattern)
                 var req = request
-                let buffer: ByteBuffer
-                do { buffer = try await req.collectBody(upTo: mount.maxBody ?? maxBody) } catch {
-                    throw RucioError("RequestEntityTooLarge", "Request body too large")
-                }
+                let buffer = try await Self.readBody(&req, upTo: mount.maxBody ?? maxBody)
                 let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                 return (try await route.handler(rr), endpoint)
             }
         } catch let e as RucioError {
             return (mount.renderError(e), endpoint)
         } catch {
+            if let e = RucioError.translating(error) { return (mount.renderError(e), endpoint) }
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             return (mount.renderError(RucioError("InternalError", "Internal error: \(error)")), endpoint)
+        }
+    }
+
+    /// Reads a request body of at most `limit` bytes: 413 `RequestEntityTooLarge` beyond it (at once when
+    /// Content-Length says so), 400 when the body cannot be read (a broken chunked encoding).
+    static func readBody(_ request: inout Request, upTo limit: Int) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw RucioError("RequestEntityTooLarge", "Request body larger than \(limit) bytes")
+        }
+        do { return try await request.collectBody(upTo: limit) } catch is NIOTooManyBytesError {
+            throw RucioError("RequestEntityTooLarge", "Request body larger than \(limit) bytes")
+        } catch {
+            throw RucioError("InputValidationError", "Cannot read the request body")
         }
     }
 

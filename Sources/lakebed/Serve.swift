@@ -180,7 +180,7 @@ struct Serve: AsyncParsableCommand {
             tlsPort.announce(nil)
         } else {
             services.append(Application(
-                responder: responder, server: try .tls(.http1(), tlsConfiguration: try certs.serverConfiguration()),
+                responder: responder, server: try .tls(.http1(configuration: HTTPLimits.http1), tlsConfiguration: try certs.serverConfiguration()),
                 configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress?.port ?? httpsPort
@@ -191,7 +191,7 @@ struct Serve: AsyncParsableCommand {
                 }, logger: logger))
         }
         let app = Application(
-            responder: responder,
+            responder: responder, server: .http1(configuration: HTTPLimits.http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "Lakebed"),
             services: services,
             onServerRunning: { channel in

@@ -19,6 +19,16 @@ struct RSEExpressionTests {
         try await c.resolveRSEExpression(e).map(\.rse).sorted()
     }
 
+    @Test func deepOrLongExpressionsAreRefusedNotRecursedInto() async throws {
+        let c = try await lake()
+        let deep = String(repeating: "(", count: 20_000) + "A1" + String(repeating: ")", count: 20_000)
+        await #expect(throws: RucioError.self) { try await names(c, deep) }
+        await #expect(throws: RucioError.self) { try await names(c, Array(repeating: "A1", count: 2_000).joined(separator: "|")) }
+        let nested = String(repeating: "(", count: 64) + "A1" + String(repeating: ")", count: 64)
+        #expect(try await names(c, nested) == ["A1"])
+        #expect(try await names(c, Array(repeating: "B2", count: 900).joined(separator: "|")) == ["B2"])
+    }
+
     @Test func primitivesAndOperators() async throws {
         let c = try await lake()
         #expect(try await names(c, "*") == ["A1", "B2", "C2", "T1"])

@@ -70,6 +70,7 @@ extension Catalog {
         try Validation.checkScope(scope)
         try Validation.checkName(name)
         guard type.isCollection else { throw RucioError("UnsupportedOperation", "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas") }
+        if let l = lifetime, !Validation.isValidLifetime(l) { throw RucioError.invalidObject("lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
         let now = nowStamp
         let owner = account ?? issuer.account
         try await db.write { db in
@@ -113,6 +114,7 @@ extension Catalog {
         }
         try Validation.checkName(f.name)
         guard let bytes = f.bytes else { throw RucioError.didNotFound(f.scope, f.name) }
+        try Validation.checkBytes(bytes)
         if let a = f.adler32 { try Validation.checkAdler32(a) }
         if let m = f.md5 { try Validation.checkMD5(m) }
         try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, guid, events, availability, created_at, updated_at) VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, ?, ?, 'AVAILABLE', ?, ?)",

@@ -53,7 +53,7 @@ extension Catalog {
             if forbiddenMetaKeys.contains(key) { throw RucioError("UnsupportedOperation", "The metadata key '\(key)' cannot be changed") }
             if key == "lifetime" {
                 let seconds: Double? = value.isNull ? nil : (value.doubleValue ?? value.stringValue.flatMap(Double.init))
-                if !value.isNull && seconds == nil { throw RucioError("InvalidValueForKey", "Lifetime must be a number of seconds") }
+                if !value.isNull && !(seconds.map(Validation.isValidLifetime) ?? false) { throw RucioError("InvalidValueForKey", "Lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
                 try db.execute(sql: "UPDATE dids SET expired_at = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [seconds.map { now + $0 }, now, scope, name])
                 continue
             }
@@ -76,6 +76,7 @@ extension Catalog {
                 case (.text, .bool(let b)): dbValue = b ? "True" : "False"
                 default: throw RucioError("InvalidValueForKey", "Value for '\(key)' must be a string")
                 }
+                if key == "bytes", let i = dbValue as? Int64 { try Validation.checkBytes(i) }
                 if key == "adler32", let s = dbValue as? String { try Validation.checkAdler32(s) }
                 if key == "md5", let s = dbValue as? String { try Validation.checkMD5(s) }
                 try db.execute(sql: "UPDATE dids SET \(key) = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [dbValue, now, scope, name])

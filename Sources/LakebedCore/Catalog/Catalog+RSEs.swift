@@ -333,14 +333,14 @@ extension Catalog {
                 let row = try db.one(sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN ('A', 'C', 'U', 'B', 'T')", arguments: [model.id])!
                 let used: Int64 = row["b"]
                 let limit = try Int64.fetchOne(db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
-                out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0 - used) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))
+                out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0.clampedSubtracting(used)) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))
             }
             var sql = "SELECT * FROM rse_usage WHERE rse_id = ?"
             var args: [any DatabaseValueConvertible] = [model.id]
             if let source { sql += " AND source = ?"; args.append(source) }
             for r in try db.all(sql: sql + " ORDER BY source", arguments: StatementArguments(args)) where (r["source"] as String) != "rucio" {
                 let used: Int64? = r["used"], free: Int64? = r["free"]
-                out.append(RSEUsage(source: r["source"], used: used, free: free, total: (used ?? 0) + (free ?? 0), files: r["files"], updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
+                out.append(RSEUsage(source: r["source"], used: used, free: free, total: (used ?? 0).clampedAdding(free ?? 0), files: r["files"], updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
             }
             return (model, out)
         }
@@ -348,6 +348,7 @@ extension Catalog {
 
     public func setRSEUsage(_ rse: String, source: String, used: Int64?, free: Int64?, files: Int64?, by issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "set_rse_usage")
+        for (what, v) in [("used", used), ("free", free), ("files", files)] { if let v { try Validation.checkBytes(v, what) } }
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)

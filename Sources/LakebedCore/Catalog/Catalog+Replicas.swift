@@ -205,7 +205,7 @@ extension Catalog {
         try await db.read { db in
             let d = try Self.did(db, scope, name)
             let files = try Self.files(db, scope, name)
-            let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0 + ($1.bytes ?? 0) }
+            let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0.clampedAdding($1.bytes ?? 0) }
             _ = d
             let rows = try db.all(sql: Self.filesCTE + """
                 SELECT r.rse_id, SUM(CASE WHEN r.state = 'A' THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = 'A' THEN r.bytes ELSE 0 END) AS b,

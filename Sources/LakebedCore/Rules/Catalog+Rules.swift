@@ -20,6 +20,7 @@ extension Catalog {
         guard spec.copies >= 1 else { throw RucioError("InvalidReplicationRule", "The number of copies must be at least 1") }
         guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError("InvalidReplicationRule", "Invalid grouping '\(spec.grouping)'") }
         if let l = spec.lifetime, l <= 0 { throw RucioError("InvalidReplicationRule", "Lifetime must be positive") }
+        if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError("InvalidReplicationRule", "Lifetime must be at most \(Validation.maxLifetime) seconds") }
         guard !spec.dids.isEmpty else { throw RucioError("InvalidReplicationRule", "No DIDs given") }
         var candidates: [RSE]
         do { candidates = try Self.resolve(db, expression: spec.rseExpression) }
@@ -356,7 +357,7 @@ extension Catalog {
                 switch k {
                 case "lifetime":
                     let secs: Double? = v.isNull ? nil : (v.doubleValue ?? v.stringValue.flatMap(Double.init))
-                    if !v.isNull && secs == nil { throw RucioError("InputValidationError", "lifetime must be a number") }
+                    if !v.isNull && !(secs.map(Validation.isValidLifetime) ?? false) { throw RucioError("InputValidationError", "lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
                     try db.exec(sql: "UPDATE rules SET expires_at = ?, updated_at = ? WHERE id = ?", arguments: [secs.map { now + $0 }, now, id])
                 case "locked":
                     guard let b = v.boolValue else { throw RucioError("InputValidationError", "locked must be a boolean") }

@@ -21,12 +21,19 @@ public indirect enum RSEExpression: Sendable, Equatable {
 
     static func invalid(_ m: String) -> RucioError { RucioError("InvalidRSEExpression", m) }
 
+    /// Longest expression (Rucio stores a rule's expression in a 3000-character column).
+    public static let maxLength = 3000
+    /// Deepest nesting of parentheses (the parser and the evaluator recurse).
+    public static let maxNesting = 64
+
     /// Parses `text`, throwing `InvalidRSEExpression` for anything Rucio would refuse.
     public static func parse(_ text: String) throws -> RSEExpression {
+        guard text.utf8.count <= maxLength else { throw invalid("RSE expression longer than \(maxLength) characters") }
         var open = 0
         for c in text {
             if c == "(" { open += 1 } else if c == ")" { open -= 1 }
             if open < 0 { throw invalid("Problem with parantheses.") }
+            if open > maxNesting { throw invalid("Problem with parantheses: nested deeper than \(maxNesting)") }
         }
         if open != 0 { throw invalid("Problem with parantheses.") }
         var p = Parser(chars: Array(text))

@@ -70,8 +70,8 @@ public final class EventLog: Sendable {
     /// Events with `seq > after`, at most `limit`.
     public func events(after: Int = 0, limit: Int = 10_000) -> [LakeEvent] {
         state.withLock { s in
-            guard let i = s.events.firstIndex(where: { $0.seq > after }) else { return [] }
-            return Array(s.events[i..<min(s.events.count, i + limit)])
+            guard limit > 0, let i = s.events.firstIndex(where: { $0.seq > after }) else { return [] }
+            return Array(s.events[i..<(i + min(s.events.count - i, limit))])
         }
     }
 

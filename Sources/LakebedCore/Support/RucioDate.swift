@@ -8,8 +8,14 @@ public enum RucioDate {
     /// Civil date parts of a UTC instant.
     struct Parts { var y, m, d, hh, mm, ss, weekday: Int }
 
+    /// Seconds since 1970 pinned to the years 1…9999 (NaN as 0), so any stored instant renders instead of trapping.
+    static func seconds(_ date: Date) -> Double {
+        let t = date.timeIntervalSince1970
+        return t.isNaN ? 0 : min(max(t, -62_135_596_800), 253_402_300_799)
+    }
+
     static func parts(_ date: Date) -> Parts {
-        let t = Int(floor(date.timeIntervalSince1970))
+        let t = Int(floor(seconds(date)))
         var days = t / 86400
         var rem = t % 86400
         if rem < 0 { rem += 86400; days -= 1 }
@@ -43,7 +49,7 @@ public enum RucioDate {
 
     /// `2025-11-25T10:00:00.250Z`: event logs (millisecond precision, deterministic).
     public static func isoMillis(_ date: Date) -> String {
-        let ms = Int((date.timeIntervalSince1970 * 1000).rounded())
+        let ms = Int((seconds(date) * 1000).rounded())
         let whole = Date(timeIntervalSince1970: Double(ms.floorDiv(1000)))
         let frac = ((ms % 1000) + 1000) % 1000
         return iso(whole) + "." + String(repeating: "0", count: frac < 10 ? 2 : frac < 100 ? 1 : 0) + "\(frac)Z"

@@ -60,6 +60,16 @@ public enum Validation {
     public static func checkMD5(_ s: String) throws {
         guard s.utf8.count == 32, allASCII(s, { isHex($0) }) else { throw RucioError.invalidObject("Problem validating md5 : '\(printable(s))' does not match '^[a-fA-F\\d]{32}$'") }
     }
+    /// Largest byte (or file) count the catalog takes for a file's size or an RSE's usage: 2^53 - 1, exact in every
+    /// JSON number, so sums over a catalog's files stay far from Int64's limit.
+    public static let maxBytes: Int64 = (1 << 53) - 1
+    public static func checkBytes(_ v: Int64, _ what: String = "bytes") throws {
+        guard v >= 0, v <= maxBytes else { throw RucioError.invalidObject("Problem validating \(what) : \(v) is not between 0 and \(maxBytes)") }
+    }
+    /// Longest lifetime (or expiry offset) in seconds the catalog takes, either way: about 317 years.
+    public static let maxLifetime: Double = 1e10
+    /// Whether `seconds` is a usable lifetime: finite and within `maxLifetime`.
+    public static func isValidLifetime(_ seconds: Double) -> Bool { seconds.isFinite && abs(seconds) <= maxLifetime }
     static func isHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66) }
 
     /// A string made safe to echo back in a header or message.
@@ -69,5 +79,18 @@ public enum Validation {
             if u.value < 0x20 || u.value == 0x7f { out += "\\x" + String(format: "%02x", u.value) } else { out.unicodeScalars.append(u) }
         }
         return out
+    }
+}
+
+public extension Int64 {
+    /// `self + other`, pinned to Int64's range instead of trapping.
+    func clampedAdding(_ other: Int64) -> Int64 {
+        let (v, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : v
+    }
+    /// `self - other`, pinned to Int64's range instead of trapping.
+    func clampedSubtracting(_ other: Int64) -> Int64 {
+        let (v, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : v
     }
 }

@@ -87,7 +87,7 @@ public struct ControlAPI: Sendable {
         t.add(.put, "/clock", auth: false) { r in
             let b = try r.jsonObject()
             if let s = try b.optionalDouble("scale") {
-                guard s >= 0 else { throw RucioError.valueError("scale must be >= 0 (0 = manual)") }
+                guard s >= 0, s <= 1e6 else { throw RucioError.valueError("scale must be between 0 (manual) and 1000000") }
                 driver.clock.setScale(s)
             }
             if let p = try b.optionalBool("paused") { driver.clock.setPaused(p) }

@@ -15,7 +15,7 @@ public struct IAMRoutes: Sendable {
     public func mount(prefix: String = "/iam") -> Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: prefix, table: t, maxBody: 1 << 20) { e in
+        return Mount(prefix: prefix, table: t, maxBody: HTTPLimits.maxIAMBody) { e in
             Self.oauthError(OAuthError(e.exceptionClass == "NotFound" ? "not_found" : e.exceptionClass == "MethodNotAllowed" ? "method_not_allowed" : "server_error", e.message),
                             status: ErrorStatus.status(for: e.exceptionClass))
         }

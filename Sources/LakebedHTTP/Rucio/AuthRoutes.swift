@@ -4,7 +4,7 @@ import LakebedCore
 
 extension RucioAPI {
     func registerAuth(_ t: inout RouteTable) {
-        t.add(.get, "/auth/userpass", auth: false) { r in
+        t.add(.get, "/auth/userpass", auth: false, doc: RouteDoc("Log in with a username and password; the token comes back in X-Rucio-Auth-Token", headers: "X-Rucio-Username!:string X-Rucio-Password!:string X-Rucio-Account:string X-Rucio-AppID:string")) { r in
             guard let user = r.header("X-Rucio-Username"), let pass = r.header("X-Rucio-Password") else {
                 throw RucioError.cannotAuthenticate("Cannot authenticate without passing all required arguments")
             }
@@ -19,7 +19,7 @@ extension RucioAPI {
                                   extra: [("X-Rucio-Auth-Accounts", accounts.joined(separator: ","))])
             }
         }
-        t.add(.get, "/auth/validate") { r in
+        t.add(.get, "/auth/validate", doc: RouteDoc("Validate the caller's token")) { r in
             let i = r.caller
             let token = r.header("X-Rucio-Auth-Token") ?? ""
             let info = try await catalog.validateNativeToken(token)

@@ -4,7 +4,7 @@ import LakebedCore
 
 extension RucioAPI {
     func registerDIDs(_ t: inout RouteTable) {
-        t.add(.get, "/dids/:scope/dids/search") { r in
+        t.add(.get, "/dids/:scope/dids/search", doc: RouteDoc("Search DIDs in a scope", query: "type:all|collection|container|dataset|file|derived filters:string limit:int long:bool recursive:bool name:string")) { r in
             let type = r.q("type") ?? r.q("did_type") ?? "collection"
             var dicts: [JSONObject] = []
             if let raw = r.q("filters") {
@@ -30,14 +30,14 @@ extension RucioAPI {
             }
             return Reply.stream(hits.map { .string($0.name) })
         }
-        t.add(.get, "/dids/:scope") { r in
+        t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
             let list = try await catalog.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
             return Reply.stream(list.map { e in
                 ["scope": .string(e.did.scope), "name": .string(e.did.name), "type": .string(e.type.rawValue),
                  "parent": e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null, "level": .int(Int64(e.level)), "bytes": .num(e.bytes)]
             })
         }
-        t.add(.post, "/dids") { r in
+        t.add(.post, "/dids", doc: RouteDoc("Add datasets and containers", body: "[] scope!:string name!:string type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
             guard let items = try r.json().arrayValue else { throw RucioError.typeError("body must be a list of DIDs") }
             for item in items {
                 guard let o = item.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
@@ -45,7 +45,7 @@ extension RucioAPI {
             }
             return Reply.created()
         }
-        t.add(.post, "/dids/attachments") { r in
+        t.add(.post, "/dids/attachments", doc: RouteDoc("Attach DIDs to collections", body: "attachments!:[object] ignore_duplicate:bool")) { r in
             let j = try r.json()
             var ignoreDuplicate = false
             var items: [JSON]
@@ -61,37 +61,37 @@ extension RucioAPI {
             try await catalog.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
             return Reply.created()
         }
-        t.add(.get, "/dids/:scope/:name") { r in
+        t.add(.get, "/dids/:scope/:name", doc: RouteDoc("A DID", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
             let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
             // Rucio's `/<path:scope_name>` keeps a trailing slash in the name: ESAP's `dids/<scope>/files/` asks for DID `<scope>:files/`.
             let name = r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : "")
             return Reply.json(Doc.did(try await catalog.did(r.param("scope"), name, dynamicDepth: depth)))
         }
-        t.add(.post, "/dids/:scope/:name") { r in
+        t.add(.post, "/dids/:scope/:name", doc: RouteDoc("Add a dataset or container", body: "type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
             try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)
             return Reply.created()
         }
-        t.add(.put, "/dids/:scope/:name/status") { r in
+        t.add(.put, "/dids/:scope/:name/status", doc: RouteDoc("Open or close a collection", body: "open:bool")) { r in
             let b = try r.jsonObject()
             try await catalog.setStatus(r.param("scope"), r.param("name"), open: try b.optionalBool("open"), issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.get, "/dids/:scope/:name/dids") { r in
+        t.add(.get, "/dids/:scope/:name/dids", doc: RouteDoc("Content of a collection")) { r in
             let content = try await catalog.listContent(r.param("scope"), r.param("name"))
             return Reply.stream(content.map { ["scope": .string($0.scope), "name": .string($0.name), "type": .string($0.type.rawValue),
                                                 "bytes": .num($0.bytes), "adler32": .str($0.adler32), "md5": .str($0.md5)] })
         }
-        t.add(.post, "/dids/:scope/:name/dids") { r in
+        t.add(.post, "/dids/:scope/:name/dids", doc: RouteDoc("Attach DIDs to a collection", body: "dids!:[file] rse:string")) { r in
             let b = try r.jsonObject()
             try await catalog.attach(to: DIDRef(r.param("scope"), r.param("name")), children: try Self.fileSpecs(try b.requiredArray("dids")), rse: try b.optionalString("rse"), issuer: r.caller)
             return Reply.created()
         }
-        t.add(.delete, "/dids/:scope/:name/dids") { r in
+        t.add(.delete, "/dids/:scope/:name/dids", doc: RouteDoc("Detach DIDs from a collection", body: "dids!:[did]")) { r in
             let b = try r.jsonObject()
             try await catalog.detach(from: DIDRef(r.param("scope"), r.param("name")), children: try Self.didRefs(try b.requiredArray("dids")), issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.get, "/dids/:scope/:name/files") { r in
+        t.add(.get, "/dids/:scope/:name/files", doc: RouteDoc("Files of a DID", query: "long:bool")) { r in
             let files = try await catalog.listFiles(r.param("scope"), r.param("name"))
             return Reply.stream(files.map { f in
                 var o = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
@@ -100,33 +100,33 @@ extension RucioAPI {
                 return .object(o)
             })
         }
-        t.add(.get, "/dids/:scope/:name/parents") { r in
+        t.add(.get, "/dids/:scope/:name/parents", doc: RouteDoc("Parents of a DID")) { r in
             let parents = try await catalog.listParents(r.param("scope"), r.param("name"))
             return Reply.stream(parents.map { ["scope": .string($0.0.scope), "name": .string($0.0.name), "type": .string($0.1.rawValue)] })
         }
-        t.add(.get, "/dids/:scope/:name/meta") { r in
+        t.add(.get, "/dids/:scope/:name/meta", doc: RouteDoc("Metadata of a DID", query: "plugin:DID_COLUMN|JSON|ALL")) { r in
             let raw = (r.q("plugin") ?? "DID_COLUMN").uppercased()
             guard let plugin = Catalog.MetadataPlugin(rawValue: raw) else { throw RucioError("UnsupportedMetadataPlugin", "Metadata plugin '\(Validation.printable(raw))' is not supported") }
             return Reply.json(.object(try await catalog.metadata(r.param("scope"), r.param("name"), plugin: plugin)))
         }
-        t.add(.post, "/dids/:scope/:name/meta") { r in
+        t.add(.post, "/dids/:scope/:name/meta", doc: RouteDoc("Set metadata", body: "meta!:object recursive:bool")) { r in
             let b = try r.jsonObject()
             guard let meta = try b.optionalObject("meta") else { throw RucioError.keyError("meta") }
             try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: meta, recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
             return Reply.created()
         }
-        t.add(.post, "/dids/:scope/:name/meta/:key") { r in
+        t.add(.post, "/dids/:scope/:name/meta/:key", doc: RouteDoc("Set one metadata key", body: "value!:any recursive:bool")) { r in
             let b = try r.jsonObject()
             guard let v = b["value"] else { throw RucioError.keyError("value") }
             try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: JSONObject([(r.param("key"), v)]), recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
             return Reply.created()
         }
-        t.add(.delete, "/dids/:scope/:name/meta") { r in
+        t.add(.delete, "/dids/:scope/:name/meta", doc: RouteDoc("Delete a metadata key", query: "key!:string")) { r in
             guard let key = r.q("key") else { throw RucioError.keyError("key") }
             try await catalog.deleteMetadata(r.param("scope"), r.param("name"), key: key, issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.post, "/dids/bulkdidsmeta") { r in
+        t.add(.post, "/dids/bulkdidsmeta", doc: RouteDoc("Set metadata on many DIDs", body: "dids!:[object]")) { r in
             let b = try r.jsonObject()
             var items: [(DIDRef, JSONObject)] = []
             for d in try b.requiredArray("dids") {
@@ -136,7 +136,7 @@ extension RucioAPI {
             try await catalog.setMetadataBulk(items, issuer: r.caller)
             return Reply.created()
         }
-        t.add(.post, "/dids/bulkmeta") { r in
+        t.add(.post, "/dids/bulkmeta", doc: RouteDoc("Metadata of many DIDs", body: "dids!:[did] plugin:DID_COLUMN|JSON|ALL inherit:bool")) { r in
             let b = try r.jsonObject()
             var out: [JSON] = []
             let raw = (try b.optionalString("plugin") ?? "JSON").uppercased()
@@ -148,7 +148,7 @@ extension RucioAPI {
             }
             return Reply.stream(out)
         }
-        t.add(.get, "/dids/:scope/:name/rules") { r in
+        t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
             Reply.stream(try await catalog.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
         }
     }

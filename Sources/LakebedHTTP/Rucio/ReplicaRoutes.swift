@@ -22,24 +22,24 @@ extension RucioAPI {
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
         }
-        t.add(.post, "/replicas/list", list)
-        t.add(.post, "/replicas") { r in
+        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"), list)
+        t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
             let b = try r.jsonObject()
             try await catalog.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
                                           ignoreAvailability: try b.optionalBool("ignore_availability") ?? false, issuer: r.caller)
             return Reply.created()
         }
-        t.add(.put, "/replicas") { r in
+        t.add(.put, "/replicas", doc: RouteDoc("Update replica states", body: "rse!:string files!:[file]")) { r in
             let b = try r.jsonObject()
             try await catalog.updateReplicaStates(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.delete, "/replicas") { r in
+        t.add(.delete, "/replicas", doc: RouteDoc("Delete replicas", body: "rse!:string files!:[did]")) { r in
             let b = try r.jsonObject()
             try await catalog.deleteReplicas(rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.get, "/replicas/:scope/:name/datasets") { r in
+        t.add(.get, "/replicas/:scope/:name/datasets", doc: RouteDoc("Dataset replicas")) { r in
             let rows = try await catalog.datasetReplicas(r.param("scope"), r.param("name"))
             return Reply.stream(rows.map { d in
                 ["scope": .string(r.param("scope")), "name": .string(r.param("name")), "rse": .string(d.rse.rse), "rse_id": .string(d.rse.id),
@@ -47,11 +47,11 @@ extension RucioAPI {
                  "state": d.availableLength == d.length ? "AVAILABLE" : "UNAVAILABLE", "created_at": .date(d.createdAt), "updated_at": .date(d.updatedAt), "accessed_at": .null]
             })
         }
-        t.add(.get, "/replicas/:scope") { _ in
+        t.add(.get, "/replicas/:scope", doc: RouteDoc("A scope alone (always 400, as Rucio)")) { _ in
             // A scope alone (ESAP's `replicas/<scope>/`) cannot be split into scope and name: Rucio answers 400.
             throw RucioError.valueError("cannot parse scope and name")
         }
-        t.add(.get, "/replicas/:scope/:name") { r in
+        t.add(.get, "/replicas/:scope/:name", doc: RouteDoc("Replicas of a DID", query: "schemes:string limit:int")) { r in
             var q = Catalog.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }

@@ -29,7 +29,7 @@ extension RucioAPI {
     ]
 
     func registerRequests(_ t: inout RouteTable) {
-        t.add(.get, "/requests/list") { r in
+        t.add(.get, "/requests/list", doc: RouteDoc("Transfer requests between RSEs", query: "src_rse:string dst_rse:string request_states:string")) { r in
             // The client sends `request_states` as the repr of a Python list; accept that, commas, letters or names.
             let raw = r.qAll("request_states").joined(separator: ",")
             let states = raw.split(whereSeparator: { ",[]' \"".contains($0) }).map { s -> String in
@@ -42,11 +42,11 @@ extension RucioAPI {
             let list = try await catalog.listRequests(sources: src.map { [$0] } ?? [], destinations: dst.map { [$0] } ?? [], states: states)
             return Reply.stream(list.map(Doc.request))
         }
-        t.add(.get, "/requests/:scope/:name/:rse") { r in
+        t.add(.get, "/requests/:scope/:name/:rse", doc: RouteDoc("The transfer request of a file to an RSE")) { r in
             let all = try await catalog.requests(scope: r.param("scope"), name: r.param("name"), rse: r.param("rse"))
             return Reply.stream([Doc.request(all[0])])
         }
-        t.add(.get, "/rules/:id/analysis") { r in
+        t.add(.get, "/rules/:id/analysis", doc: RouteDoc("Why a rule is stuck (rule show --examine)")) { r in
             let (error, transfers) = try await catalog.examineRule(r.param("id"))
             let list: [JSON] = transfers.map { x in
                 [
@@ -58,13 +58,13 @@ extension RucioAPI {
             }
             return Reply.json(["rule_error": .string(error), "transfers": .array(list)])
         }
-        t.add(.post, "/rules/:id/reduce") { r in
+        t.add(.post, "/rules/:id/reduce", doc: RouteDoc("Reduce the copies of a rule", body: "copies!:int exclude_expression:string")) { r in
             let b = try r.jsonObject()
             guard let copies = try b.optionalInt("copies") else { throw RucioError.keyError("copies") }
             let id = try await catalog.reduceRule(r.param("id"), copies: Int(copies), excludeExpression: try b.optionalString("exclude_expression"), issuer: r.caller)
             return Reply.json(.array([.string(id)]))
         }
-        t.add(.post, "/rules/:id/move") { r in
+        t.add(.post, "/rules/:id/move", doc: RouteDoc("Move a rule to other RSEs", body: "rse_expression!:string override:object")) { r in
             let b = try r.jsonObject()
             let id = try await catalog.moveRule(r.param("id"), rseExpression: try b.requiredString("rse_expression"),
                                                 override: try b.optionalObject("override") ?? JSONObject(), issuer: r.caller)

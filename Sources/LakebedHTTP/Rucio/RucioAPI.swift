@@ -8,8 +8,8 @@ struct RucioAPI: Sendable {
     let version: String
 
     func register(_ t: inout RouteTable) {
-        t.add(.get, "/ping", auth: false) { _ in Reply.json(["version": .string(version)]) }
-        t.add(.post, "/traces", auth: false) { _ in Reply.created() }
+        t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }
+        t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
         registerAccounts(&t)
         registerScopes(&t)

@@ -26,7 +26,7 @@ extension RucioAPI {
     }
 
     func registerRules(_ t: inout RouteTable) {
-        t.add(.post, "/rules") { r in
+        t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string")) { r in
             let b = try r.jsonObject()
             let spec = try Self.ruleSpec(b, dids: try Self.didRefs(try b.requiredArray("dids")))
             do {
@@ -36,26 +36,26 @@ extension RucioAPI {
                 return Reply.error(e, status: .conflict)
             }
         }
-        t.add(.get, "/rules") { r in
+        t.add(.get, "/rules", doc: RouteDoc("List rules", query: "scope:string name:string account:string state:string rse_expression:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
             return Reply.stream(try await catalog.listRules(filters: filters).map(Doc.rule))
         }
-        t.add(.get, "/rules/:id") { r in Reply.json(Doc.rule(try await catalog.rule(r.param("id")))) }
-        t.add(.put, "/rules/:id") { r in
+        t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rule(r.param("id")))) }
+        t.add(.put, "/rules/:id", doc: RouteDoc("Update a rule", body: "options!:object")) { r in
             let b = try r.jsonObject()
             guard let options = try b.optionalObject("options") else { throw RucioError.keyError("options") }
             try await catalog.updateRule(r.param("id"), options: options, issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.delete, "/rules/:id") { r in
+        t.add(.delete, "/rules/:id", doc: RouteDoc("Delete a rule", body: "purge_replicas:bool")) { r in
             let b = try r.jsonObject()
             do { try await catalog.deleteRule(r.param("id"), purgeReplicas: try b.optionalBool("purge_replicas"), issuer: r.caller) }
             catch let e as RucioError where e.exceptionClass == "UnsupportedOperation" { return Reply.error(e, status: .unauthorized) }
             return Reply.ok()
         }
-        t.add(.get, "/rules/:id/locks") { r in Reply.stream(try await catalog.locks(ofRule: r.param("id")).map(Doc.lock)) }
-        t.add(.get, "/locks/:scope/:name") { r in
+        t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in Reply.stream(try await catalog.locks(ofRule: r.param("id")).map(Doc.lock)) }
+        t.add(.get, "/locks/:scope/:name", doc: RouteDoc("Locks on a dataset", query: "did_type!:DATASET|dataset")) { r in
             guard r.q("did_type")?.lowercased() == "dataset" else { throw RucioError("UnsupportedOperation", "did_type must be dataset") }
             return Reply.stream(try await catalog.locks(onDID: r.param("scope"), r.param("name")).map(Doc.lock))
         }

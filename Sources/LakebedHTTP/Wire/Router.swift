@@ -12,19 +12,21 @@ public struct RouteTable: Sendable {
         var method: HTTPRequest.Method; var segments: [Segment]; var auth: Bool; var handler: Handler
         /// The pattern as written (`/dids/:scope/:name/meta`): a bounded label for metrics and logs.
         var pattern: String
+        /// What the OpenAPI description says about the route beyond its path, method and auth.
+        var doc: RouteDoc?
     }
 
     var routes: [Route] = []
     public init() {}
 
     /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`.
-    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, _ handler: @escaping Handler) {
+    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, doc: RouteDoc? = nil, _ handler: @escaping Handler) {
         let segs: [Segment] = pattern.split(separator: "/").map { s in
             if s.hasPrefix(":") { return .param(String(s.dropFirst())) }
             if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
             return .literal(String(s))
         }
-        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern))
+        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc))
     }
 
     /// Result of matching a path.

@@ -60,7 +60,8 @@ public final class EventLog: Sendable {
             let e = LakeEvent(seq: s.nextSeq, time: time, kind: kind, fields: fields)
             s.nextSeq += 1
             s.events.append(e)
-            if s.events.count > capacity { s.events.removeFirst(s.events.count - capacity) }
+            // Trimmed in slices of a tenth, so a full log does not shift all its events on every append.
+            if s.events.count > capacity + max(1, capacity / 10) { s.events.removeFirst(s.events.count - capacity) }
             return (e, Array(s.subscribers.values))
         }
         for c in subs { c.yield(event) }
@@ -70,7 +71,10 @@ public final class EventLog: Sendable {
     /// Events with `seq > after`, at most `limit`.
     public func events(after: Int = 0, limit: Int = 10_000) -> [LakeEvent] {
         state.withLock { s in
-            guard limit > 0, let i = s.events.firstIndex(where: { $0.seq > after }) else { return [] }
+            // Sequence numbers are consecutive, so the first wanted event's index is arithmetic.
+            guard limit > 0, let first = s.events.first?.seq else { return [] }
+            let i = max(0, after - first + 1)
+            guard i < s.events.count else { return [] }
             return Array(s.events[i..<(i + min(s.events.count - i, limit))])
         }
     }

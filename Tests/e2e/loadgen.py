@@ -364,10 +364,14 @@ class LoadClient:
         self.results.rules.append((rid, scope, name, expr))
         self.call("GET", f"/rules/{rid}")
 
-    def run(self, deadline, results):
+    def run(self, deadline, results, think=0.0):
         self.results = results
         ops, weights = list(MIX), list(MIX.values())
         while time.monotonic() < deadline:
+            if think > 0:  # a user's pause between operations (exponential, mean `think` seconds, bounded)
+                time.sleep(min(self.rng.expovariate(1 / think), 5 * think, max(0.0, deadline - time.monotonic())))
+                if time.monotonic() >= deadline:
+                    break
             op = self.rng.choices(ops, weights)[0]
             t0 = time.perf_counter()
             err = None
@@ -385,7 +389,7 @@ def _quiet_logger():
     return lg
 
 
-def _process_main(pid, clients, url, https_url, ca, data_dir, workdir, duration, seed, barrier, queue):
+def _process_main(pid, clients, url, https_url, ca, data_dir, workdir, duration, seed, think, barrier, queue):
     """One process: its clients as threads; the result goes back through `queue`."""
     # The real client reads its configuration (and caches tokens) per process.
     # The clients yield the CPU to the server: on a small machine the load generator would otherwise take most of it
@@ -423,7 +427,7 @@ def _process_main(pid, clients, url, https_url, ca, data_dir, workdir, duration,
     fresh = Recorder()
     results.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "lock"})
     deadline = time.monotonic() + duration
-    threads = [threading.Thread(target=c.run, args=(deadline, results), daemon=True) for c in lcs]
+    threads = [threading.Thread(target=c.run, args=(deadline, results, think), daemon=True) for c in lcs]
     for t in threads:
         t.start()
     for t in threads:
@@ -437,8 +441,9 @@ def _process_main(pid, clients, url, https_url, ca, data_dir, workdir, duration,
 
 # --------------------------------------------------------------------------------------------- the run
 
-def run_load(server, clients=50, duration=60, processes=None, seed=1):
-    """Runs `clients` clients for `duration` seconds against `server`; returns the merged results."""
+def run_load(server, clients=50, duration=60, processes=None, seed=1, think=0.0):
+    """Runs `clients` clients for `duration` seconds against `server`; returns the merged results. With `think` > 0
+    each client pauses between operations (exponentially, that many seconds on average); with 0 it does not."""
     processes = processes or min(clients, max(2, (os.cpu_count() or 2) * 2))
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(processes + 1)
@@ -448,7 +453,7 @@ def run_load(server, clients=50, duration=60, processes=None, seed=1):
     groups = [list(range(clients))[p::processes] for p in range(processes)]
     before = scrape(server.url)
     procs = [ctx.Process(target=_process_main, args=(p, groups[p], server.url, https_url, server.ca, str(server.data_dir),
-                                                      workdir, duration, seed, barrier, queue), daemon=True)
+                                                      workdir, duration, seed, think, barrier, queue), daemon=True)
              for p in range(processes)]
     for p in procs:
         p.start()
@@ -478,7 +483,7 @@ def run_load(server, clients=50, duration=60, processes=None, seed=1):
         merged.rules += part["rules"]
     res = merged.result()
     res["setup_errors"] = errors
-    res["clients"], res["processes"], res["duration"] = clients, processes, duration
+    res["clients"], res["processes"], res["duration"], res["think"] = clients, processes, duration, think
     firsts = [p["first"] for p in parts if p["first"] is not None]
     lasts = [p["last"] for p in parts if p["last"] is not None]
     # perf_counter is system-wide on Linux (CLOCK_MONOTONIC), so processes' times compare.
@@ -553,7 +558,8 @@ def report(res):
     n_ops = sum(len(v) for v in res["ops"].values())
     errs = sum(res["req_errors"].values()) + sum(res["op_errors"].values()) + len(res["setup_errors"])
     slowest = max((max(v) for v in res["requests"].values() if v), default=0)
-    lines.append(f"{res['clients']} clients in {res['processes']} processes for {res['duration']} s "
+    pause = f", pausing {res['think']:g} s on average between operations" if res.get("think") else ", no pauses"
+    lines.append(f"{res['clients']} clients in {res['processes']} processes for {res['duration']:g} s{pause} "
                  f"(measured {res['wall']:.1f} s): {n_ops:,} operations, {n_req:,} requests, "
                  f"{n_req / res['wall']:,.0f} req/s, {n_ops / res['wall']:,.0f} ops/s; errors: {errs}; "
                  f"slowest request {slowest * 1000:.0f} ms; {len(res['uploads'])} uploads, {len(res['rules'])} rules")
@@ -660,6 +666,7 @@ def main(argv=None):
     ap.add_argument("--processes", type=int, default=None, help="client processes (default: 2 per core)")
     ap.add_argument("--time-scale", type=float, default=10, help="the lake's clock speed while the load runs")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--think", type=float, default=0.0, help="mean pause between a client's operations (s); 0: none")
     ap.add_argument("--limit", type=float, default=1.0, help="no request may take longer (seconds)")
     ap.add_argument("--json", help="also write the results (without raw latencies) to this file")
     a = ap.parse_args(argv)
@@ -671,7 +678,7 @@ def main(argv=None):
         t = time.perf_counter()
         print(f"lake seeded and ready ({N_DATASETS * (FILES_PER_DATASET + 1):,} DIDs, {a.clients} accounts); "
               f"running {a.clients} clients for {a.duration:.0f} s …", flush=True)
-        res = run_load(server, a.clients, a.duration, a.processes, a.seed)
+        res = run_load(server, a.clients, a.duration, a.processes, a.seed, a.think)
         print(report(res))
         problems = failures(res, a.limit) + verify(server, res)
         if a.json:

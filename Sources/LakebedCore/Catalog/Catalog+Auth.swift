@@ -189,7 +189,7 @@ extension Catalog {
     /// Builds the issuer for a validated token.
     public func issuer(for info: TokenInfo) async throws -> Issuer {
         if let cached = tokenCache.admin(info.account) { return Issuer(account: info.account, identity: info.identity, isAdmin: cached) }
-        let admin = try await db.read { db in try Self.isAdmin(db, info.account) }
+        let admin = try quickRead { db in try Self.isAdmin(db, info.account) }
         tokenCache.setAdmin(info.account, admin)
         return Issuer(account: info.account, identity: info.identity, isAdmin: admin)
     }

@@ -70,3 +70,20 @@ struct NamingTests {
         #expect(throws: RucioError.self) { try JSONParser.parse(String(repeating: "[", count: 200)) }
     }
 }
+
+@Suite("JSON strings")
+struct JSONStringTests {
+    @Test func escapesWhatJSONNeedsAndCopiesTheRest() throws {
+        let tricky = "plain é 日本 \"q\" back\\slash\nnl\rcr\ttab \u{1} del\u{7f} end"
+        var out = ""
+        JSON.string(tricky).write(to: &out)
+        #expect(out == #""plain é 日本 \"q\" back\\slash\nnl\rcr\ttab \u0001 del\u007f end""#)
+        #expect(try JSONParser.parse(out) == .string(tricky))
+        var plain = ""
+        JSON.string("user.root:file-1.dat").write(to: &plain)
+        #expect(plain == #""user.root:file-1.dat""#)
+        var empty = ""
+        JSON.string("").write(to: &empty)
+        #expect(empty == #""""#)
+    }
+}

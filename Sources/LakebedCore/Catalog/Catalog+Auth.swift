@@ -106,7 +106,7 @@ extension Catalog {
 
     /// Checks a username and password and issues a token (`GET /auth/userpass`).
     public func loginUserpass(username: String, password: String, account: String?, appID: String?) async throws -> LoginResult {
-        let rows = try db.read { db in
+        let rows = try quickRead { db in
             try Row.fetchAll(db, sql: """
                 SELECT i.account, i.password, a.status FROM identities i JOIN accounts a ON a.account = i.account
                 WHERE i.identity = ? AND i.id_type = 'USERPASS' ORDER BY i.is_default DESC, i.account
@@ -169,7 +169,7 @@ extension Catalog {
             return nil
         }
         guard token.utf8.count <= 4096 else { return nil }
-        let row = try db.read { db in
+        let row = try quickRead { db in
             try Row.fetchOne(db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?", arguments: [token])
         }
         guard let row, (row["status"] as String) == "ACTIVE" else { return nil }
@@ -189,7 +189,7 @@ extension Catalog {
     /// Builds the issuer for a validated token.
     public func issuer(for info: TokenInfo) async throws -> Issuer {
         if let cached = tokenCache.admin(info.account) { return Issuer(account: info.account, identity: info.identity, isAdmin: cached) }
-        let admin = try await db.read { db in try Self.isAdmin(db, info.account) }
+        let admin = try quickRead { db in try Self.isAdmin(db, info.account) }
         tokenCache.setAdmin(info.account, admin)
         return Issuer(account: info.account, identity: info.identity, isAdmin: admin)
     }

@@ -123,7 +123,7 @@ extension Catalog {
 
     /// One RSE by name.
     public func rse(_ name: String) async throws -> RSE {
-        try await db.read { db in try Self.rse(db, name: name) }
+        try quickRead { db in try Self.rse(db, name: name) }
     }
 
     static func rse(_ db: Database, name: String) throws -> RSE {
@@ -151,7 +151,7 @@ extension Catalog {
 
     /// RSEs matching an RSE expression (`InvalidRSEExpression` when none do).
     public func resolveRSEExpression(_ expression: String) async throws -> [RSE] {
-        try await db.read { db in try Self.resolve(db, expression: expression) }
+        try quickRead { db in try Self.resolve(db, expression: expression) }
     }
 
     static func resolve(_ db: Database, expression: String) throws -> [RSE] {
@@ -176,7 +176,7 @@ extension Catalog {
     // MARK: attributes
 
     public func rseAttributes(_ rse: String) async throws -> [(String, JSON)] {
-        try await db.read { db in
+        try quickRead { db in
             let model = try Self.rse(db, name: rse)
             return try Self.attributes(db, rseID: model.id)
         }

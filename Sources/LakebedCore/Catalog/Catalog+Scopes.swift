@@ -31,7 +31,7 @@ extension Catalog {
 
     /// Scopes owned by an account.
     public func listScopes(ofAccount account: String) async throws -> [String] {
-        try await db.read { db in
+        try quickRead { db in
             try Self.requireAccount(db, account)
             return try String.fetchAll(db, sql: "SELECT scope FROM scopes WHERE account = ? ORDER BY scope", arguments: [account])
         }

@@ -9,6 +9,8 @@ import Synchronization
 public final class Catalog: Sendable {
     /// The SQLite connection pool.
     public let db: DatabasePool
+    /// Read-only connections for `quickRead`, kept apart from `db`'s readers (see `quickRead`).
+    let quickReaders: DatabasePool
     /// Where the lake's time comes from.
     public let clock: any LakeClock
     /// Folder holding the catalog and, by default, the RSE directories.
@@ -43,12 +45,17 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
+        var quick = Configuration()
+        quick.readonly = true
+        quick.busyMode = .timeout(10)
+        quick.maximumReaderCount = 8
+        self.quickReaders = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: quick)
     }
 
     /// Moves rule state transitions recorded by transactions into the event log (in commit order).
     @discardableResult
     public func drainRuleEvents() async throws -> Int {
-        let rows = try db.write { db -> [Row] in
+        let rows = try await db.write { db -> [Row] in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM rule_events ORDER BY seq")
             if !rows.isEmpty { try db.execute(sql: "DELETE FROM rule_events") }
             return rows
@@ -93,7 +100,12 @@ extension Catalog {
     /// A short read on the calling thread. GRDB's async `read` hops to a reader's dispatch queue and back, and for
     /// the one-row lookups that most requests are, those two thread switches cost more than the query itself.
     /// Only for reads that take microseconds.
+    ///
+    /// These reads use connections of their own. GRDB's async `read` keeps its reader until its task resumes on
+    /// the cooperative pool (as many threads as cores); if the pool's threads all waited here for one of those
+    /// same readers, nothing could resume to give one back, and the server would hang (it did, under load).
+    /// A quick reader is only ever held by a running synchronous block, so a wait here always ends.
     func quickRead<T>(_ block: (Database) throws -> T) throws -> T {
-        try db.read(block)
+        try quickReaders.read(block)
     }
 }

@@ -278,7 +278,7 @@ extension Catalog {
     // MARK: reading and changing rules
 
     public func rule(_ id: String) async throws -> Rule {
-        try await db.read { db in try Self.rule(db, id) }
+        try quickRead { db in try Self.rule(db, id) }
     }
 
     static func rule(_ db: Database, _ id: String) throws -> Rule {

@@ -159,24 +159,32 @@ extension JSON {
         }
     }
 
+    /// A JSON string literal. Runs of characters that need no escape are copied whole (every character that needs
+    /// one is ASCII, so cutting the UTF-8 view at them never splits a character): most strings are copied at once.
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f {
-                    let hex = String(u.value, radix: 16)
+        let utf8 = s.utf8
+        var run = utf8.startIndex
+        var i = run
+        while i != utf8.endIndex {
+            let b = utf8[i]
+            if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f {
+                if run != i { out += s[run..<i] }
+                switch b {
+                case 0x22: out += "\\\""
+                case 0x5c: out += "\\\\"
+                case 0x0a: out += "\\n"
+                case 0x0d: out += "\\r"
+                case 0x09: out += "\\t"
+                default:
+                    let hex = String(b, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
                 }
+                run = utf8.index(after: i)
             }
+            i = utf8.index(after: i)
         }
+        if run != utf8.endIndex { out += s[run...] }
         out += "\""
     }
 }

@@ -73,7 +73,7 @@ public final class EventLog: Sendable {
         state.withLock { s in
             // Sequence numbers are consecutive, so the first wanted event's index is arithmetic.
             guard limit > 0, let first = s.events.first?.seq else { return [] }
-            let i = max(0, after - first + 1)
+            let i = after < first ? 0 : after - first + 1  // no overflow for any `after`
             guard i < s.events.count else { return [] }
             return Array(s.events[i..<(i + min(s.events.count - i, limit))])
         }

@@ -73,7 +73,10 @@ enum DashboardScript {
       $("faults").classList.toggle("hidden", !s);
       if (!s) return;
       $("scenario-name").textContent = "scenario " + (s.name || "");
+      // Rebuilt on every scenario event: keep the presenter's choice (a reset must not swap the fault they picked).
+      const chosen = menu.value;
       menu.replaceChildren(...faults.map((f) => el("option", { value: f.id, text: f.label || f.id })));
+      if (faults.some((f) => f.id === chosen)) menu.value = chosen;
       $("inject").disabled = faults.length === 0;
     }
     $("inject").onclick = act(async () => {

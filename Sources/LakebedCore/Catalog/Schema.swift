@@ -100,6 +100,10 @@ enum Schema {
             CREATE INDEX esap_basket_user ON esap_basket_items(user_name, id);
             """)
         }
+        m.registerMigration("v5-token-expiry") { db in
+            // Every login sweeps expired tokens; under many logins that sweep must not scan the table.
+            try db.execute(sql: "CREATE INDEX tokens_expiry ON tokens(expires_at)")
+        }
         return m
     }
 }

@@ -133,12 +133,12 @@ public struct LakebedResponder: HTTPResponder {
         guard let token = request.headers[HTTPField.Name("X-Rucio-Auth-Token")!], !token.isEmpty else {
             throw RucioError.valueError("Token must be set.")
         }
-        var info = try await catalog.validateNativeToken(token)
+        var info = try await catalog.auth.validateNativeToken(token)
         if info == nil, token.split(separator: ".").count == 3, let ext = externalTokens {
             info = await ext(token)
         }
         guard let info else { throw RucioError.cannotAuthenticate() }
-        return try await catalog.issuer(for: info)
+        return try await catalog.auth.issuer(for: info)
     }
 }
 

@@ -16,10 +16,10 @@ extension IAM {
         guard ScopeList.split(expectedAudience).allSatisfy(claims.aud.contains),
               ScopeList.split(expectedScope).allSatisfy(scopes.contains) else { return nil }
         let identity = Self.rucioIdentity(sub: claims.sub, iss: claims.iss)
-        guard let account = try? await catalog.defaultAccount(identity: identity, type: "OIDC") else { return nil }
+        guard let account = try? await catalog.auth.defaultAccount(identity: identity, type: "OIDC") else { return nil }
         let info = TokenInfo.external(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
                              audience: claims.aud.joined(separator: " "), scope: claims.scope)
-        try? await catalog.rememberToken(info)
+        try? await catalog.auth.rememberToken(info)
         return info
     }
 
@@ -32,10 +32,10 @@ extension IAM {
         for user in directory.users {
             guard let account = user.rucioAccount else { continue }
             let identity = Self.rucioIdentity(sub: user.sub, iss: issuer)
-            guard try await catalog.accounts(forIdentity: identity, type: "OIDC").isEmpty else { continue }
-            guard (try? await catalog.listIdentities(account: account)) != nil else { continue }
+            guard try await catalog.auth.accounts(forIdentity: identity, type: "OIDC").isEmpty else { continue }
+            guard (try? await catalog.auth.listIdentities(account: account)) != nil else { continue }
             do {
-                try await catalog.addIdentity(account: account, identity: identity, type: "OIDC", email: user.email, password: nil,
+                try await catalog.auth.addIdentity(account: account, identity: identity, type: "OIDC", email: user.email, password: nil,
                                               isDefault: true, by: nil)
                 added.append(identity)
             } catch let e as RucioError where e.exceptionClass == "Duplicate" {}

@@ -136,7 +136,7 @@ extension IAM {
     /// Whether an RSE takes bearer tokens (RSE attribute `oidc_support` true), and the base path its scopes are relative to
     /// (`oidc_base_path`, default `/`). Nil when the RSE does not take tokens.
     public static func storageTokenBase(rse: String, catalog: Catalog) async throws -> String? {
-        let attrs = try await catalog.rseAttributes(rse)
+        let attrs = try await catalog.rses.rseAttributes(rse)
         func value(_ k: String) -> JSON? { attrs.first { $0.0 == k }?.1 }
         let support = value("oidc_support")
         guard support?.boolValue == true else { return nil }

@@ -46,31 +46,31 @@ public final class ScenarioRunner: Sendable {
         try await DefaultLake.seedRoot(catalog)
         if s.keepDefaultLake { try await DefaultLake.seedSites(catalog) }
         for a in s.accounts where a.name != "root" {
-            try await catalog.addAccount(a.name, type: a.type, email: a.email, by: nil)
+            try await catalog.accounts.addAccount(a.name, type: a.type, email: a.email, by: nil)
         }
         for a in s.accounts {
             if let u = a.username, let p = a.password {
-                try await catalog.addIdentity(account: a.name, identity: u, type: "USERPASS", email: a.email, password: p, isDefault: true, by: nil)
+                try await catalog.auth.addIdentity(account: a.name, identity: u, type: "USERPASS", email: a.email, password: p, isDefault: true, by: nil)
             }
         }
-        for sc in s.scopes { try await catalog.addScope(sc.name, account: sc.account, by: nil) }
+        for sc in s.scopes { try await catalog.scopes.addScope(sc.name, account: sc.account, by: nil) }
         for r in s.rses {
             var settings = JSONObject([("rse_type", .string(r.type))])
             for (k, v) in r.settings { settings[k] = v }
             // A relative directory is taken from where Lakebed runs, as any path on its command line.
             let root = r.directory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            try await catalog.addRSE(r.name, settings: RSESettings(settings), root: root, by: nil)
-            for (k, v) in r.attributes { try await catalog.addRSEAttribute(r.name, key: k, value: v, by: nil) }
-            if r.oidcSupport { try await catalog.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
+            try await catalog.rses.addRSE(r.name, settings: RSESettings(settings), root: root, by: nil)
+            for (k, v) in r.attributes { try await catalog.rses.addRSEAttribute(r.name, key: k, value: v, by: nil) }
+            if r.oidcSupport { try await catalog.rses.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
         }
-        for a in s.accounts { for (rse, bytes) in a.limits { try await catalog.setLocalAccountLimit(a.name, rse: rse, bytes: bytes, by: nil) } }
+        for a in s.accounts { for (rse, bytes) in a.limits { try await catalog.accountLimits.setLocalAccountLimit(a.name, rse: rse, bytes: bytes, by: nil) } }
         for d in s.distances {
-            try await catalog.setDistance(from: d.from, to: d.to, distance: d.distance, create: true, by: nil)
-            if d.symmetric && d.from != d.to { try await catalog.setDistance(from: d.to, to: d.from, distance: d.distance, create: true, by: nil) }
+            try await catalog.rses.setDistance(from: d.from, to: d.to, distance: d.distance, create: true, by: nil)
+            if d.symmetric && d.from != d.to { try await catalog.rses.setDistance(from: d.to, to: d.from, distance: d.distance, create: true, by: nil) }
         }
         // Datasets first (files attach to them), then files, then containers.
         for c in s.collections where c.type == .dataset {
-            try await catalog.addCollection(scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+            try await catalog.dids.addCollection(scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
         }
         CrashPoint.reach("seed:datasets")
         let total = s.files.reduce(0) { $0 + $1.count }
@@ -85,7 +85,7 @@ public final class ScenarioRunner: Sendable {
                 batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
                 if batch.count == 5000 || i == f.count - 1 {
                     let seed = s.seed
-                    try await catalog.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
+                    try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
                         try Self.writeContent(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
                     }
                     done += batch.count
@@ -95,10 +95,10 @@ public final class ScenarioRunner: Sendable {
             }
         }
         for c in s.collections where c.type == .container {
-            try await catalog.addCollection(scope: c.did.scope, name: c.did.name, type: .container, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+            try await catalog.dids.addCollection(scope: c.did.scope, name: c.did.name, type: .container, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
         }
         for c in s.collections where !c.contents.isEmpty {
-            try await catalog.attach(to: c.did, children: c.contents.map { FileSpec(scope: $0.scope, name: $0.name) }, rse: nil, issuer: admin)
+            try await catalog.dids.attach(to: c.did, children: c.contents.map { FileSpec(scope: $0.scope, name: $0.name) }, rse: nil, issuer: admin)
         }
         let oidcMapped = s.accounts.flatMap { a in a.oidcUsers.map { ($0, a.name) } }
         if let iam, !s.iamUsers.isEmpty || !oidcMapped.isEmpty {
@@ -122,11 +122,11 @@ public final class ScenarioRunner: Sendable {
         for b in s.basket {
             var items: [JSON] = []
             for d in b.dids {
-                let did = try await catalog.did(d.scope, d.name)
+                let did = try await catalog.dids.did(d.scope, d.name)
                 items.append(["archive": "rucio", "record": ["scope": .string(d.scope), "name": .string(d.name), "type": .string(did.type.rawValue),
                                                              "parent": .null, "level": 0, "bytes": did.bytes.map(JSON.int) ?? .null]])
             }
-            try await catalog.setBasket(user: b.user, items: items)
+            try await catalog.baskets.setBasket(user: b.user, items: items)
         }
         await configureEngine()
         for r in s.rules { try await addRule(r, at: s.start) }
@@ -216,7 +216,7 @@ public final class ScenarioRunner: Sendable {
         spec.sourceReplicaExpression = r.sourceReplicaExpression
         spec.activity = r.activity
         spec.purgeReplicas = r.purgeReplicas
-        let id = try await catalog.addRules(spec, issuer: admin)[0]
+        let id = try await catalog.rules.addRules(spec, issuer: admin)[0]
         if let label = r.id { state.withLock { $0.ruleLabels[label] = id } }
     }
 
@@ -270,7 +270,7 @@ public final class ScenarioRunner: Sendable {
         let engine = driver.engine
         switch action {
         case .rseAvailability(let rse, let read, let write, let delete):
-            try await catalog.setRSEAvailability(rse, read: read, write: write, delete: delete)
+            try await catalog.rses.setRSEAvailability(rse, read: read, write: write, delete: delete)
             let up = [read, write, delete].compactMap { $0 }.allSatisfy { $0 }
             var ops: [String] = []
             if read != nil { ops.append("read") }; if write != nil { ops.append("write") }; if delete != nil { ops.append("delete") }
@@ -297,7 +297,7 @@ public final class ScenarioRunner: Sendable {
             await engine.setStagingDelay(rse, seconds)
             log.append(time, "scenario.staging_delay", [("rse", rse), ("delay", Durations.format(seconds))])
         case .tokensExpire:
-            try await catalog.expireAllTokens()
+            try await catalog.auth.expireAllTokens()
             await iam?.refuseTokensIssued(before: time)
             log.append(time, "scenario.tokens_expire", [])
         case .iamDown(let duration):
@@ -318,11 +318,11 @@ public final class ScenarioRunner: Sendable {
             catalog.faults.clearAPIFaults()
             log.append(time, "scenario.api_recover", [])
         case .loseFile(let did, let rse):
-            let path = try await catalog.replicaFile(did, rse: rse)
+            let path = try await catalog.replicas.replicaFile(did, rse: rse)
             try? FileManager.default.removeItem(atPath: path)
             log.append(time, "scenario.lose_file", [("did", did.description), ("rse", rse)])
         case .corruptFile(let did, let rse):
-            let path = try await catalog.replicaFile(did, rse: rse)
+            let path = try await catalog.replicas.replicaFile(did, rse: rse)
             if let h = FileHandle(forUpdatingAtPath: path) {
                 let first = (try? h.read(upToCount: 1))?.first ?? 0
                 try h.seek(toOffset: 0)
@@ -339,7 +339,7 @@ public final class ScenarioRunner: Sendable {
             }
         case .deleteRule(let label):
             guard let id = state.withLock({ $0.ruleLabels[label] }) else { throw RucioError("RuleNotFound", "No rule labelled \(label)") }
-            try? await catalog.deleteRule(id, purgeReplicas: nil, issuer: nil)
+            try? await catalog.rules.deleteRule(id, purgeReplicas: nil, issuer: nil)
             log.append(time, "scenario.delete_rule", [("rule", label)])
         case .clockScale(let v):
             driver.clock.setScale(v)
@@ -378,17 +378,17 @@ public final class ScenarioRunner: Sendable {
         case .ruleState(let label, let want):
             if let id = ruleLabels[label] {
                 do {
-                    let r = try await catalog.rule(id)
+                    let r = try await catalog.rules.rule(id)
                     actual = "\(r.state.name) (\(r.locksOK) ok, \(r.locksReplicating) replicating, \(r.locksStuck) stuck)"
                     passed = r.state.name == want
                 } catch { actual = "GONE"; passed = want == "GONE" }
             } else { actual = "never created" }
         case .rseFiles(let rse, let op, let n):
-            let have = try await catalog.availableReplicaCount(rse: rse)
+            let have = try await catalog.replicas.availableReplicaCount(rse: rse)
             actual = "\(have) files"
             passed = op == "==" ? have == n : op == ">=" ? have >= n : have <= n
         case .noLostReplicas:
-            let lost = try await catalog.lostReplicas(limit: 5)
+            let lost = try await catalog.replicas.lostReplicas(limit: 5)
             passed = lost.isEmpty
             actual = lost.isEmpty ? "none lost" : lost.joined(separator: "; ")
         case .maxFailedTransfers(let n):
@@ -454,7 +454,7 @@ public final class ScenarioRunner: Sendable {
         }
         // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
         let final = snapshotDir(name), partial = final + ".partial"
-        try await catalog.snapshot(to: partial)
+        try await catalog.snapshots.snapshot(to: partial)
         CrashPoint.reach("snapshot:copied")
         let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
         var labels = meta.0
@@ -484,9 +484,9 @@ public final class ScenarioRunner: Sendable {
 
     func restoreHeld(_ name: String) async throws {
         guard let meta = snapshotMeta(name) else { throw RucioError("NotFound", "No snapshot named \(name)") }
-        try await catalog.restore(from: snapshotDir(name))
+        try await catalog.snapshots.restore(from: snapshotDir(name))
         await driver.engine.reset(at: driver.clock.now())
-        _ = try await catalog.requeueInFlightRequests()
+        _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
         var labels = meta
         let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
         let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
@@ -534,7 +534,7 @@ extension ScenarioRunner {
         let labelOf = Dictionary(ruleLabels.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var rules: [ScenarioReport.RuleLine] = []
         for (id, at) in added.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-            let state = (try? await catalog.rule(id))?.state.name ?? "GONE"
+            let state = (try? await catalog.rules.rule(id))?.state.name ?? "GONE"
             rules.append(.init(id: id, label: labelOf[id], addedAt: offset(at), okAfter: ok[id].map { $0.timeIntervalSince(at) },
                                state: state, timesStuck: stuckCount[id] ?? 0))
         }

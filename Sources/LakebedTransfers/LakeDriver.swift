@@ -53,15 +53,15 @@ public final class LakeDriver: Sendable {
 
     /// One pass at the current instant.
     @discardableResult
-    public func tick() async throws -> Catalog.HousekeepingReport {
+    public func tick() async throws -> Housekeeping.HousekeepingReport {
         try await exclusive { try await self.tickHeld() }
     }
 
-    func tickHeld() async throws -> Catalog.HousekeepingReport {
+    func tickHeld() async throws -> Housekeeping.HousekeepingReport {
         try await engine.step()
         let policy = await engine.policy
-        var rep = try await catalog.housekeeping()
-        rep.repairedRules = try await catalog.repairStuckRules(at: clock.now(), policy: policy)
+        var rep = try await Housekeeping(catalog: catalog).housekeeping()
+        rep.repairedRules = try await JudgeRepairer(catalog: catalog).repairStuckRules(at: clock.now(), policy: policy)
         if rep.repairedRules > 0 || rep.expiredRules > 0 { try await engine.step() }
         try await catalog.drainRuleEvents()
         return rep
@@ -70,7 +70,7 @@ public final class LakeDriver: Sendable {
     /// When the next daemon has something to do by itself.
     public func nextEventTime() async throws -> Date? {
         let policy = await engine.policy
-        let candidates = [try await engine.nextEventTime(), try await catalog.nextRepairTime(policy: policy), try await catalog.nextRuleExpiry()]
+        let candidates = [try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy), try await JudgeCleaner(catalog: catalog).nextRuleExpiry()]
         return candidates.compactMap { $0 }.min()
     }
 

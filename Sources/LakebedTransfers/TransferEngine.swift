@@ -82,7 +82,7 @@ public actor TransferEngine {
             try await admit(at: t)
             try await startWaiting(at: t)
             var next = nextInternalEvent()
-            if let wake = try await catalog.nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
+            if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
             guard let ev = next, ev <= target else {
                 advanceProgress(from: t, to: target)
                 simTime = target
@@ -101,8 +101,8 @@ public actor TransferEngine {
     /// When the next thing happens by itself (a transfer's first byte or last byte, a retry becoming due).
     public func nextEventTime() async throws -> Date? {
         var next = nextInternalEvent()
-        if let wake = try await catalog.nextRequestWakeup() { next = min(next ?? wake, wake) }
-        if try await catalog.hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
+        if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup() { next = min(next ?? wake, wake) }
+        if try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
         return next
     }
 
@@ -146,7 +146,7 @@ public actor TransferEngine {
             files[fid] = f
             emit(.canceled, f, at: now, reason: f.reason)
             if let rid = f.spec.requestID {
-                _ = try await catalog.transferFailed(requestID: rid, reason: "TRANSFER CANCELED", at: now, policy: policy)
+                _ = try await ConveyorFinisher(catalog: catalog).transferFailed(requestID: rid, reason: "TRANSFER CANCELED", at: now, policy: policy)
             }
         }
         updateJobState(id, at: now)
@@ -226,8 +226,8 @@ public actor TransferEngine {
 
     /// The conveyor: claims eligible requests from the catalog and submits them as jobs, one per link.
     private func admit(at t: Date) async throws {
-        guard try await catalog.hasEligibleRequests(at: t) else { return }
-        let assignments = try await catalog.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
+        guard try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: t) else { return }
+        let assignments = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
         guard !assignments.isEmpty else { return }
         var byLink: [LinkKey: [TransferAssignment]] = [:]
         var linkOrder: [LinkKey] = []
@@ -253,7 +253,7 @@ public actor TransferEngine {
                 for a in chunk { pairs.append((a.requestID, job.jobID)) }
             }
         }
-        try await catalog.setExternalIDs(pairs)
+        try await ConveyorSubmitter(catalog: catalog).setExternalIDs(pairs)
     }
 
     /// Gives free slots on each link to waiting files (FIFO), deciding now whether each will fail.
@@ -284,7 +284,7 @@ public actor TransferEngine {
             waiting[link] = queue
             active[link] = act
         }
-        if !started.isEmpty { try await catalog.requestsStarted(started, at: t) }
+        if !started.isEmpty { try await ConveyorSubmitter(catalog: catalog).requestsStarted(started, at: t) }
     }
 
     /// The earliest first-byte or last-byte among active transfers.
@@ -337,7 +337,7 @@ public actor TransferEngine {
             var keep: [Int] = []
             for id in ids {
                 guard let f = files[id], let from = f.flowFrom, from <= t, f.remaining <= tol else { keep.append(id); continue }
-                if availability == nil { availability = try await catalog.rseAvailability() }
+                if availability == nil { availability = try await catalog.rses.rseAvailability() }
                 var outage: String? = nil
                 if availability?[link.destination]?.write == false { outage = "DESTINATION [503] \(link.destination) is not available for writing" }
                 else if availability?[link.source]?.read == false { outage = "SOURCE [503] \(link.source) is not available for reading" }
@@ -350,8 +350,8 @@ public actor TransferEngine {
             guard let f = files[e.id], let rid = f.spec.requestID else { return nil }
             return (rid, e.failure, f.spec.isVirtual)
         }
-        let outcomes = rucio.isEmpty ? [] : try await catalog.finishTransfers(rucio, at: t, policy: policy)
-        var outcomeByRequest: [String: Catalog.FinishOutcome] = [:]
+        let outcomes = rucio.isEmpty ? [] : try await ConveyorFinisher(catalog: catalog).finishTransfers(rucio, at: t, policy: policy)
+        var outcomeByRequest: [String: ConveyorFinisher.FinishOutcome] = [:]
         for (item, o) in zip(rucio, outcomes) { outcomeByRequest[item.requestID] = o }
         var jobsTouched: [String] = []
         for e in ended {

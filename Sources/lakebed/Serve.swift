@@ -92,7 +92,7 @@ struct Serve: AsyncParsableCommand {
         // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
         clock.setPaused(true)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
-        if let snapshot = try await catalog.resumeInterruptedRestore() {
+        if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
         }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
@@ -125,7 +125,7 @@ struct Serve: AsyncParsableCommand {
             }
             runner = r
             // Transfers that were in flight when the last process stopped are lost with it: queue them again.
-            _ = try await catalog.requeueInFlightRequests()
+            _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
         }
         clock.setPaused(false)
         if !Self.isLoopback(host) {
@@ -141,13 +141,13 @@ struct Serve: AsyncParsableCommand {
         }
         let iamLogger = logger
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if let native = try? await catalog.validateNativeToken(token) { return native.account }
+            if let native = try? await catalog.auth.validateNativeToken(token) { return native.account }
             return (try? await iam.validate(token))?.sub
         }, storageCheck: { token, rse, path, write in
             // Only RSEs marked oidc_support check storage tokens, as Rucio's and FTS's storage do.
             guard let base = try? await IAM.storageTokenBase(rse: rse, catalog: catalog) else { return nil }
             guard let token else { return "RSE \(rse) requires a bearer token with storage scopes" }
-            guard let model = try? await catalog.rse(rse) else { return "unknown RSE \(rse)" }
+            guard let model = try? await catalog.rses.rse(rse) else { return "unknown RSE \(rse)" }
             let root = (model.root as NSString).standardizingPath
             let rel = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
             do { _ = try await iam.authorizeStorage(token: token, path: rel.hasPrefix("/") ? rel : "/" + rel, write: write, basePath: base) }
@@ -184,7 +184,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress?.port ?? httpsPort
-                    do { try await catalog.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: bound)) } catch {
+                    do { try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: bound)) } catch {
                         iamLogger.error("cannot publish the WebDAV protocols: \(error)")
                     }
                     tlsPort.announce(bound)

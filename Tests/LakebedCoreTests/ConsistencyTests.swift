@@ -18,17 +18,17 @@ struct ConsistencyTests {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: path, contents: Data(bytes))
             let sums = Checksums.of(bytes)
-            try await c.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
+            try await c.replicas.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
         }
-        try await c.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
-        try await c.attach(to: DIDRef("test", "ds"), children: [FileSpec(scope: "test", name: "f1"), FileSpec(scope: "test", name: "f2")], rse: nil, issuer: root)
+        try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
+        try await c.dids.attach(to: DIDRef("test", "ds"), children: [FileSpec(scope: "test", name: "f1"), FileSpec(scope: "test", name: "f2")], rse: nil, issuer: root)
         var spec = RuleSpec(); spec.dids = [DIDRef("test", "ds")]; spec.copies = 2; spec.rseExpression = "SITE-A|SITE-B"
-        let id = try await c.addRules(spec, issuer: root)[0]
+        let id = try await c.rules.addRules(spec, issuer: root)[0]
         return (c, id)
     }
 
     func path(_ c: Catalog, _ rse: String, _ name: String) async throws -> String {
-        try c.absolutePath(rse: try await c.rse(rse), relative: LFN2PFN.hash.path(scope: "test", name: name))
+        try c.replicas.absolutePath(rse: try await c.rses.rse(rse), relative: LFN2PFN.hash.path(scope: "test", name: name))
     }
 
     func kinds(_ c: Catalog) async throws -> Set<String> {

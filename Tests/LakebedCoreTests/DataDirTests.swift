@@ -10,6 +10,6 @@ struct DataDirTests {
         let catalog = try Catalog(dataDir: "./" + name, clock: VirtualClock.manual())
         // RSE roots and file:// prefixes are built from it: a relative one would point at the wrong place.
         #expect(catalog.dataDir == FileManager.default.currentDirectoryPath + "/" + name)
-        #expect(catalog.defaultRoot(for: "SITE-A").hasPrefix("/"))
+        #expect(catalog.rses.defaultRoot(for: "SITE-A").hasPrefix("/"))
     }
 }

@@ -8,15 +8,15 @@ struct RSEExpressionTests {
         let dir = NSTemporaryDirectory() + "lakebed-test-" + UUID().uuidString
         let c = try Catalog(dataDir: dir, clock: VirtualClock.manual())
         for (name, tier, country, type) in [("A1", 1, "CH", "DISK"), ("B2", 2, "NL", "DISK"), ("C2", 2, "US", "DISK"), ("T1", 1, "CH", "TAPE")] {
-            try await c.addRSE(name, settings: RSESettings(JSONObject([("rse_type", .string(type))])), by: nil)
-            try await c.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)), by: nil)
-            try await c.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
+            try await c.rses.addRSE(name, settings: RSESettings(JSONObject([("rse_type", .string(type))])), by: nil)
+            try await c.rses.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)), by: nil)
+            try await c.rses.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
         }
         return c
     }
 
     func names(_ c: Catalog, _ e: String) async throws -> [String] {
-        try await c.resolveRSEExpression(e).map(\.rse).sorted()
+        try await c.rses.resolveRSEExpression(e).map(\.rse).sorted()
     }
 
     @Test func deepOrLongExpressionsAreRefusedNotRecursedInto() async throws {
@@ -54,9 +54,9 @@ struct RSEExpressionTests {
     @Test func badExpressionsAreRefused() async throws {
         let c = try await lake()
         for bad in ["(A1", "A1)", "A1||B2", "tier=", "a1", "", "A1&", "NOPE"] {
-            await #expect(throws: RucioError.self) { try await c.resolveRSEExpression(bad) }
+            await #expect(throws: RucioError.self) { try await c.rses.resolveRSEExpression(bad) }
         }
-        do { _ = try await c.resolveRSEExpression("NOPE"); Issue.record("should fail") } catch let e as RucioError {
+        do { _ = try await c.rses.resolveRSEExpression("NOPE"); Issue.record("should fail") } catch let e as RucioError {
             #expect(e.exceptionClass == "InvalidRSEExpression")
         }
     }

@@ -29,7 +29,7 @@ struct StorageTests {
 
     @Test func storageRefusesEscapesAndHidesPartialWrites() async throws {
         let catalog = try await lake()
-        let storage = RSEStorage(rse: try await catalog.rse("SITE-A"))
+        let storage = RSEStorage(rse: try await catalog.rses.rse("SITE-A"))
         #expect(throws: StorageFault.self) { try storage.absolute("../SITE-B/x") }
         let w = try storage.beginWrite("a/b/f")
         try w.append(Data("abc".utf8))
@@ -46,7 +46,7 @@ struct StorageTests {
 
     @Test func webdavRoundTripWithStorageScopes() async throws {
         let catalog = try await lake()
-        try await catalog.addRSEAttribute("SITE-B", key: "oidc_support", value: .bool(true), by: nil)
+        try await catalog.rses.addRSEAttribute("SITE-B", key: "oidc_support", value: .bool(true), by: nil)
         // Tokens are stand-ins here: "rw" may write, "ro" may only read; IAM-signed tokens are covered by the e2e suite.
         let api = WebDAVAPI(catalog: catalog, authorize: { token, rse, _, op in
             guard rse == "SITE-B" else { return nil }
@@ -95,13 +95,13 @@ struct StorageTests {
 
     @Test func publishedProtocolFollowsThePortAndNewRSEs() async throws {
         let catalog = try await lake()
-        try await catalog.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: 8443))
-        try await catalog.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: 9443))
-        let protos = try await catalog.protocols("SITE-A").filter { $0.scheme == "https" }
+        try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: 8443))
+        try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: 9443))
+        let protos = try await catalog.rses.protocols("SITE-A").filter { $0.scheme == "https" }
         #expect(protos.map(\.port) == [9443])
         #expect(protos.first?.pfn(path: "user/root/f") == "https://localhost:9443/storage/SITE-A/user/root/f")
-        try await catalog.addRSE("NOTEBOOK", by: nil)
-        #expect(try await catalog.protocols("NOTEBOOK").map(\.scheme) == ["file", "https"])
+        try await catalog.rses.addRSE("NOTEBOOK", by: nil)
+        #expect(try await catalog.rses.protocols("NOTEBOOK").map(\.scheme) == ["file", "https"])
     }
 
     @Test func esapBasketNeedsAnIAMToken() async throws {
@@ -122,7 +122,7 @@ struct StorageTests {
                 #expect(r.status == .notFound)
             }
         }
-        let items = try await catalog.basket(user: "jdoe")
+        let items = try await catalog.baskets.basket(user: "jdoe")
         #expect(items.count == 1)
         #expect(try JSONParser.parse(Array(items[0].itemData.utf8))["archive"] == .string("rucio"))
     }

@@ -24,7 +24,7 @@ struct RucioAcceptanceTests {
         #expect(info.identity == "SUB=\(IAMDirectory.seed.user(named: "jdoe")!.sub), ISS=http://127.0.0.1:9999/iam/")
         #expect(info.audience == "rucio fts" && info.scope == "openid profile")
         // Remembered like a native token.
-        #expect(try await c.validateNativeToken(token)?.account == "root")
+        #expect(try await c.auth.validateNativeToken(token)?.account == "root")
     }
 
     @Test func refusals() async throws {

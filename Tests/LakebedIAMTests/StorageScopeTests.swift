@@ -71,9 +71,9 @@ struct StorageScopeTests {
         let c = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-iam-" + UUID().uuidString, clock: VirtualClock.manual())
         try await DefaultLake.seedIfEmpty(c)
         #expect(try await IAM.storageTokenBase(rse: "SITE-A", catalog: c) == nil)
-        try await c.addRSEAttribute("SITE-A", key: "oidc_support", value: .bool(true), by: nil)
+        try await c.rses.addRSEAttribute("SITE-A", key: "oidc_support", value: .bool(true), by: nil)
         #expect(try await IAM.storageTokenBase(rse: "SITE-A", catalog: c) == "/")
-        try await c.addRSEAttribute("SITE-A", key: "oidc_base_path", value: "/lake", by: nil)
+        try await c.rses.addRSEAttribute("SITE-A", key: "oidc_base_path", value: "/lake", by: nil)
         #expect(try await IAM.storageTokenBase(rse: "SITE-A", catalog: c) == "/lake")
     }
 }

@@ -105,17 +105,17 @@ struct ScenarioTests {
         let start = r.driver.clock.now()
         _ = try await r.simulate()
         let id = r.ruleLabels["r1"]!
-        #expect(try await r.catalog.rule(id).state == .ok)
-        #expect(try await r.catalog.availableReplicaCount(rse: "US-DISK") == 12)
+        #expect(try await r.catalog.rules.rule(id).state == .ok)
+        #expect(try await r.catalog.replicas.availableReplicaCount(rse: "US-DISK") == 12)
         try await r.reset()
         #expect(r.driver.clock.now() == start)
-        #expect(try await r.catalog.availableReplicaCount(rse: "US-DISK") == 0)
-        #expect(try await r.catalog.rule(r.ruleLabels["r1"]!).state == .replicating)
+        #expect(try await r.catalog.replicas.availableReplicaCount(rse: "US-DISK") == 0)
+        #expect(try await r.catalog.rules.rule(r.ruleLabels["r1"]!).state == .replicating)
         // The US copies' bytes are gone from disk too; the EU originals are back.
-        let us = try await r.catalog.rse("US-DISK")
+        let us = try await r.catalog.rses.rse("US-DISK")
         let left = (FileManager.default.enumerator(atPath: us.root)?.allObjects as? [String] ?? []).filter { $0.hasPrefix("data/") && $0.split(separator: "/").count == 4 }
         #expect(left.isEmpty, "\(left)")
-        #expect(try await r.catalog.availableReplicaCount(rse: "EU-DISK") == 12)
+        #expect(try await r.catalog.replicas.availableReplicaCount(rse: "EU-DISK") == 12)
     }
 
     @Test func lostAndCorruptedFilesFailTheirTransfersAndAreReported() async throws {

@@ -31,17 +31,17 @@ struct TestLake {
     var start: Date { Date(timeIntervalSince1970: 1_767_225_600) }
 
     func put(_ rse: String, _ scope: String, _ name: String, _ bytes: [UInt8]) async throws {
-        let model = try await catalog.rse(rse)
-        let path = try catalog.absolutePath(rse: model, relative: LFN2PFN.hash.path(scope: scope, name: name))
+        let model = try await catalog.rses.rse(rse)
+        let path = try catalog.replicas.absolutePath(rse: model, relative: LFN2PFN.hash.path(scope: scope, name: name))
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let sums = Checksums.of(bytes)
-        try await catalog.addReplicas(rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
+        try await catalog.replicas.addReplicas(rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
     }
 
     func rule(_ did: DIDRef, _ expr: String, copies: Int = 1) async throws -> String {
         var spec = RuleSpec(); spec.dids = [did]; spec.copies = copies; spec.rseExpression = expr
-        return try await catalog.addRules(spec, issuer: root)[0]
+        return try await catalog.rules.addRules(spec, issuer: root)[0]
     }
 
     func finishTimes() -> [String: Double] {
@@ -58,19 +58,19 @@ struct TransferEngineTests {
         let bytes = (0..<5000).map { UInt8($0 % 251) }
         try await lake.put("SITE-A", "test", "f1", bytes)
         let id = try await lake.rule(DIDRef("test", "f1"), "SITE-B")
-        #expect(try await lake.catalog.rule(id).state == .replicating)
+        #expect(try await lake.catalog.rules.rule(id).state == .replicating)
         try await lake.driver.advance(by: 0.5)
         // Latency is 1 s: nothing has arrived yet.
-        #expect(try await lake.catalog.rule(id).state == .replicating)
-        #expect(try await lake.catalog.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == "SUBMITTED")
+        #expect(try await lake.catalog.rules.rule(id).state == .replicating)
+        #expect(try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == "SUBMITTED")
         try await lake.driver.advance(by: 10)
-        let rule = try await lake.catalog.rule(id)
+        let rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .ok)
         #expect(rule.locksOK == 1)
-        let b = try await lake.catalog.rse("SITE-B")
-        let copied = try Data(contentsOf: URL(fileURLWithPath: lake.catalog.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
+        let b = try await lake.catalog.rses.rse("SITE-B")
+        let copied = try Data(contentsOf: URL(fileURLWithPath: lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
         #expect(Array(copied) == bytes)
-        let req = try await lake.catalog.requests(scope: "test", name: "f1", rse: "SITE-B")[0]
+        let req = try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0]
         #expect(req.state == "DONE")
         #expect(req.sourceRSE == "SITE-A")
     }
@@ -100,18 +100,18 @@ struct TransferEngineTests {
         let id = try await lake.rule(DIDRef("test", "file1"), "SITE-C")
         // Three attempts, 60 s then 120 s apart; the repairer waits 600 s.
         try await lake.driver.advance(by: 200)
-        var rule = try await lake.catalog.rule(id)
+        var rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .stuck)
         #expect(rule.locksStuck == 1)
         #expect(rule.error?.contains("link SITE-A->SITE-C is down") == true)
-        let req = try await lake.catalog.requests(scope: "test", name: "file1", rse: "SITE-C")[0]
+        let req = try await lake.catalog.requests.requests(scope: "test", name: "file1", rse: "SITE-C")[0]
         #expect(req.state == "FAILED")
         #expect(req.retryCount == 3)
         #expect(lake.log.withLock { $0.filter { $0.kind == .failed }.count } == 3)
         // Restore the link: the judge-repairer retries the stuck lock and the rule goes OK.
         await lake.engine.updateLink("SITE-A", "SITE-C") { $0.down = false }
         try await lake.driver.advance(by: 700)
-        rule = try await lake.catalog.rule(id)
+        rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .ok)
         #expect(rule.error == nil)
     }
@@ -119,15 +119,15 @@ struct TransferEngineTests {
     @Test func corruptedSourceFailsTheChecksum() async throws {
         let lake = try await TestLake()
         try await lake.put("SITE-A", "test", "c1", Array("good bytes".utf8))
-        let a = try await lake.catalog.rse("SITE-A")
-        let path = try lake.catalog.absolutePath(rse: a, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))
+        let a = try await lake.catalog.rses.rse("SITE-A")
+        let path = try lake.catalog.replicas.absolutePath(rse: a, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))
         try Data("evil bytes".utf8).write(to: URL(fileURLWithPath: path))
         _ = try await lake.rule(DIDRef("test", "c1"), "SITE-B")
         try await lake.driver.advance(by: 5)
         let failures = lake.log.withLock { $0.filter { $0.kind == .failed } }
         #expect(failures.first?.reason?.contains("CHECKSUM MISMATCH") == true)
-        let b = try await lake.catalog.rse("SITE-B")
-        #expect(!FileManager.default.fileExists(atPath: try lake.catalog.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))))
+        let b = try await lake.catalog.rses.rse("SITE-B")
+        #expect(!FileManager.default.fileExists(atPath: try lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))))
     }
 
     @Test func sameSeedSameEvents() async throws {
@@ -135,8 +135,8 @@ struct TransferEngineTests {
             let topo = Topology(defaults: LinkSettings(bandwidth: 5000, latency: 0.5, concurrency: 3, failureRate: 0.3))
             let lake = try await TestLake(topology: topo, seed: 42)
             for i in 0..<12 { try await lake.put("SITE-A", "test", "f\(i)", Array(repeating: UInt8(i), count: 1000 + i * 300)) }
-            try await lake.catalog.addCollection(scope: "test", name: "ds", type: .dataset, issuer: lake.root)
-            try await lake.catalog.attach(to: DIDRef("test", "ds"), children: (0..<12).map { FileSpec(scope: "test", name: "f\($0)") }, rse: nil, issuer: lake.root)
+            try await lake.catalog.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: lake.root)
+            try await lake.catalog.dids.attach(to: DIDRef("test", "ds"), children: (0..<12).map { FileSpec(scope: "test", name: "f\($0)") }, rse: nil, issuer: lake.root)
             _ = try await lake.rule(DIDRef("test", "ds"), "SITE-B|SITE-C", copies: 2)
             try await lake.driver.advance(by: 3600)
             return lake.log.withLock { $0.map { "\($0.time.timeIntervalSince1970) \($0.kind) \($0.jobID) \($0.did ?? "") \($0.source)->\($0.destination) \($0.reason ?? "")" } }
@@ -153,15 +153,15 @@ struct TransferEngineTests {
         try await lake.put("SITE-A", "test", "midway", Array(repeating: 7, count: 10_000))
         let id = try await lake.rule(DIDRef("test", "midway"), "SITE-B")
         try await lake.driver.advance(by: 5)
-        try await lake.catalog.setRSEAvailability("SITE-B", read: nil, write: false, delete: nil)
+        try await lake.catalog.rses.setRSEAvailability("SITE-B", read: nil, write: false, delete: nil)
         try await lake.driver.advance(by: 10)
         let failed = lake.log.withLock { $0.filter { $0.kind == .failed } }
         #expect(failed.count == 1)
         #expect(failed.first?.reason?.contains("SITE-B is not available for writing") == true)
-        #expect(try await lake.catalog.rule(id).state == .replicating)
-        try await lake.catalog.setRSEAvailability("SITE-B", read: nil, write: true, delete: nil)
+        #expect(try await lake.catalog.rules.rule(id).state == .replicating)
+        try await lake.catalog.rses.setRSEAvailability("SITE-B", read: nil, write: true, delete: nil)
         try await lake.driver.advance(by: 120)
-        #expect(try await lake.catalog.rule(id).state == .ok)
+        #expect(try await lake.catalog.rules.rule(id).state == .ok)
     }
 
     @Test func wildcardChangesReachLinksTunedBefore() {

@@ -19,9 +19,9 @@ public enum DefaultLake {
 
     /// The root account with its userpass login and scopes `user.root` and `test`.
     public static func seedRoot(_ catalog: Catalog) async throws {
-        try await catalog.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
-        try await catalog.addIdentity(account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
-        for scope in ["user.root", "test"] { try await catalog.addScope(scope, account: "root", by: nil) }
+        try await catalog.accounts.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
+        try await catalog.auth.addIdentity(account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
+        for scope in ["user.root", "test"] { try await catalog.scopes.addScope(scope, account: "root", by: nil) }
     }
 
     /// SITE-A (tier 1, CH), SITE-B (tier 2, NL), SITE-C (tier 2, US) and their distances.
@@ -30,16 +30,16 @@ public enum DefaultLake {
             ("SITE-A", "1", "CH", 6.05, 46.23, "Geneva"), ("SITE-B", "2", "NL", 4.90, 52.37, "Amsterdam"), ("SITE-C", "2", "US", -88.26, 41.84, "Batavia"),
         ]
         for (name, tier, country, lon, lat, city) in sites {
-            try await catalog.addRSE(name, settings: RSESettings(JSONObject([("country_name", .string(country)), ("city", .string(city)),
+            try await catalog.rses.addRSE(name, settings: RSESettings(JSONObject([("country_name", .string(country)), ("city", .string(city)),
                                                                           ("longitude", .double(lon)), ("latitude", .double(lat))])), by: nil)
-            try await catalog.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)!), by: nil)
-            try await catalog.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
-            try await catalog.addRSEAttribute(name, key: "site", value: .string(name), by: nil)
+            try await catalog.rses.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)!), by: nil)
+            try await catalog.rses.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
+            try await catalog.rses.addRSEAttribute(name, key: "site", value: .string(name), by: nil)
         }
         let distances = [("SITE-A", "SITE-B", 1), ("SITE-A", "SITE-C", 3), ("SITE-B", "SITE-C", 2)]
         for (a, b, d) in distances {
-            try await catalog.setDistance(from: a, to: b, distance: d, create: true, by: nil)
-            try await catalog.setDistance(from: b, to: a, distance: d, create: true, by: nil)
+            try await catalog.rses.setDistance(from: a, to: b, distance: d, create: true, by: nil)
+            try await catalog.rses.setDistance(from: b, to: a, distance: d, create: true, by: nil)
         }
     }
 }

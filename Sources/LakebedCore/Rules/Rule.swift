@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
@@ -43,6 +44,19 @@ public enum RuleState: String, Sendable, CaseIterable {
 }
 
 /// Lock states with Rucio's codes.
+/// A rule's locks counted by state.
+public struct LockCounts: Sendable, Equatable {
+    /// Locks whose replica is AVAILABLE.
+    public var ok: Int
+    /// Locks waiting for a transfer.
+    public var replicating: Int
+    /// Locks whose transfers failed for good (until the judge-repairer retries them).
+    public var stuck: Int
+    /// The state a rule with these locks is in (unless suspended): STUCK if any is stuck, else REPLICATING if any
+    /// is replicating, else OK.
+    public var ruleState: RuleState { stuck > 0 ? .stuck : (replicating > 0 ? .replicating : .ok) }
+}
+
 public enum LockState: String, Sendable {
     case ok = "O", replicating = "R", stuck = "S"
     public var name: String { switch self { case .ok: "OK"; case .replicating: "REPLICATING"; case .stuck: "STUCK" } }
@@ -78,3 +92,6 @@ public struct ReplicaLock: Sendable {
     public var ruleID: String, scope: String, name: String, rseID: String, rse: String, account: String, bytes: Int64, state: LockState
     public var createdAt: Date, updatedAt: Date
 }
+
+extension RuleState: DatabaseValueConvertible {}
+extension LockState: DatabaseValueConvertible {}

@@ -36,7 +36,7 @@ actor DashboardFeed {
         let topology = await engine.topology
         let stats = await engine.linkStats()
         let files = await engine.activeFiles()
-        let rses = try await driver.catalog.rseOverview()
+        let rses = try await driver.catalog.overview.rseOverview()
         var links: [LinkKey: JSONObject] = [:]
         for (k, s) in topology.links { links[k] = ControlAPI.linkDoc(k, s).objectValue ?? JSONObject() }
         for (k, s) in stats {
@@ -53,10 +53,10 @@ actor DashboardFeed {
     }
 
     func rulesDoc() async throws -> JSON {
-        let counts = try await driver.catalog.ruleCounts()
+        let counts = try await driver.catalog.overview.ruleCounts()
         var byState = JSONObject()
         for s in RuleState.allCases { byState[s.name] = .int(Int64(counts[s] ?? 0)) }
-        let rules = try await driver.catalog.recentRules(limit: ruleLimit)
+        let rules = try await driver.catalog.overview.recentRules(limit: ruleLimit)
         return ["counts": .object(byState), "total": .int(Int64(counts.values.reduce(0, +))), "rules": .array(rules.map(Self.ruleDoc))]
     }
 
@@ -83,9 +83,9 @@ actor DashboardFeed {
     /// One rule with its locks, its transfer requests and the events about it (the rule panel).
     func ruleDetail(_ id: String) async throws -> JSON {
         let catalog = driver.catalog
-        let rule = try await catalog.rule(id)
-        let locks = try await catalog.locks(ofRule: id)
-        let requests = try await catalog.requests(ofRule: id)
+        let rule = try await catalog.rules.rule(id)
+        let locks = try await catalog.rules.locks(ofRule: id)
+        let requests = try await catalog.overview.requests(ofRule: id)
         // Transfer events name the file and the destination, not the rule: match them against the rule's locks.
         let lockKeys = Set(locks.map { "\($0.scope):\($0.name)|\($0.rse)" })
         let events = catalog.events.all.filter { e in

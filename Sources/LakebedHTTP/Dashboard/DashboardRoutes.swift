@@ -45,9 +45,9 @@ public struct DashboardAPI: Sendable {
             // "Break a site": every link into and out of the RSE goes down (or comes back) at once.
             let b = try r.jsonObject()
             guard let down = try b.optionalBool("down") else { throw RucioError.valueError("give 'down': true or false") }
-            let rse = try await driver.catalog.rse(r.param("rse")).rse
+            let rse = try await driver.catalog.rses.rse(r.param("rse")).rse
             let reason = try b.optionalString("failure_reason") ?? "TRANSFER [113] No route to host (\(rse) unreachable)"
-            let others = try await driver.catalog.listRSEs().map(\.rse).filter { $0 != rse }
+            let others = try await driver.catalog.rses.listRSEs().map(\.rse).filter { $0 != rse }
             for other in others {
                 for (src, dst) in [(other, rse), (rse, other)] {
                     await driver.engine.updateLink(src, dst) { s in s.down = down; s.failureReason = down ? reason : nil }

@@ -74,7 +74,7 @@ public struct ESAPAPI: Sendable {
     }
 
     func profileDoc(_ p: Profile) async throws -> JSON {
-        let items = try await catalog.basket(user: p.userName)
+        let items = try await catalog.baskets.basket(user: p.userName)
         return JSON.object(JSONObject([
             ("user_name", .string(p.userName)), ("full_name", p.fullName.map(JSON.string) ?? .null), ("user_email", .string(p.email)),
             ("oidc_id_token", .null), ("oidc_access_token", .string(p.accessToken)), ("query_schema", .null),
@@ -117,14 +117,14 @@ public struct ESAPAPI: Sendable {
             let p = try await requireCaller(r)
             guard p.userName == r.param("user") else { throw RucioError("NotFound", "Not found.") }
             let body = try r.jsonObject()
-            if let items = try Self.cartItems(body) { try await catalog.setBasket(user: p.userName, items: items) }
+            if let items = try Self.cartItems(body) { try await catalog.baskets.setBasket(user: p.userName, items: items) }
             return Reply.json(try await profileDoc(p))
         }
         t.add(.put, "/accounts/user-profiles/:user", auth: false, update)
         t.add(.patch, "/accounts/user-profiles/:user", auth: false, update)
         t.add(.get, "/accounts/shopping-items", auth: false) { r in
             guard let p = try await caller(r) else { return Reply.json(Self.page([])) }
-            return Reply.json(Self.page(try await catalog.basket(user: p.userName).map(Self.itemDoc)))
+            return Reply.json(Self.page(try await catalog.baskets.basket(user: p.userName).map(Self.itemDoc)))
         }
         t.add(.post, "/accounts/shopping-items", auth: false) { r in
             let p = try await requireCaller(r)
@@ -138,7 +138,7 @@ public struct ESAPAPI: Sendable {
                 guard let parsed = try? JSONParser.parse(Array(text.utf8)) else { throw RucioError("ValidationError", "item_data: Value must be valid JSON.") }
                 item = parsed
             } else { item = raw }
-            let added = try await catalog.addBasketItem(user: p.userName, item: item)
+            let added = try await catalog.baskets.addBasketItem(user: p.userName, item: item)
             return Reply.json(Self.itemDoc(added), status: .created)
         }
     }

@@ -96,7 +96,7 @@ public struct FTSAPI: Sendable {
     /// Maps a storage URL to the RSE directory it lies in and an absolute path (never outside the root).
     func resolve(_ url: String) async throws -> (rse: String, path: String) {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw RucioError("BadRequest", "Invalid URL \(url)") }
-        let rses = try await catalog.listRSEs()
+        let rses = try await catalog.rses.listRSEs()
         switch scheme {
         case "file":
             let p = (u.path as NSString).standardizingPath

@@ -50,7 +50,7 @@ public struct MetricsAPI: Sendable {
         for (k, s) in stats {
             out.sample("lakebed_transfer_bytes_total", ["source": k.source, "destination": k.destination], Double(s.bytes))
         }
-        let requestCounts = try await driver.catalog.requestCounts()
+        let requestCounts = try await driver.catalog.requests.requestCounts()
         out.header("lakebed_transfer_requests", "gauge", "Rucio transfer requests in the catalog, by state.")
         for state in ["QUEUED", "SUBMITTED", "WAITING", "DONE", "FAILED"] {
             out.sample("lakebed_transfer_requests", ["state": state], Double(requestCounts[state] ?? 0))
@@ -61,16 +61,16 @@ public struct MetricsAPI: Sendable {
     }
 
     func renderRules(into out: inout PrometheusText) async throws {
-        let rules = try await driver.catalog.ruleCounts()
+        let rules = try await driver.catalog.overview.ruleCounts()
         out.header("lakebed_rules", "gauge", "Replication rules, by state.")
         for s in RuleState.allCases { out.sample("lakebed_rules", ["state": s.name], Double(rules[s] ?? 0)) }
-        let locks = try await driver.catalog.lockCounts()
+        let locks = try await driver.catalog.overview.lockCounts()
         out.header("lakebed_locks", "gauge", "Replica locks, by state.")
         for s in [LockState.ok, .replicating, .stuck] { out.sample("lakebed_locks", ["state": s.name], Double(locks[s] ?? 0)) }
     }
 
     func renderRSEs(into out: inout PrometheusText) async throws {
-        let rses = try await driver.catalog.rseOverview()
+        let rses = try await driver.catalog.overview.rseOverview()
         out.header("lakebed_rse_used_bytes", "gauge", "Bytes of replicas on each RSE.")
         for r in rses { out.sample("lakebed_rse_used_bytes", ["rse": r.rse.rse], Double(r.usedBytes)) }
         out.header("lakebed_rse_files", "gauge", "Replicas on each RSE.")

@@ -10,71 +10,71 @@ extension RucioAPI {
         t.add(.get, "/accounts", doc: RouteDoc("List accounts", query: "account_type:USER|GROUP|SERVICE identity:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query where !["account_type", "identity"].contains(k) { filters[k] = v }
-            let list = try await catalog.listAccounts(type: r.q("account_type"), identity: r.q("identity"), filters: filters)
+            let list = try await catalog.accounts.listAccounts(type: r.q("account_type"), identity: r.q("identity"), filters: filters)
             return Reply.stream(list.map(Doc.account))
         }
         t.add(.get, "/accounts/:account", doc: RouteDoc("An account")) { r in
-            Reply.json(Doc.account(try await catalog.account(r.param("account"))))
+            Reply.json(Doc.account(try await catalog.accounts.account(r.param("account"))))
         }
         t.add(.post, "/accounts/:account", doc: RouteDoc("Add an account", body: "type:USER|GROUP|SERVICE email:string")) { r in
             let body = try r.jsonObject()
             let type = try body.optionalString("type") ?? body.optionalString("account_type") ?? "USER"
-            try await catalog.addAccount(r.param("account"), type: type.uppercased(), email: try body.optionalString("email"), by: r.caller)
+            try await catalog.accounts.addAccount(r.param("account"), type: type.uppercased(), email: try body.optionalString("email"), by: r.caller)
             return Reply.created()
         }
         t.add(.put, "/accounts/:account", doc: RouteDoc("Update an account", body: "status:ACTIVE|SUSPENDED|DELETED email:string")) { r in
-            for (k, v) in try r.jsonObject() { try await catalog.updateAccount(r.param("account"), key: k, value: v, by: r.caller) }
+            for (k, v) in try r.jsonObject() { try await catalog.accounts.updateAccount(r.param("account"), key: k, value: v, by: r.caller) }
             return Reply.ok()
         }
         t.add(.delete, "/accounts/:account", doc: RouteDoc("Delete an account")) { r in
-            try await catalog.deleteAccount(r.param("account"), by: r.caller)
+            try await catalog.accounts.deleteAccount(r.param("account"), by: r.caller)
             return Reply.ok()
         }
         // attributes
         t.add(.get, "/accounts/:account/attr", doc: RouteDoc("List account attributes")) { r in
-            let attrs = try await catalog.accountAttributes(r.param("account"))
+            let attrs = try await catalog.accounts.accountAttributes(r.param("account"))
             return Reply.json(.array(attrs.map { ["key": .string($0.0), "value": $0.1] }))
         }
         t.add(.post, "/accounts/:account/attr/:key", doc: RouteDoc("Add an account attribute", body: "value!:any")) { r in
             let body = try r.jsonObject()
             guard let v = body["value"] else { throw RucioError.keyError("value") }
-            try await catalog.addAccountAttribute(r.param("account"), key: r.param("key"), value: v, by: r.caller)
+            try await catalog.accounts.addAccountAttribute(r.param("account"), key: r.param("key"), value: v, by: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/accounts/:account/attr/:key", doc: RouteDoc("Delete an account attribute")) { r in
-            try await catalog.deleteAccountAttribute(r.param("account"), key: r.param("key"), by: r.caller)
+            try await catalog.accounts.deleteAccountAttribute(r.param("account"), key: r.param("key"), by: r.caller)
             return Reply.ok()
         }
         // scopes of an account
         t.add(.get, "/accounts/:account/scopes", doc: RouteDoc("Scopes of an account")) { r in
-            let scopes = try await catalog.listScopes(ofAccount: r.param("account"))
+            let scopes = try await catalog.scopes.listScopes(ofAccount: r.param("account"))
             if scopes.isEmpty { throw RucioError("ScopeNotFound", "No scopes found for account ID '\(r.param("account"))'") }
             return Reply.json(.array(scopes.map { .string($0) }))
         }
         t.add(.post, "/accounts/:account/scopes/:scope", doc: RouteDoc("Add a scope for an account")) { r in
-            try await catalog.addScope(r.param("scope"), account: r.param("account"), by: r.caller)
+            try await catalog.scopes.addScope(r.param("scope"), account: r.param("account"), by: r.caller)
             return Reply.created()
         }
         // identities
         t.add(.get, "/accounts/:account/identities", doc: RouteDoc("Identities of an account")) { r in
-            let ids = try await catalog.listIdentities(account: r.param("account"))
+            let ids = try await catalog.auth.listIdentities(account: r.param("account"))
             return Reply.stream(ids.map { ["identity": .string($0.identity), "type": .string($0.type), "email": .str($0.email)] })
         }
         t.add(.post, "/accounts/:account/identities", doc: RouteDoc("Add an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC email:string password:string default:bool")) { r in
             let b = try r.jsonObject()
-            try await catalog.addIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"),
+            try await catalog.auth.addIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"),
                                           email: try b.optionalString("email"), password: try b.optionalString("password"),
                                           isDefault: try b.optionalBool("default") ?? false, by: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/accounts/:account/identities", doc: RouteDoc("Delete an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC")) { r in
             let b = try r.jsonObject()
-            try await catalog.deleteIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"), by: r.caller)
+            try await catalog.auth.deleteIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"), by: r.caller)
             return Reply.ok()
         }
         // limits
         let localLimits: RouteTable.Handler = { r in
-            let list = try await catalog.localAccountLimits(r.param("account"), rse: r.params["rse"])
+            let list = try await catalog.accountLimits.localAccountLimits(r.param("account"), rse: r.params["rse"])
             var o = JSONObject()
             for (rse, bytes) in list { o[rse] = bytes.map { .int($0) } ?? .null }
             return Reply.json(.object(o))
@@ -85,11 +85,11 @@ extension RucioAPI {
         let setLocal: RouteTable.Handler = { r in
             let b = try r.jsonObject()
             guard let bytes = try b.optionalInt("bytes") else { throw RucioError.keyError("bytes") }
-            try await catalog.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: bytes, by: r.caller)
+            try await catalog.accountLimits.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: bytes, by: r.caller)
             return Reply.created()
         }
         let delLocal: RouteTable.Handler = { r in
-            try await catalog.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: nil, by: r.caller)
+            try await catalog.accountLimits.setLocalAccountLimit(r.param("account"), rse: r.param("rse"), bytes: nil, by: r.caller)
             return Reply.ok()
         }
         t.add(.post, "/accounts/:account/limits/local/:rse", doc: RouteDoc("Set a local account limit", body: "bytes!:int"), setLocal)
@@ -97,7 +97,7 @@ extension RucioAPI {
         t.add(.delete, "/accounts/:account/limits/local/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
         t.add(.delete, "/accounts/:account/limits/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
         let globalLimits: RouteTable.Handler = { r in
-            let list = try await catalog.globalAccountLimits(r.param("account"), expression: r.params["expr"])
+            let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.params["expr"])
             var o = JSONObject()
             for (expr, rses, bytes) in list {
                 o[expr] = ["resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }), "limit": .int(bytes)]
@@ -108,16 +108,16 @@ extension RucioAPI {
         t.add(.get, "/accounts/:account/limits/global/:expr", doc: RouteDoc("Global account limits"), globalLimits)
         t.add(.post, "/accounts/:account/limits/global/:expr", doc: RouteDoc("Set a global account limit", body: "bytes!:int")) { r in
             guard let bytes = try r.jsonObject().optionalInt("bytes") else { throw RucioError.keyError("bytes") }
-            try await catalog.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: bytes, by: r.caller)
+            try await catalog.accountLimits.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: bytes, by: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/accounts/:account/limits/global/:expr", doc: RouteDoc("Delete a global account limit")) { r in
-            try await catalog.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: nil, by: r.caller)
+            try await catalog.accountLimits.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: nil, by: r.caller)
             return Reply.ok()
         }
         // usage
         let localUsage: RouteTable.Handler = { r in
-            let usage = try await catalog.localAccountUsage(r.param("account"), rse: r.params["rse"])
+            let usage = try await catalog.accountLimits.localAccountUsage(r.param("account"), rse: r.params["rse"])
             return Reply.stream(usage.map { u in
                 ["rse_id": .string(u.rse.id), "rse": .string(u.rse.rse), "bytes": .int(u.bytes), "files": .int(u.files),
                  "bytes_limit": u.limit.map { .int($0) } ?? .double(.infinity),
@@ -126,8 +126,8 @@ extension RucioAPI {
         }
         // `usage/global` before `usage/:rse`: the first matching route wins.
         t.add(.get, "/accounts/:account/usage/global", doc: RouteDoc("Global account usage")) { r in
-            let limits = try await catalog.globalAccountLimits(r.param("account"), expression: nil)
-            let usage = try await catalog.localAccountUsage(r.param("account"), rse: nil)
+            let limits = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: nil)
+            let usage = try await catalog.accountLimits.localAccountUsage(r.param("account"), rse: nil)
             return Reply.stream(limits.map { (expr, rses, bytes) in
                 let ids = Set(rses.map(\.id))
                 let used = usage.filter { ids.contains($0.rse.id) }
@@ -142,8 +142,8 @@ extension RucioAPI {
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
             filters["account"] = r.param("account")
-            _ = try await catalog.account(r.param("account"))
-            return Reply.stream(try await catalog.listRules(filters: filters).map(Doc.rule))
+            _ = try await catalog.accounts.account(r.param("account"))
+            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
         }
     }
 }

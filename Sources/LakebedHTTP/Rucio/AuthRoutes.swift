@@ -9,7 +9,7 @@ extension RucioAPI {
                 throw RucioError.cannotAuthenticate("Cannot authenticate without passing all required arguments")
             }
             let account = r.header("X-Rucio-Account")
-            switch try await catalog.loginUserpass(username: user, password: pass, account: account, appID: r.header("X-Rucio-AppID")) {
+            switch try await catalog.auth.loginUserpass(username: user, password: pass, account: account, appID: r.header("X-Rucio-AppID")) {
             case .token(let info):
                 return Reply.make(.ok, "application/octet-stream", "", extra: [
                     ("X-Rucio-Auth-Token", info.token), ("X-Rucio-Auth-Token-Expires", RucioDate.rfc1123(info.expiresAt)),
@@ -22,7 +22,7 @@ extension RucioAPI {
         t.add(.get, "/auth/validate", doc: RouteDoc("Validate the caller's token")) { r in
             let i = r.caller
             let token = r.header("X-Rucio-Auth-Token") ?? ""
-            let info = try await catalog.validateNativeToken(token)
+            let info = try await catalog.auth.validateNativeToken(token)
             let lifetime = info.map { RucioDate.rfc1123($0.expiresAt) } ?? ""
             // Rucio answers with the Python repr of a dict, not JSON.
             let body = "{'account': '\(i.account)', 'identity': '\(i.identity)', 'lifetime': '\(lifetime)', 'audience': \(info?.audience.map { "'\($0)'" } ?? "None"), 'authz_scope': \(info?.scope.map { "'\($0)'" } ?? "None")}"

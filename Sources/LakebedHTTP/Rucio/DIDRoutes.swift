@@ -24,14 +24,14 @@ extension RucioAPI {
                 dicts = [o]
             }
             let limit = r.q("limit").flatMap { Int($0) }
-            let hits = try await catalog.searchDIDs(scope: r.param("scope"), filter: try DIDFilter.fromDictionaries(dicts), type: type, limit: limit)
+            let hits = try await catalog.dids.searchDIDs(scope: r.param("scope"), filter: try DIDFilter.fromDictionaries(dicts), type: type, limit: limit)
             if r.qBool("long") {
                 return Reply.stream(hits.map { ["scope": .string($0.scope), "name": .string($0.name), "did_type": .string($0.type.rawValue), "bytes": .num($0.bytes), "length": .num($0.length)] })
             }
             return Reply.stream(hits.map { .string($0.name) })
         }
         t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
-            let list = try await catalog.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
+            let list = try await catalog.dids.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
             return Reply.stream(list.map { e in
                 ["scope": .string(e.did.scope), "name": .string(e.did.name), "type": .string(e.type.rawValue),
                  "parent": e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null, "level": .int(Int64(e.level)), "bytes": .num(e.bytes)]
@@ -58,14 +58,14 @@ extension RucioAPI {
                 guard let o = item.objectValue else { throw RucioError.typeError("each attachment must be a dictionary") }
                 attachments.append((DIDRef(try o.requiredString("scope"), try o.requiredString("name")), try Self.fileSpecs(try o.requiredArray("dids")), try o.optionalString("rse")))
             }
-            try await catalog.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
+            try await catalog.dids.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
             return Reply.created()
         }
         t.add(.get, "/dids/:scope/:name", doc: RouteDoc("A DID", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
             let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
             // Rucio's `/<path:scope_name>` keeps a trailing slash in the name: ESAP's `dids/<scope>/files/` asks for DID `<scope>:files/`.
             let name = r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : "")
-            return Reply.json(Doc.did(try await catalog.did(r.param("scope"), name, dynamicDepth: depth)))
+            return Reply.json(Doc.did(try await catalog.dids.did(r.param("scope"), name, dynamicDepth: depth)))
         }
         t.add(.post, "/dids/:scope/:name", doc: RouteDoc("Add a dataset or container", body: "type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
             try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)
@@ -73,26 +73,26 @@ extension RucioAPI {
         }
         t.add(.put, "/dids/:scope/:name/status", doc: RouteDoc("Open or close a collection", body: "open:bool")) { r in
             let b = try r.jsonObject()
-            try await catalog.setStatus(r.param("scope"), r.param("name"), open: try b.optionalBool("open"), issuer: r.caller)
+            try await catalog.dids.setStatus(r.param("scope"), r.param("name"), open: try b.optionalBool("open"), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/dids/:scope/:name/dids", doc: RouteDoc("Content of a collection")) { r in
-            let content = try await catalog.listContent(r.param("scope"), r.param("name"))
+            let content = try await catalog.dids.listContent(r.param("scope"), r.param("name"))
             return Reply.stream(content.map { ["scope": .string($0.scope), "name": .string($0.name), "type": .string($0.type.rawValue),
                                                 "bytes": .num($0.bytes), "adler32": .str($0.adler32), "md5": .str($0.md5)] })
         }
         t.add(.post, "/dids/:scope/:name/dids", doc: RouteDoc("Attach DIDs to a collection", body: "dids!:[file] rse:string")) { r in
             let b = try r.jsonObject()
-            try await catalog.attach(to: DIDRef(r.param("scope"), r.param("name")), children: try Self.fileSpecs(try b.requiredArray("dids")), rse: try b.optionalString("rse"), issuer: r.caller)
+            try await catalog.dids.attach(to: DIDRef(r.param("scope"), r.param("name")), children: try Self.fileSpecs(try b.requiredArray("dids")), rse: try b.optionalString("rse"), issuer: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/dids/:scope/:name/dids", doc: RouteDoc("Detach DIDs from a collection", body: "dids!:[did]")) { r in
             let b = try r.jsonObject()
-            try await catalog.detach(from: DIDRef(r.param("scope"), r.param("name")), children: try Self.didRefs(try b.requiredArray("dids")), issuer: r.caller)
+            try await catalog.dids.detach(from: DIDRef(r.param("scope"), r.param("name")), children: try Self.didRefs(try b.requiredArray("dids")), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/dids/:scope/:name/files", doc: RouteDoc("Files of a DID", query: "long:bool")) { r in
-            let files = try await catalog.listFiles(r.param("scope"), r.param("name"))
+            let files = try await catalog.dids.listFiles(r.param("scope"), r.param("name"))
             return Reply.stream(files.map { f in
                 var o = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
                                     ("guid", f.columns["guid"] ?? .null), ("events", f.columns["events"] ?? .null)])
@@ -101,29 +101,29 @@ extension RucioAPI {
             })
         }
         t.add(.get, "/dids/:scope/:name/parents", doc: RouteDoc("Parents of a DID")) { r in
-            let parents = try await catalog.listParents(r.param("scope"), r.param("name"))
+            let parents = try await catalog.dids.listParents(r.param("scope"), r.param("name"))
             return Reply.stream(parents.map { ["scope": .string($0.0.scope), "name": .string($0.0.name), "type": .string($0.1.rawValue)] })
         }
         t.add(.get, "/dids/:scope/:name/meta", doc: RouteDoc("Metadata of a DID", query: "plugin:DID_COLUMN|JSON|ALL")) { r in
             let raw = (r.q("plugin") ?? "DID_COLUMN").uppercased()
-            guard let plugin = Catalog.MetadataPlugin(rawValue: raw) else { throw RucioError("UnsupportedMetadataPlugin", "Metadata plugin '\(Validation.printable(raw))' is not supported") }
-            return Reply.json(.object(try await catalog.metadata(r.param("scope"), r.param("name"), plugin: plugin)))
+            guard let plugin = DIDStore.MetadataPlugin(rawValue: raw) else { throw RucioError("UnsupportedMetadataPlugin", "Metadata plugin '\(Validation.printable(raw))' is not supported") }
+            return Reply.json(.object(try await catalog.dids.metadata(r.param("scope"), r.param("name"), plugin: plugin)))
         }
         t.add(.post, "/dids/:scope/:name/meta", doc: RouteDoc("Set metadata", body: "meta!:object recursive:bool")) { r in
             let b = try r.jsonObject()
             guard let meta = try b.optionalObject("meta") else { throw RucioError.keyError("meta") }
-            try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: meta, recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
+            try await catalog.dids.setMetadata(r.param("scope"), r.param("name"), meta: meta, recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
             return Reply.created()
         }
         t.add(.post, "/dids/:scope/:name/meta/:key", doc: RouteDoc("Set one metadata key", body: "value!:any recursive:bool")) { r in
             let b = try r.jsonObject()
             guard let v = b["value"] else { throw RucioError.keyError("value") }
-            try await catalog.setMetadata(r.param("scope"), r.param("name"), meta: JSONObject([(r.param("key"), v)]), recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
+            try await catalog.dids.setMetadata(r.param("scope"), r.param("name"), meta: JSONObject([(r.param("key"), v)]), recursive: try b.optionalBool("recursive") ?? false, issuer: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/dids/:scope/:name/meta", doc: RouteDoc("Delete a metadata key", query: "key!:string")) { r in
             guard let key = r.q("key") else { throw RucioError.keyError("key") }
-            try await catalog.deleteMetadata(r.param("scope"), r.param("name"), key: key, issuer: r.caller)
+            try await catalog.dids.deleteMetadata(r.param("scope"), r.param("name"), key: key, issuer: r.caller)
             return Reply.ok()
         }
         t.add(.post, "/dids/bulkdidsmeta", doc: RouteDoc("Set metadata on many DIDs", body: "dids!:[object]")) { r in
@@ -133,23 +133,23 @@ extension RucioAPI {
                 guard let o = d.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
                 items.append((DIDRef(try o.requiredString("scope"), try o.requiredString("name")), try o.optionalObject("meta") ?? JSONObject()))
             }
-            try await catalog.setMetadataBulk(items, issuer: r.caller)
+            try await catalog.dids.setMetadataBulk(items, issuer: r.caller)
             return Reply.created()
         }
         t.add(.post, "/dids/bulkmeta", doc: RouteDoc("Metadata of many DIDs", body: "dids!:[did] plugin:DID_COLUMN|JSON|ALL inherit:bool")) { r in
             let b = try r.jsonObject()
             var out: [JSON] = []
             let raw = (try b.optionalString("plugin") ?? "JSON").uppercased()
-            let plugin = Catalog.MetadataPlugin(rawValue: raw) ?? .json
+            let plugin = DIDStore.MetadataPlugin(rawValue: raw) ?? .json
             for ref in try Self.didRefs(try b.requiredArray("dids")) {
-                var m = try await catalog.metadata(ref.scope, ref.name, plugin: plugin)
+                var m = try await catalog.dids.metadata(ref.scope, ref.name, plugin: plugin)
                 m["scope"] = .string(ref.scope); m["name"] = .string(ref.name)
                 out.append(.object(m))
             }
             return Reply.stream(out)
         }
         t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
-            Reply.stream(try await catalog.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
+            Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
         }
     }
 
@@ -163,7 +163,7 @@ extension RucioAPI {
             guard let o = item.objectValue else { throw RucioError.typeError("each rule must be a dictionary") }
             rules.append(try Self.ruleSpec(o, dids: []))
         }
-        try await catalog.addCollection(scope: scope, name: name, type: type, issuer: issuer, account: try body.optionalString("account"),
+        try await catalog.dids.addCollection(scope: scope, name: name, type: type, issuer: issuer, account: try body.optionalString("account"),
                                         meta: try body.optionalObject("meta") ?? JSONObject(), isOpen: true,
                                         monotonic: try statuses.optionalBool("monotonic") ?? false, lifetime: try body.optionalDouble("lifetime"),
                                         files: try Self.fileSpecs(try body.optionalArray("dids") ?? []), rse: try body.optionalString("rse"), rules: rules)

@@ -6,53 +6,53 @@ extension RucioAPI {
     func registerRSEs(_ t: inout RouteTable) {
         t.add(.get, "/rses", doc: RouteDoc("List RSEs, or resolve an RSE expression", query: "expression:string")) { r in
             if let expr = r.q("expression") {
-                let rses = try await catalog.resolveRSEExpression(expr)
+                let rses = try await catalog.rses.resolveRSEExpression(expr)
                 return Reply.stream(rses.map { ["rse": .string($0.rse)] })
             }
-            return Reply.stream(try await catalog.listRSEs().map(Doc.rse))
+            return Reply.stream(try await catalog.rses.listRSEs().map(Doc.rse))
         }
         t.add(.get, "/rses/:rse", doc: RouteDoc("An RSE's settings document with its protocols")) { r in
-            let rse = try await catalog.rse(r.param("rse"))
-            return Reply.json(Doc.rseSettings(rse, protocols: try await catalog.protocols(rse.rse), attributes: try await catalog.rseAttributes(rse.rse)))
+            let rse = try await catalog.rses.rse(r.param("rse"))
+            return Reply.json(Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse)))
         }
         t.add(.post, "/rses/:rse", doc: RouteDoc("Add an RSE (and its directory)", body: "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string")) { r in
-            try await catalog.addRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
+            try await catalog.rses.addRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
             return Reply.created()
         }
         t.add(.put, "/rses/:rse", doc: RouteDoc("Update an RSE", body: "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string")) { r in
-            try await catalog.updateRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
+            try await catalog.rses.updateRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/rses/:rse", doc: RouteDoc("Delete an RSE")) { r in
-            try await catalog.deleteRSE(r.param("rse"), by: r.caller)
+            try await catalog.rses.deleteRSE(r.param("rse"), by: r.caller)
             return Reply.ok()
         }
         // attributes
         t.add(.get, "/rses/:rse/attr", doc: RouteDoc("RSE attributes")) { r in
             var o = JSONObject()
-            for (k, v) in try await catalog.rseAttributes(r.param("rse")) { o[k] = v }
+            for (k, v) in try await catalog.rses.rseAttributes(r.param("rse")) { o[k] = v }
             return Reply.json(.object(o))
         }
         t.add(.post, "/rses/:rse/attr/:key", doc: RouteDoc("Add an RSE attribute", body: "value!:any")) { r in
             guard let v = try r.jsonObject()["value"] else { throw RucioError.keyError("value") }
-            try await catalog.addRSEAttribute(r.param("rse"), key: r.param("key"), value: v, by: r.caller)
+            try await catalog.rses.addRSEAttribute(r.param("rse"), key: r.param("key"), value: v, by: r.caller)
             return Reply.created()
         }
         t.add(.delete, "/rses/:rse/attr/:key", doc: RouteDoc("Delete an RSE attribute")) { r in
-            try await catalog.deleteRSEAttribute(r.param("rse"), key: r.param("key"), by: r.caller)
+            try await catalog.rses.deleteRSEAttribute(r.param("rse"), key: r.param("key"), by: r.caller)
             return Reply.ok()
         }
         // protocols
         t.add(.get, "/rses/:rse/protocols", doc: RouteDoc("Protocols of an RSE")) { r in
-            let protos = try await catalog.protocols(r.param("rse"))
+            let protos = try await catalog.rses.protocols(r.param("rse"))
             if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(r.param("rse"))' has no protocols") }
             return Reply.json(.array(protos.map(Doc.proto)))
         }
         t.add(.get, "/rses/:rse/protocols/:scheme", doc: RouteDoc("An RSE settings document with the protocols of one scheme")) { r in
-            let rse = try await catalog.rse(r.param("rse"))
-            let protos = try await catalog.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
+            let rse = try await catalog.rses.rse(r.param("rse"))
+            let protos = try await catalog.rses.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
             if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))'") }
-            return Reply.json(Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rseAttributes(rse.rse)))
+            return Reply.json(Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse)))
         }
         t.add(.post, "/rses/:rse/protocols/:scheme", doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
             let b = try r.jsonObject()
@@ -61,23 +61,23 @@ extension RucioAPI {
                                 impl: try b.optionalString("impl") ?? "rucio.rse.protocols.posix.Default",
                                 domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
                                 extendedAttributes: b["extended_attributes"] ?? .null)
-            try await catalog.addProtocol(r.param("rse"), p, by: r.caller)
+            try await catalog.rses.addProtocol(r.param("rse"), p, by: r.caller)
             return Reply.created()
         }
         for p in ["/rses/:rse/protocols/:scheme", "/rses/:rse/protocols/:scheme/:hostname", "/rses/:rse/protocols/:scheme/:hostname/:port"] {
             t.add(.delete, p, doc: RouteDoc("Delete protocols")) { r in
-                try await catalog.deleteProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, by: r.caller)
+                try await catalog.rses.deleteProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, by: r.caller)
                 return Reply.ok()
             }
             t.add(.put, p, doc: RouteDoc("Update protocols", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
-                try await catalog.updateProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, data: try r.jsonObject(), by: r.caller)
+                try await catalog.rses.updateProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, data: try r.jsonObject(), by: r.caller)
                 return Reply.ok()
             }
         }
         t.add(.get, "/rses/:rse/lfns2pfns", doc: RouteDoc("PFNs of LFNs (scope:name) on an RSE", query: "lfn:string scheme:string operation:read|write|delete domain:wan|lan")) { r in
-            let rse = try await catalog.rse(r.param("rse"))
+            let rse = try await catalog.rses.rse(r.param("rse"))
             let scheme = r.q("scheme")
-            let protos = try await catalog.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
+            let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
             guard let proto = protos.first else { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' has no matching protocol") }
             var o = JSONObject()
             for lfn in r.qAll("lfn") {
@@ -90,7 +90,7 @@ extension RucioAPI {
         }
         // distances
         t.add(.get, "/rses/:src/distances/:dst", doc: RouteDoc("Distance between two RSEs")) { r in
-            let d = try await catalog.distances(from: r.param("src"), to: r.param("dst"))
+            let d = try await catalog.rses.distances(from: r.param("src"), to: r.param("dst"))
             return Reply.json(.array(d.map { ["src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "distance": .int(Int64($0.distance)),
                                                 "ranking": .int(Int64($0.distance)), "created_at": .date($0.createdAt), "updated_at": .date($0.updatedAt)] }))
         }
@@ -98,26 +98,26 @@ extension RucioAPI {
             t.add(method, "/rses/:src/distances/:dst", doc: RouteDoc(create ? "Add a distance" : "Update a distance", body: "distance!:int ranking:int bidirectional:bool")) { r in
                 let b = try r.jsonObject()
                 guard let d = try b.optionalInt("distance") ?? b.optionalInt("ranking") else { throw RucioError.keyError("distance") }
-                try await catalog.setDistance(from: r.param("src"), to: r.param("dst"), distance: Int(d), create: create, by: r.caller)
+                try await catalog.rses.setDistance(from: r.param("src"), to: r.param("dst"), distance: Int(d), create: create, by: r.caller)
                 if try b.optionalBool("bidirectional") ?? false {
-                    try await catalog.setDistance(from: r.param("dst"), to: r.param("src"), distance: Int(d), create: create, by: r.caller)
+                    try await catalog.rses.setDistance(from: r.param("dst"), to: r.param("src"), distance: Int(d), create: create, by: r.caller)
                 }
                 return create ? Reply.created() : Reply.ok()
             }
         }
         t.add(.delete, "/rses/:src/distances/:dst", doc: RouteDoc("Delete a distance", query: "bidirectional:bool")) { r in
-            try await catalog.deleteDistance(from: r.param("src"), to: r.param("dst"), by: r.caller)
-            if r.qBool("bidirectional") { try? await catalog.deleteDistance(from: r.param("dst"), to: r.param("src"), by: r.caller) }
+            try await catalog.rses.deleteDistance(from: r.param("src"), to: r.param("dst"), by: r.caller)
+            if r.qBool("bidirectional") { try? await catalog.rses.deleteDistance(from: r.param("dst"), to: r.param("src"), by: r.caller) }
             return Reply.ok()
         }
         // usage and limits
         t.add(.get, "/rses/:rse/usage", doc: RouteDoc("RSE usage per source", query: "source:string per_account:bool")) { r in
-            let (rse, usage) = try await catalog.rseUsage(r.param("rse"), source: r.q("source"))
+            let (rse, usage) = try await catalog.rses.rseUsage(r.param("rse"), source: r.q("source"))
             let perAccount = r.qBool("per_account")
             var accountUsages: [JSON] = []
             if perAccount {
-                for a in try await catalog.listAccounts(type: nil, identity: nil, filters: [:]) {
-                    for u in try await catalog.localAccountUsage(a.account, rse: rse.rse) where u.bytes > 0 {
+                for a in try await catalog.accounts.listAccounts(type: nil, identity: nil, filters: [:]) {
+                    for u in try await catalog.accountLimits.localAccountUsage(a.account, rse: rse.rse) where u.bytes > 0 {
                         accountUsages.append(["account": .string(a.account), "used": .int(u.bytes), "rse": .string(rse.rse)])
                     }
                 }
@@ -131,22 +131,22 @@ extension RucioAPI {
         }
         t.add(.put, "/rses/:rse/usage", doc: RouteDoc("Set RSE usage for a source", body: "source!:string used:int free:int files:int")) { r in
             let b = try r.jsonObject()
-            try await catalog.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
+            try await catalog.rses.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/rses/:rse/limits", doc: RouteDoc("RSE limits")) { r in
             var o = JSONObject()
-            for (k, v) in try await catalog.rseLimits(r.param("rse")) { o[k] = .int(v) }
+            for (k, v) in try await catalog.rses.rseLimits(r.param("rse")) { o[k] = .int(v) }
             return Reply.json(.object(o))
         }
         t.add(.put, "/rses/:rse/limits", doc: RouteDoc("Set an RSE limit", body: "name!:string value!:int")) { r in
             let b = try r.jsonObject()
             guard let v = try b.optionalInt("value") else { throw RucioError.keyError("value") }
-            try await catalog.setRSELimit(r.param("rse"), name: try b.requiredString("name"), value: v, by: r.caller)
+            try await catalog.rses.setRSELimit(r.param("rse"), name: try b.requiredString("name"), value: v, by: r.caller)
             return Reply.ok()
         }
         t.add(.delete, "/rses/:rse/limits", doc: RouteDoc("Delete an RSE limit", body: "name!:string")) { r in
-            try await catalog.setRSELimit(r.param("rse"), name: try r.jsonObject().requiredString("name"), value: nil, by: r.caller)
+            try await catalog.rses.setRSELimit(r.param("rse"), name: try r.jsonObject().requiredString("name"), value: nil, by: r.caller)
             return Reply.ok()
         }
     }

@@ -6,7 +6,7 @@ extension RucioAPI {
     func registerReplicas(_ t: inout RouteTable) {
         let list: RouteTable.Handler = { r in
             let b = try r.jsonObject()
-            var q = Catalog.ReplicaQuery()
+            var q = ReplicaStore.ReplicaQuery()
             q.schemes = try b.optionalArray("schemes")?.compactMap(\.stringValue)
             q.rseExpression = try b.optionalString("rse_expression")
             q.allStates = try b.optionalBool("all_states") ?? false
@@ -15,8 +15,8 @@ extension RucioAPI {
             q.limit = r.q("limit").flatMap { Int($0) }
             let dids: [DIDRef]
             do { dids = try Self.didRefs(try b.requiredArray("dids")) }
-            let files: [Catalog.FileReplicas]
-            do { files = try await catalog.listReplicas(dids, query: q) } catch let e as RucioError where e.exceptionClass == "DataIdentifierNotFound" {
+            let files: [ReplicaStore.FileReplicas]
+            do { files = try await catalog.replicas.listReplicas(dids, query: q) } catch let e as RucioError where e.exceptionClass == "DataIdentifierNotFound" {
                 return Reply.error(e, status: .badRequest)
             }
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
@@ -25,22 +25,22 @@ extension RucioAPI {
         t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"), list)
         t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
             let b = try r.jsonObject()
-            try await catalog.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
+            try await catalog.replicas.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
                                           ignoreAvailability: try b.optionalBool("ignore_availability") ?? false, issuer: r.caller)
             return Reply.created()
         }
         t.add(.put, "/replicas", doc: RouteDoc("Update replica states", body: "rse!:string files!:[file]")) { r in
             let b = try r.jsonObject()
-            try await catalog.updateReplicaStates(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
+            try await catalog.replicas.updateReplicaStates(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.delete, "/replicas", doc: RouteDoc("Delete replicas", body: "rse!:string files!:[did]")) { r in
             let b = try r.jsonObject()
-            try await catalog.deleteReplicas(rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
+            try await catalog.replicas.deleteReplicas(rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/replicas/:scope/:name/datasets", doc: RouteDoc("Dataset replicas")) { r in
-            let rows = try await catalog.datasetReplicas(r.param("scope"), r.param("name"))
+            let rows = try await catalog.replicas.datasetReplicas(r.param("scope"), r.param("name"))
             return Reply.stream(rows.map { d in
                 ["scope": .string(r.param("scope")), "name": .string(r.param("name")), "rse": .string(d.rse.rse), "rse_id": .string(d.rse.id),
                  "bytes": .int(d.bytes), "length": .int(d.length), "available_bytes": .int(d.availableBytes), "available_length": .int(d.availableLength),
@@ -52,17 +52,17 @@ extension RucioAPI {
             throw RucioError.valueError("cannot parse scope and name")
         }
         t.add(.get, "/replicas/:scope/:name", doc: RouteDoc("Replicas of a DID", query: "schemes:string limit:int")) { r in
-            var q = Catalog.ReplicaQuery()
+            var q = ReplicaStore.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
-            let files = try await catalog.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)
+            let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: false) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: false, parents: false) })
         }
     }
 
     /// One file of a replica listing, as `list_replicas` returns it.
-    static func replicaDoc(_ f: Catalog.FileReplicas, allStates: Bool, parents: Bool) -> JSON {
+    static func replicaDoc(_ f: ReplicaStore.FileReplicas, allStates: Bool, parents: Bool) -> JSON {
         var pfns = JSONObject(), rses = JSONObject(), states = JSONObject()
         var ranked: [(String, JSON)] = []
         for rep in f.replicas {
@@ -93,7 +93,7 @@ extension RucioAPI {
     }
 
     /// The metalink document the download client asks for.
-    static func metalink(_ files: [Catalog.FileReplicas], parents: Bool) -> Response {
+    static func metalink(_ files: [ReplicaStore.FileReplicas], parents: Bool) -> Response {
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n"
         for f in files {
             out += " <file name=\"\(xml(f.name))\">\n"

@@ -39,15 +39,15 @@ extension RucioAPI {
             let src = r.q("src_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
             let dst = r.q("dst_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
             guard src != nil || dst != nil else { throw RucioError.valueError("Source or destination RSE must be given") }
-            let list = try await catalog.listRequests(sources: src.map { [$0] } ?? [], destinations: dst.map { [$0] } ?? [], states: states)
+            let list = try await catalog.requests.listRequests(sources: src.map { [$0] } ?? [], destinations: dst.map { [$0] } ?? [], states: states)
             return Reply.stream(list.map(Doc.request))
         }
         t.add(.get, "/requests/:scope/:name/:rse", doc: RouteDoc("The transfer request of a file to an RSE")) { r in
-            let all = try await catalog.requests(scope: r.param("scope"), name: r.param("name"), rse: r.param("rse"))
+            let all = try await catalog.requests.requests(scope: r.param("scope"), name: r.param("name"), rse: r.param("rse"))
             return Reply.stream([Doc.request(all[0])])
         }
         t.add(.get, "/rules/:id/analysis", doc: RouteDoc("Why a rule is stuck (rule show --examine)")) { r in
-            let (error, transfers) = try await catalog.examineRule(r.param("id"))
+            let (error, transfers) = try await catalog.rules.examineRule(r.param("id"))
             let list: [JSON] = transfers.map { x in
                 [
                     "scope": .string(x.scope), "name": .string(x.name), "rse_id": .string(x.rseID), "rse": .string(x.rse),
@@ -61,12 +61,12 @@ extension RucioAPI {
         t.add(.post, "/rules/:id/reduce", doc: RouteDoc("Reduce the copies of a rule", body: "copies!:int exclude_expression:string")) { r in
             let b = try r.jsonObject()
             guard let copies = try b.optionalInt("copies") else { throw RucioError.keyError("copies") }
-            let id = try await catalog.reduceRule(r.param("id"), copies: Int(copies), excludeExpression: try b.optionalString("exclude_expression"), issuer: r.caller)
+            let id = try await catalog.rules.reduceRule(r.param("id"), copies: Int(copies), excludeExpression: try b.optionalString("exclude_expression"), issuer: r.caller)
             return Reply.json(.array([.string(id)]))
         }
         t.add(.post, "/rules/:id/move", doc: RouteDoc("Move a rule to other RSEs", body: "rse_expression!:string override:object")) { r in
             let b = try r.jsonObject()
-            let id = try await catalog.moveRule(r.param("id"), rseExpression: try b.requiredString("rse_expression"),
+            let id = try await catalog.rules.moveRule(r.param("id"), rseExpression: try b.requiredString("rse_expression"),
                                                 override: try b.optionalObject("override") ?? JSONObject(), issuer: r.caller)
             return Reply.text(JSON.string(id).serialized(), status: .created, contentType: "application/json")
         }

@@ -30,7 +30,7 @@ extension RucioAPI {
             let b = try r.jsonObject()
             let spec = try Self.ruleSpec(b, dids: try Self.didRefs(try b.requiredArray("dids")))
             do {
-                let ids = try await catalog.addRules(spec, issuer: r.caller)
+                let ids = try await catalog.rules.addRules(spec, issuer: r.caller)
                 return Reply.text(JSON.array(ids.map { .string($0) }).serialized(), status: .created, contentType: "text/html; charset=utf-8")
             } catch let e as RucioError where ["InvalidRSEExpression", "InvalidObject"].contains(e.exceptionClass) {
                 return Reply.error(e, status: .conflict)
@@ -39,25 +39,25 @@ extension RucioAPI {
         t.add(.get, "/rules", doc: RouteDoc("List rules", query: "scope:string name:string account:string state:string rse_expression:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
-            return Reply.stream(try await catalog.listRules(filters: filters).map(Doc.rule))
+            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
         }
-        t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rule(r.param("id")))) }
+        t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rules.rule(r.param("id")))) }
         t.add(.put, "/rules/:id", doc: RouteDoc("Update a rule", body: "options!:object")) { r in
             let b = try r.jsonObject()
             guard let options = try b.optionalObject("options") else { throw RucioError.keyError("options") }
-            try await catalog.updateRule(r.param("id"), options: options, issuer: r.caller)
+            try await catalog.rules.updateRule(r.param("id"), options: options, issuer: r.caller)
             return Reply.ok()
         }
         t.add(.delete, "/rules/:id", doc: RouteDoc("Delete a rule", body: "purge_replicas:bool")) { r in
             let b = try r.jsonObject()
-            do { try await catalog.deleteRule(r.param("id"), purgeReplicas: try b.optionalBool("purge_replicas"), issuer: r.caller) }
+            do { try await catalog.rules.deleteRule(r.param("id"), purgeReplicas: try b.optionalBool("purge_replicas"), issuer: r.caller) }
             catch let e as RucioError where e.exceptionClass == "UnsupportedOperation" { return Reply.error(e, status: .unauthorized) }
             return Reply.ok()
         }
-        t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in Reply.stream(try await catalog.locks(ofRule: r.param("id")).map(Doc.lock)) }
+        t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in Reply.stream(try await catalog.rules.locks(ofRule: r.param("id")).map(Doc.lock)) }
         t.add(.get, "/locks/:scope/:name", doc: RouteDoc("Locks on a dataset", query: "did_type!:DATASET|dataset")) { r in
             guard r.q("did_type")?.lowercased() == "dataset" else { throw RucioError("UnsupportedOperation", "did_type must be dataset") }
-            return Reply.stream(try await catalog.locks(onDID: r.param("scope"), r.param("name")).map(Doc.lock))
+            return Reply.stream(try await catalog.rules.locks(onDID: r.param("scope"), r.param("name")).map(Doc.lock))
         }
     }
 }

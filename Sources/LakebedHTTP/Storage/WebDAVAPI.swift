@@ -46,7 +46,7 @@ public struct WebDAVAPI: Sendable {
         do {
             guard let rseName = segments.first else { throw Failure(status: .notFound, message: "Name an RSE: \(Self.prefix)/<RSE>/<path>") }
             let rse: RSE
-            do { rse = try await catalog.rse(rseName) } catch { throw Failure(status: .notFound, message: "No RSE named \(rseName)") }
+            do { rse = try await catalog.rses.rse(rseName) } catch { throw Failure(status: .notFound, message: "No RSE named \(rseName)") }
             let storage = RSEStorage(rse: rse)
             let rel = segments.dropFirst().joined(separator: "/")
             let target = Target(storage: storage, rel: rel)

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension Catalog {
+extension DIDStore {
     /// Metadata plugins, as `GET /dids/<s>/<n>/meta?plugin=` names them.
     public enum MetadataPlugin: String, Sendable { case didColumn = "DID_COLUMN", json = "JSON", all = "ALL" }
 
@@ -23,7 +23,7 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let d = try Self.did(db, scope, name)
-            let owner = try Self.scopeOwner(db, scope)
+            let owner = try ScopeStore.scopeOwner(db, scope)
             guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not add metadata to \(scope):\(name)")
             }
@@ -100,7 +100,7 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let d = try Self.did(db, scope, name)
-            let owner = try Self.scopeOwner(db, scope)
+            let owner = try ScopeStore.scopeOwner(db, scope)
             guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not delete metadata of \(scope):\(name)")
             }

@@ -1,14 +1,20 @@
 import Foundation
 import GRDB
 
-extension Catalog {
+/// Replicas: a file's bytes on an RSE (Rucio's `core/replica.py`).
+public struct ReplicaStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     /// Relative path of a file on an RSE: the `hash` lfn2pfn for deterministic RSEs, or the given PFN's path.
     static func replicaPath(_ db: Database, rse: RSE, file: FileSpec) throws -> String {
         if let pfn = file.pfn, !pfn.isEmpty {
             guard let url = URLComponents(string: pfn) else { throw RucioError.invalidPath("Cannot parse PFN '\(Validation.printable(pfn))'") }
             let path = url.percentEncodedPath.removingPercentEncoding ?? url.path
             let root = rse.root.hasSuffix("/") ? rse.root : rse.root + "/"
-            let protos = try protocols(db, rseID: rse.id)
+            let protos = try RSEStore.protocols(db, rseID: rse.id)
             for p in protos where path.hasPrefix(p.normalisedPrefix) {
                 let rel = String(path.dropFirst(p.normalisedPrefix.count))
                 _ = try containedPath(root: root, relative: rel)
@@ -59,15 +65,15 @@ extension Catalog {
     public func addReplicas(rse: String, files: [FileSpec], ignoreAvailability: Bool, issuer: Issuer, virtual: Bool = false) async throws {
         let now = nowStamp
         try await db.write { db in
-            let model = try Self.rse(db, name: rse)
+            let model = try RSEStore.rse(db, name: rse)
             if !model.availabilityWrite && !ignoreAvailability {
                 throw RucioError("ResourceTemporaryUnavailable", "\(rse) is temporary unavailable for writing")
             }
             for f in files {
                 try Validation.checkScope(f.scope)
                 try Validation.checkName(f.name)
-                try Self.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
-                let d = try Self.ensureFile(db, f, account: issuer.account, now: now)
+                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
+                let d = try DIDStore.ensureFile(db, f, account: issuer.account, now: now)
                 try self.registerReplicaInTransaction(db, rse: model, file: f, did: d, issuer: issuer, now: now, allowExisting: false, virtual: virtual)
             }
         }
@@ -90,19 +96,19 @@ extension Catalog {
         }
         try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                        arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
-        if state == .available { try replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
+        if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
     }
 
     /// Changes replica states (`PUT /replicas`); AVAILABLE requires the bytes on disk.
     public func updateReplicaStates(rse: String, files: [FileSpec], issuer: Issuer) async throws {
         let now = nowStamp
         try await db.write { db in
-            let model = try Self.rse(db, name: rse)
+            let model = try RSEStore.rse(db, name: rse)
             for f in files {
                 guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
                     throw RucioError("ReplicaNotFound", "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
-                try Self.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
+                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
                 guard let s = f.state, let state = ReplicaState(loose: s) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: missing or invalid state") }
                 if state == r.state { continue }
@@ -110,7 +116,7 @@ extension Catalog {
                     try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
                 }
                 try db.exec(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [state.rawValue, now, model.id, f.scope, f.name])
-                if state == .available { try replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
+                if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
             }
         }
     }
@@ -118,7 +124,7 @@ extension Catalog {
     /// Removes replicas from the catalog and their bytes from disk (admin only, refused while locked).
     public func deleteReplicas(rse: String, files: [DIDRef], issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "delete_replicas")
-        let model = try await self.rse(rse)
+        let model = try await catalog.rses.rse(rse)
         let paths = try await db.write { db -> [String] in
             var paths: [String] = []
             for f in files {
@@ -163,13 +169,13 @@ extension Catalog {
     func listReplicasIn(_ db: Database, _ dids: [DIDRef], _ query: ReplicaQuery) throws -> [FileReplicas] {
         do {
             var allowed: Set<String>?
-            if let e = query.rseExpression { allowed = Set(try Self.resolve(db, expression: e).map(\.id)) }
+            if let e = query.rseExpression { allowed = Set(try RSEStore.resolve(db, expression: e).map(\.id)) }
             var rseCache: [String: RSE] = [:]
             var protoCache: [String: [RSEProtocol]] = [:]
             var out: [FileReplicas] = []
             var seen = Set<DIDRef>()
             for ref in dids {
-                let files = try Self.files(db, ref.scope, ref.name)
+                let files = try DIDStore.files(db, ref.scope, ref.name)
                 for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
                     let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
@@ -177,16 +183,16 @@ extension Catalog {
                         let r = Replica(row: row)
                         if !query.allStates && r.state != .available { continue }
                         if let allowed, !allowed.contains(r.rseID) { continue }
-                        if rseCache[r.rseID] == nil { rseCache[r.rseID] = try Self.rse(db, id: r.rseID) }
+                        if rseCache[r.rseID] == nil { rseCache[r.rseID] = try RSEStore.rse(db, id: r.rseID) }
                         let rse = rseCache[r.rseID]!
                         if !query.ignoreAvailability && !rse.availabilityRead { continue }
-                        if protoCache[r.rseID] == nil { protoCache[r.rseID] = try Self.protocols(db, rseID: r.rseID) }
+                        if protoCache[r.rseID] == nil { protoCache[r.rseID] = try RSEStore.protocols(db, rseID: r.rseID) }
                         var protos = protoCache[r.rseID]!.filter { $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil }
                         if let schemes = query.schemes { protos = protos.filter { schemes.contains($0.scheme) } }
                         entry.replicas.append((rse, r.state, r.path, protos))
                     }
                     entry.replicas.sort { $0.rse.rse < $1.rse.rse }
-                    if query.resolveParents { entry.parents = try Self.ancestors(db, f.scope, f.name) }
+                    if query.resolveParents { entry.parents = try DIDStore.ancestors(db, f.scope, f.name) }
                     out.append(entry)
                     if let limit = query.limit, out.count >= limit { return out }
                 }
@@ -203,17 +209,17 @@ extension Catalog {
     /// Per-RSE completeness of a dataset (`GET /replicas/<s>/<n>/datasets`).
     public func datasetReplicas(_ scope: String, _ name: String) async throws -> [DatasetReplica] {
         try await db.read { db in
-            let d = try Self.did(db, scope, name)
-            let files = try Self.files(db, scope, name)
+            let d = try DIDStore.did(db, scope, name)
+            let files = try DIDStore.files(db, scope, name)
             let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0.clampedAdding($1.bytes ?? 0) }
             _ = d
-            let rows = try db.all(sql: Self.filesCTE + """
+            let rows = try db.all(sql: DIDStore.filesCTE + """
                 SELECT r.rse_id, SUM(CASE WHEN r.state = 'A' THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = 'A' THEN r.bytes ELSE 0 END) AS b,
                   MIN(r.created_at) AS c, MAX(r.updated_at) AS u
                 FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id
                 """, arguments: [scope, name])
             return try rows.map {
-                DatasetReplica(rse: try Self.rse(db, id: $0["rse_id"]), length: total, bytes: totalBytes, availableLength: $0["n"], availableBytes: $0["b"],
+                DatasetReplica(rse: try RSEStore.rse(db, id: $0["rse_id"]), length: total, bytes: totalBytes, availableLength: $0["n"], availableBytes: $0["b"],
                                createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
             }.sorted { $0.rse.rse < $1.rse.rse }
         }

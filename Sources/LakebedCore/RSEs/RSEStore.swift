@@ -7,7 +7,23 @@ public struct RSESettings: Sendable {
     public init(_ values: JSONObject = JSONObject()) { self.values = values }
 }
 
-extension Catalog {
+
+extension JSONObject {
+    /// A copy with only the keys that pass `keep`.
+    public func filtering(_ keep: (String) -> Bool) -> JSONObject {
+        var out = JSONObject()
+        for (k, v) in self where keep(k) { out[k] = v }
+        return out
+    }
+}
+
+/// RSEs, their settings, attributes, protocols, distances, usage and limits (Rucio's `core/rse.py`).
+public struct RSEStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     static let rseColumns: [String: String] = [
         "rse_type": "rse_type", "deterministic": "deterministic", "volatile": "volatile", "staging_area": "staging_area",
         "city": "city", "region_code": "region_code", "country_name": "country_name", "continent": "continent",
@@ -15,6 +31,7 @@ extension Catalog {
         "availability_read": "availability_read", "availability_write": "availability_write",
         "availability_delete": "availability_delete", "qos_class": "qos_class",
     ]
+
     static let boolRSEColumns: Set<String> = ["deterministic", "volatile", "staging_area", "availability_read", "availability_write", "availability_delete"]
 
     /// Default directory of an RSE.
@@ -27,7 +44,7 @@ extension Catalog {
         try Validation.checkRSE(rse)
         let dir = ((root ?? defaultRoot(for: rse)) as NSString).standardizingPath
         let now = nowStamp
-        let id = ids.next()
+        let id = newID()
         let sets = try Self.rseAssignments(settings.values)
         let created = try await db.write { db -> RSE in
             if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {
@@ -373,14 +390,5 @@ extension Catalog {
                 try db.exec(sql: "DELETE FROM rse_limits WHERE rse_id = ? AND name = ?", arguments: [model.id, name])
             }
         }
-    }
-}
-
-extension JSONObject {
-    /// A copy with only the keys that pass `keep`.
-    public func filtering(_ keep: (String) -> Bool) -> JSONObject {
-        var out = JSONObject()
-        for (k, v) in self where keep(k) { out[k] = v }
-        return out
     }
 }

@@ -9,7 +9,7 @@ public struct StuckTransfer: Sendable {
     public var sources: [(String, Bool)]
 }
 
-extension Catalog {
+extension RuleStore {
     /// Rucio's `examine_replication_rule`: what is wrong with a rule, with every stuck lock's last attempt.
     public func examineRule(_ id: String) async throws -> (error: String, transfers: [StuckTransfer]) {
         try await db.read { db in
@@ -70,14 +70,14 @@ extension Catalog {
             var spec = self.ruleSpec(of: rule)
             spec.copies = copies
             if let ex = excludeExpression, !ex.isEmpty {
-                _ = try Self.resolve(db, expression: ex)
+                _ = try RSEStore.resolve(db, expression: ex)
                 spec.rseExpression = "(\(rule.rseExpression))\\(\(ex))"
             }
             spec.account = rule.account
             try Self.deleteRuleInTransaction(db, rule: rule, purge: false, now: now)
             let admin = Issuer(account: rule.account, identity: issuer.identity, isAdmin: true)
             let newIDs: [String]
-            do { newIDs = try self.addRuleInTransaction(db, spec, issuer: admin) } catch let e as RucioError {
+            do { newIDs = try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, spec, issuer: admin) } catch let e as RucioError {
                 throw RucioError("RuleReplaceFailed", e.message)
             }
             return newIDs[0]
@@ -98,19 +98,9 @@ extension Catalog {
             if let w = override["weight"]?.stringValue { spec.weight = w }
             if let g = override["grouping"]?.stringValue { spec.grouping = g.uppercased() }
             let admin = Issuer(account: rule.account, identity: issuer.identity, isAdmin: true)
-            let newID = try self.addRuleInTransaction(db, spec, issuer: admin)[0]
+            let newID = try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, spec, issuer: admin)[0]
             try db.execute(sql: "UPDATE rules SET child_rule_id = ?, updated_at = ? WHERE id = ?", arguments: [newID, nowStamp, id])
             return newID
-        }
-    }
-
-    /// Removes rules whose child rule (from a move) has reached OK.
-    public func retireMovedRules() async throws -> Int {
-        let now = nowStamp
-        return try await db.write { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = 'O'").map(Rule.init(row:))
-            for r in rules { try Self.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
-            return rules.count
         }
     }
 }

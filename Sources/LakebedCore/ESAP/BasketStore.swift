@@ -11,7 +11,13 @@ public struct BasketItem: Sendable, Equatable {
     public var itemData: String
 }
 
-extension Catalog {
+/// ESAP's shopping baskets, one per user.
+public struct BasketStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     /// A user's basket, oldest item first.
     public func basket(user: String) async throws -> [BasketItem] {
         try await db.read { db in

@@ -1,7 +1,30 @@
 import Foundation
 import GRDB
 
-extension Catalog {
+extension String {
+    /// A SQL LIKE pattern for Rucio's `*` wildcard, escaping `%` and `_`.
+    var likePattern: String {
+        var out = ""
+        for c in self {
+            switch c {
+            case "*": out += "%"
+            case "%": out += "%"
+            case "_": out += "\\_"
+            case "\\": out += "\\\\"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+/// Accounts and their attributes (Rucio's `core/account.py`).
+public struct AccountStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     static let accountTypes = ["USER", "GROUP", "SERVICE"]
 
     /// Creates an account.
@@ -133,22 +156,5 @@ extension Catalog {
         if account == "root" { return true }
         let v = try String.fetchOne(db, sql: "SELECT value FROM account_attributes WHERE account = ? AND key = 'admin'", arguments: [account])
         return v.map { ["true", "\"true\"", "1", "\"1\""].contains($0.lowercased()) } ?? false
-    }
-}
-
-extension String {
-    /// A SQL LIKE pattern for Rucio's `*` wildcard, escaping `%` and `_`.
-    var likePattern: String {
-        var out = ""
-        for c in self {
-            switch c {
-            case "*": out += "%"
-            case "%": out += "%"
-            case "_": out += "\\_"
-            case "\\": out += "\\\\"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }

@@ -35,7 +35,13 @@ extension TokenInfo {
     }
 }
 
-extension Catalog {
+/// Identities, logins and the lake's own tokens (Rucio's `core/identity.py` and `core/authentication.py`).
+public struct AuthStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     static let identityTypes = ["USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML"]
 
     /// Adds a login identity to an account (passwords are stored salted and hashed).
@@ -48,7 +54,7 @@ extension Catalog {
         let hashed = t == "USERPASS" ? PasswordHash.make(password!) : nil
         let now = nowStamp
         try await db.write { db in
-            try Self.requireAccount(db, account)
+            try AccountStore.requireAccount(db, account)
             if try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND account = ?", arguments: [identity, t, account]) != nil {
                 throw RucioError.duplicate("Identity pair '\(identity)','\(t)' already exists!")
             }
@@ -68,7 +74,7 @@ extension Catalog {
     /// Identities of an account.
     public func listIdentities(account: String) async throws -> [Identity] {
         try await db.read { db in
-            try Self.requireAccount(db, account)
+            try AccountStore.requireAccount(db, account)
             return try Row.fetchAll(db, sql: "SELECT * FROM identities WHERE account = ? ORDER BY identity", arguments: [account]).map {
                 Identity(identity: $0["identity"], type: $0["id_type"], account: $0["account"], email: $0["email"], isDefault: ($0["is_default"] as Int) == 1)
             }
@@ -189,7 +195,7 @@ extension Catalog {
     /// Builds the issuer for a validated token.
     public func issuer(for info: TokenInfo) async throws -> Issuer {
         if let cached = tokenCache.admin(info.account) { return Issuer(account: info.account, identity: info.identity, isAdmin: cached) }
-        let admin = try quickRead { db in try Self.isAdmin(db, info.account) }
+        let admin = try quickRead { db in try AccountStore.isAdmin(db, info.account) }
         tokenCache.setAdmin(info.account, admin)
         return Issuer(account: info.account, identity: info.identity, isAdmin: admin)
     }

@@ -9,7 +9,14 @@ public struct RSEOverview: Sendable {
 }
 
 /// Whole-lake summaries for dashboards and metrics: each is one query, whatever the size of the lake.
-extension Catalog {
+
+/// Counts for the dashboard and metrics: bytes per RSE, rules and locks by state.
+public struct OverviewStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     /// Every RSE with the bytes and files of its replicas (one grouped query instead of one per RSE).
     public func rseOverview() async throws -> [RSEOverview] {
         try await db.read { db in
@@ -58,7 +65,7 @@ extension Catalog {
     /// Every transfer request made for a rule, oldest first (its transfer history).
     public func requests(ofRule id: String, limit: Int = 1_000) async throws -> [TransferRequest] {
         try await db.read { db in
-            try Row.fetchAll(db, sql: Self.requestSelect + " WHERE q.rule_id = ? ORDER BY q.created_at, q.id LIMIT ?", arguments: [id, limit]).map(TransferRequest.init(row:))
+            try Row.fetchAll(db, sql: RequestStore.requestSelect + " WHERE q.rule_id = ? ORDER BY q.created_at, q.id LIMIT ?", arguments: [id, limit]).map(TransferRequest.init(row:))
         }
     }
 }

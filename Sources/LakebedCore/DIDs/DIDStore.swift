@@ -19,10 +19,16 @@ public struct FileSpec: Sendable, Equatable {
     }
 }
 
-extension Catalog {
+/// Data identifiers: files, datasets, containers, their content and metadata (Rucio's `core/did.py`).
+public struct DIDStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     static func did(_ db: Database, _ scope: String, _ name: String) throws -> DID {
         guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) else {
-            _ = try scopeOwner(db, scope)
+            _ = try ScopeStore.scopeOwner(db, scope)
             throw RucioError.didNotFound(scope, name)
         }
         return DID(row: row)
@@ -74,7 +80,7 @@ extension Catalog {
         let now = nowStamp
         let owner = account ?? issuer.account
         try await db.write { db in
-            try Self.requireScopeWrite(db, scope: scope, issuer: issuer, action: "add did")
+            try ScopeStore.requireScopeWrite(db, scope: scope, issuer: issuer, action: "add did")
             try Self.insertCollection(db, scope: scope, name: name, type: type, account: owner, meta: meta, isOpen: isOpen, monotonic: monotonic, expiredAt: lifetime.map { now + $0 }, now: now)
             if !files.isEmpty {
                 try self.attachInTransaction(db, parent: DIDRef(scope, name), children: files, rse: rse, issuer: issuer, ignoreDuplicate: false)
@@ -82,7 +88,7 @@ extension Catalog {
             for var rule in rules {
                 rule.dids = [DIDRef(scope, name)]
                 if rule.account == nil { rule.account = issuer.account }
-                _ = try self.addRuleInTransaction(db, rule, issuer: issuer)
+                _ = try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, rule, issuer: issuer)
             }
         }
     }
@@ -146,26 +152,26 @@ extension Catalog {
     func attachInTransaction(_ db: Database, parent: DIDRef, children: [FileSpec], rse: String?, issuer: Issuer, ignoreDuplicate: Bool) throws {
         let now = nowStamp
         let p = try Self.did(db, parent.scope, parent.name)
-        let owner = try Self.scopeOwner(db, parent.scope)
+        let owner = try ScopeStore.scopeOwner(db, parent.scope)
         guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
             throw RucioError.accessDenied("Account \(issuer.account) can not add data identifiers to \(parent)")
         }
         guard p.type.isCollection else { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is a file; only collections can have content") }
         guard p.isOpen != false else { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is closed") }
         var rseModel: RSE?
-        if let rse { rseModel = try Self.rse(db, name: rse) }
+        if let rse { rseModel = try RSEStore.rse(db, name: rse) }
         var added: [DIDRef] = []
         var childKinds = Set<DIDType>()
         let existingKinds = try String.fetchAll(db, sql: "SELECT DISTINCT child_type FROM contents WHERE scope = ? AND name = ?", arguments: [parent.scope, parent.name]).compactMap { DIDType(rawValue: $0) }
         for c in children {
             try Validation.checkScope(c.scope)
             if c.scope == parent.scope && c.name == parent.name { throw RucioError("UnsupportedOperation", "A DID cannot be attached to itself") }
-            _ = try Self.scopeOwner(db, c.scope)
+            _ = try ScopeStore.scopeOwner(db, c.scope)
             var child: DID
             if let rseModel {
                 // Attaching with an RSE registers the files (and replicas) on the fly.
                 child = try Self.ensureFile(db, c, account: issuer.account, now: now)
-                try self.registerReplicaInTransaction(db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
+                try catalog.replicas.registerReplicaInTransaction(db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
             } else {
                 guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
                     throw RucioError.didNotFound(c.scope, c.name)
@@ -201,7 +207,7 @@ extension Catalog {
             throw RucioError("UnsupportedOperation", "Mixed collections are not allowed")
         }
         try Self.refreshCollectionSize(db, parent, now: now)
-        if !added.isEmpty { try self.rulesFollowAttachment(db, parent: parent, children: added, now: now) }
+        if !added.isEmpty { try JudgeEvaluator(catalog: catalog).rulesFollowAttachment(db, parent: parent, children: added, now: now) }
     }
 
     /// Whether `candidate` is `of` itself or one of its ancestors (prevents cycles).
@@ -229,7 +235,7 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let p = try Self.did(db, parent.scope, parent.name)
-            let owner = try Self.scopeOwner(db, parent.scope)
+            let owner = try ScopeStore.scopeOwner(db, parent.scope)
             guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not detach data identifiers from \(parent)")
             }
@@ -239,7 +245,7 @@ extension Catalog {
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
             }
             try Self.refreshCollectionSize(db, parent, now: now)
-            try self.rulesFollowDetachment(db, parent: parent, children: children, now: now)
+            try JudgeEvaluator(catalog: catalog).rulesFollowDetachment(db, parent: parent, children: children, now: now)
         }
     }
 
@@ -288,7 +294,7 @@ extension Catalog {
         let now = nowStamp
         try await db.write { db in
             let d = try Self.did(db, scope, name)
-            let owner = try Self.scopeOwner(db, scope)
+            let owner = try ScopeStore.scopeOwner(db, scope)
             guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not set status on \(scope):\(name)")
             }
@@ -310,7 +316,7 @@ extension Catalog {
     /// DIDs of a scope as a tree walk: top-level DIDs (no parent), or `name` and, if recursive, its descendants.
     public func scopeList(scope: String, name: String?, recursive: Bool, limit: Int = 100_000) async throws -> [ScopeListEntry] {
         try await db.read { db in
-            _ = try Self.scopeOwner(db, scope)
+            _ = try ScopeStore.scopeOwner(db, scope)
             var out: [ScopeListEntry] = []
             var roots: [(DID, DIDRef?)] = []
             if let name {

@@ -35,7 +35,7 @@ public struct DIDFilter: Sendable, Equatable {
     }
 }
 
-extension Catalog {
+extension DIDStore {
     /// One search hit.
     public struct SearchHit: Sendable { public var scope: String; public var name: String; public var type: DIDType; public var bytes: Int64?; public var length: Int64? }
 
@@ -78,7 +78,7 @@ extension Catalog {
         let sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ") ORDER BY name" + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
         let finalArgs = args.map { $0.databaseValue }
         return try await db.read { db in
-            _ = try Self.scopeOwner(db, scope)
+            _ = try ScopeStore.scopeOwner(db, scope)
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArgs)).map {
                 SearchHit(scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
             }

@@ -1,7 +1,13 @@
 import Foundation
 import GRDB
 
-extension Catalog {
+/// Scopes and who owns them (Rucio's `core/scope.py`).
+public struct ScopeStore: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
     /// Creates a scope owned by `account`.
     public func addScope(_ scope: String, account: String, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_scope") }
@@ -9,7 +15,7 @@ extension Catalog {
         try Validation.checkAccount(account)
         let now = nowStamp
         try await db.write { db in
-            try Self.requireAccount(db, account)
+            try AccountStore.requireAccount(db, account)
             if try Row.fetchOne(db, sql: "SELECT 1 FROM scopes WHERE scope = ?", arguments: [scope]) != nil {
                 throw RucioError.duplicate("Scope '\(scope)' already exists!")
             }
@@ -32,7 +38,7 @@ extension Catalog {
     /// Scopes owned by an account.
     public func listScopes(ofAccount account: String) async throws -> [String] {
         try quickRead { db in
-            try Self.requireAccount(db, account)
+            try AccountStore.requireAccount(db, account)
             return try String.fetchAll(db, sql: "SELECT scope FROM scopes WHERE account = ? ORDER BY scope", arguments: [account])
         }
     }

@@ -29,18 +29,18 @@ public struct WebDAVEndpoint: Sendable, Equatable {
     }
 }
 
-extension Catalog {
+extension RSEStore {
     /// Records where WebDAV is served and gives every RSE (and every RSE created later) its `https` protocol at that port,
     /// replacing the one a previous run published.
     public func publishWebDAV(_ endpoint: WebDAVEndpoint) async throws {
-        webdav.withLock { $0 = endpoint }
+        catalog.webdav.withLock { $0 = endpoint }
         try await db.write { db in
             for rse in try Self.allRSEs(db) { try Self.upsertWebDAV(db, rse: rse, endpoint: endpoint) }
         }
     }
 
     /// The endpoint published by this process, if any.
-    public var webdavEndpoint: WebDAVEndpoint? { webdav.withLock { $0 } }
+    public var webdavEndpoint: WebDAVEndpoint? { catalog.webdav.withLock { $0 } }
 
     static func upsertWebDAV(_ db: Database, rse: RSE, endpoint: WebDAVEndpoint) throws {
         try db.execute(sql: "DELETE FROM rse_protocols WHERE rse_id = ? AND scheme = 'https' AND impl = ?", arguments: [rse.id, WebDAVEndpoint.impl])

@@ -1,24 +1,12 @@
 import Foundation
 import GRDB
 
-extension Catalog {
-    /// What one pass of the housekeeping daemons did.
-    public struct HousekeepingReport: Sendable, Equatable {
-        public var expiredRules: Int = 0
-        public var reapedReplicas: Int = 0
-        public var reapedBytes: Int64 = 0
-        public var repairedRules: Int = 0
-    }
-
-    /// Deletes rules whose lifetime has passed (unless locked), as the judge-cleaner does.
-    public func expireRules() async throws -> Int {
-        let now = nowStamp
-        return try await db.write { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT * FROM rules WHERE expires_at IS NOT NULL AND expires_at <= ? AND locked = 0", arguments: [now]).map(Rule.init(row:))
-            for r in rules { try Self.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
-            return rules.count
-        }
-    }
+/// Rucio's reaper: deletes unlocked replicas whose tombstone has passed, catalog row first, then the bytes.
+public struct Reaper: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
 
     /// Removes unlocked replicas whose tombstone has passed: catalog row first (in one transaction), then the bytes.
     ///
@@ -48,15 +36,5 @@ extension Catalog {
             try? FileManager.default.removeItem(atPath: p + ".lakebed-part")
         }
         return (victims.count, bytes)
-    }
-
-    /// One housekeeping pass: expire rules, then reap.
-    public func housekeeping() async throws -> HousekeepingReport {
-        var rep = HousekeepingReport()
-        rep.expiredRules = try await expireRules() + (try await retireMovedRules())
-        let r = try await reap()
-        rep.reapedReplicas = r.count
-        rep.reapedBytes = r.bytes
-        return rep
     }
 }

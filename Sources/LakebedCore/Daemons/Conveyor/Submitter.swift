@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+
+/// A request handed to the transfer service: where the bytes come from and where they go.
+public struct TransferAssignment: Sendable, Equatable {
+    public var requestID: String
+    public var scope: String
+    public var name: String
+    public var sourceRSE: String
+    public var destRSE: String
+    /// Absolute paths (inside the RSE roots).
+    public var sourcePath: String
+    public var destPath: String
+    public var bytes: Int64
+    public var adler32: String?
+    public var md5: String?
+    /// The source has no bytes on disk (large simulations): the transfer moves nothing but time.
+    public var isVirtual: Bool
+    public var priority: Int
+    public var activity: String
+    public var retryCount: Int
+}
+
+/// The conveyor's submitter: picks eligible transfer requests, chooses a source for each and hands them to FTS.
+public struct ConveyorSubmitter: CatalogStore {
+    /// The catalog this works on.
+    public let catalog: Catalog
+    /// Works on `catalog`.
+    public init(catalog: Catalog) { self.catalog = catalog }
+
+    /// The earliest time a queued request becomes eligible (never before it was requested, nor before its back-off
+    /// ends), for a simulator deciding how far to jump.
+    public func nextRequestWakeup() async throws -> Date? {
+        try await db.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = 'QUEUED'").map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    /// Whether any request is eligible now.
+    public func hasEligibleRequests(at now: Date) async throws -> Bool {
+        try await db.read { db in
+            try db.one(sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
+                       arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
+        }
+    }
+
+    /// The conveyor's submitter: takes eligible QUEUED requests, chooses a source for each (nearest readable
+    /// AVAILABLE replica, by distance then name, within the rule's `source_replica_expression`), and marks them
+    /// SUBMITTED. Requests whose destination is not writable wait; requests with no source wait `noSourceDelay`.
+    public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [TransferAssignment] {
+        let t = now.timeIntervalSince1970
+        return try await db.write { db in
+            let rows = try db.all(sql: """
+                SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
+                WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
+                ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
+                """, arguments: [t, t, limit])
+            var out: [TransferAssignment] = []
+            var rseCache: [String: RSE] = [:]
+            func rse(_ id: String) throws -> RSE {
+                if let r = rseCache[id] { return r }
+                let r = try RSEStore.rse(db, id: id)
+                rseCache[id] = r
+                return r
+            }
+            var expressionCache: [String: Set<String>] = [:]
+            for row in rows {
+                let req = TransferRequest(row: row)
+                let dest = try rse(req.destRSEID)
+                guard dest.availabilityWrite else {
+                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                                   arguments: ["RSE \(dest.rse) is not available for writing", t + policy.noSourceDelay, t, req.id])
+                    continue
+                }
+                var allowed: Set<String>? = nil
+                if let expr: String = row["source_replica_expression"], !expr.isEmpty {
+                    if expressionCache[expr] == nil { expressionCache[expr] = Set(((try? RSEStore.resolve(db, expression: expr)) ?? []).map(\.id)) }
+                    allowed = expressionCache[expr]
+                }
+                let candidates = try db.all(sql: """
+                    SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
+                    FROM replicas p JOIN rses s ON s.id = p.rse_id
+                    LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
+                    WHERE p.scope = ? AND p.name = ? AND p.state = 'A' AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
+                    ORDER BY distance, s.rse
+                    """, arguments: [dest.id, req.scope, req.name, dest.id])
+                guard let src = candidates.first(where: { allowed?.contains($0["rse_id"]) ?? true }) else {
+                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                                   arguments: ["RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)", t + policy.noSourceDelay, t, req.id])
+                    continue
+                }
+                guard let destReplica = try db.one(sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name]) else {
+                    // The replica went away (rule removed while queued): nothing to do.
+                    try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
+                    continue
+                }
+                let srcPath = try containedPath(root: src["root"], relative: src["path"] ?? "")
+                let dstPath = try containedPath(root: dest.root, relative: destReplica["path"] ?? "")
+                try db.exec(sql: """
+                    UPDATE requests SET state = 'SUBMITTED', source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
+                    """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
+                out.append(TransferAssignment(requestID: req.id, scope: req.scope, name: req.name, sourceRSE: src["rse"], destRSE: dest.rse,
+                                              sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, md5: req.md5,
+                                              isVirtual: src["virtual"], priority: req.priority, activity: req.activity ?? "User Subscriptions",
+                                              retryCount: req.retryCount))
+            }
+            return out
+        }
+    }
+
+    /// Records the transfer service's job id for submitted requests.
+    public func setExternalIDs(_ pairs: [(requestID: String, externalID: String)], startedAt: Date? = nil) async throws {
+        try await db.write { db in
+            for p in pairs {
+                try db.exec(sql: "UPDATE requests SET external_id = ? WHERE id = ?", arguments: [p.externalID, p.requestID])
+            }
+        }
+    }
+
+    /// A transfer started moving bytes.
+    public func requestsStarted(_ ids: [String], at time: Date) async throws {
+        try await db.write { db in
+            for id in ids { try db.exec(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id]) }
+        }
+    }
+
+    /// After a restart, transfers that were in flight are lost with the process: their requests go back to QUEUED.
+    public func requeueInFlightRequests() async throws -> Int {
+        let t = nowStamp
+        return try await db.write { db in
+            try db.exec(sql: "UPDATE requests SET state = 'QUEUED', source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = 'SUBMITTED'", arguments: [t])
+            return db.changesCount
+        }
+    }
+}

@@ -32,8 +32,12 @@ let package = Package(
             ]
         ),
         .target(
-            name: "LakebedTransfers",
+            name: "LakebedFTS",
             dependencies: ["LakebedCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "LakebedDaemons",
+            dependencies: ["LakebedCore", "LakebedFTS", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "LakebedIAM",
@@ -44,12 +48,12 @@ let package = Package(
         ),
         .target(
             name: "LakebedScenarios",
-            dependencies: ["LakebedCore", "LakebedTransfers", "LakebedIAM", .product(name: "Yams", package: "Yams")]
+            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "LakebedHTTP",
             dependencies: [
-                "LakebedCore", "LakebedTransfers", "LakebedIAM", "LakebedScenarios",
+                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedScenarios",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -62,10 +66,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "LakebedApp",
+            dependencies: [
+                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedScenarios", "LakebedHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LakebedTesting",
+            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedApp", "LakebedScenarios"],
+            path: "Tests/LakebedTesting"
+        ),
         .executableTarget(
             name: "lakebed",
             dependencies: [
-                "LakebedCore", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
+                "LakebedCore", "LakebedApp", "LakebedDaemons", "LakebedFTS", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -74,14 +94,24 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
-        .testTarget(name: "LakebedTransfersTests", dependencies: ["LakebedTransfers", "LakebedCore"]),
-        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedTransfers", "LakebedCore"]),
+        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore"]),
+        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore"]),
         .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore"]),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [
-                "LakebedHTTP", "LakebedCore", "LakebedIAM",
+                "LakebedHTTP", "LakebedCore", "LakebedIAM", "LakebedDaemons", "LakebedFTS",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "LakebedAppTests",
+            dependencies: [
+                "LakebedApp", "LakebedTesting", "LakebedCore", "LakebedHTTP",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

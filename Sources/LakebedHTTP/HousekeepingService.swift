@@ -1,7 +1,8 @@
 import Foundation
 import LakebedCore
+import LakebedDaemons
 import LakebedScenarios
-import LakebedTransfers
+import LakebedFTS
 import Logging
 import ServiceLifecycle
 

@@ -16,3 +16,16 @@ extension IAM {
         return nil
     }
 }
+
+extension IAM {
+    /// FTS's check before it reads or writes `absolutePath` (a path on this machine, under the RSE's root) for a
+    /// transfer: the same decision as `checkStorageAccess`, with the path made relative to the RSE's root.
+    /// Nil means allowed; otherwise FTS's reason for failing the transfer.
+    public func checkStorageAccess(token: String?, rse: String, absolutePath: String, write: Bool, catalog: Catalog) async -> String? {
+        guard let model = try? await catalog.rses.rse(rse) else { return "unknown RSE \(rse)" }
+        let root = (model.root as NSString).standardizingPath
+        let rel = absolutePath.hasPrefix(root) ? String(absolutePath.dropFirst(root.count)) : absolutePath
+        return await checkStorageAccess(token: token, rse: rse, path: rel.hasPrefix("/") ? rel : "/" + rel,
+                                        operation: write ? .create : .read, catalog: catalog)?.message
+    }
+}

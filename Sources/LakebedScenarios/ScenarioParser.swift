@@ -1,6 +1,6 @@
 import Foundation
 import LakebedCore
-import LakebedTransfers
+import LakebedFTS
 import Yams
 
 /// A mistake in a scenario file, with where it is.

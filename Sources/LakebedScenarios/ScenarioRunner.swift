@@ -1,7 +1,8 @@
 import Foundation
 import LakebedCore
+import LakebedDaemons
 import LakebedIAM
-import LakebedTransfers
+import LakebedFTS
 import Synchronization
 
 /// Plays a scenario against a lake: seeds it, applies the timeline on the lake clock, checks expectations,

@@ -3,11 +3,13 @@ import Foundation
 import NIOCore
 import Hummingbird
 import HummingbirdTLS
+import LakebedApp
 import LakebedCore
+import LakebedDaemons
 import LakebedHTTP
 import LakebedIAM
 import LakebedScenarios
-import LakebedTransfers
+import LakebedFTS
 import Logging
 import ServiceLifecycle
 
@@ -73,61 +75,18 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let timeScale = self.timeScale ?? loaded?.timeScale ?? 1
-        let seed = self.seed ?? loaded?.seed
-        let dataDir = try Self.dataFolder(dataDir, scenario: loaded, fresh: fresh)
-        // A lake is seeded before it listens; a start killed while seeding leaves a marker, and the half-seeded lake
-        // (which no client ever saw) is started over.
-        let seedingMarker = (dataDir as NSString).appendingPathComponent(".seeding")
-        let catalogFile = (dataDir as NSString).appendingPathComponent("catalog.sqlite")
-        if FileManager.default.fileExists(atPath: seedingMarker) {
-            logger.warning("an earlier start was stopped while seeding this lake: seeding it again")
-            Self.wipe(dataDir)
+        var options = LakeOptions(dataDir: dataDir, scenario: loaded, fresh: fresh, timeScale: timeScale, seed: seed)
+        options.seedProgress = loaded.map { Self.seedProgress($0.name) }
+        let lake: Lake
+        do { lake = try await Lake.open(options, logger: logger) } catch let e as LakeOpenError {
+            FileHandle.standardError.write(Data("\(e.description)\n".utf8))
+            throw ExitCode(2)
         }
-        if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: seedingMarker, contents: Data())
-        }
-        let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
-        // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
-        clock.setPaused(true)
-        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
-        if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
-            logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
-        }
-        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
-        let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
-        let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
-        await driver.connectEventLog()
-        var runner: ScenarioRunner? = nil
-        var seeded = false
-        let empty = try await catalog.db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") ?? 0 } == 0
-        if let loaded {
-            let r = ScenarioRunner(scenario: loaded, driver: driver, iam: iam)
-            let total = loaded.files.reduce(0) { $0 + $1.count }
-            let name = loaded.name
-            let progress: (@Sendable (Int, Int) -> Void)? = total >= 10_000 ? Self.seedProgress(name) : nil
-            try await r.seed(progress: progress)
-            try await r.snapshot("seed")
-            try? FileManager.default.removeItem(atPath: seedingMarker)
-            runner = r
-        } else {
-            // No scenario: the embedded default one, seeded on an empty data folder; on a used folder the lake is
-            // kept as it was, and reset still goes back to the seed snapshot taken when it was first created.
-            let r = ScenarioRunner(scenario: try DefaultScenario.load(), driver: driver, iam: iam)
-            if empty {
-                try await r.seed()
-                try await r.snapshot("seed")
-                seeded = true
-                try? FileManager.default.removeItem(atPath: seedingMarker)
-            } else {
-                await r.configureEngine()
-            }
-            runner = r
-            // Transfers that were in flight when the last process stopped are lost with it: queue them again.
-            _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
-        }
-        clock.setPaused(false)
+        let catalog = lake.catalog
+        guard let iam = lake.iam else { throw ExitCode(1) }
+        let timeScale = lake.timeScale
+        let dataDir = catalog.dataDir
+        let seeded = lake.seeded && loaded == nil
         if !Self.isLoopback(host) {
             let line = String(repeating: "!", count: 100)
             FileHandle.standardError.write(Data("""
@@ -140,38 +99,11 @@ struct Serve: AsyncParsableCommand {
                 """.utf8))
         }
         let iamLogger = logger
-        let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if let native = try? await catalog.auth.validateNativeToken(token) { return native.account }
-            return (try? await iam.validate(token))?.sub
-        }, storageCheck: { token, rse, path, write in
-            // Only RSEs marked oidc_support check storage tokens, as Rucio's and FTS's storage do.
-            guard let base = try? await IAM.storageTokenBase(rse: rse, catalog: catalog) else { return nil }
-            guard let token else { return "RSE \(rse) requires a bearer token with storage scopes" }
-            guard let model = try? await catalog.rses.rse(rse) else { return "unknown RSE \(rse)" }
-            let root = (model.root as NSString).standardizingPath
-            let rel = path.hasPrefix(root) ? String(path.dropFirst(root.count)) : path
-            do { _ = try await iam.authorizeStorage(token: token, path: rel.hasPrefix("/") ? rel : "/" + rel, write: write, basePath: base) }
-            catch let denied as StorageDenied { return denied.message } catch { return "\(error)" }
-            return nil
-        })
-        let requestMetrics = RequestMetrics()
-        let loopback = Loopback()
-        let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
-            await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
-                .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-        })
-        let responder = LakebedResponder(catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-                                         mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
-                                                  ESAPAPI(catalog: catalog, iam: iam).mount,
-                                                  DashboardAPI(driver: driver, loopback: loopback).mount,
-                                                  MetricsAPI(driver: driver, requests: requestMetrics).mount],
-                                         metrics: requestMetrics, logger: logger)
-        loopback.attach(responder)
+        let responder = try lake.responder(logger: logger)
         let dataFolder = catalog.dataDir
         let controlExtra = loaded == nil ? "" : ", scenario, reset, snapshots, inject"
         let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
-        let daemons = DaemonService(driver: driver, scenario: runner, logger: logger)
-        var services: [any Service] = [daemons]
+        var services: [any Service] = [lake.daemons(logger: logger)]
         // The HTTPS listener serves the same responder with a certificate for localhost signed by the data folder's own CA;
         // once it is bound, every RSE gets an `https` (WebDAV) protocol at its port, before the banner says "ready".
         let tlsPort = PortAnnouncement()
@@ -247,34 +179,6 @@ struct Serve: AsyncParsableCommand {
         return { done, all in
             progress.report(ProgressUpdate(phase: "seeding \(name)", done: done, total: all, unit: "files"))
             if done == all { progress.finish() }
-        }
-    }
-
-    /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
-    static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
-        let fm = FileManager.default
-        guard let scenario else { return given ?? "./lakebed-data" }
-        guard let given else {
-            let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            return dir
-        }
-        let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
-        let interrupted = fm.fileExists(atPath: (given as NSString).appendingPathComponent(".seeding"))
-        if fm.fileExists(atPath: catalog) && !interrupted {
-            guard fresh else {
-                FileHandle.standardError.write(Data("\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.\n".utf8))
-                throw ExitCode(2)
-            }
-            wipe(given)
-        }
-        return given
-    }
-
-    /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
-    static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {
-            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }
 }

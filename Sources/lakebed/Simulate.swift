@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import LakebedApp
 import LakebedCore
+import LakebedDaemons
 import LakebedScenarios
-import LakebedTransfers
+import LakebedFTS
 
 /// `lakebed simulate`: play a scenario headless on the virtual clock and report.
 struct Simulate: AsyncParsableCommand {
@@ -37,15 +39,11 @@ struct Simulate: AsyncParsableCommand {
         let temporary = dataDir == nil
         let dir = dataDir ?? NSTemporaryDirectory() + "lakebed-sim-\(UUID().uuidString.prefix(8))"
         defer { if temporary { try? FileManager.default.removeItem(atPath: dir) } }
-        let clock = VirtualClock(start: scenario.start, scale: 0)
-        let catalog = try Catalog(dataDir: dir, clock: clock, seed: scenario.seed)
-        let engine = TransferEngine(catalog: catalog, seed: scenario.seed)
-        let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
-        await driver.connectEventLog()
-        let runner = ScenarioRunner(scenario: scenario, driver: driver)
         let showProgress = !quiet && !json
         let total = scenario.files.reduce(0) { $0 + $1.count }
-        try await runner.seed(progress: showProgress && total >= 10_000 ? Serve.seedProgress(scenario.name) : nil)
+        let lake = try await Lake.simulation(of: scenario, dataDir: dir,
+                                             seedProgress: showProgress && total >= 10_000 ? Serve.seedProgress(scenario.name) : nil)
+        let catalog = lake.catalog, runner = lake.scenario
         let terminal = TerminalProgress()
         let report = try await runner.simulate(progress: showProgress ? Self.progress(terminal) : nil)
         if showProgress { terminal.finish() }

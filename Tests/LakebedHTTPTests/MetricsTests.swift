@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LakebedCore
-import LakebedTransfers
+import LakebedDaemons
+import LakebedFTS
 import Testing
 @testable import LakebedHTTP
 

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import LakebedCore
 @testable import LakebedScenarios
-@testable import LakebedTransfers
+@testable import LakebedFTS
+@testable import LakebedDaemons
 
 let smallScenario = """
 name: small

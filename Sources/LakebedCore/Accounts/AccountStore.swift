@@ -60,6 +60,11 @@ public struct AccountStore: CatalogStore {
         }
     }
 
+    /// Whether the catalog has no account at all (a data folder never seeded).
+    public func isEmpty() async throws -> Bool {
+        try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM accounts") ?? 0 } == 0
+    }
+
     /// Lists accounts, optionally by type, identity, or attribute filters.
     public func listAccounts(type: String?, identity: String?, filters: [String: String]) async throws -> [Account] {
         try await db.read { db in

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
+import LakebedDaemons
 import LakebedScenarios
-import LakebedTransfers
+import LakebedFTS
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
 /// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).

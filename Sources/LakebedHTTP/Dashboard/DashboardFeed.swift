@@ -1,6 +1,7 @@
 import Foundation
 import LakebedCore
-import LakebedTransfers
+import LakebedDaemons
+import LakebedFTS
 
 /// What the dashboard shows, as JSON documents built from the catalog and the transfer engine. Snapshots are
 /// shared by every open dashboard and rebuilt at most every `maxAge`, so thirty browsers cost one query set.

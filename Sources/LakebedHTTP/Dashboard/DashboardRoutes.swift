@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
-import LakebedTransfers
+import LakebedDaemons
+import LakebedFTS
 import NIOCore
 import ServiceLifecycle
 

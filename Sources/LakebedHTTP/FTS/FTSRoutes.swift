@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
-import LakebedTransfers
+import LakebedFTS
 
 /// Who an FTS bearer token belongs to (nil = refused).
 public typealias FTSAuthenticator = @Sendable (String) async -> String?

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import LakebedCore
-import LakebedTransfers
+import LakebedDaemons
+import LakebedFTS
 
 /// `GET /metrics`: the lake in Prometheus' text format — HTTP requests and latencies, transfers by state and
 /// link, bytes moved, rules and locks by state, RSE usage, the clock. Lake figures are read at scrape time.

@@ -1,5 +1,6 @@
 import Foundation
 import LakebedCore
+import LakebedFTS
 import Logging
 
 /// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import LakebedCore
-@testable import LakebedTransfers
+@testable import LakebedFTS
+@testable import LakebedDaemons
 
 final class EventLog: Sendable {
     let events = Mutex<[TransferEvent]>([])

@@ -1,0 +1,213 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import LakebedCore
+import LakebedDaemons
+import LakebedFTS
+import LakebedHTTP
+import LakebedIAM
+import LakebedScenarios
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// How to open a lake: where it lives, what seeds it, how fast its clock runs.
+public struct LakeOptions: Sendable {
+    /// Folder for the catalog and RSE directories; nil: `./lakebed-data`, or a new temporary folder for a scenario.
+    public var dataDir: String?
+    /// The scenario that seeds the lake; nil: the embedded default lake.
+    public var scenario: Scenario?
+    /// With a scenario: wipe a data folder that already holds a lake.
+    public var fresh = false
+    /// Clock speed (0 = manual); nil: the scenario's, else real time.
+    public var timeScale: Double?
+    /// Seed for everything random; nil: the scenario's.
+    public var seed: UInt64?
+    /// Seeding progress for large scenarios (files done, files in all).
+    public var seedProgress: (@Sendable (Int, Int) -> Void)?
+
+    /// Options for the default lake in `./lakebed-data`.
+    public init(dataDir: String? = nil, scenario: Scenario? = nil, fresh: Bool = false, timeScale: Double? = nil, seed: UInt64? = nil) {
+        self.dataDir = dataDir
+        self.scenario = scenario
+        self.fresh = fresh
+        self.timeScale = timeScale
+        self.seed = seed
+    }
+}
+
+/// Why a lake could not be opened, in a sentence for the person who asked.
+public struct LakeOpenError: Error, CustomStringConvertible {
+    /// The sentence.
+    public let description: String
+}
+
+/// A whole lake in one process: the catalog, IAM, the emulated FTS, the daemons and the scenario that seeded it.
+///
+/// This is the one composition root: `lakebed serve` opens a lake and serves `responder`, `lakebed simulate`
+/// plays one headless, and in-process tests open the very same thing.
+public final class Lake: Sendable {
+    /// The catalog (every store over one SQLite database).
+    public let catalog: Catalog
+    /// The lake's clock.
+    public let clock: VirtualClock
+    /// The emulated INDIGO IAM (nil in headless simulations).
+    public let iam: IAM?
+    /// The emulated FTS.
+    public let engine: TransferEngine
+    /// Runs the daemons on the clock.
+    public let driver: LakeDriver
+    /// The scenario the lake was seeded from (the embedded default one when none was given).
+    public let scenario: ScenarioRunner
+    /// Whether this start seeded the lake (an empty folder, or a scenario).
+    public let seeded: Bool
+    /// Whether a scenario file (rather than the default lake) seeded it.
+    public let playsScenarioFile: Bool
+    /// The clock speed the lake runs at.
+    public let timeScale: Double
+
+    private init(catalog: Catalog, clock: VirtualClock, iam: IAM?, engine: TransferEngine, driver: LakeDriver, scenario: ScenarioRunner,
+                 seeded: Bool, playsScenarioFile: Bool, timeScale: Double) {
+        self.catalog = catalog
+        self.clock = clock
+        self.iam = iam
+        self.engine = engine
+        self.driver = driver
+        self.scenario = scenario
+        self.seeded = seeded
+        self.playsScenarioFile = playsScenarioFile
+        self.timeScale = timeScale
+    }
+
+    /// Opens the lake `lakebed serve` runs: seeds an empty folder (or plays the scenario), finishes an interrupted
+    /// restore, queues again the transfers a stopped process left in flight, then lets the clock run.
+    public static func open(_ options: LakeOptions, logger: Logger = Logger(label: "lakebed")) async throws -> Lake {
+        let loaded = options.scenario
+        let timeScale = options.timeScale ?? loaded?.timeScale ?? 1
+        let seed = options.seed ?? loaded?.seed
+        let dataDir = try dataFolder(options.dataDir, scenario: loaded, fresh: options.fresh)
+        // A lake is seeded before it listens; a start killed while seeding leaves a marker, and the half-seeded lake
+        // (which no client ever saw) is started over.
+        let seedingMarker = (dataDir as NSString).appendingPathComponent(".seeding")
+        let catalogFile = (dataDir as NSString).appendingPathComponent("catalog.sqlite")
+        if FileManager.default.fileExists(atPath: seedingMarker) {
+            logger.warning("an earlier start was stopped while seeding this lake: seeding it again")
+            wipe(dataDir)
+        }
+        if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: seedingMarker, contents: Data())
+        }
+        let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
+        // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
+        clock.setPaused(true)
+        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
+        if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
+            logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
+        }
+        let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
+        let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
+        let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
+        await driver.connectEventLog()
+        let runner: ScenarioRunner
+        var seeded = false
+        if let loaded {
+            runner = ScenarioRunner(scenario: loaded, driver: driver, iam: iam)
+            let total = loaded.files.reduce(0) { $0 + $1.count }
+            try await runner.seed(progress: total >= 10_000 ? options.seedProgress : nil)
+            try await runner.snapshot("seed")
+            try? FileManager.default.removeItem(atPath: seedingMarker)
+            seeded = true
+        } else {
+            // No scenario: the embedded default one, seeded on an empty data folder; on a used folder the lake is
+            // kept as it was, and reset still goes back to the seed snapshot taken when it was first created.
+            runner = ScenarioRunner(scenario: try DefaultScenario.load(), driver: driver, iam: iam)
+            if try await catalog.accounts.isEmpty() {
+                try await runner.seed()
+                try await runner.snapshot("seed")
+                seeded = true
+                try? FileManager.default.removeItem(atPath: seedingMarker)
+            } else {
+                await runner.configureEngine()
+            }
+            // Transfers that were in flight when the last process stopped are lost with it: queue them again.
+            _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
+        }
+        clock.setPaused(false)
+        return Lake(catalog: catalog, clock: clock, iam: iam, engine: engine, driver: driver, scenario: runner, seeded: seeded,
+                    playsScenarioFile: loaded != nil, timeScale: timeScale)
+    }
+
+    /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
+    public static func simulation(of scenario: Scenario, dataDir: String, seedProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Lake {
+        let clock = VirtualClock(start: scenario.start, scale: 0)
+        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: scenario.seed)
+        let engine = TransferEngine(catalog: catalog, seed: scenario.seed)
+        let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
+        await driver.connectEventLog()
+        let runner = ScenarioRunner(scenario: scenario, driver: driver)
+        try await runner.seed(progress: seedProgress)
+        return Lake(catalog: catalog, clock: clock, iam: nil, engine: engine, driver: driver, scenario: runner, seeded: true,
+                    playsScenarioFile: true, timeScale: 0)
+    }
+
+    /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
+    /// control API, the dashboard and metrics.
+    public func responder(logger: Logger) throws -> LakebedResponder {
+        guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
+        let catalog = self.catalog
+        let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
+            if let native = try? await catalog.auth.validateNativeToken(token) { return native.account }
+            return (try? await iam.validate(token))?.sub
+        }, storageCheck: { token, rse, path, write in
+            await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
+        })
+        let requestMetrics = RequestMetrics()
+        let loopback = Loopback()
+        let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
+            await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
+                .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
+        })
+        let runner: ScenarioRunner? = scenario
+        let responder = LakebedResponder(
+            catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
+            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
+                     ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
+                     MetricsAPI(driver: driver, requests: requestMetrics).mount],
+            metrics: requestMetrics, logger: logger)
+        loopback.attach(responder)
+        return responder
+    }
+
+    /// Runs the daemons (and the scenario's timeline) on the clock, as a service of the HTTP application.
+    public func daemons(logger: Logger) -> any Service {
+        DaemonService(driver: driver, scenario: scenario, logger: logger)
+    }
+
+    /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
+    public static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
+        let fm = FileManager.default
+        guard let scenario else { return given ?? "./lakebed-data" }
+        guard let given else {
+            let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            return dir
+        }
+        let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
+        let interrupted = fm.fileExists(atPath: (given as NSString).appendingPathComponent(".seeding"))
+        if fm.fileExists(atPath: catalog) && !interrupted {
+            guard fresh else {
+                throw LakeOpenError(description: "\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.")
+            }
+            wipe(given)
+        }
+        return given
+    }
+
+    /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
+    public static func wipe(_ dir: String) {
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {
+            try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
+        }
+    }
+}

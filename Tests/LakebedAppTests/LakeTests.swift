@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LakebedApp
+import LakebedCore
+import LakebedHTTP
+import LakebedTesting
+import Logging
+import Testing
+
+/// The lake `lakebed serve` runs, opened in-process through the one composition root and driven over HTTP.
+@Suite("The served lake, in process")
+struct LakeTests {
+    static let logger = Logger(label: "test")
+
+    static func token(_ client: some TestClientProtocol) async throws -> String {
+        try await client.execute(uri: "/auth/userpass", method: .get, headers: [
+            HTTPField.Name("X-Rucio-Username")!: "ddmlab", HTTPField.Name("X-Rucio-Password")!: "secret", HTTPField.Name("X-Rucio-Account")!: "root",
+        ]) { r in r.headers[HTTPField.Name("X-Rucio-Auth-Token")!] ?? "" }
+    }
+
+    @Test func defaultLakeAnswersAndReplicates() async throws {
+        let lake = try await TemporaryLake.served("app")
+        #expect(lake.seeded)
+        let app = Application(responder: try lake.responder(logger: Self.logger))
+        try await app.test(.router) { client in
+            let token = try await Self.token(client)
+            #expect(token.hasPrefix("root-"))
+            let auth: HTTPFields = [HTTPField.Name("X-Rucio-Auth-Token")!: token]
+            // The default lake's demo dataset and its rule, as seeded by the embedded default scenario.
+            try await client.execute(uri: "/rses/?expression=tier%3D2", method: .get, headers: auth) { r in
+                #expect(String(buffer: r.body) == "{\"rse\": \"SITE-B\"}\n{\"rse\": \"SITE-C\"}\n")
+            }
+            try await client.execute(uri: "/dids/demo/lofar.L630262/files", method: .get, headers: auth) { r in
+                #expect(r.status.code == 200)
+                #expect(String(buffer: r.body).split(separator: "\n").count == 4)
+            }
+            // A rule added over the API is evaluated, handed to FTS and finished by the daemons on the lake clock.
+            let body = "{\"dids\": [{\"scope\": \"demo\", \"name\": \"lofar.L630262\"}], \"copies\": 1, \"rse_expression\": \"SITE-B\"}"
+            let id = try await client.execute(uri: "/rules/", method: .post, headers: auth, body: ByteBuffer(string: body)) { r in
+                #expect(r.status.code == 201)
+                return String(buffer: r.body).trimmingCharacters(in: CharacterSet(charactersIn: "[]\"\n"))
+            }
+            #expect(try await lake.catalog.rules.rule(id).state == .replicating)
+            try await lake.driver.advance(by: 3600)
+            #expect(try await lake.catalog.rules.rule(id).state == .ok)
+            try await client.execute(uri: "/lakebed/check", method: .get) { r in
+                #expect(r.status.code == 200)
+                #expect(String(buffer: r.body).contains("\"consistent\": true") || String(buffer: r.body).contains("\"consistent\":true"))
+            }
+        }
+    }
+}

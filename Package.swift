@@ -93,14 +93,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore"]),
-        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore"]),
-        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore"]),
-        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore"]),
+        .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"]),
+        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"]),
+        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"]),
+        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore", "LakebedTesting"]),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [
-                "LakebedHTTP", "LakebedCore", "LakebedIAM", "LakebedDaemons", "LakebedFTS",
+                "LakebedHTTP", "LakebedCore", "LakebedIAM", "LakebedDaemons", "LakebedFTS", "LakebedTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import LakebedTesting
 import Testing
 @testable import LakebedCore
 
@@ -8,7 +9,7 @@ struct CatalogTests {
     let jdoe = Issuer(account: "jdoe", identity: "jdoe", isAdmin: false)
 
     func lake() async throws -> Catalog {
-        let c = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-test-" + UUID().uuidString, clock: VirtualClock.manual())
+        let c = try TemporaryLake.catalog("test")
         try await DefaultLake.seedIfEmpty(c)
         try await c.accounts.addAccount("jdoe", type: "USER", email: nil, by: root)
         try await c.scopes.addScope("user.jdoe", account: "jdoe", by: root)
@@ -20,7 +21,7 @@ struct CatalogTests {
         let model = try await c.rses.rse(rse)
         let path = try c.replicas.absolutePath(rse: model, relative: LFN2PFN.hash.path(scope: scope, name: name))
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let sums = Checksums.of(bytes)
         try await c.replicas.addReplicas(rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LakebedTesting
 import Testing
 @testable import LakebedCore
 
@@ -10,13 +11,13 @@ struct ConsistencyTests {
 
     /// A lake with two files at SITE-A and a 2-copy rule on them (locks OK at SITE-A, REPLICATING to SITE-B).
     func lake() async throws -> (Catalog, String) {
-        let c = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-check-" + UUID().uuidString, clock: VirtualClock.manual())
+        let c = try TemporaryLake.catalog("check")
         try await DefaultLake.seedIfEmpty(c)
         for (name, text) in [("f1", "first file"), ("f2", "second file, longer")] {
             let bytes = Array(text.utf8)
             let path = try await self.path(c, "SITE-A", name)
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             let sums = Checksums.of(bytes)
             try await c.replicas.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
         }
@@ -58,7 +59,7 @@ struct ConsistencyTests {
         // The rule's destination replica at SITE-B is COPYING; half its bytes appear under the final name.
         let target = try await path(c, "SITE-B", "f2")
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: target, contents: Data("second".utf8))
+        _ = FileManager.default.createFile(atPath: target, contents: Data("second".utf8))
         #expect(try await kinds(c) == ["half-written-file"])
         // Under a hidden partial name it is only a note.
         try FileManager.default.moveItem(atPath: target, toPath: target + ".lakebed-part")

@@ -1,11 +1,12 @@
 import Foundation
+import LakebedTesting
 import Testing
 @testable import LakebedCore
 
 @Suite("RSE expressions")
 struct RSEExpressionTests {
     func lake() async throws -> Catalog {
-        let dir = NSTemporaryDirectory() + "lakebed-test-" + UUID().uuidString
+        let dir = TemporaryLake.folder("test")
         let c = try Catalog(dataDir: dir, clock: VirtualClock.manual())
         for (name, tier, country, type) in [("A1", 1, "CH", "DISK"), ("B2", 2, "NL", "DISK"), ("C2", 2, "US", "DISK"), ("T1", 1, "CH", "TAPE")] {
             try await c.rses.addRSE(name, settings: RSESettings(JSONObject([("rse_type", .string(type))])), by: nil)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import LakebedTesting
 import Testing
 @testable import LakebedCore
 @testable import LakebedFTS
@@ -21,7 +22,7 @@ struct TestLake {
 
     init(topology: Topology = Topology(), seed: UInt64 = 7, dir: String? = nil) async throws {
         clock = VirtualClock.manual()
-        catalog = try Catalog(dataDir: dir ?? NSTemporaryDirectory() + "lakebed-xfer-" + UUID().uuidString, clock: clock, seed: seed)
+        catalog = try Catalog(dataDir: dir ?? TemporaryLake.folder("xfer"), clock: clock, seed: seed)
         try await DefaultLake.seedIfEmpty(catalog)
         engine = TransferEngine(catalog: catalog, topology: topology, seed: seed)
         driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)

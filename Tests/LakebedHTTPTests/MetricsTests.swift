@@ -4,6 +4,7 @@ import HummingbirdTesting
 import LakebedCore
 import LakebedDaemons
 import LakebedFTS
+import LakebedTesting
 import Testing
 @testable import LakebedHTTP
 
@@ -29,7 +30,7 @@ struct MetricsTests {
 
     @Test func responderCountsRoutesByPattern() async throws {
         let clock = VirtualClock.manual()
-        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-metrics-" + UUID().uuidString, clock: clock)
+        let catalog = try TemporaryLake.catalog("metrics", clock: clock)
         try await DefaultLake.seedIfEmpty(catalog)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: TransferEngine(catalog: catalog))
         let metrics = RequestMetrics()
@@ -57,7 +58,7 @@ struct MetricsTests {
 
     @Test func dashboardPassesTheScenarioMenuThrough() async throws {
         let clock = VirtualClock.manual()
-        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-dash-" + UUID().uuidString, clock: clock)
+        let catalog = try TemporaryLake.catalog("dash", clock: clock)
         try await DefaultLake.seedIfEmpty(catalog)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: TransferEngine(catalog: catalog))
         // A stand-in for the scenario service, answering the contract the dashboard reads.

@@ -3,13 +3,14 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LakebedCore
+import LakebedTesting
 import Testing
 @testable import LakebedHTTP
 
 @Suite("OpenAPI description and request limits")
 struct OpenAPITests {
     func responder() async throws -> LakebedResponder {
-        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-openapi-" + UUID().uuidString, clock: VirtualClock.manual())
+        let catalog = try TemporaryLake.catalog("openapi")
         try await DefaultLake.seedIfEmpty(catalog)
         return LakebedResponder(catalog: catalog, maxBody: 1024)
     }

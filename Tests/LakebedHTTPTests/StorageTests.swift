@@ -4,13 +4,14 @@ import Hummingbird
 import HummingbirdTesting
 import LakebedCore
 import LakebedIAM
+import LakebedTesting
 import Testing
 @testable import LakebedHTTP
 
 @Suite("Storage over WebDAV, ESAP basket, TLS identity")
 struct StorageTests {
     func lake() async throws -> Catalog {
-        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-dav-" + UUID().uuidString, clock: VirtualClock.manual())
+        let catalog = try TemporaryLake.catalog("dav")
         try await DefaultLake.seedIfEmpty(catalog)
         return catalog
     }
@@ -128,7 +129,7 @@ struct StorageTests {
     }
 
     @Test func certificatesAreMadeOnceAndLoad() throws {
-        let dir = NSTemporaryDirectory() + "lakebed-tls-" + UUID().uuidString
+        let dir = TemporaryLake.folder("tls")
         let certs = try LocalCertificates.ensure(dataDir: dir)
         let pem = try certs.caPEM()
         #expect(pem.hasPrefix("-----BEGIN CERTIFICATE-----"))

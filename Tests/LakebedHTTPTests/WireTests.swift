@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LakebedCore
+import LakebedTesting
 import Testing
 @testable import LakebedHTTP
 
@@ -33,7 +34,7 @@ struct WireTests {
     }
 
     @Test func endToEndInProcess() async throws {
-        let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-http-" + UUID().uuidString, clock: VirtualClock.manual())
+        let catalog = try TemporaryLake.catalog("http")
         try await DefaultLake.seedIfEmpty(catalog)
         let app = Application(responder: LakebedResponder(catalog: catalog))
         try await app.test(.router) { client in

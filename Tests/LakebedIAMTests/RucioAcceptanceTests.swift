@@ -1,12 +1,13 @@
 import Foundation
 import LakebedCore
+import LakebedTesting
 import Testing
 @testable import LakebedIAM
 
 @Suite("Rucio accepts IAM tokens")
 struct RucioAcceptanceTests {
     func lake() async throws -> (Catalog, IAM) {
-        let dir = NSTemporaryDirectory() + "lakebed-iam-" + UUID().uuidString
+        let dir = TemporaryLake.folder("iam")
         let clock = VirtualClock.manual()
         let c = try Catalog(dataDir: dir, clock: clock)
         try await DefaultLake.seedIfEmpty(c)

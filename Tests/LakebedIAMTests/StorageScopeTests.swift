@@ -1,5 +1,6 @@
 import Foundation
 import LakebedCore
+import LakebedTesting
 import Testing
 @testable import LakebedIAM
 
@@ -68,7 +69,7 @@ struct StorageScopeTests {
     }
 
     @Test func rseTokenSupport() async throws {
-        let c = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-iam-" + UUID().uuidString, clock: VirtualClock.manual())
+        let c = try TemporaryLake.catalog("iam")
         try await DefaultLake.seedIfEmpty(c)
         #expect(try await IAM.storageTokenBase(rse: "SITE-A", catalog: c) == nil)
         try await c.rses.addRSEAttribute("SITE-A", key: "oidc_support", value: .bool(true), by: nil)

@@ -1,4 +1,5 @@
 import Foundation
+import LakebedTesting
 import Testing
 @testable import LakebedCore
 @testable import LakebedScenarios
@@ -33,14 +34,7 @@ expectations:
 func makeRunner(_ text: String, seed: UInt64? = nil) async throws -> ScenarioRunner {
     var s = try ScenarioParser.parse(text)
     if let seed { s.seed = seed }
-    let clock = VirtualClock(start: s.start, scale: 0)
-    let catalog = try Catalog(dataDir: NSTemporaryDirectory() + "lakebed-scn-" + UUID().uuidString, clock: clock, seed: s.seed)
-    let engine = TransferEngine(catalog: catalog, seed: s.seed)
-    let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
-    await driver.connectEventLog()
-    let r = ScenarioRunner(scenario: s, driver: driver)
-    try await r.seed()
-    return r
+    return try await TemporaryLake.simulation(of: s, label: "scn").scenario
 }
 
 @Suite("Scenarios")

@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// As Hummingbird does: every module a file uses is imported there, and imports are internal unless a file says `public import`.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "Lakebed",
     platforms: [.macOS(.v14)],
@@ -21,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .target(
@@ -29,26 +36,31 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedFTS",
-            dependencies: ["LakebedCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LakebedCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedDaemons",
-            dependencies: ["LakebedCore", "LakebedFTS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LakebedCore", "LakebedFTS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedIAM",
             dependencies: [
                 "LakebedCore", .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedScenarios",
-            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", .product(name: "Yams", package: "Yams")]
+            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedHTTP",
@@ -63,8 +75,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedApp",
@@ -75,12 +89,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LakebedTesting",
             dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedApp", "LakebedScenarios"],
-            path: "Tests/LakebedTesting"
+            path: "Tests/LakebedTesting",
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "lakebed",
@@ -91,28 +107,31 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"]),
-        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"]),
-        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"]),
-        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore", "LakebedTesting"]),
+        .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [
                 "LakebedHTTP", "LakebedCore", "LakebedIAM", "LakebedDaemons", "LakebedFTS", "LakebedTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LakebedAppTests",
             dependencies: [
-                "LakebedApp", "LakebedTesting", "LakebedCore", "LakebedHTTP",
+                "LakebedApp", "LakebedTesting", "LakebedCore", "LakebedDaemons", "LakebedHTTP",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: swiftSettings
         ),
     ]
 )

@@ -1,15 +1,15 @@
 import Foundation
 import Hummingbird
 import HummingbirdTLS
-import LakebedCore
-import LakebedDaemons
-import LakebedFTS
-import LakebedHTTP
-import LakebedIAM
-import LakebedScenarios
-import Logging
+public import LakebedCore
+public import LakebedDaemons
+public import LakebedFTS
+public import LakebedHTTP
+public import LakebedIAM
+public import LakebedScenarios
+public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// How to open a lake: where it lives, what seeds it, how fast its clock runs.
 public struct LakeOptions: Sendable {

@@ -1,7 +1,7 @@
-import Foundation
-import LakebedCore
-import LakebedFTS
-import Logging
+public import Foundation
+public import LakebedCore
+public import LakebedFTS
+public import Logging
 
 /// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule
 /// expiry), the reaper and the judge-repairer (stuck rules).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// File states as FTS3 reports them.
 public enum FTSFileState: String, Sendable, CaseIterable {

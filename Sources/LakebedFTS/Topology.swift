@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How one link between two storage endpoints behaves.
 public struct LinkSettings: Sendable, Equatable {

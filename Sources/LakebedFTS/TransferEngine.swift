@@ -1,6 +1,6 @@
-import Foundation
-import LakebedCore
-import Logging
+public import Foundation
+public import LakebedCore
+public import Logging
 
 /// The emulated FTS together with Rucio's conveyor: takes the catalog's queued transfer requests, groups them
 /// into jobs per link, moves the bytes on the lake clock (latency, then the link's bandwidth shared by the

@@ -1,10 +1,10 @@
 import Foundation
 import LakebedCore
-import LakebedDaemons
-import LakebedScenarios
+public import LakebedDaemons
+public import LakebedScenarios
 import LakebedFTS
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Runs the lake's daemons (conveyor/FTS, judge-cleaner, reaper, repairer) on a short real-time tick while the
 /// server is up. On a manual clock the tick still submits new work; time moves only through the control API.

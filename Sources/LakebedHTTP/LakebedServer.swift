@@ -1,8 +1,8 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import HTTPTypes
-import LakebedCore
-import Logging
+public import LakebedCore
+public import Logging
 import NIOCore
 
 /// Validates tokens that are not native Rucio tokens (the IAM's JWTs); returns nil to refuse.

@@ -1,5 +1,5 @@
 import Foundation
-import JWTKit
+public import JWTKit
 
 /// The actor of an exchanged token: the client that exchanged it (RFC 8693 `act`).
 public struct TokenActor: Codable, Sendable, Equatable {

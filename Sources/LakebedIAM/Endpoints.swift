@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 
 extension IAM {
     /// The OpenID Connect discovery document, with IAM's fields and the endpoints under the issuer.

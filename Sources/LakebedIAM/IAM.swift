@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import JWTKit
-import LakebedCore
+public import LakebedCore
 
 /// Lakebed's INDIGO-IAM-like token issuer: its keys, users and clients, and the tokens it signs and checks.
 ///

@@ -1,7 +1,7 @@
 import CryptoExtras
 import Foundation
 import JWTKit
-import LakebedCore
+public import LakebedCore
 
 typealias RSAPrivateKey = JWTKit.Insecure.RSA.PrivateKey
 

@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 
 extension IAM {
     /// Rucio's identity string for a token subject: `SUB=<sub>, ISS=<iss>`.

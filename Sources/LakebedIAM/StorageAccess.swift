@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 
 extension IAM {
     /// Whether a request on an RSE's storage may go ahead, as the RSE's storage element would decide: RSEs without

@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 
 /// What a storage request does, in WLCG capability terms.
 public enum StorageOperation: String, Sendable, CaseIterable {

@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 
 /// How a client identified itself at an endpoint (HTTP basic or form fields).
 public struct ClientCredentials: Sendable, Equatable {

@@ -1,6 +1,6 @@
-import Foundation
-import LakebedCore
-import LakebedFTS
+public import Foundation
+public import LakebedCore
+public import LakebedFTS
 
 /// A scenario: a seed for the lake, a topology, a timeline of events and optional expectations.
 public struct Scenario: Sendable {

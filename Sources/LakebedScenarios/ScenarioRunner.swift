@@ -1,7 +1,7 @@
-import Foundation
-import LakebedCore
-import LakebedDaemons
-import LakebedIAM
+public import Foundation
+public import LakebedCore
+public import LakebedDaemons
+public import LakebedIAM
 import LakebedFTS
 import Synchronization
 

@@ -1,7 +1,7 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import LakebedCore
-import Logging
+public import Logging
 import Synchronization
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import LakebedApp
 import LakebedCore
+import LakebedDaemons
 import LakebedHTTP
 import LakebedTesting
 import Logging

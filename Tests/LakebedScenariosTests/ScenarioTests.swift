@@ -5,6 +5,7 @@ import Testing
 @testable import LakebedScenarios
 @testable import LakebedFTS
 @testable import LakebedDaemons
+import LakebedApp
 
 let smallScenario = """
 name: small

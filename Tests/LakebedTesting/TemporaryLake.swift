@@ -1,9 +1,9 @@
 import Foundation
-import LakebedApp
-import LakebedCore
+public import LakebedApp
+public import LakebedCore
 import LakebedDaemons
 import LakebedFTS
-import LakebedScenarios
+public import LakebedScenarios
 
 /// Temporary lakes for tests: each in a new folder under the system's temporary folder.
 public enum TemporaryLake {

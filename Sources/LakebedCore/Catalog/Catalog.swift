@@ -1,5 +1,5 @@
-import Foundation
-import GRDB
+public import Foundation
+public import GRDB
 import Synchronization
 
 /// The lake's catalog: every account, scope, RSE, DID, replica, rule and lock, in one SQLite file.
@@ -55,7 +55,7 @@ public final class Catalog: Sendable {
     /// Moves rule state transitions recorded by transactions into the event log (in commit order).
     @discardableResult
     public func drainRuleEvents() async throws -> Int {
-        let rows = try await db.write { db -> [Row] in
+        let rows = try db.write { db -> [Row] in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM rule_events ORDER BY seq")
             if !rows.isEmpty { try db.execute(sql: "DELETE FROM rule_events") }
             return rows

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// Rucio's judge-cleaner: removes rules whose lifetime has passed, and moved rules once their child is OK.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// Rucio's judge-repairer: gives STUCK locks another transfer request after a delay.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// A Rucio Storage Element: here, a directory on the local disk.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Why a storage operation on an RSE directory could not be done.
 public enum StorageFault: Error, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Where the running Lakebed serves RSE directories over HTTPS (WebDAV): published as each RSE's `https` protocol.
 public struct WebDAVEndpoint: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// States of a replica, with Rucio's one-letter codes.

@@ -61,7 +61,7 @@ extension ReplicaStore {
 
     /// Files with no AVAILABLE replica anywhere, and AVAILABLE real replicas whose bytes are gone from disk.
     public func lostReplicas(limit: Int = 100) async throws -> [String] {
-        let rows = try await db.read { db in
+        let rows = try db.read { db in
             let noCopy = try Row.fetchAll(db, sql: """
                 SELECT d.scope, d.name FROM dids d WHERE d.did_type = 'FILE'
                 AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.scope = d.scope AND r.name = d.name AND r.state = 'A') LIMIT ?

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// Replicas: a file's bytes on an RSE (Rucio's `core/replica.py`).

@@ -1,6 +1,6 @@
-import Foundation
-import GRDB
-import GRDB
+public import Foundation
+public import GRDB
+public import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// A stuck transfer as `rucio rule show --examine` lists it.

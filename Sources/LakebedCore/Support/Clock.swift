@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The one source of time for the whole lake: rules, tokens, transfers and scenarios read it.

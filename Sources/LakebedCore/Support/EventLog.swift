@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// One thing that happened in the lake, on the lake clock: a transfer, a rule change, a scenario event.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Faults injected into the lake's front doors by scenarios: endpoints that answer slowly or with errors,

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A JSON document as the lake stores and answers it: ordered objects, exact integers, Sendable.
 public enum JSON: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Rucio's date formats, rendered without Foundation formatters (fast and locale-free).
 public enum RucioDate {

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
-import LakebedDaemons
-import LakebedScenarios
+public import LakebedDaemons
+public import LakebedScenarios
 import LakebedFTS
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.

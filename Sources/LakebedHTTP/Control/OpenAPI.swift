@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import LakebedCore
+public import LakebedCore
 
 /// An OpenAPI 3 description of Lakebed's Rucio API, generated from the route table itself so it cannot drift from
 /// the routes; served at `GET /lakebed/openapi.json` (no token). Fuzzers and API explorers read it.

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
-import LakebedDaemons
+public import LakebedDaemons
 import LakebedFTS
 import NIOCore
 import ServiceLifecycle

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import HTTPTypes
+public import HTTPTypes
 import NIOCore
 import Synchronization
 

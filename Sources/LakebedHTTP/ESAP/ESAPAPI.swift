@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import LakebedCore
-import LakebedIAM
+public import LakebedCore
+public import LakebedIAM
 
 /// The part of the ESAP API gateway that DLaaS notebooks talk to, under `/esap-api/`: user profiles with their shopping
 /// basket (`accounts/user-profiles/`) and basket items (`accounts/shopping-items/`), as Django REST framework renders them.

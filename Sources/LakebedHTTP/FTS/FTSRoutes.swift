@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import LakebedCore
-import LakebedFTS
+public import LakebedCore
+public import LakebedFTS
 
 /// Who an FTS bearer token belongs to (nil = refused).
 public typealias FTSAuthenticator = @Sendable (String) async -> String?

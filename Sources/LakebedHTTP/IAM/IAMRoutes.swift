@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import LakebedCore
-import LakebedIAM
+public import LakebedIAM
 
 /// The IAM's OAuth 2.0 / OpenID Connect endpoints, mounted under `/iam/` beside the Rucio API.
 /// Requests are form-encoded; answers and errors are JSON as IAM writes them.

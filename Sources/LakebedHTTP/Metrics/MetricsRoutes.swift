@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import LakebedCore
-import LakebedDaemons
+public import LakebedDaemons
 import LakebedFTS
 
 /// `GET /metrics`: the lake in Prometheus' text format — HTTP requests and latencies, transfers by state and

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import LakebedCore
-import LakebedIAM
+public import LakebedCore
+public import LakebedIAM
 import NIOCore
 
 /// Why a storage request was refused: 401 (no or bad token) or 403 (the token's scopes do not cover it).

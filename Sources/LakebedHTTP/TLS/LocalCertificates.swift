@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
-import NIOSSL
+public import NIOSSL
+import SwiftASN1
 import X509
 
 /// The TLS identity Lakebed serves HTTPS with: a private CA made on first use and a server certificate it signs for

@@ -1,9 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdCore
+public import HummingbirdCore
 import LakebedCore
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 

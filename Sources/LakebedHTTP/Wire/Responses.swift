@@ -1,7 +1,7 @@
 import Foundation
-import Hummingbird
-import HTTPTypes
-import LakebedCore
+public import Hummingbird
+public import HTTPTypes
+public import LakebedCore
 import NIOCore
 
 /// Building responses in Rucio's wire formats.

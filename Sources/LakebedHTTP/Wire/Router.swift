@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import LakebedCore
 
 /// A route table that matches percent-decoded path segments, ignores trailing slashes, and lets a

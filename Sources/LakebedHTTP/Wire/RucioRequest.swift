@@ -1,7 +1,7 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import HTTPTypes
-import LakebedCore
+public import LakebedCore
 import NIOCore
 
 /// Everything a Rucio route handler needs about one request, already decoded.

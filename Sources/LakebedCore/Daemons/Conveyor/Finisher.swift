@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// The conveyor's finisher: records what FTS reports (replicas AVAILABLE, locks OK; or retries, then STUCK).

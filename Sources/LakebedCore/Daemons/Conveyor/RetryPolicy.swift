@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How retries back off and when a lock is given up as STUCK.
 public struct RetryPolicy: Sendable, Equatable {

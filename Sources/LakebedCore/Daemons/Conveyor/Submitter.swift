@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// A request handed to the transfer service: where the bytes come from and where they go.

@@ -16,16 +16,10 @@ import zlib
 import requests
 
 from conftest import BIN, Lake, write_cfg
+from lakepaths import hash_path
 
 SCOPE = "user.root"
 CREDS = {"username": "ddmlab", "password": "secret"}
-
-
-def hash_path(scope, name):
-    """Where the default lake's `hash` lfn2pfn puts a file under an RSE root."""
-    import hashlib
-    h = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
-    return f"{scope.replace('.', '/')}/{h[0:2]}/{h[2:4]}/{name}"
 
 
 def adler32_file(path):

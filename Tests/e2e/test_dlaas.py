@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from conftest import BIN, Lake, control, free_port, run_rucio
+from lakepaths import hash_path
 
 # ESAP's Rucio connector (esap/query/api/services/rucio.py): the URL per resource category.
 ESAP_URLPATTERNS = dict(
@@ -21,12 +22,6 @@ ESAP_URLPATTERNS = dict(
     files="{host}/dids/{scope}/files/",
     replicas="{host}/replicas/{scope}/",
 )
-
-
-def hash_path(scope, name):
-    h = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
-    s = scope.replace(".", "/") if scope.startswith(("user", "group")) else scope
-    return f"{s}/{h[0:2]}/{h[2:4]}/{name}"
 
 
 def lakebed(lake, *args):

@@ -1,7 +1,9 @@
 """Load, bounded: 50 concurrent clients doing a realistic Rucio mix for a few seconds on the debug build.
 
-The long variant (release build, 60 s) is `Scripts/load`; both use `loadgen.py`. Zero errors, no request over
-1 s, and afterwards what a user would check: every uploaded file's bytes on its RSE with the registered size and
+The long variant (release build, 60 s) is `Scripts/load`; both use `loadgen.py`, and only it holds requests to an
+absolute time (on a shared 2-core CI runner such a bound fails for reasons that are not the code's). Here: zero
+errors, no starvation (a /ping probe during the load, compared with /ping on the idle lake in the same run), and
+afterwards what a user would check: every uploaded file's bytes on its RSE with the registered size and
 adler32, its replica AVAILABLE, and every rule that was added known to the server.
 """
 import os
@@ -13,7 +15,7 @@ CLIENTS = int(os.environ.get("LAKEBED_LOAD_CLIENTS", "50"))
 DURATION = float(os.environ.get("LAKEBED_LOAD_SECONDS", "12"))
 # The debug build is several times slower than the release one that Scripts/load measures flat out; here each
 # client pauses between operations (1 s on average, as a user would), which keeps the debug server well below
-# saturation, so the 1 s bound tests the server and not a queue of 50 clients in front of a debug build.
+# saturation, so the fairness check tests the server and not a queue of 50 clients in front of a debug build.
 THINK = float(os.environ.get("LAKEBED_LOAD_THINK", "1.0"))
 
 
@@ -22,7 +24,7 @@ def test_fifty_clients_realistic_mix(tmp_path):
     try:
         res = loadgen.run_load(server, clients=CLIENTS, duration=DURATION, seed=7, think=THINK)
         print("\n" + loadgen.report(res))
-        problems = loadgen.failures(res, limit=1.0)
+        problems = loadgen.failures(res, limit=None) + loadgen.unfair(res)
         assert not problems, "\n".join(problems)
         # The mix really ran: every kind of operation, uploads over both protocols, rules.
         assert set(res["ops"]) == set(loadgen.MIX), res["ops"].keys()

@@ -7,12 +7,7 @@ import time
 import requests
 
 from conftest import Lake, control, run_rucio, write_cfg
-
-
-def hash_path(scope, name):
-    h = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
-    s = scope.replace(".", "/") if scope.startswith(("user", "group")) else scope
-    return f"{s}/{h[0:2]}/{h[2:4]}/{name}"
+from lakepaths import hash_path
 
 
 def test_kill_during_replication_then_restart(tmp_path, make_file):

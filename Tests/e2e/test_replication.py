@@ -4,12 +4,7 @@ import json
 import re
 
 from conftest import control, run_rucio
-
-
-def hash_path(scope, name):
-    h = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
-    s = scope.replace(".", "/") if scope.startswith(("user", "group")) else scope
-    return f"{s}/{h[0:2]}/{h[2:4]}/{name}"
+from lakepaths import hash_path
 
 
 def cli(lake, *args, check=True):

@@ -10,16 +10,11 @@ from rucio.common.exception import (AccessDenied, CannotAuthenticate, DataIdenti
                                     ScopeNotFound, UnsupportedOperation)
 
 from conftest import Lake, run_rucio
+from lakepaths import hash_path
 
 
 def adler32(data):
     return "%08x" % (zlib.adler32(data) & 0xffffffff)
-
-
-def hash_path(scope, name):
-    h = hashlib.md5(f"{scope}:{name}".encode()).hexdigest()
-    s = scope.replace(".", "/") if scope.startswith(("user", "group")) else scope
-    return f"{s}/{h[0:2]}/{h[2:4]}/{name}"
 
 
 def token(lake):

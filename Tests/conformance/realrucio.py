@@ -120,6 +120,9 @@ class RealRucio:
             lfn2pfn_algorithm_default = hash
             [monitor]
             enable_metrics = False
+            [lifetime_model]
+            cutoff_date = 2100-01-01
+            max_extension = 30
             """))
         self.env = dict(os.environ, RUCIO_CONFIG=str(self.cfg), RUCIO_HOME=str(self.dir))
         self.env.pop("RUCIO_CLIENT_MODE", None)

@@ -19,6 +19,10 @@ MISSING = {"NotFound", "MethodNotAllowed"}
 
 def proposal(x):
     a, b = x["rucio"], x["lakebed"]
+    if x["method"] == "CLIENT":
+        if b.get("raises") == "RucioException" and "raises" not in a:
+            return "bug", "the client raises a bare RucioException: Lakebed lacks the route"
+        return "bug", "the client sees another result"
     if b.get("exception") in MISSING and a.get("exception") not in MISSING:
         return "bug", "missing route in Lakebed" + (" (Rucio itself answers 500 here)" if a["status"] == 500 else "")
     if a["status"] == 500:
@@ -33,6 +37,10 @@ def main(path):
     for x in results:
         if x["rucio"] != x["lakebed"] and x["id"] not in DIFFERENCES:
             kind, note = proposal(x)
+            if x.get("rucio_message"):
+                note += f"; Rucio says: {x['rucio_message']}"
+            if x.get("lakebed_message"):
+                note += f"; Lakebed says: {x['lakebed_message']}"
             new.append(f"    {x['id']!r}: D({kind!r},\n"
                        f"      rucio={pprint.pformat(x['rucio'], width=200, sort_dicts=True)},\n"
                        f"      lakebed={pprint.pformat(x['lakebed'], width=200, sort_dicts=True)},\n"

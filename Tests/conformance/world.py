@@ -104,6 +104,8 @@ def build(side):
     w["rule_upload"] = next(r["id"] for r in c.list_did_rules(SCOPE, "file1.dat") if r["rse_expression"] == RSE1)
     w["user_token"] = side.login(USER, USERPW, USER)
     w["rse1_id"] = c.get_rse(RSE1)["id"]
+    import datetime
+    w["soon"] = (datetime.datetime.utcnow() + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S")
     return w
 
 

@@ -29,3 +29,10 @@ echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"
 cd Tests/e2e
 ../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+cd ../..
+
+echo "== conformance: the same requests to the real Rucio 41.5.1 server (PyPI rucio + gunicorn, .venv-rucio) and Lakebed"
+# The server venv is created on first use by Tests/conformance/realrucio.py and cached in .venv-rucio.
+.venv/bin/python -m pytest -q -p no:cacheprovider Tests/conformance
+.venv-rucio/bin/python Tests/conformance/coverage.py .venv/lib/python3*/site-packages/rucio \
+  artifacts/conformance-results.json "$LAKEBED_BIN" artifacts/api-coverage.md

@@ -94,6 +94,17 @@ public final class Lake: Sendable {
             logger.warning("an earlier start was stopped while seeding this lake: seeding it again")
             wipe(dataDir)
         }
+        // A folder with RSE bytes but no catalog has lost its catalog (deleted, or never moved along): seeding a new lake
+        // over those bytes would hide the loss, so say so and stop.
+        let rses = (dataDir as NSString).appendingPathComponent("rses")
+        if !FileManager.default.fileExists(atPath: catalogFile),
+           let held = try? FileManager.default.contentsOfDirectory(atPath: rses), !held.isEmpty {
+            throw LakeOpenError(description: """
+                \(dataDir) holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", "))\(held.count > 3 ? ", …" : "")) but no catalog.sqlite: \
+                its catalog is lost, and Lakebed will not seed a new lake over those bytes. Restore catalog.sqlite, or move \
+                the folder aside (or remove its rses/) to start a new lake.
+                """)
+        }
         if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: seedingMarker, contents: Data())

@@ -442,7 +442,10 @@ public final class ScenarioRunner: Sendable {
 
     // MARK: reset, snapshot, restore
 
-    func snapshotDir(_ name: String) -> String { catalog.dataDir + "/snapshots/" + name }
+    /// A snapshot's folder; the name can only ever name an entry of `<data>/snapshots/`.
+    func snapshotDir(_ name: String) throws -> String {
+        catalog.dataDir + "/snapshots/" + (try Validation.pathComponent(name, what: "snapshot"))
+    }
 
     /// Saves the lake's state under a name.
     public func snapshot(_ name: String) async throws {
@@ -450,11 +453,8 @@ public final class ScenarioRunner: Sendable {
     }
 
     func snapshotHeld(_ name: String) async throws {
-        guard name.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil else {
-            throw RucioError.valueError("snapshot names are 1-64 letters, digits, '.', '_' or '-'")
-        }
         // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
-        let final = snapshotDir(name), partial = final + ".partial"
+        let final = try snapshotDir(name), partial = final + ".partial"
         try await catalog.snapshots.snapshot(to: partial)
         CrashPoint.reach("snapshot:copied")
         let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
@@ -471,7 +471,7 @@ public final class ScenarioRunner: Sendable {
     /// Snapshot bookkeeping, from memory or from the snapshot folder (after a restart).
     func snapshotMeta(_ name: String) -> [String: String]? {
         if let m = state.withLock({ $0.snapshots[name] }) { return m }
-        guard let data = FileManager.default.contents(atPath: snapshotDir(name) + "/scenario.json"),
+        guard let dir = try? snapshotDir(name), let data = FileManager.default.contents(atPath: dir + "/scenario.json"),
               let o = (try? JSONParser.parse(Array(data)))?.objectValue else { return nil }
         var m: [String: String] = [:]
         for (k, v) in o { if let s = v.stringValue { m[k] = s } }
@@ -484,8 +484,9 @@ public final class ScenarioRunner: Sendable {
     }
 
     func restoreHeld(_ name: String) async throws {
+        let dir = try snapshotDir(name)
         guard let meta = snapshotMeta(name) else { throw RucioError("NotFound", "No snapshot named \(name)") }
-        try await catalog.snapshots.restore(from: snapshotDir(name))
+        try await catalog.snapshots.restore(from: dir)
         await driver.engine.reset(at: driver.clock.now())
         _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
         var labels = meta

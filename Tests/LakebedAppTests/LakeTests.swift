@@ -53,3 +53,38 @@ struct LakeTests {
         }
     }
 }
+
+/// Names that become paths, and a data folder that lost its catalog (reliability: nothing lost).
+@Suite("The lake's folder is never lost")
+struct LakeFolderTests {
+    @Test func snapshotNamesCannotLeaveTheSnapshotFolder() async throws {
+        let lake = try await TemporaryLake.served("names")
+        let app = Application(responder: try lake.responder(logger: LakeTests.logger))
+        try await app.test(.router) { client in
+            for name in ["%2e%2e", "..", "%2E", ".", "a%2Fb", "..%2F..%2Fx"] {
+                try await client.execute(uri: "/lakebed/snapshots/\(name)", method: .post) { r in
+                    #expect(r.status.code == 400, "snapshot \(name)")
+                    #expect(String(buffer: r.body).contains("\"error\": \"ValueError\""), "snapshot \(name)")
+                }
+                try await client.execute(uri: "/lakebed/snapshots/\(name)/restore", method: .post) { r in
+                    #expect(r.status.code == 400 || r.status.code == 404, "restore \(name)")
+                }
+            }
+            try await client.execute(uri: "/lakebed/snapshots/before-test", method: .post) { r in #expect(r.status.code == 200) }
+        }
+        let fm = FileManager.default
+        #expect(fm.fileExists(atPath: lake.catalog.dataDir + "/catalog.sqlite"))
+        #expect(fm.fileExists(atPath: lake.catalog.dataDir + "/snapshots/seed"))
+        #expect(fm.fileExists(atPath: lake.catalog.dataDir + "/snapshots/before-test"))
+        #expect(try fm.contentsOfDirectory(atPath: lake.catalog.dataDir + "/snapshots").allSatisfy { !$0.hasSuffix(".partial") })
+        #expect(try await lake.catalog.checkConsistency().isConsistent)
+    }
+
+    @Test func aFolderThatLostItsCatalogIsNotSeededAgain() async throws {
+        let dir = TemporaryLake.folder("lost")
+        _ = try await Lake.open(LakeOptions(dataDir: dir, timeScale: 0, seed: 1))
+        for f in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] { try? FileManager.default.removeItem(atPath: dir + "/" + f) }
+        await #expect(throws: LakeOpenError.self) { _ = try await Lake.open(LakeOptions(dataDir: dir, timeScale: 0, seed: 1)) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/catalog.sqlite"))
+    }
+}

@@ -42,6 +42,16 @@ public enum Validation {
         return !prevSep
     }
 
+    /// The one check for a name that becomes a file or folder name (a snapshot, an RSE's folder, …): 1–64 letters,
+    /// digits, `.`, `_` or `-`, and never `.` or `..`, so it can name nothing but an entry of the folder it is put in.
+    public static func pathComponent(_ s: String, what: String) throws -> String {
+        let ok = (1...64).contains(s.utf8.count) && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        guard ok, s != ".", s != ".." else {
+            throw RucioError.valueError("\(what) names are 1-64 letters, digits, '.', '_' or '-', and not '.' or '..'")
+        }
+        return s
+    }
+
     public static func checkName(_ s: String) throws {
         guard isValidName(s) else { throw RucioError.invalidObject("Problem validating name : '\(printable(s))' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'") }
     }

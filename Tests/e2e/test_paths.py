@@ -37,3 +37,27 @@ def test_a_folder_that_lost_its_catalog_is_not_seeded_over(tmp_path):
     assert "no catalog.sqlite" in r.stderr and "will not seed" in r.stderr, r.stderr
     assert not (lake.data_dir / "catalog.sqlite").exists()
     assert sorted(p.relative_to(lake.data_dir) for p in (lake.data_dir / "rses").rglob("*")) == before
+
+
+def test_suspending_an_account_or_removing_its_identity_ends_its_tokens_at_once(lake, client):
+    """The outside review: a suspended account's token kept working once cached. Now suspension, and removing the
+    identity a token was issued to, end that token on the very next request."""
+    for acct in ("suspendme", "unbindme"):
+        client.add_account(acct, "USER", f"{acct}@example.org")
+        client.add_identity(acct, acct, "USERPASS", f"{acct}@example.org", default=True, password="pw-" + acct)
+
+    def login(acct):
+        r = requests.get(f"{lake.url}/auth/userpass", headers={"X-Rucio-Username": acct, "X-Rucio-Password": "pw-" + acct,
+                                                                "X-Rucio-Account": acct}, timeout=30)
+        assert r.status_code == 200, r.text
+        return {"X-Rucio-Auth-Token": r.headers["X-Rucio-Auth-Token"]}
+
+    for acct, end in (("suspendme", lambda: client.update_account(acct, "status", "SUSPENDED")),
+                      ("unbindme", lambda: client.del_identity(acct, acct, "USERPASS"))):
+        h = login(acct)
+        assert requests.get(f"{lake.url}/accounts/whoami", headers=h, timeout=30).status_code in (200, 303)
+        assert requests.get(f"{lake.url}/scopes/", headers=h, timeout=30).status_code == 200  # now cached
+        end()
+        r = requests.get(f"{lake.url}/scopes/", headers=h, timeout=30)
+        assert r.status_code == 401, (acct, r.status_code, r.text)
+        assert r.headers["ExceptionClass"] == "CannotAuthenticate"

@@ -90,7 +90,7 @@ public struct AccountStore: CatalogStore {
 
     /// Changes an account's status, type or email.
     public func updateAccount(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
-        defer { tokenCache.forgetAdmin(account) }
+        defer { if key == "status" { tokenCache.removeAll(account: account) } else { tokenCache.forgetAdmin(account) } }
         try Permission.requireAdmin(issuer, "update_account")
         let now = nowStamp
         try await db.write { db in
@@ -100,6 +100,8 @@ public struct AccountStore: CatalogStore {
                 guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else { throw RucioError("InvalidObject", "Invalid status") }
                 try db.execute(sql: "UPDATE accounts SET status = ?, suspended_at = ?, updated_at = ? WHERE account = ?",
                                arguments: [s, s == "SUSPENDED" ? now : nil, now, account])
+                // A suspended account's tokens end now, the cached ones too (they would skip the status check).
+                if s == "SUSPENDED" { try db.execute(sql: "DELETE FROM tokens WHERE account = ?", arguments: [account]) }
             case "email":
                 try db.execute(sql: "UPDATE accounts SET email = ?, updated_at = ? WHERE account = ?", arguments: [value.stringValue, now, account])
             case "account_type":

@@ -86,7 +86,10 @@ public struct AuthStore: CatalogStore {
         try await db.write { db in
             try db.execute(sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])
             if db.changesCount == 0 { throw RucioError("IdentityError", "Identity ('\(identity)','\(type)') does not exist for account '\(account)'") }
+            // Tokens that identity obtained for the account end with it.
+            try db.execute(sql: "DELETE FROM tokens WHERE account = ? AND identity = ?", arguments: [account, identity])
         }
+        tokenCache.removeAll(account: account)
     }
 
     /// Accounts an identity may act as.

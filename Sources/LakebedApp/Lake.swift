@@ -168,8 +168,8 @@ public final class Lake: Sendable {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if let native = try? await catalog.auth.validateNativeToken(token) { return native.account }
-            return (try? await iam.validate(token))?.sub
+            if TokenInfo.looksLikeJWT(token) { return (try? await iam.validate(token))?.sub }
+            return try? await catalog.auth.validateNativeToken(token)?.account
         }, storageCheck: { token, rse, path, write in
             await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
         })

@@ -133,10 +133,10 @@ public struct LakebedResponder: HTTPResponder {
         guard let token = request.headers[HTTPField.Name("X-Rucio-Auth-Token")!], !token.isEmpty else {
             throw RucioError.valueError("Token must be set.")
         }
-        var info = try await catalog.auth.validateNativeToken(token)
-        if info == nil, token.split(separator: ".").count == 3, let ext = externalTokens {
-            info = await ext(token)
-        }
+        // A JWT is checked by the IAM every time, never answered from the catalog's remembered tokens, so a revoked
+        // token, a retired key or an early cutoff takes effect on the next request.
+        let info: TokenInfo?
+        if TokenInfo.looksLikeJWT(token), let ext = externalTokens { info = await ext(token) } else { info = try await catalog.auth.validateNativeToken(token) }
         guard let info else { throw RucioError.cannotAuthenticate() }
         return try await catalog.auth.issuer(for: info)
     }

@@ -235,3 +235,18 @@ def test_keys_kept_across_restart_and_rotated(tmp_path):
         assert rucio_status(lk, lakebed_token(lk, "--audience", "rucio other")) == (200, None)
     finally:
         lk.stop()
+
+
+def test_a_revoked_token_stops_working_everywhere_even_after_use(lake):
+    """The outside review: once used, an IAM token was remembered by the Rucio side and kept working after it was
+    revoked. Used at the Rucio API and FTS first, then revoked: both refuse it on the next request."""
+    conf = discovery(lake)
+    tok = password_token(lake, scope="openid profile", audience="rucio")["access_token"]
+    assert rucio_status(lake, tok) in ((200, None), (303, None))
+    assert rucio_status(lake, tok, "/scopes/") == (200, None)
+    fts = requests.get(lake.url + "/fts/whoami", headers={"Authorization": f"Bearer {tok}"})
+    assert fts.status_code == 200, fts.text
+    assert requests.post(conf["revocation_endpoint"], data={"token": tok}, auth=RUCIO_CLIENT).status_code == 200
+    assert rucio_status(lake, tok, "/scopes/") == (401, "CannotAuthenticate")
+    assert rucio_status(lake, tok) == (401, "CannotAuthenticate")
+    assert requests.get(lake.url + "/fts/whoami", headers={"Authorization": f"Bearer {tok}"}).status_code in (401, 403)

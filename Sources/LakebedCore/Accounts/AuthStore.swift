@@ -29,6 +29,10 @@ final class TokenCache: Sendable {
 }
 
 extension TokenInfo {
+    /// Whether a bearer token is a JWT (three dot-separated parts): such tokens are the IAM's, and only the IAM may
+    /// say whether one is still good (signature, expiry, revocation, retired keys), on every request.
+    public static func looksLikeJWT(_ token: String) -> Bool { token.split(separator: ".", omittingEmptySubsequences: false).count == 3 }
+
     /// A token as the catalog records it; other modules build these for tokens they validate (the IAM's JWTs).
     public static func external(token: String, account: String, identity: String, expiresAt: Date, audience: String?, scope: String?) -> TokenInfo {
         TokenInfo(token: token, account: account, identity: identity, expiresAt: expiresAt, audience: audience, scope: scope)

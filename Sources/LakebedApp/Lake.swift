@@ -106,7 +106,7 @@ public final class Lake: Sendable {
                 """)
         }
         if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             _ = FileManager.default.createFile(atPath: seedingMarker, contents: Data())
         }
         let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
@@ -201,7 +201,7 @@ public final class Lake: Sendable {
         guard let scenario else { return given ?? "./lakebed-data" }
         guard let given else {
             let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             return dir
         }
         let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")

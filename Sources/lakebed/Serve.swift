@@ -167,6 +167,9 @@ struct Serve: AsyncParsableCommand {
             },
             logger: logger
         )
+        defer {
+            do { try catalog.checkpoint() } catch { logger.error("cannot checkpoint the catalog at stop: \(error)") }
+        }
         do { try await app.runService() } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
             FileHandle.standardError.write(Data("Cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode))). Choose another --port (0 picks a free one) or --host.\n".utf8))
             throw ExitCode(1)

@@ -1,4 +1,5 @@
 public import Foundation
+import Crypto
 import GRDB
 import Synchronization
 
@@ -31,6 +32,11 @@ final class TokenCache: Sendable {
 extension TokenInfo {
     /// Whether a bearer token is a JWT (three dot-separated parts): such tokens are the IAM's, and only the IAM may
     /// say whether one is still good (signature, expiry, revocation, retired keys), on every request.
+    /// How the catalog keys a token: its SHA-256, so a copy of `catalog.sqlite` holds no usable token.
+    static func storageKey(_ token: String) -> String {
+        "sha256:" + SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
     public static func looksLikeJWT(_ token: String) -> Bool { token.split(separator: ".", omittingEmptySubsequences: false).count == 3 }
 
     /// A token as the catalog records it; other modules build these for tokens they validate (the IAM's JWTs).
@@ -154,7 +160,7 @@ public struct AuthStore: CatalogStore {
         let exp = now + (lifetime ?? tokenLifetime)
         try await db.write { db in
             try db.execute(sql: "INSERT INTO tokens (token, account, identity, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [token, account, identity, exp, now])
+                           arguments: [TokenInfo.storageKey(token), account, identity, exp, now])
             // Old expired tokens are swept while we are here.
             try db.execute(sql: "DELETE FROM tokens WHERE expires_at < ?", arguments: [now - 86400])
         }
@@ -168,7 +174,8 @@ public struct AuthStore: CatalogStore {
         let now = nowStamp
         try await db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [info.token, info.account, info.identity, info.expiresAt.timeIntervalSince1970, info.audience, info.scope, now])
+                           arguments: [TokenInfo.storageKey(info.token), info.account, info.identity, info.expiresAt.timeIntervalSince1970, info.audience,
+                                       info.scope, now])
         }
         tokenCache.put(info)
     }
@@ -183,7 +190,8 @@ public struct AuthStore: CatalogStore {
         }
         guard token.utf8.count <= 4096 else { return nil }
         let row = try quickRead { db in
-            try Row.fetchOne(db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?", arguments: [token])
+            try Row.fetchOne(db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?",
+                           arguments: [TokenInfo.storageKey(token)])
         }
         guard let row, (row["status"] as String) == "ACTIVE" else { return nil }
         let info = TokenInfo(token: token, account: row["account"], identity: row["identity"] ?? "", expiresAt: Date(timeIntervalSince1970: row["expires_at"]), audience: row["audience"], scope: row["scope"])

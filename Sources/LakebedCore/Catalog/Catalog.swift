@@ -29,7 +29,8 @@ public final class Catalog: Sendable {
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        // The folder holds the catalog, keys and RSE bytes: only its owner may enter it.
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // Absolute, so RSE roots and file:// protocol prefixes do not depend on the working directory.
         self.dataDir = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         self.clock = clock
@@ -69,6 +70,12 @@ public final class Catalog: Sendable {
             events.append(Date(timeIntervalSince1970: r["time"]), "rule.\(kind)", fields)
         }
         return rows.count
+    }
+
+    /// Moves everything the WAL holds into `catalog.sqlite` and empties the WAL, so the catalog file alone holds every
+    /// committed change (a clean stop does this; damage to a leftover WAL can then roll nothing back).
+    public func checkpoint() throws {
+        try db.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
     /// Seconds since 1970 on the lake clock.

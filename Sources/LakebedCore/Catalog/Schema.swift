@@ -104,6 +104,10 @@ enum Schema {
             // Every login sweeps expired tokens; under many logins that sweep must not scan the table.
             try db.execute(sql: "CREATE INDEX tokens_expiry ON tokens(expires_at)")
         }
+        m.registerMigration("v6-token-hashes") { db in
+            // Tokens are now stored as their SHA-256; the clear ones of older lakes end (clients log in again).
+            try db.execute(sql: "DELETE FROM tokens")
+        }
         return m
     }
 }

@@ -89,3 +89,15 @@ def test_a_clean_stop_checkpoints_and_the_folder_holds_no_usable_token(tmp_path)
         assert requests.get(f"{lake.url}/scopes/", headers={"X-Rucio-Auth-Token": token}, timeout=30).status_code == 200
     finally:
         lake.stop()
+
+
+def test_a_search_with_a_thousand_unknown_parameters_is_a_4xx_not_a_500(lake, client):
+    r = requests.get(f"{lake.url}/auth/userpass", headers={"X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret",
+                                                            "X-Rucio-Account": "root"}, timeout=30)
+    h = {"X-Rucio-Auth-Token": r.headers["X-Rucio-Auth-Token"]}
+    params = {f"key{i}": "x" for i in range(1000)}
+    r = requests.get(f"{lake.url}/dids/test/dids/search", params=params, headers=h, timeout=60)
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    assert r.headers["ExceptionClass"] == "DIDFilterSyntaxError"
+    # The lake is fine, and an ordinary search still answers.
+    assert requests.get(f"{lake.url}/dids/test/dids/search", params={"name": "*"}, headers=h, timeout=60).status_code == 200

@@ -14,7 +14,14 @@ public struct DIDFilter: Sendable, Equatable {
     public init(groups: [[Condition]]) { self.groups = groups }
 
     /// Builds a filter from the dictionaries the client sends (`key.gte` style suffixes).
+    /// At most this many conditions in one search: each becomes SQL, and SQLite's expression depth is bounded.
+    public static let maxConditions = 100
+
     public static func fromDictionaries(_ dicts: [JSONObject]) throws -> DIDFilter {
+        let count = dicts.reduce(0) { $0 + $1.count }
+        guard count <= maxConditions else {
+            throw RucioError("DIDFilterSyntaxError", "A search takes at most \(maxConditions) filter conditions, not \(count)")
+        }
         var groups: [[Condition]] = []
         for d in dicts {
             var g: [Condition] = []

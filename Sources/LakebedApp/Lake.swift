@@ -163,8 +163,9 @@ public final class Lake: Sendable {
     }
 
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
-    /// control API, the dashboard and metrics.
-    public func responder(logger: Logger) throws -> LakebedResponder {
+    /// control API, the dashboard and metrics. `loopbackOnly`: the lake is bound to loopback, so requests from web
+    /// pages of other sites (foreign `Origin`, non-loopback `Host`) are refused.
+    public func responder(logger: Logger, loopbackOnly: Bool = true) throws -> LakebedResponder {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
@@ -185,7 +186,7 @@ public final class Lake: Sendable {
             mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
                      ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                      MetricsAPI(driver: driver, requests: requestMetrics).mount],
-            metrics: requestMetrics, logger: logger)
+            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
         loopback.attach(responder)
         return responder
     }

@@ -19,11 +19,13 @@ public struct LakebedResponder: HTTPResponder {
     let externalTokens: ExternalTokenValidator?
     let metrics: RequestMetrics?
     let logger: Logger
+    let siteGuard: SiteGuard
 
     public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
                 externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
-                logger: Logger = Logger(label: "lakebed.http")) {
+                siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http")) {
         self.catalog = catalog
+        self.siteGuard = siteGuard
         self.metrics = metrics
         self.maxBody = maxBody
         self.externalTokens = externalTokens
@@ -51,6 +53,9 @@ public struct LakebedResponder: HTTPResponder {
 
     /// Routes a request and answers it; `endpoint` is the matched route's pattern (`-` when none matched).
     func dispatch(_ request: Request) async -> (response: Response, endpoint: String) {
+        if let why = siteGuard.refusal(request) {
+            return (Reply.error(RucioError.accessDenied(why), status: .forbidden), "refused")
+        }
         let segments = RouteTable.segments(request.uri.path)
         if let fault = catalog.faults.apiFault(path: request.uri.path, method: request.method.rawValue) {
             // A scenario made this endpoint slow or failing.

@@ -99,7 +99,7 @@ struct Serve: AsyncParsableCommand {
                 """.utf8))
         }
         let iamLogger = logger
-        let responder = try lake.responder(logger: logger)
+        let responder = try lake.responder(logger: logger, loopbackOnly: Self.isLoopback(host))
         let dataFolder = catalog.dataDir
         let controlExtra = loaded == nil ? "" : ", scenario, reset, snapshots, inject"
         let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")

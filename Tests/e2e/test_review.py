@@ -101,3 +101,24 @@ def test_a_search_with_a_thousand_unknown_parameters_is_a_4xx_not_a_500(lake, cl
     assert r.headers["ExceptionClass"] == "DIDFilterSyntaxError"
     # The lake is fine, and an ordinary search still answers.
     assert requests.get(f"{lake.url}/dids/test/dids/search", params={"name": "*"}, headers=h, timeout=60).status_code == 200
+
+
+def test_web_pages_of_other_sites_cannot_use_a_loopback_lake(lake):
+    """DNS rebinding (a foreign Host) got a root token; a cross-site form (a foreign Origin) could reset the lake."""
+    creds = {"X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret", "X-Rucio-Account": "root"}
+    r = requests.get(f"{lake.url}/auth/userpass", headers={**creds, "Host": f"attacker.example:{lake.port}"}, timeout=30)
+    assert r.status_code == 403 and "X-Rucio-Auth-Token" not in r.headers, (r.status_code, r.headers)
+    assert r.headers["ExceptionClass"] == "AccessDenied"
+    for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example"):
+        r = requests.post(f"{lake.url}/lakebed/inject", data="fault=site-c-unreachable",
+                          headers={"Origin": origin, "Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
+        assert r.status_code == 403, (origin, r.status_code, r.text)
+        r = requests.post(f"{lake.url}/lakebed/reset", headers={"Origin": origin, "Content-Type": "text/plain"}, timeout=30)
+        assert r.status_code == 403, (origin, r.status_code, r.text)
+    kinds = {e.get("kind") for e in requests.get(f"{lake.url}/lakebed/events", timeout=30).json()}
+    assert not kinds & {"scenario.reset", "scenario.fault"}, kinds
+    # The lake's own pages and clients still work: a loopback origin, localhost or 127.0.0.1 as Host, or no Origin.
+    assert requests.get(f"{lake.url}/auth/userpass", headers={**creds, "Origin": f"http://127.0.0.1:{lake.port}"},
+                        timeout=30).status_code == 200
+    assert requests.get(f"{lake.url}/auth/userpass", headers={**creds, "Host": f"localhost:{lake.port}"}, timeout=30).status_code == 200
+    assert requests.get(f"{lake.url}/ping", timeout=30).status_code == 200

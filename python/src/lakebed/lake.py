@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import http.client
 import json
 import os
@@ -14,7 +15,7 @@ import time
 import urllib.parse
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Sequence, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Type, TypeVar, Union
 
 from . import _process
 from ._binary import find_binary, find_scenario
@@ -314,6 +315,28 @@ class Lake:
         self._env = env
         return dict(env)
 
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator["Lake"]:
+        """Points this process at the lake while the ``with`` block runs: sets :meth:`env` in ``os.environ``
+        (so ``Client()``, ``UploadClient`` and ``DownloadClient``, which ask the ``RUCIO_CONFIG`` server for RSE
+        settings, and ``rucio`` subprocesses reach this lake) and empties rucio's caches; restores both after.
+
+        The pytest plugin does this for the ``lake`` fixture during every test.
+        """
+        env = self.env()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        forget_rucio_caches()
+        try:
+            yield self
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            forget_rucio_caches()
+
     # ----------------------------------------------------------------------------------------------- clients
 
     def client(self, account: str = "root", *, username: Optional[str] = None, password: Optional[str] = None,
@@ -474,7 +497,10 @@ class Lake:
         timeline event as in a scenario file (``{"event": "link", "from": "SITE-A", "to": "SITE-B", "down": True}``).
         Returns the latest events."""
         body = {"fault": fault} if isinstance(fault, str) else dict(fault)
-        return list(self.control("POST", "inject", body)["events"])
+        try:
+            return list(self.control("POST", "inject", body)["events"])
+        finally:
+            forget_rucio_caches()
 
     def faults(self) -> List[Dict[str, str]]:
         """The scenario's fault menu: ``[{"id": ..., "label": ...}, ...]``."""
@@ -519,10 +545,12 @@ class Lake:
     def restore(self, name: str) -> None:
         """Puts the lake back as it was at :meth:`snapshot` (logins are kept)."""
         self.control("POST", f"snapshots/{_seg(name)}/restore")
+        forget_rucio_caches()
 
     def reset(self) -> None:
         """Back to the scenario's seed state: catalog, bytes, faults, links, timeline (logins are kept)."""
         self.control("POST", "reset")
+        forget_rucio_caches()
 
     def events(self, after: int = 0, kind: Optional[str] = None, limit: int = 100000) -> List[Dict[str, Any]]:
         """The event log after sequence number `after` (``seq``, ``time``, ``kind`` and the event's fields),
@@ -545,6 +573,28 @@ def _seg(s: str) -> str:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def forget_rucio_caches() -> None:
+    """Empties the rucio client's in-process caches of server answers.
+
+    ``rucio.rse.rsemanager`` keeps each RSE's settings (protocols, paths, availability) for 15 minutes, keyed by
+    the RSE's name alone, and fetches them from the server ``RUCIO_CONFIG`` names: after a reset, an RSE going down
+    or up, or a switch to another lake, stale settings would send bytes to the wrong place. Cheap when rucio is not
+    imported. Called by :meth:`Lake.reset`, :meth:`Lake.restore`, :meth:`Lake.inject` and the pytest plugin.
+    """
+    import sys
+
+    rsemanager = sys.modules.get("rucio.rse.rsemanager")
+    region = getattr(rsemanager, "RSE_REGION", None)
+    if region is not None:
+        try:
+            region.invalidate(hard=True)
+        except Exception:  # pragma: no cover - another cache backend
+            pass
+    config = sys.modules.get("rucio.common.config")
+    if config is not None and hasattr(config, "clean_cached_config"):
+        config.clean_cached_config()
 
 
 def _ensure_rucio_config(cfg: Path) -> None:

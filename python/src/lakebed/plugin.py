@@ -5,10 +5,12 @@ Fixtures:
 * ``lake`` — a :class:`lakebed.Lake` shared by the session (with pytest-xdist: one per worker), reset to its
   seeded state before each test that uses it. ``@pytest.mark.lakebed(scenario=..., seed=..., time_scale=...,
   https=...)`` on a test, class or module picks another lake (also shared, also reset before each test).
-  While a test runs, ``RUCIO_CONFIG`` and the ``LAKEBED_*`` variables point at its lake, so ``Client()`` and the
-  ``rucio`` CLI reach it with no arguments.
+  While a test runs, ``RUCIO_CONFIG``, ``TMPDIR`` and the ``LAKEBED_*`` variables point at its lake
+  (:meth:`lakebed.Lake.as_default`), so ``Client()``, ``UploadClient`` and the ``rucio`` CLI reach it with no
+  arguments, and rucio's in-process RSE cache is emptied.
 * ``rucio_client`` — a ``rucio.client.Client`` logged in to ``lake`` as ``root``.
 * ``lake_factory`` — ``lake_factory(scenario=None, **Lake_arguments)`` starts more lakes (stopped after the test).
+  Their ``client()`` talks to them; for rucio's Upload/DownloadClient wrap the calls in ``with other.as_default():``.
 
 Options: ``--lakebed-bin PATH`` (the executable; default the wheel's), ``--lakebed-keep`` (keep the data folder
 of each failing test and say where, in the test's report).
@@ -16,7 +18,6 @@ of each failing test and say where, in the test's report).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -27,8 +28,6 @@ import pytest
 from .lake import Lake, LakeError
 
 MARKER = "lakebed"
-_ENV_KEYS = ("RUCIO_CONFIG", "RUCIO_ACCOUNT", "RUCIO_AUTH_TYPE", "LAKEBED_URL", "LAKEBED_DASHBOARD", "LAKEBED_FTS",
-             "LAKEBED_IAM_ISSUER", "LAKEBED_METRICS", "LAKEBED_DATA_DIR", "LAKEBED_HTTPS_URL", "LAKEBED_CA_CERT")
 _SPEC_KEYS = ("scenario", "seed", "time_scale", "https")
 
 
@@ -136,45 +135,14 @@ def _spec(node: pytest.Item) -> Dict[str, Any]:
     return spec
 
 
-def _point_env_at(lk: Lake) -> Dict[str, Optional[str]]:
-    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
-    env = lk.env()
-    for k in _ENV_KEYS:
-        if k in env:
-            os.environ[k] = env[k]
-        else:
-            os.environ.pop(k, None)
-    _forget_rucio_config()
-    return saved
-
-
-def _restore_env(saved: Dict[str, Optional[str]]) -> None:
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    _forget_rucio_config()
-
-
-def _forget_rucio_config() -> None:
-    import sys
-
-    if "rucio.common.config" in sys.modules:
-        sys.modules["rucio.common.config"].clean_cached_config()
-
-
 @pytest.fixture
 def lake(request: pytest.FixtureRequest, _lakebed_manager: LakeManager) -> Iterator[Lake]:
     """The test's lake, in its seeded state (see the module's docstring)."""
     lk = _lakebed_manager.get(_spec(request.node), base=Path(str(request.node.path)).parent)
     _lakebed_manager.prepare(lk)
     request.node.stash.setdefault(_lakes_key, []).append(("shared", lk))
-    saved = _point_env_at(lk)
-    try:
+    with lk.as_default():
         yield lk
-    finally:
-        _restore_env(saved)
 
 
 @pytest.fixture

@@ -364,7 +364,6 @@ class Lake:
         if token is not None:
             token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             (token_dir / f"auth_token_for_account_{account}").write_text(token)
-        _ensure_rucio_config(self.rucio_cfg)
         kwargs.setdefault("ca_cert", str(self.ca_cert) if self.ca_cert.exists() else None)
         return cls(rucio_host=self.url, auth_host=self.url, account=account, auth_type=auth_type, creds=creds,
                    **kwargs)
@@ -595,25 +594,3 @@ def forget_rucio_caches() -> None:
     config = sys.modules.get("rucio.common.config")
     if config is not None and hasattr(config, "clean_cached_config"):
         config.clean_cached_config()
-
-
-def _ensure_rucio_config(cfg: Path) -> None:
-    """rucio's client reads a config file for settings it is not given; make sure it finds one.
-
-    An existing ``RUCIO_CONFIG`` (or config file) is left alone: every setting a lake's client needs to reach
-    its lake is passed to it explicitly.
-    """
-    if "RUCIO_CONFIG" in os.environ:
-        return
-    try:
-        from rucio.common.config import get_config
-
-        get_config()
-    except Exception:
-        os.environ["RUCIO_CONFIG"] = str(cfg)
-        try:
-            from rucio.common.config import clean_cached_config
-
-            clean_cached_config()
-        except ImportError:  # pragma: no cover - older clients
-            pass

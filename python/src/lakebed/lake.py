@@ -153,10 +153,15 @@ class Lake:
                 out = self.output()
                 self._kill()
                 raise LakeError(f"lakebed {reason}: {' '.join(cmd)}\n{out}")
-        if self._url is None:  # the process printed something else and exited
+        if self._url is None:  # the process printed something else, and closed its output or exited
+            try:
+                status = self._proc.wait(timeout=2)
+                reason = f"exited with status {status} before it was ready"
+            except subprocess.TimeoutExpired:
+                reason = "closed its output before it was ready"
             out = self.output()
             self._kill()
-            raise LakeError(f"lakebed did not print its URL: {' '.join(cmd)}\n{out}")
+            raise LakeError(f"lakebed {reason}: {' '.join(cmd)}\n{out}")
         _process.at_exit(self._atexit)
         return self
 

@@ -18,6 +18,7 @@ of each failing test and say where, in the test's report).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -99,6 +100,7 @@ class LakeManager:
         lk.snapshot(name)
         self.keep_root.mkdir(parents=True, exist_ok=True)
         shutil.move(str(lk.data_dir / "snapshots" / name), str(dest))
+        _name_rse_dirs(dest)
         (dest / "events.txt").write_text(lk.control("GET", "events?format=text"))
         for f in (lk.root / "lakebed.log", lk.rucio_cfg):
             if f.exists():
@@ -110,6 +112,21 @@ class LakeManager:
         for lk in self.lakes.values():
             lk.stop()
         self.lakes.clear()
+
+
+def _name_rse_dirs(kept: Path) -> None:
+    """A snapshot names RSE folders by RSE id; a person looks for SITE-A: rename them after the catalog's names."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(str(kept / "catalog.sqlite"))) as db:
+            names = dict(db.execute("SELECT id, rse FROM rses"))
+    except sqlite3.Error:
+        return
+    for rse_id, rse in names.items():
+        src, dst = kept / "rses" / rse_id, kept / "rses" / rse
+        if src.is_dir() and not dst.exists() and re.fullmatch(r"[A-Za-z0-9_-]+", rse):
+            src.rename(dst)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds Lakebed, runs the Swift tests, then the end-to-end suite with the real rucio client.
+# Builds Lakebed, runs the Swift tests, then the end-to-end suite with the real rucio client, then builds the wheel
+# (release build, Swift runtime linked in) and runs examples/pytest-user and the pytest plugin's tests with it in a
+# new virtualenv without Swift (LAKEBED_SKIP_WHEEL=1 skips that last stage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +29,11 @@ fi
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"
-cd Tests/e2e
-../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+(cd Tests/e2e && ../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@")
+
+if [ "${LAKEBED_SKIP_WHEEL:-}" != 1 ]; then
+  echo "== wheel: release build with the Swift runtime linked in, auditwheel (Scripts/wheel)"
+  bash Scripts/wheel
+  echo "== the wheel in a new virtualenv without Swift: examples/pytest-user and the plugin's tests (Scripts/test-wheel)"
+  bash Scripts/test-wheel
+fi

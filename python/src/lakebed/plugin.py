@@ -22,7 +22,7 @@ import contextlib
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -193,8 +193,8 @@ def lake_factory(request: pytest.FixtureRequest, _lakebed_manager: LakeManager) 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report = yield
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
     if call.when == "call" and report.failed and item.config.getoption("lakebed_keep"):
         manager = item.config.stash.get(_manager_key, None)
         lines = []

@@ -103,7 +103,7 @@ def test_advance_runs_transfers_on_the_lake_clock(lk):
     lk.advance_until(lambda: c.get_replication_rule(rule)["state"] == "OK", timeout=3600, step=30)
     assert lk.now() > before
     done = lk.events(kind="transfer.finished")
-    assert len(done) == 4 and all(e.get("dst", e.get("destination", "SITE-C")) == "SITE-C" for e in done)
+    assert len(done) == 4 and {(e["src"], e["dst"]) for e in done} == {("SITE-A", "SITE-C")}
     assert lk.check()["consistent"]
 
 

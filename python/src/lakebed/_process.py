@@ -130,10 +130,18 @@ def _stop_all() -> None:
             pass
 
 
+def _pid_namespace() -> str:
+    """Identifies this process's pid namespace: a pid means something only within its own (containers share /tmp)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "-"
+
+
 def make_root(parent: Optional[str] = None) -> Path:
     """A new private folder for one lake, marked with this process's id so a later run can sweep it."""
     root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=parent))
-    (root / OWNER_MARKER).write_text(f"{os.getpid()}\n")
+    (root / OWNER_MARKER).write_text(f"{os.getpid()} {_pid_namespace()}\n")
     return root
 
 
@@ -148,7 +156,8 @@ def _alive(pid: int) -> bool:
 
 
 def sweep_stale_roots(parent: Optional[str] = None) -> list[Path]:
-    """Deletes lake folders left by processes that were killed (their owner marker names a dead pid)."""
+    """Deletes lake folders left by processes that were killed (their owner marker names a pid of this pid
+    namespace that no longer exists)."""
     base = Path(parent or tempfile.gettempdir())
     removed: list[Path] = []
     try:
@@ -157,10 +166,11 @@ def sweep_stale_roots(parent: Optional[str] = None) -> list[Path]:
         return removed
     for marker in candidates:
         try:
-            pid = int(marker.read_text().strip())
-        except (OSError, ValueError):
+            fields = marker.read_text().split()
+            pid, namespace = int(fields[0]), fields[1]
+        except (OSError, ValueError, IndexError):
             continue
-        if pid == os.getpid() or _alive(pid):
+        if namespace != _pid_namespace() or pid == os.getpid() or _alive(pid):
             continue
         shutil.rmtree(marker.parent, ignore_errors=True)
         removed.append(marker.parent)

@@ -192,9 +192,10 @@ def lake_factory(request: pytest.FixtureRequest, _lakebed_manager: LakeManager) 
             lk.stop()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report: pytest.TestReport = yield
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
     if call.when == "call" and report.failed and item.config.getoption("lakebed_keep"):
         manager = item.config.stash.get(_manager_key, None)
         lines = []
@@ -214,7 +215,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 lines.append(f"lakebed: could not keep the data folder of {lk!r}: {e}")
         if lines:
             report.sections.append(("lakebed", "\n".join(lines)))
-    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

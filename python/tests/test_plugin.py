@@ -170,7 +170,10 @@ def test_kill_9_of_pytest_leaves_no_lakebed_behind(pytester, inner_env, workers)
         import os, pathlib, threading
 
         def _hang(lake, i):
-            (pathlib.Path({str(marker)!r}) / f"{{os.getpid()}}-{{i}}").write_text(str(lake.pid))
+            done = pathlib.Path({str(marker)!r}) / f"{{os.getpid()}}-{{i}}"
+            tmp = done.with_suffix(".tmp")
+            tmp.write_text(str(lake.pid))
+            os.replace(tmp, done)          # whole, or not there: the outer test reads it at once
             threading.Event().wait(120)     # until pytest is killed
 
         def test_a(lake):
@@ -183,8 +186,10 @@ def test_kill_9_of_pytest_leaves_no_lakebed_behind(pytester, inner_env, workers)
     p = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env={**os.environ, "TMPDIR": str(inner_env)})
     expected = 2 if workers else 1
-    wait_for(lambda: len(list(marker.iterdir())) >= expected, timeout=120, what="the inner tests to start")
-    pids = [int(f.read_text()) for f in marker.iterdir()]
+    def started():
+        return [f for f in marker.iterdir() if f.suffix != ".tmp"]
+    wait_for(lambda: len(started()) >= expected, timeout=120, what="the inner tests to start")
+    pids = [int(f.read_text()) for f in started()]
     assert all(not process_gone(pid) for pid in pids)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds Lakebed, runs the Swift tests, then the end-to-end suite with the real rucio client.
+# Builds Lakebed, runs the Swift tests, then the end-to-end suite with the real rucio client, then builds the wheel
+# (release build, Swift runtime linked in) and runs examples/pytest-user and the pytest plugin's tests with it in a
+# new virtualenv without Swift (LAKEBED_SKIP_WHEEL=1 skips that last stage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +29,17 @@ fi
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"
-cd Tests/e2e
-../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
-cd ../..
+(cd Tests/e2e && ../../.venv/bin/python -m pytest -q -p no:cacheprovider "$@")
 
 echo "== conformance: the same requests to the real Rucio 41.5.1 server (PyPI rucio + gunicorn, .venv-rucio) and Lakebed"
 # The server venv is created on first use by Tests/conformance/realrucio.py and cached in .venv-rucio.
 .venv/bin/python -m pytest -q -p no:cacheprovider Tests/conformance
 .venv-rucio/bin/python Tests/conformance/coverage.py .venv/lib/python3*/site-packages/rucio \
   artifacts/conformance-results.json "$LAKEBED_BIN" artifacts/api-coverage.md
+
+if [ "${LAKEBED_SKIP_WHEEL:-}" != 1 ]; then
+  echo "== wheel: release build with the Swift runtime linked in, auditwheel (Scripts/wheel)"
+  bash Scripts/wheel
+  echo "== the wheel in a new virtualenv without Swift: examples/pytest-user and the plugin's tests (Scripts/test-wheel)"
+  bash Scripts/test-wheel
+fi

@@ -65,9 +65,11 @@ public final class Lake: Sendable {
     public let playsScenarioFile: Bool
     /// The clock speed the lake runs at.
     public let timeScale: Double
+    /// The data folder's lock, held while this lake is open (nil for headless simulations in their own folder).
+    let folderLock: DataFolderLock?
 
     private init(catalog: Catalog, clock: VirtualClock, iam: IAM?, engine: TransferEngine, driver: LakeDriver, scenario: ScenarioRunner,
-                 seeded: Bool, playsScenarioFile: Bool, timeScale: Double) {
+                 seeded: Bool, playsScenarioFile: Bool, timeScale: Double, folderLock: DataFolderLock?) {
         self.catalog = catalog
         self.clock = clock
         self.iam = iam
@@ -77,6 +79,7 @@ public final class Lake: Sendable {
         self.seeded = seeded
         self.playsScenarioFile = playsScenarioFile
         self.timeScale = timeScale
+        self.folderLock = folderLock
     }
 
     /// Opens the lake `lakebed serve` runs: seeds an empty folder (or plays the scenario), finishes an interrupted
@@ -85,7 +88,15 @@ public final class Lake: Sendable {
         let loaded = options.scenario
         let timeScale = options.timeScale ?? loaded?.timeScale ?? 1
         let seed = options.seed ?? loaded?.seed
+        let chosen = options.dataDir ?? (loaded == nil ? "./lakebed-data" : nil)
+        // Two lakes on one folder would both write its catalog and its rucio.cfg: the second one stops here.
+        var lock: DataFolderLock? = nil
+        if let chosen, FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
         let dataDir = try dataFolder(options.dataDir, scenario: loaded, fresh: options.fresh)
+        if lock == nil {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            lock = try DataFolderLock.take(dataDir)
+        }
         // A lake is seeded before it listens; a start killed while seeding leaves a marker, and the half-seeded lake
         // (which no client ever saw) is started over.
         let seedingMarker = (dataDir as NSString).appendingPathComponent(".seeding")
@@ -146,7 +157,7 @@ public final class Lake: Sendable {
         }
         clock.setPaused(false)
         return Lake(catalog: catalog, clock: clock, iam: iam, engine: engine, driver: driver, scenario: runner, seeded: seeded,
-                    playsScenarioFile: loaded != nil, timeScale: timeScale)
+                    playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock)
     }
 
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
@@ -159,7 +170,7 @@ public final class Lake: Sendable {
         let runner = ScenarioRunner(scenario: scenario, driver: driver)
         try await runner.seed(progress: seedProgress)
         return Lake(catalog: catalog, clock: clock, iam: nil, engine: engine, driver: driver, scenario: runner, seeded: true,
-                    playsScenarioFile: true, timeScale: 0)
+                    playsScenarioFile: true, timeScale: 0, folderLock: nil)
     }
 
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
@@ -218,7 +229,7 @@ public final class Lake: Sendable {
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
     public static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {  // never .lock
             try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }

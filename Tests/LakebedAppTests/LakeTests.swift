@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -86,5 +89,17 @@ struct LakeFolderTests {
         for f in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] { try? FileManager.default.removeItem(atPath: dir + "/" + f) }
         await #expect(throws: LakeOpenError.self) { _ = try await Lake.open(LakeOptions(dataDir: dir, timeScale: 0, seed: 1)) }
         #expect(!FileManager.default.fileExists(atPath: dir + "/catalog.sqlite"))
+    }
+
+    @Test func oneLakePerDataFolder() async throws {
+        let dir = TemporaryLake.folder("locked")
+        let first = try await Lake.open(LakeOptions(dataDir: dir, timeScale: 0, seed: 1))
+        do {
+            _ = try await Lake.open(LakeOptions(dataDir: dir, timeScale: 0, seed: 1))
+            Issue.record("a second lake opened the same folder")
+        } catch let e as LakeOpenError {
+            #expect(e.description.contains("in use by another lakebed (pid \(getpid())"))
+        }
+        #expect(first.seeded)
     }
 }

@@ -122,3 +122,17 @@ def test_web_pages_of_other_sites_cannot_use_a_loopback_lake(lake):
                         timeout=30).status_code == 200
     assert requests.get(f"{lake.url}/auth/userpass", headers={**creds, "Host": f"localhost:{lake.port}"}, timeout=30).status_code == 200
     assert requests.get(f"{lake.url}/ping", timeout=30).status_code == 200
+
+
+def test_a_second_lake_on_the_same_folder_is_refused_with_the_running_ones_pid_and_url(tmp_path):
+    lake = Lake(tmp_path / "lake").start()
+    try:
+        r = subprocess.run([BIN, "serve", "--data-dir", str(lake.data_dir), "--port", "0"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"pid {lake.proc.pid}" in r.stderr and lake.url in r.stderr, r.stderr
+        assert requests.get(f"{lake.url}/ping", timeout=30).status_code == 200
+    finally:
+        lake.stop()
+    # Once it has stopped, the folder is free again.
+    lake.start()
+    lake.stop()

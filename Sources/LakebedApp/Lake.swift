@@ -17,7 +17,8 @@ public struct LakeOptions: Sendable {
     public var dataDir: String?
     /// The scenario that seeds the lake; nil: the embedded default lake.
     public var scenario: Scenario?
-    /// With a scenario: wipe a data folder that already holds a lake.
+    /// Wipe a data folder that already holds a lake (the default lake is then seeded again; a scenario needs this to
+    /// play on a used folder).
     public var fresh = false
     /// Clock speed (0 = manual); nil: the scenario's, else real time.
     public var timeScale: Double?
@@ -210,7 +211,12 @@ public final class Lake: Sendable {
     /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
     public static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
         let fm = FileManager.default
-        guard let scenario else { return given ?? "./lakebed-data" }
+        guard let scenario else {
+            // The default lake: --fresh starts it over (seeded again from the embedded default scenario).
+            let dir = given ?? "./lakebed-data"
+            if fresh { wipe(dir) }
+            return dir
+        }
         guard let given else {
             let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

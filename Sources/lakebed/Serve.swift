@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
-    @Flag(name: .long, help: "With --scenario: wipe the data folder's catalog and RSE directories first.")
+    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario).")
     var fresh = false
 
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")

@@ -136,3 +136,22 @@ def test_a_second_lake_on_the_same_folder_is_refused_with_the_running_ones_pid_a
     # Once it has stopped, the folder is free again.
     lake.start()
     lake.stop()
+
+
+def test_serve_fresh_starts_the_default_lake_over(tmp_path):
+    """Running the walkthrough twice failed with DataIdentifierAlreadyExists, and --fresh without --scenario did
+    nothing: now it starts the default lake over."""
+    lake = Lake(tmp_path / "lake").start()
+    h = {"X-Rucio-Auth-Token": requests.get(f"{lake.url}/auth/userpass", headers={
+        "X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret", "X-Rucio-Account": "root"}, timeout=30).headers["X-Rucio-Auth-Token"]}
+    assert requests.post(f"{lake.url}/dids/user.root/walkthrough", json={"type": "DATASET"}, headers=h, timeout=30).status_code == 201
+    lake.stop()
+    lake.args = ["--fresh"]
+    lake.start()
+    try:
+        h = {"X-Rucio-Auth-Token": requests.get(f"{lake.url}/auth/userpass", headers={
+            "X-Rucio-Username": "ddmlab", "X-Rucio-Password": "secret", "X-Rucio-Account": "root"}, timeout=30).headers["X-Rucio-Auth-Token"]}
+        assert requests.get(f"{lake.url}/dids/user.root/walkthrough", headers=h, timeout=30).status_code == 404
+        assert requests.get(f"{lake.url}/dids/demo/lofar.L630262", headers=h, timeout=30).status_code == 200
+    finally:
+        lake.stop()

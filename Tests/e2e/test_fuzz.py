@@ -104,7 +104,7 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     # A request asking for an upgrade is answered and its connection closed (NIO parses nothing after it: a
     # keep-alive client used to wait forever for its next answer).
     with socket.create_connection(("127.0.0.1", fuzz_lake.port), timeout=5) as sock:
-        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         got = b""
         while chunk := sock.recv(65536):
             got += chunk

@@ -89,7 +89,7 @@ public final class Lake: Sendable {
         let loaded = options.scenario
         let timeScale = options.timeScale ?? loaded?.timeScale ?? 1
         let seed = options.seed ?? loaded?.seed
-        let chosen = options.dataDir ?? (loaded == nil ? "./lakebed-data" : nil)
+        let chosen = options.dataDir ?? (loaded == nil ? defaultDataDir : nil)
         // Two lakes on one folder would both write its catalog and its rucio.cfg: the second one stops here.
         var lock: DataFolderLock? = nil
         if let chosen, FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
@@ -118,7 +118,6 @@ public final class Lake: Sendable {
                 """)
         }
         if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             _ = FileManager.default.createFile(atPath: seedingMarker, contents: Data())
         }
         let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
@@ -208,12 +207,15 @@ public final class Lake: Sendable {
         DaemonService(driver: driver, scenario: scenario, logger: logger)
     }
 
+    /// The default lake's folder, relative to where `lakebed serve` runs.
+    public static let defaultDataDir = "./lakebed-data"
+
     /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
     public static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
         let fm = FileManager.default
         guard let scenario else {
             // The default lake: --fresh starts it over (seeded again from the embedded default scenario).
-            let dir = given ?? "./lakebed-data"
+            let dir = given ?? defaultDataDir
             if fresh { wipe(dir) }
             return dir
         }

@@ -26,6 +26,64 @@ public struct LinkSettings: Sendable, Equatable {
     }
 }
 
+/// A change to some of a link's settings: what a scenario's `link` event, `PUT /lakebed/links/<src>/<dst>` and a fault
+/// say. Keys not given stay as they are.
+public struct LinkChange: Sendable, Equatable {
+    public var bandwidth: Double?
+    public var latency: TimeInterval?
+    public var concurrency: Int?
+    public var failureRate: Double?
+    public var down: Bool?
+    /// `.some(nil)` clears the reason.
+    public var failureReason: String??
+
+    public init(bandwidth: Double? = nil, latency: TimeInterval? = nil, concurrency: Int? = nil, failureRate: Double? = nil,
+                down: Bool? = nil, failureReason: String?? = nil) {
+        self.bandwidth = bandwidth
+        self.latency = latency
+        self.concurrency = concurrency
+        self.failureRate = failureRate
+        self.down = down
+        self.failureReason = failureReason
+    }
+
+    /// The settings' names as scenarios and the control API spell them, in the order events list them.
+    public static let keys = ["bandwidth", "latency", "concurrency", "failure_rate", "down", "failure_reason"]
+
+    public var isEmpty: Bool { self == LinkChange() }
+
+    /// Why a value cannot be a link setting, or nil when the change is valid.
+    public var problem: String? {
+        if let v = bandwidth, v < 0 { return "bandwidth must be >= 0" }
+        if let v = latency, v < 0 { return "latency must be >= 0" }
+        if let v = concurrency, v < 1 { return "concurrency must be >= 1" }
+        if let v = failureRate, !(0...1).contains(v) { return "failure_rate must be between 0 and 1" }
+        return nil
+    }
+
+    public func apply(to s: inout LinkSettings) {
+        if let v = bandwidth { s.bandwidth = v }
+        if let v = latency { s.latency = v }
+        if let v = concurrency { s.concurrency = v }
+        if let v = failureRate { s.failureRate = v }
+        if let v = down { s.down = v }
+        if let v = failureReason { s.failureReason = v }
+    }
+
+    /// The changed keys with their values as text, in `keys` order (for the event log).
+    public var fields: [(String, String)] {
+        func number(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
+        var out: [(String, String)] = []
+        if let v = bandwidth { out.append(("bandwidth", number(v))) }
+        if let v = latency { out.append(("latency", number(v))) }
+        if let v = concurrency { out.append(("concurrency", String(v))) }
+        if let v = failureRate { out.append(("failure_rate", number(v))) }
+        if let v = down { out.append(("down", v ? "true" : "false")) }
+        if let v = failureReason { out.append(("failure_reason", v ?? "null")) }
+        return out
+    }
+}
+
 /// A directed link between two endpoints (RSE names, or `*` for any).
 public struct LinkKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var source: String

@@ -61,7 +61,7 @@ public struct LakebedResponder: HTTPResponder {
             // A scenario made this endpoint slow or failing.
             if fault.delay > 0 { try? await Task.sleep(for: .milliseconds(Int(fault.delay * 1000))) }
             if let status = fault.status {
-                let cls = status == 503 ? "ResourceTemporaryUnavailable" : "RucioException"
+                let cls: RucioExceptionClass = status == 503 ? .resourceTemporaryUnavailable : .rucioException
                 return (Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status)), "fault")
             }
         }
@@ -70,40 +70,44 @@ public struct LakebedResponder: HTTPResponder {
         }
         for mount in mounts where segments.starts(with: mount.prefix) {
             let rest = Array(segments.dropFirst(mount.prefix.count))
-            if let raw = mount.raw { return (await raw(request, rest), "/" + mount.prefix.joined(separator: "/")) }
-            return await serve(mount, rest, request)
+            switch mount.service {
+            case .raw(let raw): return (await raw(request, rest), "/" + mount.prefix.joined(separator: "/"))
+            case .routes(let table, let errors): return await serve(mount, table, errors, rest, request)
+            }
         }
         var endpoint = "-"
+        var route: RouteTable.Route?
         do {
             switch rucio.match(method: request.method, segments: segments) {
             case .none:
-                throw RucioError("NotFound", "No endpoint at \(Validation.printable(request.uri.path))")
+                throw HTTPFailure.noEndpoint(path: request.uri.path)
             case .wrongMethod:
-                throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
-            case .found(let route, let params):
-                endpoint = route.pattern
+                throw HTTPFailure.methodNotAllowed(method: request.method.rawValue, path: request.uri.path)
+            case .found(let found, let params):
+                route = found
+                endpoint = found.pattern
                 var req = request
                 let buffer = try await Self.readBody(&req, upTo: maxBody)
                 var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
-                if route.auth { rr.issuer = try await authenticate(request) }
-                return (try await route.handler(rr), endpoint)
+                if found.auth { rr.issuer = try await authenticate(request) }
+                return (try await found.handler(rr), endpoint)
             }
-        } catch let e as RucioError {
-            return (Reply.error(e), endpoint)
+        } catch let f as HTTPFailure {
+            return (Reply.error(RucioError(f)), endpoint)
         } catch {
-            if let e = RucioError.translating(error) { return (Reply.error(e), endpoint) }
+            if let e = RucioError.translating(error) { return (Reply.error(e, status: route?.statusOverrides[e.exceptionClass]), endpoint) }
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
-            return (Reply.error(RucioError("RucioException", "Internal error: \(error)"), status: .internalServerError), endpoint)
+            return (Reply.error(RucioError(.internalError("\(error)")), status: .internalServerError), endpoint)
         }
     }
 
     /// A request for one of Lakebed's own services (IAM, FTS, control API): no Rucio auth, the service's own errors.
-    func serve(_ mount: Mount, _ segments: [String], _ request: Request) async -> (response: Response, endpoint: String) {
+    func serve(_ mount: Mount, _ table: RouteTable, _ errors: Mount.Errors, _ segments: [String], _ request: Request) async -> (response: Response, endpoint: String) {
         var endpoint = "/" + mount.prefix.joined(separator: "/") + " -"
         do {
-            switch mount.table.match(method: request.method, segments: segments) {
-            case .none: throw RucioError("NotFound", "No endpoint at \(Validation.printable(request.uri.path))")
-            case .wrongMethod: throw RucioError("MethodNotAllowed", "Method \(request.method.rawValue) not allowed on \(Validation.printable(request.uri.path))")
+            switch table.match(method: request.method, segments: segments) {
+            case .none: throw HTTPFailure.noEndpoint(path: request.uri.path)
+            case .wrongMethod: throw HTTPFailure.methodNotAllowed(method: request.method.rawValue, path: request.uri.path)
             case .found(let route, let params):
                 endpoint = "/" + mount.prefix.joined(separator: "/") + (route.pattern == "/" ? "" : route.pattern)
                 var req = request
@@ -111,12 +115,9 @@ public struct LakebedResponder: HTTPResponder {
                 let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                 return (try await route.handler(rr), endpoint)
             }
-        } catch let e as RucioError {
-            return (mount.renderError(e), endpoint)
         } catch {
-            if let e = RucioError.translating(error) { return (mount.renderError(e), endpoint) }
-            logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
-            return (mount.renderError(RucioError("InternalError", "Internal error: \(error)")), endpoint)
+            if errors.isUnexpected(error) { logger.error("internal error on \(request.method) \(request.uri.path): \(error)") }
+            return (errors.render(error), endpoint)
         }
     }
 
@@ -124,12 +125,12 @@ public struct LakebedResponder: HTTPResponder {
     /// Content-Length says so), 400 when the body cannot be read (a broken chunked encoding).
     static func readBody(_ request: inout Request, upTo limit: Int) async throws -> ByteBuffer {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
-            throw RucioError("RequestEntityTooLarge", "Request body larger than \(limit) bytes")
+            throw HTTPFailure.bodyTooLarge(limit: limit)
         }
         do { return try await request.collectBody(upTo: limit) } catch is NIOTooManyBytesError {
-            throw RucioError("RequestEntityTooLarge", "Request body larger than \(limit) bytes")
+            throw HTTPFailure.bodyTooLarge(limit: limit)
         } catch {
-            throw RucioError("InputValidationError", "Cannot read the request body")
+            throw HTTPFailure.unreadableBody
         }
     }
 
@@ -156,31 +157,34 @@ public enum LakebedInfo {
 }
 
 /// One of Lakebed's own services, served under a path prefix beside the Rucio API (`/iam/…`, `/fts/…`, `/lakebed/…`).
-/// Its routes do their own authentication; errors are rendered the service's way.
+/// Its routes do their own authentication; errors are answered by the service's own error type.
 public struct Mount: Sendable {
     /// A service that takes the request as it comes (body unread, so it can stream), with the path segments after the prefix.
     public typealias RawHandler = @Sendable (_ request: Request, _ segments: [String]) async -> Response
 
-    public var prefix: [String]
-    public var table: RouteTable
-    public var maxBody: Int?
-    public var renderError: @Sendable (RucioError) -> Response
-    /// When set, the mount answers every request under its prefix itself (the storage's WebDAV does, to stream bytes).
-    public var raw: RawHandler?
+    /// How a service of routes answers an error thrown by one of them, in its format; and whether the error is one
+    /// its error type does not know (a bug, logged).
+    struct Errors: Sendable {
+        let render: @Sendable (any Error) -> Response
+        let isUnexpected: @Sendable (any Error) -> Bool
+    }
+    enum Service: Sendable { case routes(RouteTable, Errors), raw(RawHandler) }
 
-    /// A service that handles its requests itself, bodies included.
+    public var prefix: [String]
+    var service: Service
+    public var maxBody: Int?
+
+    /// A service that handles its requests itself, bodies and errors included (the storage's WebDAV does, to stream bytes).
     public init(prefix: String, raw: @escaping RawHandler) {
         self.prefix = RouteTable.segments(prefix)
-        self.table = RouteTable()
+        self.service = .raw(raw)
         self.maxBody = nil
-        self.renderError = { e in Reply.text(e.message + "\n", status: ErrorStatus.status(for: e.exceptionClass)) }
-        self.raw = raw
     }
 
-    public init(prefix: String, table: RouteTable, maxBody: Int? = nil, renderError: @escaping @Sendable (RucioError) -> Response) {
+    /// A service of routes whose errors `errors` answers.
+    public init<E: ServiceError>(prefix: String, table: RouteTable, maxBody: Int? = nil, errors: E.Type) {
         self.prefix = RouteTable.segments(prefix)
-        self.table = table
+        self.service = .routes(table, Errors(render: { E.render($0) }, isUnexpected: { E.isUnexpected($0) }))
         self.maxBody = maxBody
-        self.renderError = renderError
     }
 }

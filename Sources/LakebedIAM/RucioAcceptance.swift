@@ -38,7 +38,7 @@ extension IAM {
                 try await catalog.auth.addIdentity(account: account, identity: identity, type: "OIDC", email: user.email, password: nil,
                                               isDefault: true, by: nil)
                 added.append(identity)
-            } catch let e as RucioError where e.exceptionClass == "Duplicate" {}
+            } catch let e as RucioError where e.exceptionClass == .duplicate {}
         }
         return added
     }

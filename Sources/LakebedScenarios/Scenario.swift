@@ -95,15 +95,18 @@ public struct CollectionSeed: Sendable {
 public struct RuleSeed: Sendable {
     /// A label expectations and events refer to.
     public var id: String?
-    public var did: DIDRef
-    public var rseExpression: String
-    public var copies = 1
-    public var lifetime: TimeInterval?
-    public var account = "root"
-    public var grouping = "DATASET"
-    public var sourceReplicaExpression: String?
-    public var activity = "User Subscriptions"
-    public var purgeReplicas = false
+    /// The rule as the lake's admin adds it (for `account`, root unless the scenario says otherwise).
+    public var spec: RuleSpec
+
+    public init(id: String? = nil, did: DIDRef, rseExpression: String) {
+        self.id = id
+        self.spec = RuleSpec(dids: [did], rseExpression: rseExpression, account: "root")
+    }
+
+    /// The rule's DID.
+    public var did: DIDRef { spec.dids[0] }
+    public var rseExpression: String { spec.rseExpression }
+    public var copies: Int { spec.copies }
 }
 
 public struct IAMUserSeed: Sendable {
@@ -123,7 +126,7 @@ public struct TimelineEvent: Sendable {
 
     public enum Action: Sendable {
         case rseAvailability(rse: String, read: Bool?, write: Bool?, delete: Bool?)
-        case link(from: String, to: String, changes: [(String, JSON)])
+        case link(from: String, to: String, change: LinkChange, bothWays: Bool)
         case stagingDelay(rse: String, seconds: TimeInterval)
         case tokensExpire
         case iamDown(duration: TimeInterval?)

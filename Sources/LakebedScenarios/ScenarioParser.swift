@@ -304,28 +304,31 @@ public struct ScenarioParser {
         return r
     }
 
-    mutating func linkSettings(_ g: [String: Node], _ p: String, into s: inout LinkSettings) {
-        if let v = rate(g["bandwidth"], "\(p).bandwidth") { s.bandwidth = v }
-        if let v = duration(g["latency"], "\(p).latency") { s.latency = v }
-        if let v = int(g["concurrency"], "\(p).concurrency") { if v < 1 { fail(g["concurrency"], "\(p).concurrency", "must be at least 1") } else { s.concurrency = v } }
+    /// The link settings a mapping gives, checked.
+    mutating func linkChange(_ g: [String: Node], _ p: String) -> LinkChange {
+        var c = LinkChange()
+        c.bandwidth = rate(g["bandwidth"], "\(p).bandwidth")
+        c.latency = duration(g["latency"], "\(p).latency")
+        if let v = int(g["concurrency"], "\(p).concurrency") { if v < 1 { fail(g["concurrency"], "\(p).concurrency", "must be at least 1") } else { c.concurrency = v } }
         if let v = double(g["failure_rate"], "\(p).failure_rate") {
-            if (0...1).contains(v) { s.failureRate = v } else { fail(g["failure_rate"], "\(p).failure_rate", "must be between 0 and 1") }
+            if (0...1).contains(v) { c.failureRate = v } else { fail(g["failure_rate"], "\(p).failure_rate", "must be between 0 and 1") }
         }
-        if let v = bool(g["down"], "\(p).down") { s.down = v }
-        if let v = string(g["failure_reason"], "\(p).failure_reason") { s.failureReason = v }
+        c.down = bool(g["down"], "\(p).down")
+        if let v = string(g["failure_reason"], "\(p).failure_reason") { c.failureReason = .some(v) }
+        return c
     }
 
-    static let linkKeys = ["bandwidth", "latency", "concurrency", "failure_rate", "down", "failure_reason"]
+    static let linkKeys = LinkChange.keys
 
     mutating func topology(_ n: Node, _ p: String, _ s: inout Scenario) {
         guard let g = fields(n, p, allowed: ["defaults", "links", "staging_delays"]) else { return }
-        if let d = g["defaults"], let dg = fields(d, "\(p).defaults", allowed: Self.linkKeys) { linkSettings(dg, "\(p).defaults", into: &s.topology.defaults) }
+        if let d = g["defaults"], let dg = fields(d, "\(p).defaults", allowed: Self.linkKeys) { linkChange(dg, "\(p).defaults").apply(to: &s.topology.defaults) }
         for (i, l) in list(g["links"], "\(p).links").enumerated() {
             let lp = "\(p).links[\(i)]"
             guard let lg = fields(l, lp, allowed: ["from", "to", "both_ways"] + Self.linkKeys) else { continue }
             guard let from = requiredString(lg, "from", lp, parent: l), let to = requiredString(lg, "to", lp, parent: l) else { continue }
             var settings = s.topology.settings(from, to)
-            linkSettings(lg, lp, into: &settings)
+            linkChange(lg, lp).apply(to: &settings)
             s.topology.links[LinkKey(from, to)] = settings
             if bool(lg["both_ways"], "\(lp).both_ways") ?? true { s.topology.links[LinkKey(to, from)] = settings }
         }
@@ -362,15 +365,15 @@ public struct ScenarioParser {
         if (try? RSEExpression.parse(expr)) == nil { fail(g["rse_expression"], "\(p).rse_expression", "`\(expr)` is not a valid RSE expression") }
         var r = RuleSeed(did: d, rseExpression: expr)
         r.id = string(g["id"], "\(p).id")
-        if let c = int(g["copies"], "\(p).copies") { if c < 1 { fail(g["copies"], "\(p).copies", "must be at least 1") } else { r.copies = c } }
-        r.lifetime = duration(g["lifetime"], "\(p).lifetime")
-        r.account = string(g["account"], "\(p).account") ?? "root"
+        if let c = int(g["copies"], "\(p).copies") { if c < 1 { fail(g["copies"], "\(p).copies", "must be at least 1") } else { r.spec.copies = c } }
+        r.spec.lifetime = duration(g["lifetime"], "\(p).lifetime")
+        r.spec.account = string(g["account"], "\(p).account") ?? "root"
         if let gr = string(g["grouping"], "\(p).grouping") {
-            if ["ALL", "DATASET", "NONE"].contains(gr.uppercased()) { r.grouping = gr.uppercased() } else { fail(g["grouping"], "\(p).grouping", "must be ALL, DATASET or NONE") }
+            if ["ALL", "DATASET", "NONE"].contains(gr.uppercased()) { r.spec.grouping = gr.uppercased() } else { fail(g["grouping"], "\(p).grouping", "must be ALL, DATASET or NONE") }
         }
-        r.sourceReplicaExpression = string(g["source_replica_expression"], "\(p).source_replica_expression")
-        r.activity = string(g["activity"], "\(p).activity") ?? r.activity
-        r.purgeReplicas = bool(g["purge_replicas"], "\(p).purge_replicas") ?? false
+        r.spec.sourceReplicaExpression = string(g["source_replica_expression"], "\(p).source_replica_expression")
+        r.spec.activity = string(g["activity"], "\(p).activity") ?? r.spec.activity
+        r.spec.purgeReplicas = bool(g["purge_replicas"], "\(p).purge_replicas") ?? false
         return r
     }
 
@@ -419,24 +422,9 @@ public struct ScenarioParser {
                                       delete: all || ops.contains("delete") ? v : nil)
         case "link":
             guard let from = requiredString(g, "from", p, parent: n), let to = requiredString(g, "to", p, parent: n) else { return nil }
-            var probe = LinkSettings()
-            linkSettings(g, p, into: &probe)
-            var changes: [(String, JSON)] = []
-            for k in Self.linkKeys where g[k] != nil {
-                switch k {
-                case "bandwidth": changes.append((k, .double(probe.bandwidth)))
-                case "latency": changes.append((k, .double(probe.latency)))
-                case "concurrency": changes.append((k, .int(Int64(probe.concurrency))))
-                case "failure_rate": changes.append((k, .double(probe.failureRate)))
-                case "down": changes.append((k, .bool(probe.down)))
-                default: changes.append((k, probe.failureReason.map(JSON.string) ?? .null))
-                }
-            }
-            if changes.isEmpty { fail(n, p, "say what changes on the link: \(Self.linkKeys.joined(separator: ", "))") }
-            if bool(g["both_ways"], "\(p).both_ways") ?? false {
-                return TimelineEvent(at: at, action: .link(from: from, to: to, changes: changes + [("both_ways", .bool(true))]), line: n.mark?.line ?? 0)
-            }
-            action = .link(from: from, to: to, changes: changes)
+            let change = linkChange(g, p)
+            if change.isEmpty { fail(n, p, "say what changes on the link: \(LinkChange.keys.joined(separator: ", "))") }
+            action = .link(from: from, to: to, change: change, bothWays: bool(g["both_ways"], "\(p).both_ways") ?? false)
         case "staging_delay":
             guard let rse = requiredString(g, "rse", p, parent: n), let d = duration(g["delay"], "\(p).delay") else {
                 if g["delay"] == nil { fail(n, p, "`delay` is required") }

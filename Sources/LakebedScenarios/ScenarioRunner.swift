@@ -113,7 +113,7 @@ public final class ScenarioRunner: Sendable {
             // `oidc_users` on an account: the IAM user's identity maps to that account.
             for (user, account) in oidcMapped {
                 guard let i = dir.users.firstIndex(where: { $0.username == user }) else {
-                    throw RucioError("InvalidObject", "account \(account) lists OIDC user \(user), who is not an IAM user")
+                    throw RucioError(.invalidObject, "account \(account) lists OIDC user \(user), who is not an IAM user")
                 }
                 dir.users[i].rucioAccount = account
             }
@@ -181,7 +181,7 @@ public final class ScenarioRunner: Sendable {
         let fm = FileManager.default
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw RucioError("RucioException", "cannot write \(path)")
+            throw RucioError(.rucioException, "cannot write \(path)")
         }
         defer { try? h.close() }
         var g = contentGenerator(seed: seed, scope, name)
@@ -207,17 +207,7 @@ public final class ScenarioRunner: Sendable {
     }
 
     func addRule(_ r: RuleSeed, at time: Date) async throws {
-        var spec = RuleSpec()
-        spec.dids = [r.did]
-        spec.copies = r.copies
-        spec.rseExpression = r.rseExpression
-        spec.lifetime = r.lifetime
-        spec.account = r.account
-        spec.grouping = r.grouping
-        spec.sourceReplicaExpression = r.sourceReplicaExpression
-        spec.activity = r.activity
-        spec.purgeReplicas = r.purgeReplicas
-        let id = try await catalog.rules.addRules(spec, issuer: admin)[0]
+        let id = try await catalog.rules.addRules(r.spec, issuer: admin)[0]
         if let label = r.id { state.withLock { $0.ruleLabels[label] = id } }
     }
 
@@ -260,7 +250,7 @@ public final class ScenarioRunner: Sendable {
     }
 
     func injectHeld(fault id: String) async throws {
-        guard let f = scenario.faults.first(where: { $0.id == id }) else { throw RucioError("NotFound", "No fault `\(id)` in scenario \(scenario.name)") }
+        guard let f = scenario.faults.first(where: { $0.id == id }) else { throw LakeError.notFound("No fault `\(id)` in scenario \(scenario.name)") }
         let now = driver.clock.now()
         log.append(now, "scenario.fault", [("id", id), ("label", f.label)])
         for a in f.actions { try await apply(a, at: now) }
@@ -276,24 +266,10 @@ public final class ScenarioRunner: Sendable {
             var ops: [String] = []
             if read != nil { ops.append("read") }; if write != nil { ops.append("write") }; if delete != nil { ops.append("delete") }
             log.append(time, up ? "scenario.rse_up" : "scenario.rse_down", [("rse", rse), ("operations", ops.joined(separator: ","))])
-        case .link(let from, let to, let changes):
-            let both = changes.contains { $0.0 == "both_ways" }
-            let apply: @Sendable (inout LinkSettings) -> Void = { s in
-                for (k, v) in changes {
-                    switch k {
-                    case "bandwidth": s.bandwidth = v.doubleValue ?? s.bandwidth
-                    case "latency": s.latency = v.doubleValue ?? s.latency
-                    case "concurrency": s.concurrency = Int(v.intValue ?? Int64(s.concurrency))
-                    case "failure_rate": s.failureRate = v.doubleValue ?? s.failureRate
-                    case "down": s.down = v.boolValue ?? s.down
-                    case "failure_reason": s.failureReason = v.stringValue
-                    default: break
-                    }
-                }
-            }
-            await engine.updateLink(from, to, apply)
-            if both { await engine.updateLink(to, from, apply) }
-            log.append(time, "scenario.link", [("src", from), ("dst", to)] + changes.filter { $0.0 != "both_ways" }.map { ($0.0, Self.text($0.1)) })
+        case .link(let from, let to, let change, let bothWays):
+            await engine.updateLink(from, to) { change.apply(to: &$0) }
+            if bothWays { await engine.updateLink(to, from) { change.apply(to: &$0) } }
+            log.append(time, "scenario.link", [("src", from), ("dst", to)] + change.fields)
         case .stagingDelay(let rse, let seconds):
             await engine.setStagingDelay(rse, seconds)
             log.append(time, "scenario.staging_delay", [("rse", rse), ("delay", Durations.format(seconds))])
@@ -339,14 +315,14 @@ public final class ScenarioRunner: Sendable {
                 log.append(time, "scenario.add_rule_failed", [("did", r.did.description), ("error", "\(e.exceptionClass): \(e.message)")])
             }
         case .deleteRule(let label):
-            guard let id = state.withLock({ $0.ruleLabels[label] }) else { throw RucioError("RuleNotFound", "No rule labelled \(label)") }
+            guard let id = state.withLock({ $0.ruleLabels[label] }) else { throw RucioError(.ruleNotFound, "No rule labelled \(label)") }
             try? await catalog.rules.deleteRule(id, purgeReplicas: nil, issuer: nil)
             log.append(time, "scenario.delete_rule", [("rule", label)])
         case .clockScale(let v):
             driver.clock.setScale(v)
             log.append(time, "scenario.clock_scale", [("scale", String(v))])
         case .fault(let id):
-            guard let f = scenario.faults.first(where: { $0.id == id }) else { throw RucioError("NotFound", "No fault \(id)") }
+            guard let f = scenario.faults.first(where: { $0.id == id }) else { throw LakeError.notFound("No fault \(id)") }
             log.append(time, "scenario.fault", [("id", id), ("label", f.label)])
             for a in f.actions { try await apply(a, at: time) }
         }
@@ -485,7 +461,7 @@ public final class ScenarioRunner: Sendable {
 
     func restoreHeld(_ name: String) async throws {
         let dir = try snapshotDir(name)
-        guard let meta = snapshotMeta(name) else { throw RucioError("NotFound", "No snapshot named \(name)") }
+        guard let meta = snapshotMeta(name) else { throw LakeError.notFound("No snapshot named \(name)") }
         try await catalog.snapshots.restore(from: dir)
         await driver.engine.reset(at: driver.clock.now())
         _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()

@@ -31,9 +31,9 @@ struct CatalogTests {
         do {
             try await c.dids.addCollection(scope: "user.root", name: "ds", type: .dataset, issuer: jdoe)
             Issue.record("jdoe wrote in user.root")
-        } catch let e as RucioError { #expect(e.exceptionClass == "AccessDenied") }
+        } catch let e as RucioError { #expect(e.exceptionClass == .accessDenied) }
         try await c.dids.addCollection(scope: "user.jdoe", name: "ds", type: .dataset, issuer: jdoe)
-        do { try await c.rses.addRSE("NEW", by: jdoe); Issue.record("jdoe added an RSE") } catch let e as RucioError { #expect(e.exceptionClass == "AccessDenied") }
+        do { try await c.rses.addRSE("NEW", by: jdoe); Issue.record("jdoe added an RSE") } catch let e as RucioError { #expect(e.exceptionClass == .accessDenied) }
     }
 
     @Test func availableNeedsBytesOnDisk() async throws {
@@ -41,7 +41,7 @@ struct CatalogTests {
         do {
             try await c.replicas.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: "ghost", bytes: 10, adler32: "00000001")], ignoreAvailability: false, issuer: root)
             Issue.record("registered a replica without bytes")
-        } catch let e as RucioError { #expect(e.exceptionClass == "FileConsistencyMismatch") }
+        } catch let e as RucioError { #expect(e.exceptionClass == .fileConsistencyMismatch) }
         // The failed registration rolled back whole: not even the file DID was created.
         await #expect(throws: RucioError.self) { try await c.dids.did("test", "ghost") }
     }
@@ -73,11 +73,11 @@ struct CatalogTests {
         let c = try await lake()
         try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
         do { try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root); Issue.record("duplicate") }
-        catch let e as RucioError { #expect(e.exceptionClass == "DataIdentifierAlreadyExists") }
+        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierAlreadyExists) }
         do { _ = try await c.dids.did("test", "nope"); Issue.record("missing") }
-        catch let e as RucioError { #expect(e.exceptionClass == "DataIdentifierNotFound") }
+        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
         do { _ = try await c.dids.did("noscope", "x"); Issue.record("missing scope") }
-        catch let e as RucioError { #expect(e.exceptionClass == "ScopeNotFound") }
+        catch let e as RucioError { #expect(e.exceptionClass == .scopeNotFound) }
     }
 
     @Test func filterSearchesMetadata() async throws {

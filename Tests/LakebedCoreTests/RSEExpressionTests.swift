@@ -58,7 +58,7 @@ struct RSEExpressionTests {
             await #expect(throws: RucioError.self) { try await c.rses.resolveRSEExpression(bad) }
         }
         do { _ = try await c.rses.resolveRSEExpression("NOPE"); Issue.record("should fail") } catch let e as RucioError {
-            #expect(e.exceptionClass == "InvalidRSEExpression")
+            #expect(e.exceptionClass == .invalidRSEExpression)
         }
     }
 }

@@ -68,7 +68,7 @@ struct MetricsTests {
         }
         let loopback = Loopback()
         let responder = LakebedResponder(catalog: catalog, mounts: [
-            Mount(prefix: "/lakebed", table: scenario, renderError: ControlAPI.renderError),
+            Mount(prefix: "/lakebed", table: scenario, errors: ControlError.self),
             DashboardAPI(driver: driver, loopback: loopback).mount,
         ])
         loopback.attach(responder)

@@ -17,12 +17,23 @@ struct WireTests {
     }
 
     @Test func errorStatusesMatchRucio() {
-        #expect(ErrorStatus.status(for: "DataIdentifierNotFound").code == 404)
-        #expect(ErrorStatus.status(for: "Duplicate").code == 409)
-        #expect(ErrorStatus.status(for: "AccessDenied").code == 401)
-        #expect(ErrorStatus.status(for: "CannotAuthenticate").code == 401)
-        #expect(ErrorStatus.status(for: "InvalidObject").code == 400)
-        #expect(ErrorStatus.status(for: "FileConsistencyMismatch").code == 412)
+        #expect(RucioExceptionClass.dataIdentifierNotFound.status == 404)
+        #expect(RucioExceptionClass.duplicate.status == 409)
+        #expect(RucioExceptionClass.accessDenied.status == 401)
+        #expect(RucioExceptionClass.cannotAuthenticate.status == 401)
+        #expect(RucioExceptionClass.invalidObject.status == 400)
+        #expect(RucioExceptionClass.fileConsistencyMismatch.status == 412)
+        #expect(RucioExceptionClass(rawValue: "DataIdentifierNotFound") == .dataIdentifierNotFound)
+    }
+
+    @Test func routeStatusOverridesApplyToTheirRouteOnly() async throws {
+        // POST /rules/ answers InvalidRSEExpression with 409 where the class's own status is 400.
+        var t = RouteTable()
+        t.add(.post, "/rules", statuses: [.invalidRSEExpression: .conflict]) { _ in throw RucioError(.invalidRSEExpression, "bad") }
+        guard case .found(let route, _) = t.match(method: .post, segments: ["rules"]) else { Issue.record("no route"); return }
+        #expect(route.statusOverrides[.invalidRSEExpression] == .conflict)
+        #expect(route.statusOverrides[.invalidObject] == nil)
+        #expect(RucioExceptionClass.invalidRSEExpression.status == 400)
     }
 
     @Test func routesDecodeSegmentsAndIgnoreTrailingSlashes() {

@@ -31,7 +31,7 @@ public struct AccountStore: CatalogStore {
     public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_account") }
         try Validation.checkAccount(account)
-        guard Self.accountTypes.contains(type) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: Problem validating account_type : '\(type)' is not one of ['USER', 'GROUP', 'SERVICE']") }
+        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: Problem validating account_type : '\(type)' is not one of ['USER', 'GROUP', 'SERVICE']") }
         let now = nowStamp
         try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ?", arguments: [account]) != nil {
@@ -97,7 +97,7 @@ public struct AccountStore: CatalogStore {
             try Self.requireAccount(db, account)
             switch key {
             case "status":
-                guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else { throw RucioError("InvalidObject", "Invalid status") }
+                guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else { throw RucioError(.invalidObject, "Invalid status") }
                 try db.execute(sql: "UPDATE accounts SET status = ?, suspended_at = ?, updated_at = ? WHERE account = ?",
                                arguments: [s, s == "SUSPENDED" ? now : nil, now, account])
                 // A suspended account's tokens end now, the cached ones too (they would skip the status check).
@@ -105,10 +105,10 @@ public struct AccountStore: CatalogStore {
             case "email":
                 try db.execute(sql: "UPDATE accounts SET email = ?, updated_at = ? WHERE account = ?", arguments: [value.stringValue, now, account])
             case "account_type":
-                guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError("InvalidObject", "Invalid account type") }
+                guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError(.invalidObject, "Invalid account type") }
                 try db.execute(sql: "UPDATE accounts SET account_type = ?, updated_at = ? WHERE account = ?", arguments: [t, now, account])
             default:
-                throw RucioError("ValueError", "Key '\(key)' cannot be updated")
+                throw RucioError(.valueError, "Key '\(key)' cannot be updated")
             }
         }
     }
@@ -155,7 +155,7 @@ public struct AccountStore: CatalogStore {
         try await db.write { db in
             try Self.requireAccount(db, account)
             try db.execute(sql: "DELETE FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key])
-            if db.changesCount == 0 { throw RucioError("AccountNotFound", "Attribute '\(key)' not found for account '\(account)'") }
+            if db.changesCount == 0 { throw RucioError(.accountNotFound, "Attribute '\(key)' not found for account '\(account)'") }
         }
     }
 

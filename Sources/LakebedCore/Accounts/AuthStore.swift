@@ -58,9 +58,9 @@ public struct AuthStore: CatalogStore {
     public func addIdentity(account: String, identity: String, type: String, email: String?, password: String?, isDefault: Bool, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_identity") }
         let t = type.uppercased()
-        guard Self.identityTypes.contains(t) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: Invalid identity type '\(type)'") }
-        guard !identity.isEmpty, identity.utf8.count <= 2048 else { throw RucioError("IdentityError", "Identity must not be empty") }
-        if t == "USERPASS" && (password ?? "").isEmpty { throw RucioError("IdentityError", "You must provide a password for USERPASS identity") }
+        guard Self.identityTypes.contains(t) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: Invalid identity type '\(type)'") }
+        guard !identity.isEmpty, identity.utf8.count <= 2048 else { throw RucioError(.identityError, "Identity must not be empty") }
+        if t == "USERPASS" && (password ?? "").isEmpty { throw RucioError(.identityError, "You must provide a password for USERPASS identity") }
         let hashed = t == "USERPASS" ? PasswordHash.make(password!) : nil
         let now = nowStamp
         try await db.write { db in
@@ -95,7 +95,7 @@ public struct AuthStore: CatalogStore {
         try Permission.requireAdmin(issuer, "del_identity")
         try await db.write { db in
             try db.execute(sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])
-            if db.changesCount == 0 { throw RucioError("IdentityError", "Identity ('\(identity)','\(type)') does not exist for account '\(account)'") }
+            if db.changesCount == 0 { throw RucioError(.identityError, "Identity ('\(identity)','\(type)') does not exist for account '\(account)'") }
             // Tokens that identity obtained for the account end with it.
             try db.execute(sql: "DELETE FROM tokens WHERE account = ? AND identity = ?", arguments: [account, identity])
         }

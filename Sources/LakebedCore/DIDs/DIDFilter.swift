@@ -20,7 +20,7 @@ public struct DIDFilter: Sendable, Equatable {
     public static func fromDictionaries(_ dicts: [JSONObject]) throws -> DIDFilter {
         let count = dicts.reduce(0) { $0 + $1.count }
         guard count <= maxConditions else {
-            throw RucioError("DIDFilterSyntaxError", "A search takes at most \(maxConditions) filter conditions, not \(count)")
+            throw RucioError(.didFilterSyntaxError, "A search takes at most \(maxConditions) filter conditions, not \(count)")
         }
         var groups: [[Condition]] = []
         for d in dicts {
@@ -31,7 +31,7 @@ public struct DIDFilter: Sendable, Equatable {
                     key = String(rawKey.dropLast(suffix.count)); op = o; break
                 }
                 guard !key.isEmpty, key.utf8.count <= 100, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-") }) else {
-                    throw RucioError("DIDFilterSyntaxError", "Invalid key '\(Validation.printable(rawKey))' in filter")
+                    throw RucioError(.didFilterSyntaxError, "Invalid key '\(Validation.printable(rawKey))' in filter")
                 }
                 g.append(Condition(key: key, op: op, value: value))
             }
@@ -55,7 +55,7 @@ extension DIDStore {
         case "dataset": typeSet = ["DATASET"]
         case "container": typeSet = ["CONTAINER"]
         case "file": typeSet = ["FILE"]
-        default: throw RucioError("UnsupportedOperation", "Valid type are: all, collection, container, dataset, file")
+        default: throw RucioError(.unsupportedOperation, "Valid type are: all, collection, container, dataset, file")
         }
         var orParts: [String] = []
         var args: [any DatabaseValueConvertible] = [scope]
@@ -64,12 +64,12 @@ extension DIDStore {
             var groupTypes = typeSet
             for c in group {
                 if c.key == "type" || c.key == "did_type" {
-                    guard let s = c.value.stringValue else { throw RucioError("DIDFilterSyntaxError", "type must be a string") }
+                    guard let s = c.value.stringValue else { throw RucioError(.didFilterSyntaxError, "type must be a string") }
                     switch s.lowercased() {
                     case "all": groupTypes = ["FILE", "DATASET", "CONTAINER"]
                     case "collection": groupTypes = ["DATASET", "CONTAINER"]
                     default:
-                        guard let t = DIDType(loose: s) else { throw RucioError("DIDFilterSyntaxError", "Invalid type '\(Validation.printable(s))'") }
+                        guard let t = DIDType(loose: s) else { throw RucioError(.didFilterSyntaxError, "Invalid type '\(Validation.printable(s))'") }
                         groupTypes = [t.rawValue]
                     }
                     continue
@@ -114,18 +114,18 @@ extension DIDStore {
     static func conditionSQL(_ c: DIDFilter.Condition) throws -> (String, [any DatabaseValueConvertible]) {
         let value = typed(c.value)
         if c.key == "name" {
-            guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else { throw RucioError("DIDFilterSyntaxError", "name must be a string") }
+            guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else { throw RucioError(.didFilterSyntaxError, "name must be a string") }
             if c.op == .eq { return s.contains("*") || s.contains("%") ? ("name LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name = ?", [s]) }
             if c.op == .ne { return s.contains("*") ? ("name NOT LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name != ?", [s]) }
             return ("name \(c.op.rawValue) ?", [s])
         }
         if c.key == "length" || c.key == "bytes" {
-            guard value.intValue != nil || value.doubleValue != nil else { throw RucioError("DIDFilterSyntaxError", "\(c.key) must be a number") }
+            guard value.intValue != nil || value.doubleValue != nil else { throw RucioError(.didFilterSyntaxError, "\(c.key) must be a number") }
         }
         if let kind = DID.searchableColumns[c.key] {
             var v = value
             if kind == .date {
-                guard let s = c.value.stringValue, let d = RucioDate.parse(s) else { throw RucioError("DIDFilterSyntaxError", "\(c.key) must be a date") }
+                guard let s = c.value.stringValue, let d = RucioDate.parse(s) else { throw RucioError(.didFilterSyntaxError, "\(c.key) must be a date") }
                 v = .double(d.timeIntervalSince1970)
             }
             if kind == .bool, let b = value.boolValue { v = .bool(b) }

@@ -49,11 +49,11 @@ extension DIDStore {
     static func setMetadataInTransaction(_ db: Database, scope: String, name: String, meta: JSONObject, now: Double) throws {
         var free: JSONObject?
         for (key, value) in meta {
-            guard !key.isEmpty, key.utf8.count <= 100, !key.contains("\0") else { throw RucioError("InvalidMetadata", "Invalid metadata key '\(Validation.printable(key))'") }
-            if forbiddenMetaKeys.contains(key) { throw RucioError("UnsupportedOperation", "The metadata key '\(key)' cannot be changed") }
+            guard !key.isEmpty, key.utf8.count <= 100, !key.contains("\0") else { throw RucioError(.invalidMetadata, "Invalid metadata key '\(Validation.printable(key))'") }
+            if forbiddenMetaKeys.contains(key) { throw RucioError(.unsupportedOperation, "The metadata key '\(key)' cannot be changed") }
             if key == "lifetime" {
                 let seconds: Double? = value.isNull ? nil : (value.doubleValue ?? value.stringValue.flatMap(Double.init))
-                if !value.isNull && !(seconds.map(Validation.isValidLifetime) ?? false) { throw RucioError("InvalidValueForKey", "Lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
+                if !value.isNull && !(seconds.map(Validation.isValidLifetime) ?? false) { throw RucioError(.invalidValueForKey, "Lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
                 try db.execute(sql: "UPDATE dids SET expired_at = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [seconds.map { now + $0 }, now, scope, name])
                 continue
             }
@@ -62,19 +62,19 @@ extension DIDStore {
                 switch (kind, value) {
                 case (_, .null): dbValue = nil
                 case (.int, _):
-                    guard let i = value.intValue ?? value.stringValue.flatMap({ Int64($0) }) else { throw RucioError("InvalidValueForKey", "Value for '\(key)' must be an integer") }
+                    guard let i = value.intValue ?? value.stringValue.flatMap({ Int64($0) }) else { throw RucioError(.invalidValueForKey, "Value for '\(key)' must be an integer") }
                     dbValue = i
                 case (.bool, _):
-                    guard let b = value.boolValue else { throw RucioError("InvalidValueForKey", "Value for '\(key)' must be a boolean") }
+                    guard let b = value.boolValue else { throw RucioError(.invalidValueForKey, "Value for '\(key)' must be a boolean") }
                     dbValue = b ? 1 : 0
                 case (.date, _):
-                    guard let s = value.stringValue, let d = RucioDate.parse(s) else { throw RucioError("InvalidValueForKey", "Value for '\(key)' must be a date") }
+                    guard let s = value.stringValue, let d = RucioDate.parse(s) else { throw RucioError(.invalidValueForKey, "Value for '\(key)' must be a date") }
                     dbValue = d.timeIntervalSince1970
                 case (.text, .string(let s)): dbValue = s
                 case (.text, .int(let i)): dbValue = String(i)
                 case (.text, .double(let x)): dbValue = String(x)
                 case (.text, .bool(let b)): dbValue = b ? "True" : "False"
-                default: throw RucioError("InvalidValueForKey", "Value for '\(key)' must be a string")
+                default: throw RucioError(.invalidValueForKey, "Value for '\(key)' must be a string")
                 }
                 if key == "bytes", let i = dbValue as? Int64 { try Validation.checkBytes(i) }
                 if key == "adler32", let s = dbValue as? String { try Validation.checkAdler32(s) }
@@ -90,7 +90,7 @@ extension DIDStore {
         }
         if let free {
             let text = free.isEmpty ? nil : JSON.object(free).serialized()
-            guard (text?.utf8.count ?? 0) <= 64 * 1024 else { throw RucioError("InvalidMetadata", "Metadata document too large") }
+            guard (text?.utf8.count ?? 0) <= 64 * 1024 else { throw RucioError(.invalidMetadata, "Metadata document too large") }
             try db.execute(sql: "UPDATE dids SET meta = ?, updated_at = ? WHERE scope = ? AND name = ?", arguments: [text, now, scope, name])
         }
     }
@@ -111,7 +111,7 @@ extension DIDStore {
             } else if DID.settableColumns[key] != nil, !(d.columns[key]?.isNull ?? true), !["bytes", "adler32", "md5"].contains(key) {
                 try db.execute(sql: "UPDATE dids SET \(key) = NULL, updated_at = ? WHERE scope = ? AND name = ?", arguments: [now, scope, name])
             } else {
-                throw RucioError("KeyNotFound", "No key \(key) for data identifier \(scope):\(name)")
+                throw RucioError(.keyNotFound, "No key \(key) for data identifier \(scope):\(name)")
             }
         }
     }

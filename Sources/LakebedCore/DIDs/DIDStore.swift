@@ -75,7 +75,7 @@ public struct DIDStore: CatalogStore {
                               files: [FileSpec] = [], rse: String? = nil, rules: [RuleSpec] = []) async throws {
         try Validation.checkScope(scope)
         try Validation.checkName(name)
-        guard type.isCollection else { throw RucioError("UnsupportedOperation", "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas") }
+        guard type.isCollection else { throw RucioError(.unsupportedOperation, "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas") }
         if let l = lifetime, !Validation.isValidLifetime(l) { throw RucioError.invalidObject("lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
         let now = nowStamp
         let owner = account ?? issuer.account
@@ -95,7 +95,7 @@ public struct DIDStore: CatalogStore {
 
     static func insertCollection(_ db: Database, scope: String, name: String, type: DIDType, account: String, meta: JSONObject, isOpen: Bool, monotonic: Bool, expiredAt: Double?, now: Double) throws {
         if try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
-            throw RucioError("DataIdentifierAlreadyExists", "Data Identifier already exists!")
+            throw RucioError(.dataIdentifierAlreadyExists, "Data Identifier already exists!")
         }
         try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
                        arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
@@ -106,15 +106,15 @@ public struct DIDStore: CatalogStore {
     static func ensureFile(_ db: Database, _ f: FileSpec, account: String, now: Double) throws -> DID {
         if let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
             let d = DID(row: row)
-            guard d.type == .file else { throw RucioError("UnsupportedOperation", "Data identifier '\(f.scope):\(f.name)' is a \(d.type.rawValue.lowercased()), not a file") }
+            guard d.type == .file else { throw RucioError(.unsupportedOperation, "Data identifier '\(f.scope):\(f.name)' is a \(d.type.rawValue.lowercased()), not a file") }
             if let b = f.bytes, let have = d.bytes, b != have {
-                throw RucioError("FileConsistencyMismatch", "(bytes mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(b))")
+                throw RucioError(.fileConsistencyMismatch, "(bytes mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(b))")
             }
             if let a = f.adler32, let have = d.adler32, a.lowercased() != have.lowercased() {
-                throw RucioError("FileConsistencyMismatch", "(adler32 mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(a))")
+                throw RucioError(.fileConsistencyMismatch, "(adler32 mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(a))")
             }
             if let m = f.md5, let have = d.md5, m.lowercased() != have.lowercased() {
-                throw RucioError("FileConsistencyMismatch", "(md5 mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(m))")
+                throw RucioError(.fileConsistencyMismatch, "(md5 mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(m))")
             }
             return d
         }
@@ -156,8 +156,8 @@ public struct DIDStore: CatalogStore {
         guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
             throw RucioError.accessDenied("Account \(issuer.account) can not add data identifiers to \(parent)")
         }
-        guard p.type.isCollection else { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is a file; only collections can have content") }
-        guard p.isOpen != false else { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is closed") }
+        guard p.type.isCollection else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is a file; only collections can have content") }
+        guard p.isOpen != false else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
         var rseModel: RSE?
         if let rse { rseModel = try RSEStore.rse(db, name: rse) }
         var added: [DIDRef] = []
@@ -165,7 +165,7 @@ public struct DIDStore: CatalogStore {
         let existingKinds = try String.fetchAll(db, sql: "SELECT DISTINCT child_type FROM contents WHERE scope = ? AND name = ?", arguments: [parent.scope, parent.name]).compactMap { DIDType(rawValue: $0) }
         for c in children {
             try Validation.checkScope(c.scope)
-            if c.scope == parent.scope && c.name == parent.name { throw RucioError("UnsupportedOperation", "A DID cannot be attached to itself") }
+            if c.scope == parent.scope && c.name == parent.name { throw RucioError(.unsupportedOperation, "A DID cannot be attached to itself") }
             _ = try ScopeStore.scopeOwner(db, c.scope)
             var child: DID
             if let rseModel {
@@ -178,33 +178,33 @@ public struct DIDStore: CatalogStore {
                 }
                 child = DID(row: row)
                 if let b = c.bytes, let have = child.bytes, child.type == .file, b != have {
-                    throw RucioError("FileConsistencyMismatch", "(bytes mismatch for '\(c.scope):\(c.name)')")
+                    throw RucioError(.fileConsistencyMismatch, "(bytes mismatch for '\(c.scope):\(c.name)')")
                 }
                 if let a = c.adler32, let have = child.adler32, child.type == .file, a.lowercased() != have.lowercased() {
-                    throw RucioError("FileConsistencyMismatch", "(adler32 mismatch for '\(c.scope):\(c.name)')")
+                    throw RucioError(.fileConsistencyMismatch, "(adler32 mismatch for '\(c.scope):\(c.name)')")
                 }
             }
             switch (p.type, child.type) {
             case (.dataset, .file), (.container, .dataset), (.container, .container): break
-            case (.dataset, _): throw RucioError("UnsupportedOperation", "Only files can be attached to a dataset ('\(c.scope):\(c.name)' is a \(child.type.rawValue))")
-            case (.container, .file): throw RucioError("UnsupportedOperation", "Files cannot be attached to a container ('\(parent)'); attach them to a dataset")
-            default: throw RucioError("UnsupportedOperation", "Cannot attach to a file")
+            case (.dataset, _): throw RucioError(.unsupportedOperation, "Only files can be attached to a dataset ('\(c.scope):\(c.name)' is a \(child.type.rawValue))")
+            case (.container, .file): throw RucioError(.unsupportedOperation, "Files cannot be attached to a container ('\(parent)'); attach them to a dataset")
+            default: throw RucioError(.unsupportedOperation, "Cannot attach to a file")
             }
             if child.type == .container, try Self.isAncestor(db, of: parent, candidate: DIDRef(c.scope, c.name)) {
-                throw RucioError("UnsupportedOperation", "Circular attachment of '\(c.scope):\(c.name)' to '\(parent)'")
+                throw RucioError(.unsupportedOperation, "Circular attachment of '\(c.scope):\(c.name)' to '\(parent)'")
             }
             childKinds.insert(child.type)
             if try db.one(sql: "SELECT 1 FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name]) != nil {
                 if ignoreDuplicate { continue }
-                if p.type == .dataset { throw RucioError("FileAlreadyExists", "The file '\(c.scope):\(c.name)' is already attached to '\(parent)'") }
-                throw RucioError("DuplicateContent", "The DID '\(c.scope):\(c.name)' is already attached to '\(parent)'")
+                if p.type == .dataset { throw RucioError(.fileAlreadyExists, "The file '\(c.scope):\(c.name)' is already attached to '\(parent)'") }
+                throw RucioError(.duplicateContent, "The DID '\(c.scope):\(c.name)' is already attached to '\(parent)'")
             }
             try db.exec(sql: "INSERT INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, guid, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [parent.scope, parent.name, c.scope, c.name, p.type.rawValue, child.type.rawValue, child.bytes, child.adler32, child.md5, child.columns["guid"]?.stringValue, child.columns["events"]?.intValue, now])
             added.append(DIDRef(c.scope, c.name))
         }
         if p.type == .container, Set(existingKinds).union(childKinds).count > 1 {
-            throw RucioError("UnsupportedOperation", "Mixed collections are not allowed")
+            throw RucioError(.unsupportedOperation, "Mixed collections are not allowed")
         }
         try Self.refreshCollectionSize(db, parent, now: now)
         if !added.isEmpty { try JudgeEvaluator(catalog: catalog).rulesFollowAttachment(db, parent: parent, children: added, now: now) }
@@ -239,7 +239,7 @@ public struct DIDStore: CatalogStore {
             guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not detach data identifiers from \(parent)")
             }
-            if p.type == .dataset, p.isOpen == false { throw RucioError("UnsupportedOperation", "Data identifier '\(parent)' is closed") }
+            if p.type == .dataset, p.isOpen == false { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
             for c in children {
                 try db.exec(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
@@ -299,9 +299,9 @@ public struct DIDStore: CatalogStore {
                 throw RucioError.accessDenied("Account \(issuer.account) can not set status on \(scope):\(name)")
             }
             guard let open else { return }
-            guard d.type.isCollection else { throw RucioError("UnsupportedStatus", "Status cannot be changed on a file") }
+            guard d.type.isCollection else { throw RucioError(.unsupportedStatus, "Status cannot be changed on a file") }
             if open && d.isOpen == false && !issuer.isAdmin {
-                throw RucioError("UnsupportedOperation", "Only administrators can reopen a closed collection")
+                throw RucioError(.unsupportedOperation, "Only administrators can reopen a closed collection")
             }
             try db.exec(sql: "UPDATE dids SET is_open = ?, closed_at = ?, updated_at = ? WHERE scope = ? AND name = ?",
                            arguments: [open ? 1 : 0, open ? nil : now, now, scope, name])

@@ -16,23 +16,23 @@ public struct JudgeEvaluator: CatalogStore {
             throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule for account \(account)")
         }
         try AccountStore.requireAccount(db, account)
-        guard spec.copies >= 1 else { throw RucioError("InvalidReplicationRule", "The number of copies must be at least 1") }
-        guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError("InvalidReplicationRule", "Invalid grouping '\(spec.grouping)'") }
-        if let l = spec.lifetime, l <= 0 { throw RucioError("InvalidReplicationRule", "Lifetime must be positive") }
-        if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError("InvalidReplicationRule", "Lifetime must be at most \(Validation.maxLifetime) seconds") }
-        guard !spec.dids.isEmpty else { throw RucioError("InvalidReplicationRule", "No DIDs given") }
+        guard spec.copies >= 1 else { throw RucioError(.invalidReplicationRule, "The number of copies must be at least 1") }
+        guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError(.invalidReplicationRule, "Invalid grouping '\(spec.grouping)'") }
+        if let l = spec.lifetime, l <= 0 { throw RucioError(.invalidReplicationRule, "Lifetime must be positive") }
+        if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError(.invalidReplicationRule, "Lifetime must be at most \(Validation.maxLifetime) seconds") }
+        guard !spec.dids.isEmpty else { throw RucioError(.invalidReplicationRule, "No DIDs given") }
         var candidates: [RSE]
         do { candidates = try RSEStore.resolve(db, expression: spec.rseExpression) }
         if !spec.ignoreAvailability { candidates = candidates.filter(\.availabilityWrite) }
         if let src = spec.sourceReplicaExpression { _ = try RSEStore.resolve(db, expression: src) }
         if candidates.count < spec.copies {
-            throw RucioError("InsufficientTargetRSEs", "There is insufficient quota on any of the target RSE's to fullfill the operation. (\(candidates.count) RSE(s) for \(spec.copies) copies)")
+            throw RucioError(.insufficientTargetRSEs, "There is insufficient quota on any of the target RSE's to fullfill the operation. (\(candidates.count) RSE(s) for \(spec.copies) copies)")
         }
         var ids: [String] = []
         for ref in spec.dids {
             let d = try DIDStore.did(db, ref.scope, ref.name)
             if try db.one(sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?", arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil {
-                throw RucioError("DuplicateRule", "A duplicate rule for this account, did, rse_expression, copies already exists")
+                throw RucioError(.duplicateRule, "A duplicate rule for this account, did, rse_expression, copies already exists")
             }
             let id = newID()
             try db.exec(sql: """
@@ -106,7 +106,7 @@ public struct JudgeEvaluator: CatalogStore {
                 weights[rse.id] = v.flatMap { (try? JSONParser.parse($0)).flatMap { $0.doubleValue ?? $0.stringValue.flatMap(Double.init) } } ?? 0
             }
             let usable = candidates.filter { (weights[$0.id] ?? 0) > 0 }
-            if usable.count < rule.copies { throw RucioError("InsufficientTargetRSEs", "Not enough RSEs with a positive weight '\(w)'") }
+            if usable.count < rule.copies { throw RucioError(.insufficientTargetRSEs, "Not enough RSEs with a positive weight '\(w)'") }
         }
         let key = group.first.map { "\($0.scope):\($0.name)" } ?? rule.id
         let ranked = candidates.filter { rule.weight == nil || (weights[$0.id] ?? 0) > 0 }.sorted { a, b in
@@ -164,7 +164,7 @@ public struct JudgeEvaluator: CatalogStore {
             let used = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM locks WHERE account = ? AND rse_id = ?", arguments: [account, rseID]) ?? 0
             if used > limit {
                 let rse = try RSEStore.rse(db, id: rseID)
-                throw RucioError("InsufficientAccountLimit", "There is insufficient quota on any of the target RSE's to fullfill the operation. Account \(account) would use \(used) bytes on \(rse.rse), limit \(limit)")
+                throw RucioError(.insufficientAccountLimit, "There is insufficient quota on any of the target RSE's to fullfill the operation. Account \(account) would use \(used) bytes on \(rse.rse), limit \(limit)")
             }
         }
     }

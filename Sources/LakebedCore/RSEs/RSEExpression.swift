@@ -19,7 +19,7 @@ public indirect enum RSEExpression: Sendable, Equatable {
         public init(rse: RSE, attributes: [String: JSON]) { self.rse = rse; self.attributes = attributes }
     }
 
-    static func invalid(_ m: String) -> RucioError { RucioError("InvalidRSEExpression", m) }
+    static func invalid(_ m: String) -> RucioError { RucioError(.invalidRSEExpression, m) }
 
     /// Longest expression (Rucio stores a rule's expression in a 3000-character column).
     public static let maxLength = 3000

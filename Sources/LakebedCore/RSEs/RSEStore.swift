@@ -74,14 +74,14 @@ public struct RSEStore: CatalogStore {
         for (k, v) in values {
             guard let col = rseColumns[k] else {
                 if ["rse", "id", "vo", "availability"].contains(k) { continue }
-                throw RucioError("InvalidObject", "Provided object does not match schema. Details: Unknown RSE setting '\(Validation.printable(k))'")
+                throw RucioError(.invalidObject, "Provided object does not match schema. Details: Unknown RSE setting '\(Validation.printable(k))'")
             }
             if boolRSEColumns.contains(col) {
-                guard let b = v.boolValue else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: '\(k)' must be a boolean") }
+                guard let b = v.boolValue else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: '\(k)' must be a boolean") }
                 out.append((col, b.databaseValue))
             } else if col == "rse_type" {
                 guard let t = v.stringValue?.uppercased(), t == "DISK" || t == "TAPE" else {
-                    throw RucioError("InvalidObject", "Provided object does not match schema. Details: rse_type must be DISK or TAPE")
+                    throw RucioError(.invalidObject, "Provided object does not match schema. Details: rse_type must be DISK or TAPE")
                 }
                 out.append((col, t.databaseValue))
             } else if col == "longitude" || col == "latitude" {
@@ -92,7 +92,7 @@ public struct RSEStore: CatalogStore {
                 case .string(let s): out.append((col, s.databaseValue))
                 case .int(let i): out.append((col, String(i).databaseValue))
                 case .double(let d): out.append((col, String(d).databaseValue))
-                default: throw RucioError("InvalidObject", "Provided object does not match schema. Details: '\(k)' must be a string")
+                default: throw RucioError(.invalidObject, "Provided object does not match schema. Details: '\(k)' must be a string")
                 }
             }
         }
@@ -130,7 +130,7 @@ public struct RSEStore: CatalogStore {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? LIMIT 1", arguments: [model.id]) != nil {
-                throw RucioError("RSEOperationNotSupported", "RSE '\(rse)' is not empty")
+                throw RucioError(.rseOperationNotSupported, "RSE '\(rse)' is not empty")
             }
             try db.exec(sql: "UPDATE rses SET deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [now, now, model.id])
             try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ?", arguments: [model.id])
@@ -178,7 +178,7 @@ public struct RSEStore: CatalogStore {
         let universe = rses.map { RSEExpression.Candidate(rse: $0, attributes: attrs[$0.id] ?? [:]) }
         let ids = expr.evaluate(universe)
         let result = rses.filter { ids.contains($0.id) }
-        if result.isEmpty { throw RucioError("InvalidRSEExpression", "RSE Expression resulted in an empty set.") }
+        if result.isEmpty { throw RucioError(.invalidRSEExpression, "RSE Expression resulted in an empty set.") }
         return result
     }
 
@@ -207,7 +207,7 @@ public struct RSEStore: CatalogStore {
 
     public func addRSEAttribute(_ rse: String, key: String, value: JSON, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_rse_attribute") }
-        guard !key.isEmpty, key.utf8.count <= 255 else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid attribute key") }
+        guard !key.isEmpty, key.utf8.count <= 255 else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid attribute key") }
         var converted = value
         // Rucio stores "true"/"false" strings as booleans.
         if case .string(let s) = value, ["true", "false"].contains(s.lowercased()) { converted = .bool(s.lowercased() == "true") }
@@ -223,7 +223,7 @@ public struct RSEStore: CatalogStore {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
-            if db.changesCount == 0 { throw RucioError("RSEAttributeNotFound", "RSE attribute '\(key)' for RSE '\(rse)' cannot be found") }
+            if db.changesCount == 0 { throw RucioError(.rseAttributeNotFound, "RSE attribute '\(key)' for RSE '\(rse)' cannot be found") }
         }
     }
 
@@ -243,7 +243,7 @@ public struct RSEStore: CatalogStore {
     public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_protocol") }
         guard !p.scheme.isEmpty, p.scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" }) else {
-            throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid scheme")
+            throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid scheme")
         }
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
@@ -264,7 +264,7 @@ public struct RSEStore: CatalogStore {
             if let hostname { sql += " AND hostname = ?"; args.append(hostname) }
             if let port { sql += " AND port = ?"; args.append(port) }
             try db.exec(sql: sql, arguments: StatementArguments(args))
-            if db.changesCount == 0 { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse)' does not support protocol '\(scheme)'") }
+            if db.changesCount == 0 { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse)' does not support protocol '\(scheme)'") }
         }
     }
 
@@ -273,7 +273,7 @@ public struct RSEStore: CatalogStore {
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             var protos = try Self.protocols(db, rseID: model.id).filter { $0.scheme == scheme && (hostname == nil || $0.hostname == hostname) && (port == nil || $0.port == port) }
-            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse)' does not support protocol '\(scheme)'") }
+            if protos.isEmpty { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse)' does not support protocol '\(scheme)'") }
             for i in protos.indices {
                 let old = protos[i]
                 if let v = data["prefix"]?.stringValue { protos[i].prefix = v }
@@ -311,7 +311,7 @@ public struct RSEStore: CatalogStore {
             let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
             let exists = try db.one(sql: "SELECT 1 FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]) != nil
             if create && exists { throw RucioError.duplicate("Distance from \(src) to \(dst) already exists!") }
-            if !create && !exists { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
+            if !create && !exists { throw RucioError(.distanceNotFound, "Distance from \(src) to \(dst) not found") }
             try db.exec(sql: "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
                            arguments: [s.id, d.id, distance, now, now])
         }
@@ -331,7 +331,7 @@ public struct RSEStore: CatalogStore {
         try await db.write { db in
             let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
             try db.exec(sql: "DELETE FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id])
-            if db.changesCount == 0 { throw RucioError("DistanceNotFound", "Distance from \(src) to \(dst) not found") }
+            if db.changesCount == 0 { throw RucioError(.distanceNotFound, "Distance from \(src) to \(dst) not found") }
         }
     }
 

@@ -30,9 +30,9 @@ extension ReplicaStore {
             for f in files {
                 let bytes = f.bytes ?? 0
                 if let row = try Row.fetchOne(exists, arguments: [f.scope, f.name]) {
-                    guard (row["did_type"] as String) == "FILE" else { throw RucioError("UnsupportedOperation", "\(f.scope):\(f.name) is not a file") }
+                    guard (row["did_type"] as String) == "FILE" else { throw RucioError(.unsupportedOperation, "\(f.scope):\(f.name) is not a file") }
                     if (row["bytes"] as Int64?) != bytes || (row["adler32"] as String?) != f.adler32 {
-                        throw RucioError("FileConsistencyMismatch", "\(f.scope):\(f.name) exists with other bytes or checksum")
+                        throw RucioError(.fileConsistencyMismatch, "\(f.scope):\(f.name) exists with other bytes or checksum")
                     }
                 } else {
                     try Validation.checkName(f.name)
@@ -85,7 +85,7 @@ extension ReplicaStore {
         try await db.read { db in
             let r = try RSEStore.rse(db, name: rse)
             guard let path = try String.fetchOne(db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [r.id, did.scope, did.name]) else {
-                throw RucioError("ReplicaNotFound", "No replica of \(did) on \(rse)")
+                throw RucioError(.replicaNotFound, "No replica of \(did) on \(rse)")
             }
             return try containedPath(root: r.root, relative: path)
         }

@@ -48,15 +48,15 @@ public struct ReplicaStore: CatalogStore {
     static func verifyBytes(rse: RSE, path: String, bytes: Int64, adler32: String?) throws {
         let full = try containedPath(root: rse.root, relative: path)
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: full), let size = (attrs[.size] as? NSNumber)?.int64Value else {
-            throw RucioError("FileConsistencyMismatch", "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
+            throw RucioError(.fileConsistencyMismatch, "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
         }
         guard size == bytes else {
-            throw RucioError("FileConsistencyMismatch", "Size on \(rse.rse) (\(size)) differs from the catalog (\(bytes)) for \(path)")
+            throw RucioError(.fileConsistencyMismatch, "Size on \(rse.rse) (\(size)) differs from the catalog (\(bytes)) for \(path)")
         }
         if let adler32 {
             let sums = try Checksums.ofFile(at: full)
             guard sums.adler32 == adler32.lowercased() else {
-                throw RucioError("FileConsistencyMismatch", "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
+                throw RucioError(.fileConsistencyMismatch, "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
             }
         }
     }
@@ -67,7 +67,7 @@ public struct ReplicaStore: CatalogStore {
         try await db.write { db in
             let model = try RSEStore.rse(db, name: rse)
             if !model.availabilityWrite && !ignoreAvailability {
-                throw RucioError("ResourceTemporaryUnavailable", "\(rse) is temporary unavailable for writing")
+                throw RucioError(.resourceTemporaryUnavailable, "\(rse) is temporary unavailable for writing")
             }
             for f in files {
                 try Validation.checkScope(f.scope)
@@ -86,7 +86,7 @@ public struct ReplicaStore: CatalogStore {
         }
         let state: ReplicaState
         if let s = file.state {
-            guard let st = ReplicaState(loose: s) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid replica state '\(Validation.printable(s))'") }
+            guard let st = ReplicaState(loose: s) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid replica state '\(Validation.printable(s))'") }
             state = st
         } else { state = .available }
         let path = try Self.replicaPath(db, rse: rse, file: file)
@@ -106,11 +106,11 @@ public struct ReplicaStore: CatalogStore {
             let model = try RSEStore.rse(db, name: rse)
             for f in files {
                 guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
-                    throw RucioError("ReplicaNotFound", "No row found for \(f.scope):\(f.name) on \(rse)")
+                    throw RucioError(.replicaNotFound, "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
                 try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
-                guard let s = f.state, let state = ReplicaState(loose: s) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: missing or invalid state") }
+                guard let s = f.state, let state = ReplicaState(loose: s) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state") }
                 if state == r.state { continue }
                 if state == .available && !r.isVirtual {
                     try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
@@ -129,10 +129,10 @@ public struct ReplicaStore: CatalogStore {
             var paths: [String] = []
             for f in files {
                 guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
-                    throw RucioError("ReplicaNotFound", "Replica \(f) not found on \(rse)")
+                    throw RucioError(.replicaNotFound, "Replica \(f) not found on \(rse)")
                 }
                 let r = Replica(row: row)
-                if r.lockCount > 0 { throw RucioError("ReplicaIsLocked", "Replica \(f) on \(rse) is locked by a rule") }
+                if r.lockCount > 0 { throw RucioError(.replicaIsLocked, "Replica \(f) on \(rse) is locked by a rule") }
                 try db.exec(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
                 if !r.isVirtual { paths.append(try containedPath(root: model.root, relative: r.path)) }
             }

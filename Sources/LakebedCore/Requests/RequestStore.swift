@@ -59,7 +59,7 @@ public struct RequestStore: CatalogStore {
             let dest = try RSEStore.rse(db, name: rse)
             let rows = try db.all(sql: Self.requestSelect + " WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.created_at DESC, q.id",
                                         arguments: [scope, name, dest.id]).map(TransferRequest.init(row:))
-            if rows.isEmpty { throw RucioError("RequestNotFound", "Could not find request for \(scope):\(name) at \(rse)") }
+            if rows.isEmpty { throw RucioError(.requestNotFound, "Could not find request for \(scope):\(name) at \(rse)") }
             return rows
         }
     }

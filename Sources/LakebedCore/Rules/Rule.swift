@@ -4,23 +4,45 @@ public import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
-    public var dids: [DIDRef] = []
-    public var copies: Int = 1
-    public var rseExpression: String = ""
+    public var dids: [DIDRef]
+    public var copies: Int
+    public var rseExpression: String
     public var weight: String?
     public var lifetime: Double?
-    public var grouping: String = "DATASET"
+    public var grouping: String
     public var account: String?
-    public var locked: Bool = false
+    public var locked: Bool
     public var sourceReplicaExpression: String?
-    public var activity: String = "User Subscriptions"
-    public var notify: String = "N"
-    public var purgeReplicas: Bool = false
-    public var ignoreAvailability: Bool = false
+    public var activity: String
+    public var notify: String
+    public var purgeReplicas: Bool
+    public var ignoreAvailability: Bool
     public var comment: String?
-    public var priority: Int = 3
+    public var priority: Int
     public var meta: String?
-    public init() {}
+
+    /// A rule as `add_replication_rule` takes it; the defaults are Rucio's.
+    public init(dids: [DIDRef] = [], copies: Int = 1, rseExpression: String = "", weight: String? = nil, lifetime: Double? = nil,
+                grouping: String = "DATASET", account: String? = nil, locked: Bool = false, sourceReplicaExpression: String? = nil,
+                activity: String = "User Subscriptions", notify: String = "N", purgeReplicas: Bool = false,
+                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil) {
+        self.dids = dids
+        self.copies = copies
+        self.rseExpression = rseExpression
+        self.weight = weight
+        self.lifetime = lifetime
+        self.grouping = grouping
+        self.account = account
+        self.locked = locked
+        self.sourceReplicaExpression = sourceReplicaExpression
+        self.activity = activity
+        self.notify = notify
+        self.purgeReplicas = purgeReplicas
+        self.ignoreAvailability = ignoreAvailability
+        self.comment = comment
+        self.priority = priority
+        self.meta = meta
+    }
 }
 
 /// Rule states with Rucio's codes.

@@ -38,24 +38,13 @@ extension RuleStore {
         }
     }
 
+    /// The spec that would create `rule` again now (its remaining lifetime), for reduce and move.
     func ruleSpec(of rule: Rule) -> RuleSpec {
-        var s = RuleSpec()
-        s.dids = [DIDRef(rule.scope, rule.name)]
-        s.copies = rule.copies
-        s.rseExpression = rule.rseExpression
-        s.weight = rule.weight
-        s.lifetime = rule.expiresAt.map { max(1, $0.timeIntervalSince1970 - nowStamp) }
-        s.grouping = rule.grouping
-        s.account = rule.account
-        s.locked = rule.locked
-        s.sourceReplicaExpression = rule.sourceReplicaExpression
-        s.activity = rule.activity
-        s.purgeReplicas = rule.purgeReplicas
-        s.ignoreAvailability = rule.ignoreAvailability
-        s.comment = rule.comments
-        s.priority = rule.priority
-        s.meta = rule.meta
-        return s
+        RuleSpec(dids: [DIDRef(rule.scope, rule.name)], copies: rule.copies, rseExpression: rule.rseExpression, weight: rule.weight,
+                 lifetime: rule.expiresAt.map { max(1, $0.timeIntervalSince1970 - nowStamp) }, grouping: rule.grouping,
+                 account: rule.account, locked: rule.locked, sourceReplicaExpression: rule.sourceReplicaExpression,
+                 activity: rule.activity, purgeReplicas: rule.purgeReplicas, ignoreAvailability: rule.ignoreAvailability,
+                 comment: rule.comments, priority: rule.priority, meta: rule.meta)
     }
 
     /// Rucio's `reduce_replication_rule`: replaces a rule by one with fewer copies, keeping replicas that exist.
@@ -65,7 +54,7 @@ extension RuleStore {
             let rule = try Self.rule(db, id)
             guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not reduce this rule") }
             guard copies >= 1, copies < rule.copies else {
-                throw RucioError("RuleReplaceFailed", "Copies of the new rule must be smaller than the old rule.")
+                throw RucioError(.ruleReplaceFailed, "Copies of the new rule must be smaller than the old rule.")
             }
             var spec = self.ruleSpec(of: rule)
             spec.copies = copies
@@ -78,7 +67,7 @@ extension RuleStore {
             let admin = Issuer(account: rule.account, identity: issuer.identity, isAdmin: true)
             let newIDs: [String]
             do { newIDs = try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, spec, issuer: admin) } catch let e as RucioError {
-                throw RucioError("RuleReplaceFailed", e.message)
+                throw RucioError(.ruleReplaceFailed, e.message)
             }
             return newIDs[0]
         }
@@ -89,7 +78,7 @@ extension RuleStore {
         try await db.write { db in
             let rule = try Self.rule(db, id)
             guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not move this rule") }
-            if rule.childRuleID != nil { throw RucioError("RuleReplaceFailed", "The rule already has a child rule") }
+            if rule.childRuleID != nil { throw RucioError(.ruleReplaceFailed, "The rule already has a child rule") }
             var spec = self.ruleSpec(of: rule)
             spec.rseExpression = rseExpression
             if let a = override["activity"]?.stringValue { spec.activity = a }

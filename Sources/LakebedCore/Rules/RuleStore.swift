@@ -93,7 +93,7 @@ public struct RuleStore: CatalogStore {
 
     static func rule(_ db: Database, _ id: String) throws -> Rule {
         guard let row = try db.one(sql: "SELECT * FROM rules WHERE id = ?", arguments: [id]) else {
-            throw RucioError("RuleNotFound", "No replication rule found with id \(Validation.printable(id))")
+            throw RucioError(.ruleNotFound, "No replication rule found with id \(Validation.printable(id))")
         }
         return Rule(row: row)
     }
@@ -140,7 +140,7 @@ public struct RuleStore: CatalogStore {
                 guard issuer.isAdmin || issuer.account == rule.account else {
                     throw RucioError.accessDenied("Account \(issuer.account) can not remove this replication rule.")
                 }
-                if rule.locked { throw RucioError("UnsupportedOperation", "The replication rule is locked and has to be unlocked before it can be deleted.") }
+                if rule.locked { throw RucioError(.unsupportedOperation, "The replication rule is locked and has to be unlocked before it can be deleted.") }
             }
             try Self.deleteRuleInTransaction(db, rule: rule, purge: purgeReplicas ?? rule.purgeReplicas, now: now)
         }
@@ -167,10 +167,10 @@ public struct RuleStore: CatalogStore {
                 switch k {
                 case "lifetime":
                     let secs: Double? = v.isNull ? nil : (v.doubleValue ?? v.stringValue.flatMap(Double.init))
-                    if !v.isNull && !(secs.map(Validation.isValidLifetime) ?? false) { throw RucioError("InputValidationError", "lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
+                    if !v.isNull && !(secs.map(Validation.isValidLifetime) ?? false) { throw RucioError(.inputValidationError, "lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
                     try db.exec(sql: "UPDATE rules SET expires_at = ?, updated_at = ? WHERE id = ?", arguments: [secs.map { now + $0 }, now, id])
                 case "locked":
-                    guard let b = v.boolValue else { throw RucioError("InputValidationError", "locked must be a boolean") }
+                    guard let b = v.boolValue else { throw RucioError(.inputValidationError, "locked must be a boolean") }
                     try db.exec(sql: "UPDATE rules SET locked = ?, updated_at = ? WHERE id = ?", arguments: [b ? 1 : 0, now, id])
                 case "comment":
                     try db.exec(sql: "UPDATE rules SET comments = ?, updated_at = ? WHERE id = ?", arguments: [v.stringValue, now, id])
@@ -179,7 +179,7 @@ public struct RuleStore: CatalogStore {
                 case "source_replica_expression":
                     try db.exec(sql: "UPDATE rules SET source_replica_expression = ?, updated_at = ? WHERE id = ?", arguments: [v.stringValue, now, id])
                 case "priority":
-                    guard let p = v.intValue else { throw RucioError("InputValidationError", "priority must be an integer") }
+                    guard let p = v.intValue else { throw RucioError(.inputValidationError, "priority must be an integer") }
                     try db.exec(sql: "UPDATE rules SET priority = ?, updated_at = ? WHERE id = ?", arguments: [p, now, id])
                     try db.exec(sql: "UPDATE requests SET priority = ? WHERE rule_id = ? AND state = 'QUEUED'", arguments: [p, id])
                 case "purge_replicas":
@@ -192,7 +192,7 @@ public struct RuleStore: CatalogStore {
                 case "child_rule_id":
                     try db.exec(sql: "UPDATE rules SET child_rule_id = ?, updated_at = ? WHERE id = ?", arguments: [v.stringValue, now, id])
                 case "state":
-                    guard let s = v.stringValue.flatMap(RuleState.init(loose:)) else { throw RucioError("InputValidationError", "Invalid rule state") }
+                    guard let s = v.stringValue.flatMap(RuleState.init(loose:)) else { throw RucioError(.inputValidationError, "Invalid rule state") }
                     switch s {
                     case .suspended:
                         try db.exec(sql: "UPDATE rules SET state = 'U', updated_at = ? WHERE id = ?", arguments: [now, id])
@@ -201,10 +201,10 @@ public struct RuleStore: CatalogStore {
                         try db.exec(sql: "UPDATE rules SET state = 'R', updated_at = ? WHERE id = ?", arguments: [now, id])
                         try JudgeRepairer(catalog: catalog).retryStuckLocks(db, ruleID: id, now: now)
                         try Self.recountRule(db, id: id, now: now)
-                    default: throw RucioError("UnsupportedOperation", "The state of a rule can only be set to SUSPENDED, STUCK or REPLICATING")
+                    default: throw RucioError(.unsupportedOperation, "The state of a rule can only be set to SUSPENDED, STUCK or REPLICATING")
                     }
                 case "meta", "boost_rule", "cancel_requests", "eol_at", "approve", "split_container": continue
-                default: throw RucioError("InputValidationError", "\(k) is not a valid option to update")
+                default: throw RucioError(.inputValidationError, "\(k) is not a valid option to update")
                 }
             }
         }

@@ -25,7 +25,7 @@ public struct SnapshotStore: CatalogStore {
     /// stay logged in across a reset.
     public func restore(from directory: String) async throws {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: directory + "/catalog.sqlite") else { throw RucioError("NotFound", "No snapshot at \(directory)") }
+        guard fm.fileExists(atPath: directory + "/catalog.sqlite") else { throw LakeError.notFound("No snapshot at \(directory)") }
         // The catalog and the RSE directories cannot change in one atomic step: a marker names the snapshot until both
         // are back, and a lake killed in between finishes the restore when it starts (`resumeInterruptedRestore`).
         try directory.write(toFile: restoreMarker, atomically: true, encoding: .utf8)

@@ -53,7 +53,7 @@ public struct Checksums: Sendable, Equatable {
 
     /// Checksums of a file on disk, read in 1 MiB chunks.
     public static func ofFile(at path: String) throws -> Checksums {
-        guard let fh = FileHandle(forReadingAtPath: path) else { throw RucioError("SourceNotFound", "Cannot read '\(path)'") }
+        guard let fh = FileHandle(forReadingAtPath: path) else { throw RucioError(.sourceNotFound, "Cannot read '\(path)'") }
         defer { try? fh.close() }
         var acc = Accumulator()
         while true {

@@ -191,7 +191,7 @@ extension JSON {
 
 // MARK: - Parsing
 
-/// Parses JSON text; throws `RucioError("ValueError", …)` on malformed input.
+/// Parses JSON text; throws `RucioError(.valueError, …)` on malformed input.
 public struct JSONParser {
     private let bytes: [UInt8]
     private var i = 0

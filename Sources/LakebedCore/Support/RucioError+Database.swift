@@ -11,6 +11,6 @@ extension RucioError {
         if db.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || db.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
             return .duplicate("Duplicate entry (\(detail))")
         }
-        return RucioError("InputValidationError", "Invalid value (\(detail))")
+        return RucioError(.inputValidationError, "Invalid value (\(detail))")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Hummingbird
-import HTTPTypes
-import LakebedCore
+public import Hummingbird
+public import HTTPTypes
+public import LakebedCore
 public import LakebedDaemons
 public import LakebedScenarios
 import LakebedFTS
@@ -18,20 +18,14 @@ public struct ControlAPI: Sendable {
     }
 
     func runner() throws -> ScenarioRunner {
-        guard let scenario else { throw RucioError("NotFound", "No scenario is loaded (start with `lakebed serve --scenario FILE`)") }
+        guard let scenario else { throw LakeError.notFound("No scenario is loaded (start with `lakebed serve --scenario FILE`)") }
         return scenario
-    }
-
-    static func renderError(_ e: RucioError) -> Response {
-        let status = ErrorStatus.status(for: e.exceptionClass)
-        let body: JSON = ["error": .string(e.exceptionClass), "message": .string(e.message)]
-        return Reply.make(status.code == 500 && e.exceptionClass != "InternalError" ? .badRequest : status, "application/json", body.serialized())
     }
 
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/lakebed", table: t, renderError: Self.renderError)
+        return Mount(prefix: "/lakebed", table: t, errors: ControlError.self)
     }
 
     func clockDoc() -> JSON {
@@ -73,14 +67,17 @@ public struct ControlAPI: Sendable {
                 "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes)]
     }
 
-    /// Applies the keys present in `o` to link settings.
-    static func apply(_ o: JSONObject, to s: inout LinkSettings) throws {
-        if let v = try o.optionalDouble("bandwidth") { guard v >= 0 else { throw RucioError.valueError("bandwidth must be >= 0") }; s.bandwidth = v }
-        if let v = try o.optionalDouble("latency") { guard v >= 0 else { throw RucioError.valueError("latency must be >= 0") }; s.latency = v }
-        if let v = try o.optionalInt("concurrency") { guard v >= 1 else { throw RucioError.valueError("concurrency must be >= 1") }; s.concurrency = Int(v) }
-        if let v = try o.optionalDouble("failure_rate") { guard (0...1).contains(v) else { throw RucioError.valueError("failure_rate must be between 0 and 1") }; s.failureRate = v }
-        if let v = try o.optionalBool("down") { s.down = v }
-        if o["failure_reason"] != nil { s.failureReason = try o.optionalString("failure_reason") }
+    /// The link settings a JSON body gives, checked.
+    static func linkChange(_ o: JSONObject) throws -> LinkChange {
+        var c = LinkChange()
+        c.bandwidth = try o.optionalDouble("bandwidth")
+        c.latency = try o.optionalDouble("latency")
+        c.concurrency = try o.optionalInt("concurrency").map { Int(clamping: $0) }
+        c.failureRate = try o.optionalDouble("failure_rate")
+        c.down = try o.optionalBool("down")
+        if o["failure_reason"] != nil { c.failureReason = .some(try o.optionalString("failure_reason")) }
+        if let problem = c.problem { throw RucioError.valueError(problem) }
+        return c
     }
 
     func register(_ t: inout RouteTable) {
@@ -121,12 +118,9 @@ public struct ControlAPI: Sendable {
             ])
         }
         t.add(.put, "/links/:src/:dst", auth: false) { r in
-            let b = try r.jsonObject()
-            var probe = LinkSettings()
-            try Self.apply(b, to: &probe)  // validate before changing anything
+            let change = try Self.linkChange(try r.jsonObject())
             let src = r.param("src"), dst = r.param("dst")
-            let body = b
-            await driver.engine.updateLink(src, dst) { s in try? Self.apply(body, to: &s) }
+            await driver.engine.updateLink(src, dst) { change.apply(to: &$0) }
             try await driver.engine.step()
             return Reply.json(Self.linkDoc(LinkKey(src, dst), await driver.engine.topology.settings(src, dst)))
         }
@@ -187,5 +181,39 @@ public struct ControlAPI: Sendable {
             let report = try await driver.catalog.checkConsistency(verifyChecksums: r.q("checksums") != "false")
             return Reply.json(Self.checkDoc(report))
         }
+    }
+}
+
+/// An error of Lakebed's own services (the control API, the dashboard, metrics, the OpenAPI description):
+/// `{"error": "<name>", "message": "..."}`, where the name is the Rucio exception class when the catalog refused.
+public struct ControlError: ServiceError {
+    public var status: HTTPResponse.Status
+    /// What went wrong, as a word a script can test.
+    public var error: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, error: String, _ message: String) {
+        self.status = status
+        self.error = error
+        self.message = message
+    }
+
+    public init(_ failure: HTTPFailure) {
+        switch failure {
+        case .noEndpoint: self.init(.notFound, error: "NotFound", failure.message)
+        case .methodNotAllowed: self.init(.methodNotAllowed, error: "MethodNotAllowed", failure.message)
+        case .bodyTooLarge: self.init(.init(code: 413), error: RucioExceptionClass.requestEntityTooLarge.rawValue, failure.message)
+        case .unreadableBody: self.init(.badRequest, error: RucioExceptionClass.inputValidationError.rawValue, failure.message)
+        case .internalError: self.init(.internalServerError, error: "InternalError", failure.message)
+        }
+    }
+
+    public init(_ e: RucioError) { self.init(.init(code: e.exceptionClass.status), error: e.exceptionClass.rawValue, e.message) }
+
+    public init(_ e: LakeError) { self.init(.notFound, error: e.kind.rawValue, e.message) }
+
+    public var response: Response {
+        let body: JSON = ["error": .string(error), "message": .string(message)]
+        return Reply.make(status, "application/json", body.serialized())
     }
 }

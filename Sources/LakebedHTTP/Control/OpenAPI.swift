@@ -113,6 +113,6 @@ public struct OpenAPI: Sendable {
         var t = RouteTable()
         let text = document.serialized()
         t.add(.get, "/", auth: false) { _ in Reply.make(.ok, "application/json", text) }
-        return Mount(prefix: Self.path, table: t, renderError: ControlAPI.renderError)
+        return Mount(prefix: Self.path, table: t, errors: ControlError.self)
     }
 }

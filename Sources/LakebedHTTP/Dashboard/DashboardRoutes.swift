@@ -26,7 +26,7 @@ public struct DashboardAPI: Sendable {
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/dashboard", table: t, renderError: ControlAPI.renderError)
+        return Mount(prefix: "/dashboard", table: t, errors: ControlError.self)
     }
 
     func register(_ t: inout RouteTable) {

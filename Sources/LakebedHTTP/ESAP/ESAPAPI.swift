@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import HTTPTypes
 public import LakebedCore
 public import LakebedIAM
@@ -19,27 +19,10 @@ public struct ESAPAPI: Sendable {
         self.iam = iam
     }
 
-    /// DRF's error body: `{"detail": "..."}`.
-    static func renderError(_ e: RucioError) -> Response {
-        let code: Int
-        switch e.exceptionClass {
-        case "NotAuthenticated": code = 401
-        case "PermissionDenied": code = 403
-        case "NotFound": code = 404
-        case "MethodNotAllowed": code = 405
-        case "InternalError": code = 500
-        default: code = 400
-        }
-        let body: JSON = ["detail": .string(e.message)]
-        var headers: [(String, String)] = []
-        if code == 401 { headers.append(("WWW-Authenticate", "Bearer realm=\"api\"")) }
-        return Reply.make(.init(code: code), "application/json", body.serialized(), extra: headers)
-    }
-
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/esap-api", table: t, renderError: Self.renderError)
+        return Mount(prefix: "/esap-api", table: t, errors: ESAPError.self)
     }
 
     /// An ESAP user as the profile shows it.
@@ -53,10 +36,10 @@ public struct ESAPAPI: Sendable {
     /// The caller's profile: nil without a token, `NotAuthenticated` for a token the IAM refuses.
     func caller(_ r: RucioRequest) async throws -> Profile? {
         guard let h = r.header("Authorization") else { return nil }
-        guard h.lowercased().hasPrefix("bearer ") else { throw RucioError("NotAuthenticated", "Authentication credentials were not provided.") }
+        guard h.lowercased().hasPrefix("bearer ") else { throw ESAPError(.notAuthenticated, "Authentication credentials were not provided.") }
         let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let claims: AccessTokenClaims
-        do { claims = try await iam.validate(token) } catch { throw RucioError("NotAuthenticated", "Invalid token: \(error.reason)") }
+        do { claims = try await iam.validate(token) } catch { throw ESAPError(.notAuthenticated, "Invalid token: \(error.reason)") }
         if let user = await iam.directory.user(sub: claims.sub) {
             return Profile(userName: user.username, fullName: user.name, email: user.email, accessToken: token)
         }
@@ -65,7 +48,7 @@ public struct ESAPAPI: Sendable {
     }
 
     func requireCaller(_ r: RucioRequest) async throws -> Profile {
-        guard let p = try await caller(r) else { throw RucioError("NotAuthenticated", "Authentication credentials were not provided.") }
+        guard let p = try await caller(r) else { throw ESAPError(.notAuthenticated, "Authentication credentials were not provided.") }
         return p
     }
 
@@ -92,9 +75,9 @@ public struct ESAPAPI: Sendable {
     /// an element that is itself `{"item_data": <text or object>}` (a cart read back and sent again) is unwrapped.
     static func cartItems(_ body: JSONObject) throws -> [JSON]? {
         guard let cart = body["shopping_cart"] else { return nil }
-        guard let list = cart.arrayValue else { throw RucioError("ValidationError", "shopping_cart must be a list") }
+        guard let list = cart.arrayValue else { throw ESAPError(.validation, "shopping_cart must be a list") }
         return try list.map { element in
-            guard let o = element.objectValue else { throw RucioError("ValidationError", "each shopping_cart item must be an object") }
+            guard let o = element.objectValue else { throw ESAPError(.validation, "each shopping_cart item must be an object") }
             if o.count <= 2, let inner = o["item_data"] {
                 if let text = inner.stringValue, let parsed = try? JSONParser.parse(Array(text.utf8)) { return parsed }
                 return inner
@@ -110,12 +93,12 @@ public struct ESAPAPI: Sendable {
         }
         t.add(.get, "/accounts/user-profiles/:user", auth: false) { r in
             let p = try await requireCaller(r)
-            guard p.userName == r.param("user") else { throw RucioError("NotFound", "Not found.") }
+            guard p.userName == r.param("user") else { throw ESAPError(.notFound, "Not found.") }
             return Reply.json(try await profileDoc(p))
         }
         let update: RouteTable.Handler = { r in
             let p = try await requireCaller(r)
-            guard p.userName == r.param("user") else { throw RucioError("NotFound", "Not found.") }
+            guard p.userName == r.param("user") else { throw ESAPError(.notFound, "Not found.") }
             let body = try r.jsonObject()
             if let items = try Self.cartItems(body) { try await catalog.baskets.setBasket(user: p.userName, items: items) }
             return Reply.json(try await profileDoc(p))
@@ -130,16 +113,64 @@ public struct ESAPAPI: Sendable {
             let p = try await requireCaller(r)
             let body = try r.jsonObject()
             if let owner = body["user_profile"]?.stringValue, owner != p.userName {
-                throw RucioError("PermissionDenied", "You can only add items to your own basket.")
+                throw ESAPError(.permissionDenied, "You can only add items to your own basket.")
             }
-            guard let raw = body["item_data"] else { throw RucioError("ValidationError", "item_data: This field is required.") }
+            guard let raw = body["item_data"] else { throw ESAPError(.validation, "item_data: This field is required.") }
             let item: JSON
             if let text = raw.stringValue {
-                guard let parsed = try? JSONParser.parse(Array(text.utf8)) else { throw RucioError("ValidationError", "item_data: Value must be valid JSON.") }
+                guard let parsed = try? JSONParser.parse(Array(text.utf8)) else { throw ESAPError(.validation, "item_data: Value must be valid JSON.") }
                 item = parsed
             } else { item = raw }
             let added = try await catalog.baskets.addBasketItem(user: p.userName, item: item)
             return Reply.json(Self.itemDoc(added), status: .created)
         }
+    }
+}
+
+/// An error as ESAP's Django REST framework writes it: `{"detail": "..."}` with the status of DRF's exception class.
+public struct ESAPError: ServiceError {
+    /// DRF's exception classes that ESAP's API raises.
+    public enum Kind: Sendable {
+        case validation, notAuthenticated, permissionDenied, notFound, methodNotAllowed, serverError
+
+        var status: HTTPResponse.Status {
+            switch self {
+            case .validation: .badRequest
+            case .notAuthenticated: .unauthorized
+            case .permissionDenied: .forbidden
+            case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
+            case .serverError: .internalServerError
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public init(_ failure: HTTPFailure) {
+        switch failure {
+        case .noEndpoint: self.init(.notFound, failure.message)
+        case .methodNotAllowed: self.init(.methodNotAllowed, failure.message)
+        case .bodyTooLarge, .unreadableBody: self.init(.validation, failure.message)
+        case .internalError: self.init(.serverError, failure.message)
+        }
+    }
+
+    /// Whatever the catalog refuses is, to ESAP's clients, a request that did not validate.
+    public init(_ error: RucioError) { self.init(.validation, error.message) }
+
+    public init(_ error: LakeError) { self.init(.notFound, error.message) }
+
+    public var response: Response {
+        let body: JSON = ["detail": .string(detail)]
+        var headers: [(String, String)] = []
+        if kind == .notAuthenticated { headers.append(("WWW-Authenticate", "Bearer realm=\"api\"")) }
+        return Reply.make(kind.status, "application/json", body.serialized(), extra: headers)
     }
 }

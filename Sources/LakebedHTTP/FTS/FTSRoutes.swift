@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
-import HTTPTypes
+public import Hummingbird
+public import HTTPTypes
 public import LakebedCore
 public import LakebedFTS
 
@@ -24,26 +24,10 @@ public struct FTSAPI: Sendable {
         self.storageCheck = storageCheck
     }
 
-    /// FTS's error body: `{"status": "404 Not Found", "message": "..."}`.
-    static func renderError(_ e: RucioError) -> Response {
-        let code: Int
-        switch e.exceptionClass {
-        case "NotFound": code = 404
-        case "Unauthorized", "CannotAuthenticate", "AccessDenied": code = 401
-        case "Forbidden": code = 403
-        case "MethodNotAllowed": code = 405
-        case "InternalError": code = 500
-        default: code = 400
-        }
-        let status = HTTPResponse.Status(code: code)
-        let body: JSON = ["status": .string("\(code) \(status.reasonPhrase)"), "message": .string(e.message)]
-        return Reply.make(status, "application/json", body.serialized())
-    }
-
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/fts", table: t, renderError: Self.renderError)
+        return Mount(prefix: "/fts", table: t, errors: FTSError.self)
     }
 
     static func iso(_ d: Date?) -> JSON {
@@ -57,10 +41,10 @@ public struct FTSAPI: Sendable {
 
     func caller(_ r: RucioRequest) async throws -> String {
         guard let h = r.header("Authorization"), h.lowercased().hasPrefix("bearer ") else {
-            throw RucioError("Unauthorized", "Authentication required: send an OAuth2 bearer token")
+            throw FTSError(.unauthorized, "Authentication required: send an OAuth2 bearer token")
         }
         let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard let who = await authenticate(token) else { throw RucioError("Unauthorized", "Invalid or expired bearer token") }
+        guard let who = await authenticate(token) else { throw FTSError(.unauthorized, "Invalid or expired bearer token") }
         return who
     }
 
@@ -95,7 +79,7 @@ public struct FTSAPI: Sendable {
 
     /// Maps a storage URL to the RSE directory it lies in and an absolute path (never outside the root).
     func resolve(_ url: String) async throws -> (rse: String, path: String) {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw RucioError("BadRequest", "Invalid URL \(url)") }
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw FTSError(.badRequest, "Invalid URL \(url)") }
         let rses = try await catalog.rses.listRSEs()
         switch scheme {
         case "file":
@@ -107,7 +91,7 @@ public struct FTSAPI: Sendable {
                     return (rse.rse, try containedPath(root: root, relative: rel))
                 }
             }
-            throw RucioError("BadRequest", "\(url) is not inside any RSE of this lake")
+            throw FTSError(.badRequest, "\(url) is not inside any RSE of this lake")
         default:
             // Lakebed's storage over HTTP: <base>/storage/<RSE>/<path>
             let comps = u.path.split(separator: "/").map(String.init)
@@ -115,7 +99,7 @@ public struct FTSAPI: Sendable {
                 let rel = comps[(i + 2)...].joined(separator: "/")
                 return (rse.rse, try containedPath(root: rse.root, relative: rel))
             }
-            throw RucioError("BadRequest", "Unsupported storage URL \(url)")
+            throw FTSError(.badRequest, "Unsupported storage URL \(url)")
         }
     }
 
@@ -140,21 +124,21 @@ public struct FTSAPI: Sendable {
             let who = try await caller(r)
             let body = try r.jsonObject()
             let filesIn = try body.requiredArray("files")
-            guard !filesIn.isEmpty else { throw RucioError("BadRequest", "No transfers or namespace operation specified") }
+            guard !filesIn.isEmpty else { throw FTSError(.badRequest, "No transfers or namespace operation specified") }
             let params = try body.optionalObject("params") ?? JSONObject()
             let verify = (params["verify_checksum"]?.stringValue ?? (params["verify_checksum"]?.boolValue == true ? "b" : "n")).lowercased()
             let overwrite = params["overwrite"]?.boolValue ?? false
             var specs: [FTSFileSpec] = []
             for item in filesIn {
-                guard let f = item.objectValue else { throw RucioError("BadRequest", "Each file must be an object") }
+                guard let f = item.objectValue else { throw FTSError(.badRequest, "Each file must be an object") }
                 guard let src = try f.optionalArray("sources")?.first?.stringValue, let dst = try f.optionalArray("destinations")?.first?.stringValue else {
-                    throw RucioError("BadRequest", "Each file needs sources and destinations")
+                    throw FTSError(.badRequest, "Each file needs sources and destinations")
                 }
                 let (srcRSE, srcPath) = try await resolve(src)
                 let (dstRSE, dstPath) = try await resolve(dst)
                 if let check = storageCheck {
-                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) { throw RucioError("Forbidden", err) }
-                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) { throw RucioError("Forbidden", err) }
+                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) { throw FTSError(.forbidden, err) }
+                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) { throw FTSError(.forbidden, err) }
                 }
                 let size: Int64 = (f["filesize"]?.intValue).flatMap { $0 > 0 ? $0 : nil }
                     ?? ((try? FileManager.default.attributesOfItem(atPath: srcPath)[.size] as? NSNumber)?.int64Value ?? 0)
@@ -181,18 +165,18 @@ public struct FTSAPI: Sendable {
         t.add(.get, "/jobs/:ids") { r in try await jobs(r) }
         t.add(.get, "/jobs/:id/files") { r in
             _ = try await caller(r)
-            guard await engine.job(r.param("id")) != nil else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            guard await engine.job(r.param("id")) != nil else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
             return Reply.json(.array(await engine.files(ofJob: r.param("id")).map(Self.fileDoc)))
         }
         t.add(.get, "/jobs/:id/dm") { r in
             // Data-management operations (deletions, staging) of a job: Lakebed's FTS only transfers.
             _ = try await caller(r)
-            guard await engine.job(r.param("id")) != nil else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            guard await engine.job(r.param("id")) != nil else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
             return Reply.json(.array([]))
         }
         t.add(.delete, "/jobs/:id") { r in
             _ = try await caller(r)
-            guard let j = try await engine.cancel(job: r.param("id")) else { throw RucioError("NotFound", "No job with the id \(r.param("id")) has been found") }
+            guard let j = try await engine.cancel(job: r.param("id")) else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
             return Reply.json(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID)))
         }
     }
@@ -203,7 +187,7 @@ public struct FTSAPI: Sendable {
         var out: [JSON] = []
         for id in ids {
             guard let j = await engine.job(id) else {
-                if ids.count == 1 { throw RucioError("NotFound", "No job with the id \(id) has been found") }
+                if ids.count == 1 { throw FTSError(.notFound, "No job with the id \(id) has been found") }
                 out.append(["job_id": .string(id), "http_status": "404 Not Found"])
                 continue
             }
@@ -215,5 +199,40 @@ public struct FTSAPI: Sendable {
             out.append(doc)
         }
         return Reply.json(ids.count == 1 ? out[0] : .array(out))
+    }
+}
+
+/// An error as FTS3's REST server writes it: an HTTP status and `{"status": "404 Not Found", "message": "..."}`.
+public struct FTSError: ServiceError {
+    public var status: HTTPResponse.Status
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public init(_ failure: HTTPFailure) {
+        switch failure {
+        case .noEndpoint: self.init(.notFound, failure.message)
+        case .methodNotAllowed: self.init(.methodNotAllowed, failure.message)
+        case .bodyTooLarge, .unreadableBody: self.init(.badRequest, failure.message)
+        case .internalError: self.init(.internalServerError, failure.message)
+        }
+    }
+
+    /// The catalog's refusals of a caller are FTS's 401; anything else it rejects is the request's fault.
+    public init(_ error: RucioError) {
+        switch error.exceptionClass {
+        case .cannotAuthenticate, .accessDenied: self.init(.unauthorized, error.message)
+        default: self.init(.badRequest, error.message)
+        }
+    }
+
+    public init(_ error: LakeError) { self.init(.notFound, error.message) }
+
+    public var response: Response {
+        let body: JSON = ["status": .string("\(status.code) \(status.reasonPhrase)"), "message": .string(message)]
+        return Reply.make(status, "application/json", body.serialized())
     }
 }

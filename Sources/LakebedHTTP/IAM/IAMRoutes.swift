@@ -15,10 +15,7 @@ public struct IAMRoutes: Sendable {
     public func mount(prefix: String = "/iam") -> Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: prefix, table: t, maxBody: HTTPLimits.maxIAMBody) { e in
-            Self.oauthError(OAuthError(e.exceptionClass == "NotFound" ? "not_found" : e.exceptionClass == "MethodNotAllowed" ? "method_not_allowed" : "server_error", e.message),
-                            status: ErrorStatus.status(for: e.exceptionClass))
-        }
+        return Mount(prefix: prefix, table: t, maxBody: HTTPLimits.maxIAMBody, errors: IAMRouteError.self)
     }
 
     func register(_ t: inout RouteTable) {
@@ -111,4 +108,32 @@ public struct IAMRoutes: Sendable {
         let t = auth.dropFirst(7).trimmingCharacters(in: .whitespaces)
         return t.isEmpty ? nil : t
     }
+}
+
+/// An error around the IAM's endpoints (no such endpoint, a body too large) in OAuth's format; the endpoints
+/// themselves answer their `OAuthError`s directly.
+struct IAMRouteError: ServiceError {
+    var error: OAuthError
+    var status: HTTPResponse.Status
+
+    init(_ failure: HTTPFailure) {
+        switch failure {
+        case .noEndpoint: self.init(OAuthError("not_found", failure.message), .notFound)
+        case .methodNotAllowed: self.init(OAuthError("method_not_allowed", failure.message), .methodNotAllowed)
+        case .bodyTooLarge: self.init(OAuthError("server_error", failure.message), .init(code: 413))
+        case .unreadableBody: self.init(OAuthError("server_error", failure.message), .badRequest)
+        case .internalError: self.init(OAuthError("server_error", failure.message), .internalServerError)
+        }
+    }
+
+    init(_ e: RucioError) { self.init(OAuthError("server_error", e.message), .init(code: e.exceptionClass.status)) }
+
+    init(_ e: LakeError) { self.init(OAuthError("not_found", e.message), .notFound) }
+
+    init(_ error: OAuthError, _ status: HTTPResponse.Status) {
+        self.error = error
+        self.status = status
+    }
+
+    var response: Response { IAMRoutes.oauthError(error, status: status) }
 }

@@ -20,7 +20,7 @@ public struct MetricsAPI: Sendable {
         t.add(.get, "/", auth: false) { _ in
             Reply.text(try await render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        return Mount(prefix: "/metrics", table: t, renderError: ControlAPI.renderError)
+        return Mount(prefix: "/metrics", table: t, errors: ControlError.self)
     }
 
     /// The whole exposition.

@@ -48,7 +48,7 @@ extension RucioAPI {
         // scopes of an account
         t.add(.get, "/accounts/:account/scopes", doc: RouteDoc("Scopes of an account")) { r in
             let scopes = try await catalog.scopes.listScopes(ofAccount: r.param("account"))
-            if scopes.isEmpty { throw RucioError("ScopeNotFound", "No scopes found for account ID '\(r.param("account"))'") }
+            if scopes.isEmpty { throw RucioError(.scopeNotFound, "No scopes found for account ID '\(r.param("account"))'") }
             return Reply.json(.array(scopes.map { .string($0) }))
         }
         t.add(.post, "/accounts/:account/scopes/:scope", doc: RouteDoc("Add a scope for an account")) { r in

@@ -12,11 +12,11 @@ extension RucioAPI {
                 switch parsed {
                 case .array(let items):
                     for i in items {
-                        guard let o = i.objectValue else { throw RucioError("DIDFilterSyntaxError", "filters must be a list of dictionaries") }
+                        guard let o = i.objectValue else { throw RucioError(.didFilterSyntaxError, "filters must be a list of dictionaries") }
                         dicts.append(o)
                     }
                 case .object(let o): dicts = [o]
-                default: throw RucioError("DIDFilterSyntaxError", "filters must be a list of dictionaries")
+                default: throw RucioError(.didFilterSyntaxError, "filters must be a list of dictionaries")
                 }
             } else {
                 var o = JSONObject()
@@ -106,7 +106,7 @@ extension RucioAPI {
         }
         t.add(.get, "/dids/:scope/:name/meta", doc: RouteDoc("Metadata of a DID", query: "plugin:DID_COLUMN|JSON|ALL")) { r in
             let raw = (r.q("plugin") ?? "DID_COLUMN").uppercased()
-            guard let plugin = DIDStore.MetadataPlugin(rawValue: raw) else { throw RucioError("UnsupportedMetadataPlugin", "Metadata plugin '\(Validation.printable(raw))' is not supported") }
+            guard let plugin = DIDStore.MetadataPlugin(rawValue: raw) else { throw RucioError(.unsupportedMetadataPlugin, "Metadata plugin '\(Validation.printable(raw))' is not supported") }
             return Reply.json(.object(try await catalog.dids.metadata(r.param("scope"), r.param("name"), plugin: plugin)))
         }
         t.add(.post, "/dids/:scope/:name/meta", doc: RouteDoc("Set metadata", body: "meta!:object recursive:bool")) { r in
@@ -156,7 +156,7 @@ extension RucioAPI {
     /// `add_did` for a dataset or container.
     func addDID(scope: String, name: String, body: JSONObject, issuer: Issuer) async throws {
         let typeName = try body.optionalString("type") ?? "DATASET"
-        guard let type = DIDType(loose: typeName) else { throw RucioError("InvalidObject", "Provided object does not match schema. Details: invalid DID type '\(Validation.printable(typeName))'") }
+        guard let type = DIDType(loose: typeName) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid DID type '\(Validation.printable(typeName))'") }
         let statuses = try body.optionalObject("statuses") ?? JSONObject()
         var rules: [RuleSpec] = []
         for item in try body.optionalArray("rules") ?? [] {

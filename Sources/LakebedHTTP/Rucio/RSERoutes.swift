@@ -45,13 +45,13 @@ extension RucioAPI {
         // protocols
         t.add(.get, "/rses/:rse/protocols", doc: RouteDoc("Protocols of an RSE")) { r in
             let protos = try await catalog.rses.protocols(r.param("rse"))
-            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(r.param("rse"))' has no protocols") }
+            if protos.isEmpty { throw RucioError(.rseProtocolNotSupported, "RSE '\(r.param("rse"))' has no protocols") }
             return Reply.json(.array(protos.map(Doc.proto)))
         }
         t.add(.get, "/rses/:rse/protocols/:scheme", doc: RouteDoc("An RSE settings document with the protocols of one scheme")) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
             let protos = try await catalog.rses.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
-            if protos.isEmpty { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))'") }
+            if protos.isEmpty { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))'") }
             return Reply.json(Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse)))
         }
         t.add(.post, "/rses/:rse/protocols/:scheme", doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
@@ -78,7 +78,7 @@ extension RucioAPI {
             let rse = try await catalog.rses.rse(r.param("rse"))
             let scheme = r.q("scheme")
             let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
-            guard let proto = protos.first else { throw RucioError("RSEProtocolNotSupported", "RSE '\(rse.rse)' has no matching protocol") }
+            guard let proto = protos.first else { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no matching protocol") }
             var o = JSONObject()
             for lfn in r.qAll("lfn") {
                 let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)

@@ -13,16 +13,13 @@ extension RucioAPI {
             q.resolveParents = try b.optionalBool("resolve_parents") ?? false
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
-            let dids: [DIDRef]
-            do { dids = try Self.didRefs(try b.requiredArray("dids")) }
-            let files: [ReplicaStore.FileReplicas]
-            do { files = try await catalog.replicas.listReplicas(dids, query: q) } catch let e as RucioError where e.exceptionClass == "DataIdentifierNotFound" {
-                return Reply.error(e, status: .badRequest)
-            }
+            let dids = try Self.didRefs(try b.requiredArray("dids"))
+            let files = try await catalog.replicas.listReplicas(dids, query: q)
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
         }
-        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"), list)
+        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"),
+              statuses: [.dataIdentifierNotFound: .badRequest], list)
         t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
             let b = try r.jsonObject()
             try await catalog.replicas.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),

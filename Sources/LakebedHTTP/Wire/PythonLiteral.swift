@@ -15,7 +15,7 @@ enum PythonLiteral {
     struct Parser {
         let chars: [Unicode.Scalar]
         var i = 0
-        func fail() -> RucioError { RucioError("DIDFilterSyntaxError", "Cannot parse filters: invalid Python literal near offset \(i)") }
+        func fail() -> RucioError { RucioError(.didFilterSyntaxError, "Cannot parse filters: invalid Python literal near offset \(i)") }
         mutating func ws() { while i < chars.count, chars[i] == " " || chars[i] == "\n" || chars[i] == "\t" { i += 1 } }
 
         mutating func value(depth: Int) throws -> JSON {

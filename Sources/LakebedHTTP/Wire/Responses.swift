@@ -39,39 +39,14 @@ public enum Reply {
         make(status, contentType, s)
     }
 
-    /// An error the way Rucio's `generate_http_error_flask` writes it.
+    /// An error the way Rucio's `generate_http_error_flask` writes it, with its class's status unless the route says otherwise.
     public static func error(_ e: RucioError, status override: HTTPResponse.Status? = nil) -> Response {
-        let status = override ?? ErrorStatus.status(for: e.exceptionClass)
+        let status = override ?? HTTPResponse.Status(code: e.exceptionClass.status)
         var headerMessage = e.message.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
         headerMessage = String(headerMessage.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7f }.map(Character.init))
         if headerMessage.count > 125 { headerMessage = String(headerMessage.prefix(125)) + "..." }
-        let body: JSON = ["ExceptionClass": .string(e.exceptionClass), "ExceptionMessage": .string(e.message)]
-        return make(status, "application/octet-stream", body.serialized(), extra: [("ExceptionClass", e.exceptionClass), ("ExceptionMessage", headerMessage)])
-    }
-}
-
-/// The HTTP status Rucio's server uses for each exception class.
-public enum ErrorStatus {
-    static let table: [String: Int] = [
-        "DataIdentifierNotFound": 404, "ScopeNotFound": 404, "RSENotFound": 404, "RuleNotFound": 404, "AccountNotFound": 404,
-        "ReplicaNotFound": 404, "RequestNotFound": 404, "SubscriptionNotFound": 404, "KeyNotFound": 404, "RSEAttributeNotFound": 404,
-        "RSEProtocolNotSupported": 404, "RSEOperationNotSupported": 404, "RSEProtocolDomainNotSupported": 404, "CounterNotFound": 404,
-        "DistanceNotFound": 404, "IdentityNotFound": 404,
-        "Duplicate": 409, "DataIdentifierAlreadyExists": 409, "DuplicateContent": 409, "FileAlreadyExists": 409, "UnsupportedStatus": 409,
-        "RuleReplaceFailed": 409, "SubscriptionDuplicate": 409, "RSEProtocolPriorityError": 409, "DuplicateRule": 409,
-        "InsufficientAccountLimit": 409, "InsufficientTargetRSEs": 409, "InvalidReplicationRule": 409, "InvalidRuleWeight": 409,
-        "StagingAreaRuleRequiresLifetime": 409, "ScratchDiskLifetimeConflict": 409, "ManualRuleApprovalBlocked": 409,
-        "ReplicationRuleCreationTemporaryFailed": 409, "UnsupportedOperation": 409,
-        "AccessDenied": 401, "CannotAuthenticate": 401, "CannotAuthorize": 401,
-        "InvalidObject": 400, "InvalidPath": 400, "InvalidMetadata": 400, "InvalidValueForKey": 400, "DIDFilterSyntaxError": 400,
-        "UnsupportedMetadataPlugin": 400, "InvalidRSEExpression": 400, "InputValidationError": 400, "InvalidType": 400,
-        "ValueError": 400, "KeyError": 400, "TypeError": 400, "IdentityError": 400, "MissingParameter": 400, "RucioException": 400,
-        "FileConsistencyMismatch": 412, "ReplicaIsLocked": 423, "ResourceTemporaryUnavailable": 503,
-        "UnsupportedRequestedContentType": 406, "RequestEntityTooLarge": 413, "MethodNotAllowed": 405, "NotFound": 404,
-        "SourceNotFound": 404,
-    ]
-
-    public static func status(for exceptionClass: String) -> HTTPResponse.Status {
-        .init(code: table[exceptionClass] ?? 500)
+        let name = e.exceptionClass.rawValue
+        let body: JSON = ["ExceptionClass": .string(name), "ExceptionMessage": .string(e.message)]
+        return make(status, "application/octet-stream", body.serialized(), extra: [("ExceptionClass", name), ("ExceptionMessage", headerMessage)])
     }
 }

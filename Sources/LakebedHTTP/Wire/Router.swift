@@ -1,6 +1,6 @@
 import Foundation
 public import Hummingbird
-import LakebedCore
+public import LakebedCore
 
 /// A route table that matches percent-decoded path segments, ignores trailing slashes, and lets a
 /// final `*rest` capture what remains (Rucio's `<path:…>`).
@@ -14,19 +14,23 @@ public struct RouteTable: Sendable {
         var pattern: String
         /// What the OpenAPI description says about the route beyond its path, method and auth.
         var doc: RouteDoc?
+        /// Statuses this route answers some exception classes with instead of their usual one, as Rucio's route does.
+        var statusOverrides: [RucioExceptionClass: HTTPResponse.Status]
     }
 
     var routes: [Route] = []
     public init() {}
 
-    /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`.
-    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, doc: RouteDoc? = nil, _ handler: @escaping Handler) {
+    /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`. `statuses` are the route's exceptions to the usual
+    /// status of an exception class (Rucio's `POST /rules/` answers `InvalidRSEExpression` with 409, not 400).
+    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, doc: RouteDoc? = nil,
+                             statuses: [RucioExceptionClass: HTTPResponse.Status] = [:], _ handler: @escaping Handler) {
         let segs: [Segment] = pattern.split(separator: "/").map { s in
             if s.hasPrefix(":") { return .param(String(s.dropFirst())) }
             if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
             return .literal(String(s))
         }
-        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc))
+        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc, statusOverrides: statuses))
     }
 
     /// Result of matching a path.

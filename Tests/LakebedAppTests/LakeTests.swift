@@ -41,7 +41,7 @@ struct LakeTests {
                 #expect(String(buffer: r.body).split(separator: "\n").count == 4)
             }
             // A rule added over the API is evaluated, handed to FTS and finished by the daemons on the lake clock.
-            let body = "{\"dids\": [{\"scope\": \"demo\", \"name\": \"lofar.L630262\"}], \"copies\": 1, \"rse_expression\": \"SITE-B\"}"
+            let body = "{\"dids\": [{\"scope\": \"demo\", \"name\": \"lofar.L630262\"}], \"copies\": 1, \"rse_expression\": \"SITE-B\", \"account\": \"root\"}"
             let id = try await client.execute(uri: "/rules/", method: .post, headers: auth, body: ByteBuffer(string: body)) { r in
                 #expect(r.status.code == 201)
                 return String(buffer: r.body).trimmingCharacters(in: CharacterSet(charactersIn: "[]\"\n"))

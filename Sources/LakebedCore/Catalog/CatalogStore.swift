@@ -38,6 +38,12 @@ extension Catalog {
     public var dids: DIDStore { DIDStore(catalog: self) }
     /// Replicas.
     public var replicas: ReplicaStore { ReplicaStore(catalog: self) }
+    /// Bad and suspicious replicas.
+    public var badReplicas: BadReplicaStore { BadReplicaStore(catalog: self) }
+    /// Lifetime exceptions.
+    public var lifetimeExceptions: LifetimeExceptionStore { LifetimeExceptionStore(catalog: self) }
+    /// The configuration table (`rucio-admin config`).
+    public var config: ConfigStore { ConfigStore(catalog: self) }
     /// RSEs, protocols, attributes, distances.
     public var rses: RSEStore { RSEStore(catalog: self) }
     /// Rules and locks.

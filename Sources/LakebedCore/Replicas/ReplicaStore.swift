@@ -175,7 +175,8 @@ public struct ReplicaStore: CatalogStore {
             var out: [FileReplicas] = []
             var seen = Set<DIDRef>()
             for ref in dids {
-                let files = try DIDStore.files(db, ref.scope, ref.name)
+                // Rucio lists nothing for a DID it does not know, without an error.
+                guard let files = try Self.filesIfKnown(db, ref) else { continue }
                 for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
                     let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
@@ -223,5 +224,10 @@ public struct ReplicaStore: CatalogStore {
                                createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
             }.sorted { $0.rse.rse < $1.rse.rse }
         }
+    }
+
+    /// The files of a DID, or nil when there is no such DID.
+    static func filesIfKnown(_ db: Database, _ ref: DIDRef) throws -> [DID]? {
+        do { return try DIDStore.files(db, ref.scope, ref.name) } catch let e as RucioError where e.exceptionClass == .dataIdentifierNotFound { return nil }
     }
 }

@@ -58,6 +58,9 @@ public struct RuleStore: CatalogStore {
         try db.exec(sql: "UPDATE locks SET state = 'O', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [now, scope, name, rseID])
         try db.exec(sql: "UPDATE requests SET state = 'DONE', transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')",
                        arguments: [now, now, scope, name, rseID])
+        // A replica the necromancer was recovering is whole again.
+        try db.exec(sql: "UPDATE bad_replicas SET state = 'R', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'",
+                    arguments: [now, scope, name, rseID])
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
         for row in changed {
             let st: String = row["state"]
@@ -151,6 +154,7 @@ public struct RuleStore: CatalogStore {
             try releaseLock(db, ruleID: rule.id, scope: l["scope"], name: l["name"], rseID: l["rse_id"], purge: purge, now: now)
         }
         try db.exec(sql: "UPDATE requests SET rule_id = NULL WHERE rule_id = ?", arguments: [rule.id])
+        try recordHistory(db, ruleID: rule.id)
         try db.exec(sql: "DELETE FROM rules WHERE id = ?", arguments: [rule.id])
         try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, 'X')", arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
     }

@@ -27,11 +27,13 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case cannotAuthorize = "CannotAuthorize"
     // 404 Not Found
     case accountNotFound = "AccountNotFound"
+    case configNotFound = "ConfigNotFound"
     case counterNotFound = "CounterNotFound"
     case dataIdentifierNotFound = "DataIdentifierNotFound"
     case distanceNotFound = "DistanceNotFound"
     case identityNotFound = "IdentityNotFound"
     case keyNotFound = "KeyNotFound"
+    case lifetimeExceptionNotFound = "LifetimeExceptionNotFound"
     case notFound = "NotFound"  // werkzeug's, for a path or method no route has
     case rseAttributeNotFound = "RSEAttributeNotFound"
     case rseNotFound = "RSENotFound"
@@ -56,6 +58,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case fileAlreadyExists = "FileAlreadyExists"
     case insufficientAccountLimit = "InsufficientAccountLimit"
     case insufficientTargetRSEs = "InsufficientTargetRSEs"
+    case lifetimeExceptionDuplicate = "LifetimeExceptionDuplicate"
     case invalidReplicationRule = "InvalidReplicationRule"
     case invalidRuleWeight = "InvalidRuleWeight"
     case manualRuleApprovalBlocked = "ManualRuleApprovalBlocked"
@@ -83,13 +86,13 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401
-        case .accountNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported, .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
+        case .accountNotFound, .configNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound, .lifetimeExceptionNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported, .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
             return 404
         case .methodNotAllowed:
             return 405
         case .unsupportedRequestedContentType:
             return 406
-        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit, .insufficientTargetRSEs, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked, .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict, .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
+        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit, .insufficientTargetRSEs, .lifetimeExceptionDuplicate, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked, .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict, .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
             return 409
         case .fileConsistencyMismatch:
             return 412

@@ -5,13 +5,13 @@ import LakebedCore
 extension RucioAPI {
     func registerAccounts(_ t: inout RouteTable) {
         t.add(.get, "/accounts/whoami", doc: RouteDoc("The caller's account (303 to /accounts/<account>)")) { r in
-            Reply.make(.seeOther, "text/html; charset=utf-8", "", extra: [("Location", "/accounts/\(r.caller.account)")])
+            Reply.make(.seeOther, "text/html; charset=utf-8", "", extra: [("Location", r.caller.account)])
         }
         t.add(.get, "/accounts", doc: RouteDoc("List accounts", query: "account_type:USER|GROUP|SERVICE identity:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query where !["account_type", "identity"].contains(k) { filters[k] = v }
             let list = try await catalog.accounts.listAccounts(type: r.q("account_type"), identity: r.q("identity"), filters: filters)
-            return Reply.stream(list.map(Doc.account))
+            return Reply.stream(list.map(Doc.accountListing))
         }
         t.add(.get, "/accounts/:account", doc: RouteDoc("An account")) { r in
             Reply.json(Doc.account(try await catalog.accounts.account(r.param("account"))))

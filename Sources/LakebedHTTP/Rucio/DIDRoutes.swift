@@ -33,8 +33,10 @@ extension RucioAPI {
         t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
             let list = try await catalog.dids.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
             return Reply.stream(list.map { e in
-                ["scope": .string(e.did.scope), "name": .string(e.did.name), "type": .string(e.type.rawValue),
-                 "parent": e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null, "level": .int(Int64(e.level)), "bytes": .num(e.bytes)]
+                var o = JSONObject([("scope", .string(e.did.scope)), ("name", .string(e.did.name)), ("type", .string(e.type.rawValue)),
+                                    ("parent", e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null), ("level", .int(Int64(e.level)))])
+                if e.isTopLevel { o["bytes"] = .num(e.bytes) }
+                return .object(o)
             })
         }
         t.add(.post, "/dids", doc: RouteDoc("Add datasets and containers", body: "[] scope!:string name!:string type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
@@ -61,6 +63,9 @@ extension RucioAPI {
             try await catalog.dids.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
             return Reply.created()
         }
+        t.add(.get, "/dids/:guid/guid", doc: RouteDoc("Datasets holding the file with a GUID")) { r in
+            Reply.stream(try await catalog.dids.datasets(byGUID: r.param("guid")).map { ["scope": .string($0.scope), "name": .string($0.name)] })
+        }
         t.add(.get, "/dids/:scope/:name", doc: RouteDoc("A DID", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
             let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
             // Rucio's `/<path:scope_name>` keeps a trailing slash in the name: ESAP's `dids/<scope>/files/` asks for DID `<scope>:files/`.
@@ -70,6 +75,9 @@ extension RucioAPI {
         t.add(.post, "/dids/:scope/:name", doc: RouteDoc("Add a dataset or container", body: "type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
             try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)
             return Reply.created()
+        }
+        t.add(.get, "/dids/:scope/:name/status", doc: RouteDoc("A DID's status")) { r in
+            Reply.json(Doc.did(try await catalog.dids.did(r.param("scope"), r.param("name"), dynamicDepth: nil)))
         }
         t.add(.put, "/dids/:scope/:name/status", doc: RouteDoc("Open or close a collection", body: "open:bool")) { r in
             let b = try r.jsonObject()
@@ -150,6 +158,14 @@ extension RucioAPI {
         }
         t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
             Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
+        }
+        t.add(.get, "/dids/:scope/:name/associated_rules", doc: RouteDoc("Rules holding a lock on a file")) { r in
+            Reply.stream(try await catalog.rules.associatedRules(scope: r.param("scope"), name: r.param("name")).map(Doc.rule))
+        }
+        t.add(.get, "/dids/:scope/*name", doc: RouteDoc("A DID whose name holds '/'", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
+            // Rucio's `<path:scope_name>` takes the rest of the path as the name: `dir/with/slash` is one DID name.
+            let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
+            return Reply.json(Doc.did(try await catalog.dids.did(r.param("scope"), r.param("name"), dynamicDepth: depth)))
         }
     }
 

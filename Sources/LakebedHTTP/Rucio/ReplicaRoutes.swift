@@ -13,7 +13,7 @@ extension RucioAPI {
             q.resolveParents = try b.optionalBool("resolve_parents") ?? false
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
-            let dids = try Self.didRefs(try b.requiredArray("dids"))
+            let dids = try Self.didRefs(try b.optionalArray("dids") ?? [])
             let files = try await catalog.replicas.listReplicas(dids, query: q)
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
@@ -37,12 +37,8 @@ extension RucioAPI {
             return Reply.ok()
         }
         t.add(.get, "/replicas/:scope/:name/datasets", doc: RouteDoc("Dataset replicas")) { r in
-            let rows = try await catalog.replicas.datasetReplicas(r.param("scope"), r.param("name"))
-            return Reply.stream(rows.map { d in
-                ["scope": .string(r.param("scope")), "name": .string(r.param("name")), "rse": .string(d.rse.rse), "rse_id": .string(d.rse.id),
-                 "bytes": .int(d.bytes), "length": .int(d.length), "available_bytes": .int(d.availableBytes), "available_length": .int(d.availableLength),
-                 "state": d.availableLength == d.length ? "AVAILABLE" : "UNAVAILABLE", "created_at": .date(d.createdAt), "updated_at": .date(d.updatedAt), "accessed_at": .null]
-            })
+            let did = DIDRef(r.param("scope"), r.param("name"))
+            return Reply.stream(try await catalog.replicas.datasetReplicas(did.scope, did.name).map { Doc.datasetReplica(did, $0) })
         }
         t.add(.get, "/replicas/:scope", doc: RouteDoc("A scope alone (always 400, as Rucio)")) { _ in
             // A scope alone (ESAP's `replicas/<scope>/`) cannot be split into scope and name: Rucio answers 400.
@@ -52,7 +48,9 @@ extension RucioAPI {
             var q = ReplicaStore.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
-            let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)
+            // As for DIDs, a trailing slash is part of the name (`file1.dat/` is another, unknown, file).
+            let name = r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : "")
+            let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), name)], query: q)
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: false) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: false, parents: false) })
         }

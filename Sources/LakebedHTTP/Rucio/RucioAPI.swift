@@ -15,7 +15,10 @@ struct RucioAPI: Sendable {
         registerScopes(&t)
         registerRSEs(&t)
         registerDIDs(&t)
+        registerBadReplicas(&t)
         registerReplicas(&t)
+        registerLifetimeExceptions(&t)
+        registerConfig(&t)
         registerRules(&t)
         registerRequests(&t)
     }

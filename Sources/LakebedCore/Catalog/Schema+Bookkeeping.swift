@@ -1,0 +1,30 @@
+import GRDB
+
+extension Schema {
+    /// Rucio's bookkeeping beside the spine: the long-term rule history, bad and suspicious replicas, lifetime
+    /// exceptions and the config table.
+    static func registerBookkeeping(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v7-rule-history-bad-replicas-config") { db in
+            try db.execute(sql: """
+            CREATE TABLE rules_history (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, rule_id TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL,
+                account TEXT NOT NULL, rse_expression TEXT NOT NULL, state TEXT NOT NULL, locks_ok_cnt INTEGER NOT NULL,
+                locks_replicating_cnt INTEGER NOT NULL, locks_stuck_cnt INTEGER NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+            CREATE INDEX rules_history_did ON rules_history(scope, name);
+            CREATE INDEX rules_history_rule ON rules_history(rule_id);
+            CREATE TABLE bad_replicas (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, name TEXT NOT NULL, rse_id TEXT NOT NULL,
+                reason TEXT, state TEXT NOT NULL, account TEXT NOT NULL, bytes INTEGER, created_at REAL NOT NULL,
+                updated_at REAL NOT NULL, expires_at REAL);
+            CREATE INDEX bad_replicas_replica ON bad_replicas(scope, name, rse_id);
+            CREATE INDEX bad_replicas_state ON bad_replicas(state, rse_id);
+            CREATE TABLE lifetime_exceptions (
+                id TEXT PRIMARY KEY, scope TEXT NOT NULL, name TEXT NOT NULL, did_type TEXT NOT NULL, account TEXT NOT NULL,
+                pattern TEXT, comments TEXT, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, expires_at REAL);
+            CREATE TABLE configs (
+                section TEXT NOT NULL, opt TEXT NOT NULL, value TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+                PRIMARY KEY (section, opt)) WITHOUT ROWID;
+            """)
+        }
+    }
+}

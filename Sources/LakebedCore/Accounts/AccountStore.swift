@@ -31,7 +31,7 @@ public struct AccountStore: CatalogStore {
     public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_account") }
         try Validation.checkAccount(account)
-        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: Problem validating account_type : '\(type)' is not one of ['USER', 'GROUP', 'SERVICE']") }
+        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidAccountType, "\(Validation.printable(type)) is an invalid account type. Choose from ['USER', 'GROUP', 'SERVICE']") }
         let now = nowStamp
         try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ?", arguments: [account]) != nil {
@@ -108,7 +108,7 @@ public struct AccountStore: CatalogStore {
                 guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError(.invalidObject, "Invalid account type") }
                 try db.execute(sql: "UPDATE accounts SET account_type = ?, updated_at = ? WHERE account = ?", arguments: [t, now, account])
             default:
-                throw RucioError(.valueError, "Key '\(key)' cannot be updated")
+                break  // Rucio's update_account ignores keys it does not know
             }
         }
     }

@@ -2,7 +2,7 @@ import GRDB
 
 extension Schema {
     /// Rucio's bookkeeping beside the spine: the long-term rule history, bad and suspicious replicas, lifetime
-    /// exceptions and the config table.
+    /// exceptions, the config table, RSE QoS policies, detached content and followed DIDs.
     static func registerBookkeeping(_ m: inout DatabaseMigrator) {
         m.registerMigration("v7-rule-history-bad-replicas-config") { db in
             try db.execute(sql: """
@@ -24,6 +24,16 @@ extension Schema {
             CREATE TABLE configs (
                 section TEXT NOT NULL, opt TEXT NOT NULL, value TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
                 PRIMARY KEY (section, opt)) WITHOUT ROWID;
+            CREATE TABLE contents_history (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, name TEXT NOT NULL, child_scope TEXT NOT NULL, child_name TEXT NOT NULL,
+                child_type TEXT NOT NULL, bytes INTEGER, adler32 TEXT, md5 TEXT, created_at REAL NOT NULL, deleted_at REAL NOT NULL);
+            CREATE INDEX contents_history_parent ON contents_history(scope, name);
+            CREATE TABLE dids_followed (
+                scope TEXT NOT NULL, name TEXT NOT NULL, account TEXT NOT NULL, did_type TEXT NOT NULL, created_at REAL NOT NULL,
+                PRIMARY KEY (scope, name, account)) WITHOUT ROWID;
+            CREATE TABLE rse_qos_policies (
+                rse_id TEXT NOT NULL REFERENCES rses(id) ON DELETE CASCADE, qos_policy TEXT NOT NULL, created_at REAL NOT NULL,
+                PRIMARY KEY (rse_id, qos_policy)) WITHOUT ROWID;
             """)
         }
     }

@@ -241,6 +241,7 @@ public struct DIDStore: CatalogStore {
             }
             if p.type == .dataset, p.isOpen == false { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
             for c in children {
+                try Self.recordDetachment(db, parent: parent, child: c, now: now)
                 try db.exec(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
             }

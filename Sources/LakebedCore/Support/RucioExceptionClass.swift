@@ -9,6 +9,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case didFilterSyntaxError = "DIDFilterSyntaxError"
     case identityError = "IdentityError"
     case inputValidationError = "InputValidationError"
+    case invalidAccountType = "InvalidAccountType"
     case invalidMetadata = "InvalidMetadata"
     case invalidObject = "InvalidObject"
     case invalidPath = "InvalidPath"
@@ -82,7 +83,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     /// The status Rucio's REST layer answers this class with (`generate_http_error_flask(status, error)` in each route).
     public var status: Int {
         switch self {
-        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedMetadataPlugin, .valueError:
+        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedMetadataPlugin, .valueError:
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401

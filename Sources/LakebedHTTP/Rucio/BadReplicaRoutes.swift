@@ -90,9 +90,9 @@ extension RucioAPI {
             }
             return Reply.stream(out)
         }
-        t.add(.get, "/replicas/:scope/:name/datasets_vp", doc: RouteDoc("Dataset replicas (no virtual placement in Lakebed)", query: "deep:bool")) { r in
-            let d = DIDRef(r.param("scope"), r.param("name"))
-            return Reply.stream(try await catalog.replicas.datasetReplicas(d.scope, d.name).map { Doc.datasetReplica(d, $0) })
+        t.add(.get, "/replicas/:scope/:name/datasets_vp", doc: RouteDoc("Sites the virtual placement service suggests (none: Lakebed has none)", query: "deep:bool")) { _ in
+            // Rucio asks its configured virtual placement service; without one (Lakebed has none) the list is empty.
+            Reply.stream([])
         }
     }
 

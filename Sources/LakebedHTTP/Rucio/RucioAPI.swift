@@ -12,8 +12,10 @@ struct RucioAPI: Sendable {
         t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
         registerAccounts(&t)
+        registerIdentities(&t)
         registerScopes(&t)
         registerRSEs(&t)
+        registerDIDBulk(&t)
         registerDIDs(&t)
         registerBadReplicas(&t)
         registerReplicas(&t)

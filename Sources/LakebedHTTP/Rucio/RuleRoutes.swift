@@ -20,7 +20,7 @@ extension RucioAPI {
     }
 
     func registerRules(_ t: inout RouteTable) {
-        t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string"),
+        t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account!:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string"),
               statuses: [.invalidRSEExpression: .conflict, .invalidObject: .conflict]) { r in
             let b = try r.jsonObject()
             // Rucio reads `account` without a default (KeyError when absent); a null account is the caller's.

@@ -42,6 +42,10 @@ extension Catalog {
     public var badReplicas: BadReplicaStore { BadReplicaStore(catalog: self) }
     /// Lifetime exceptions.
     public var lifetimeExceptions: LifetimeExceptionStore { LifetimeExceptionStore(catalog: self) }
+    /// Metadata conventions (keys and their allowed values).
+    public var metaConventions: MetaConventionStore { MetaConventionStore(catalog: self) }
+    /// Transfer limits (kept, not enforced).
+    public var transferLimits: TransferLimitStore { TransferLimitStore(catalog: self) }
     /// The configuration table (`rucio-admin config`).
     public var config: ConfigStore { ConfigStore(catalog: self) }
     /// RSEs, protocols, attributes, distances.

@@ -2,7 +2,8 @@ import GRDB
 
 extension Schema {
     /// Rucio's bookkeeping beside the spine: the long-term rule history, bad and suspicious replicas, lifetime
-    /// exceptions, the config table, RSE QoS policies, detached content and followed DIDs.
+    /// exceptions, the config table, RSE QoS policies, detached content, followed DIDs, metadata conventions,
+    /// quarantined replicas and transfer limits.
     static func registerBookkeeping(_ m: inout DatabaseMigrator) {
         m.registerMigration("v7-rule-history-bad-replicas-config") { db in
             try db.execute(sql: """
@@ -31,6 +32,18 @@ extension Schema {
             CREATE TABLE dids_followed (
                 scope TEXT NOT NULL, name TEXT NOT NULL, account TEXT NOT NULL, did_type TEXT NOT NULL, created_at REAL NOT NULL,
                 PRIMARY KEY (scope, name, account)) WITHOUT ROWID;
+            CREATE TABLE did_keys (
+                key TEXT PRIMARY KEY, key_type TEXT NOT NULL, value_type TEXT, value_regexp TEXT, created_at REAL NOT NULL);
+            CREATE TABLE did_key_values (
+                key TEXT NOT NULL REFERENCES did_keys(key) ON DELETE CASCADE, value TEXT NOT NULL, created_at REAL NOT NULL,
+                PRIMARY KEY (key, value)) WITHOUT ROWID;
+            CREATE TABLE quarantined_replicas (
+                rse_id TEXT NOT NULL REFERENCES rses(id) ON DELETE CASCADE, path TEXT NOT NULL, scope TEXT, name TEXT, bytes INTEGER,
+                created_at REAL NOT NULL, PRIMARY KEY (rse_id, path)) WITHOUT ROWID;
+            CREATE TABLE transfer_limits (
+                id TEXT PRIMARY KEY, rse_expression TEXT NOT NULL, activity TEXT, direction TEXT NOT NULL, max_transfers INTEGER, volume INTEGER,
+                deadline INTEGER, strategy TEXT, transfers INTEGER, waitings INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+            CREATE UNIQUE INDEX transfer_limits_key ON transfer_limits(rse_expression, COALESCE(activity, ''), direction);
             CREATE TABLE rse_qos_policies (
                 rse_id TEXT NOT NULL REFERENCES rses(id) ON DELETE CASCADE, qos_policy TEXT NOT NULL, created_at REAL NOT NULL,
                 PRIMARY KEY (rse_id, qos_policy)) WITHOUT ROWID;

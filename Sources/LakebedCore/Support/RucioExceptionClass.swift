@@ -20,7 +20,9 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case missingParameter = "MissingParameter"
     case rucioException = "RucioException"
     case typeError = "TypeError"  // a Python builtin
+    case unsupportedKeyType = "UnsupportedKeyType"
     case unsupportedMetadataPlugin = "UnsupportedMetadataPlugin"
+    case unsupportedValueType = "UnsupportedValueType"
     case valueError = "ValueError"  // a Python builtin
     // 401 Unauthorized
     case accessDenied = "AccessDenied"
@@ -83,7 +85,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     /// The status Rucio's REST layer answers this class with (`generate_http_error_flask(status, error)` in each route).
     public var status: Int {
         switch self {
-        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedMetadataPlugin, .valueError:
+        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedKeyType, .unsupportedMetadataPlugin, .unsupportedValueType, .valueError:
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401

@@ -70,6 +70,21 @@ extension RucioAPI {
                 return .object(o)
             })
         }
+        t.add(.post, "/replicas/quarantine", doc: RouteDoc("Quarantine files on an RSE the catalog does not know", body: "rse!:string replicas!:[object]")) { r in
+            let b = try r.jsonObject()
+            var items: [(path: String, scope: String?, name: String?)] = []
+            for item in try b.optionalArray("replicas") ?? [] {
+                guard let o = item.objectValue else { throw RucioError.typeError("each replica must be a dictionary") }
+                items.append((try o.requiredString("path"), try o.optionalString("scope"), try o.optionalString("name")))
+            }
+            try await catalog.replicas.quarantine(rse: try b.requiredString("rse"), replicas: items, issuer: r.caller)
+            return Reply.ok()
+        }
+        t.add(.post, "/replicas/dids", doc: RouteDoc("The DIDs of PFNs", body: "pfns!:[string] rse:string")) { r in
+            let b = try r.jsonObject()
+            let found = try await catalog.replicas.dids(ofPFNs: (try b.optionalArray("pfns") ?? []).compactMap(\.stringValue), rse: try b.optionalString("rse"))
+            return Reply.stream(found.map { .object(JSONObject([($0.pfn, ["scope": .string($0.did.scope), "name": .string($0.did.name)])])) })
+        }
         t.add(.post, "/replicas/tombstone", doc: RouteDoc("Give unlocked replicas a tombstone of now", body: "replicas!:[object]")) { r in
             let b = try r.jsonObject()
             for item in try b.optionalArray("replicas") ?? [] {

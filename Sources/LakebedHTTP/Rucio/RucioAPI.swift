@@ -22,7 +22,9 @@ struct RucioAPI: Sendable {
         registerLifetimeExceptions(&t)
         registerConfig(&t)
         registerRules(&t)
+        registerTransferLimits(&t)
         registerRequests(&t)
+        registerMetaConventions(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

@@ -46,6 +46,8 @@ extension Catalog {
     public var metaConventions: MetaConventionStore { MetaConventionStore(catalog: self) }
     /// Transfer limits (kept, not enforced).
     public var transferLimits: TransferLimitStore { TransferLimitStore(catalog: self) }
+    /// Heartbeats of daemons that report to the lake.
+    public var heartbeats: HeartbeatStore { HeartbeatStore(catalog: self) }
     /// The configuration table (`rucio-admin config`).
     public var config: ConfigStore { ConfigStore(catalog: self) }
     /// RSEs, protocols, attributes, distances.

@@ -3,7 +3,7 @@ import GRDB
 extension Schema {
     /// Rucio's bookkeeping beside the spine: the long-term rule history, bad and suspicious replicas, lifetime
     /// exceptions, the config table, RSE QoS policies, detached content, followed DIDs, metadata conventions,
-    /// quarantined replicas and transfer limits.
+    /// quarantined replicas, transfer limits and the heartbeats external daemons send.
     static func registerBookkeeping(_ m: inout DatabaseMigrator) {
         m.registerMigration("v7-rule-history-bad-replicas-config") { db in
             try db.execute(sql: """
@@ -44,6 +44,9 @@ extension Schema {
                 id TEXT PRIMARY KEY, rse_expression TEXT NOT NULL, activity TEXT, direction TEXT NOT NULL, max_transfers INTEGER, volume INTEGER,
                 deadline INTEGER, strategy TEXT, transfers INTEGER, waitings INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL);
             CREATE UNIQUE INDEX transfer_limits_key ON transfer_limits(rse_expression, COALESCE(activity, ''), direction);
+            CREATE TABLE heartbeats (
+                executable TEXT NOT NULL, hostname TEXT NOT NULL, pid INTEGER NOT NULL, thread_name TEXT NOT NULL, payload TEXT,
+                created_at REAL NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (executable, hostname, pid, thread_name)) WITHOUT ROWID;
             CREATE TABLE rse_qos_policies (
                 rse_id TEXT NOT NULL REFERENCES rses(id) ON DELETE CASCADE, qos_policy TEXT NOT NULL, created_at REAL NOT NULL,
                 PRIMARY KEY (rse_id, qos_policy)) WITHOUT ROWID;

@@ -38,6 +38,25 @@ extension RucioAPI {
         }
     }
 
+    /// `/heartbeats`: signs of life of daemons that report to the lake.
+    func registerHeartbeats(_ t: inout RouteTable) {
+        t.add(.get, "/heartbeats", doc: RouteDoc("Heartbeats of daemons")) { r in
+            Reply.json(.array(try await catalog.heartbeats.list(issuer: r.caller).map { h in
+                ["readable": .string(h.executable), "hostname": .string(h.hostname), "pid": .int(h.pid), "thread_name": .string(h.threadName),
+                 "updated_at": .date(h.updatedAt), "created_at": .date(h.createdAt), "payload": .str(h.payload)]
+            }))
+        }
+        t.add(.post, "/heartbeats", doc: RouteDoc("Send a heartbeat", body: "executable!:string hostname!:string pid!:int older_than:int payload:string")) { r in
+            let b = try r.jsonObject()
+            guard let pid = try b.optionalInt("pid") else { throw RucioError.keyError("pid") }
+            // Rucio names the thread that served the request; a request has none here, so it is the main one.
+            try await catalog.heartbeats.live(executable: try b.requiredString("executable"), hostname: try b.requiredString("hostname"), pid: pid,
+                                              thread: "MainThread", olderThan: try b.optionalDouble("older_than"), payload: try b.optionalString("payload"),
+                                              issuer: r.caller)
+            return Reply.text("OK", contentType: "text/html; charset=utf-8")
+        }
+    }
+
     static func optionsDoc(_ options: [(String, String)]) -> JSONObject { JSONObject(options.map { ($0.0, JSON.string($0.1)) }) }
 
     /// `/lifetime_exceptions`: requests to keep DIDs past their end of life.

@@ -53,6 +53,11 @@ extension RucioAPI {
             let q = try Self.requestListing(r)
             return Reply.stream(try await catalog.requests.listRequests(sources: q.src, destinations: q.dst, states: q.states).map(Doc.request))
         }
+        t.add(.get, "/requests/metrics", doc: RouteDoc("Transfer metrics per link", query: "src_rse:string dst_rse:string activity:string format:panda")) { r in
+            let metrics = try await catalog.requests.metrics(source: r.q("src_rse"), destination: r.q("dst_rse"), activity: r.q("activity"))
+            if r.q("format") == "panda" { return Reply.json(.object(JSONObject(metrics.map { ($0.0, JSON.object($0.1)) }))) }
+            return Reply.stream(metrics.map { .object($0.1) })
+        }
         t.add(.get, "/requests/history/list", doc: RouteDoc("Finished transfer requests between RSEs", query: "src_rse:string dst_rse:string request_states!:string")) { r in
             let q = try Self.requestListing(r)
             return Reply.stream(try await catalog.requests.history(sources: q.src, destinations: q.dst, states: q.states).map(Doc.request))

@@ -21,6 +21,7 @@ struct RucioAPI: Sendable {
         registerReplicas(&t)
         registerLifetimeExceptions(&t)
         registerConfig(&t)
+        registerHeartbeats(&t)
         registerRules(&t)
         registerTransferLimits(&t)
         registerRequests(&t)

@@ -36,9 +36,10 @@ public struct Necromancer: CatalogStore {
     @discardableResult
     public func run() async throws -> Report {
         let now = nowStamp
-        let (report, log) = try await db.write { db -> (Report, [(String, [(String, String)])]) in
+        let (report, log, stale) = try await db.write { db -> (Report, [(String, [(String, String)])], [String]) in
             var report = Report()
             var log: [(String, [(String, String)])] = []
+            var stale: [String] = []
             for row in try db.all(sql: Self.pendingSQL) {
                 let scope: String = row["scope"], name: String = row["name"], rseID: String = row["rse_id"]
                 let rse = try RSEStore.rse(db, id: rseID)
@@ -58,13 +59,19 @@ public struct Necromancer: CatalogStore {
                     report.deleted += 1
                     log.append(("necromancer.deleted", fields))
                 } else {
+                    if let path = try String.fetchOne(db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ? AND virtual = 0",
+                                                      arguments: [rseID, scope, name]),
+                       let full = try? containedPath(root: rse.root, relative: path) { stale.append(full) }
                     try recover(db, scope: scope, name: name, rse: rse, ruleIDs: ruleIDs, now: now)
                     report.recovering += 1
                     log.append(("necromancer.recovering", fields))
                 }
             }
-            return (report, log)
+            return (report, log, stale)
         }
+        // The bad bytes go once the catalog says COPYING (as the reaper deletes: row first, then bytes); the new
+        // transfer writes the file afresh.
+        for path in stale { try? FileManager.default.removeItem(atPath: path) }
         for (kind, fields) in log { events.append(Date(timeIntervalSince1970: now), kind, fields) }
         return report
     }

@@ -116,3 +116,16 @@ def test_rule_history_associated_rules_and_dataset_replicas(manual_lake, make_fi
     assert {"SITE-A", "SITE-B"} <= {d["rse"] for d in c.list_dataset_replicas("user.root", "histds") if d["state"] == "AVAILABLE"}
     [lock] = [l for l in c.get_dataset_locks("user.root", "histds") if l["rule_id"] == rule_id]
     assert (lock["rse"], lock["state"], lock["length"]) == ("SITE-B", "OK", 1)
+
+
+def test_redirect_goes_to_an_http_replica(manual_lake, make_file):
+    lake, c = manual_lake, manual_lake.client
+    f = make_file("redirected.dat", 4096)
+    cli(lake, "upload", "--rse", "SITE-A", "--scope", "user.root", str(f))
+    r = requests.get(f"{lake.url}/redirect/user.root/redirected.dat", allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"].split("://")[0] in ("davs", "https")
+    assert r.headers["Location"].endswith(hash_path("user.root", "redirected.dat"))
+    m = requests.get(f"{lake.url}/redirect/user.root/redirected.dat/metalink", timeout=30)
+    assert m.status_code == 200 and m.headers["Content-Type"] == "application/metalink4+xml"
+    assert "<identity>user.root:redirected.dat</identity>" in m.text
+    assert requests.get(f"{lake.url}/redirect/user.root/nosuch.dat", allow_redirects=False, timeout=30).status_code == 404

@@ -22,6 +22,7 @@ struct RucioAPI: Sendable {
         registerLifetimeExceptions(&t)
         registerConfig(&t)
         registerHeartbeats(&t)
+        registerRedirect(&t)
         registerRules(&t)
         registerTransferLimits(&t)
         registerRequests(&t)

@@ -149,6 +149,18 @@ extension RucioAPI {
             try await catalog.rses.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
             return Reply.ok()
         }
+        t.add(.get, "/rses/:rse/accounts/usage", doc: RouteDoc("Usage and local limit of every account on an RSE")) { r in
+            let rse = try await catalog.rses.rse(r.param("rse"))
+            var lines = ""
+            for a in try await catalog.accounts.listAccounts(type: nil, identity: nil, filters: [:]) {
+                guard let u = try await catalog.accountLimits.localAccountUsage(a.account, rse: rse.rse).first else { continue }
+                let doc: JSON = ["rse_id": .string(rse.id), "rse": .string(rse.rse), "account": .string(a.account), "used_files": .int(u.files),
+                                 "used_bytes": .int(u.bytes), "quota_bytes": .num(u.limit)]
+                lines += doc.serialized() + "\n"
+            }
+            // As Rucio's: one JSON document per line, labelled application/json.
+            return Reply.make(.ok, "application/json", lines)
+        }
         t.add(.get, "/rses/:rse/usage/history", doc: RouteDoc("Usage history of an RSE", query: "source:string per_account:bool")) { r in
             // Rucio's history is what its abacus daemon wrote down over time; Lakebed computes usage when asked and keeps
             // no history, so the list is empty (as on a Rucio server whose abacus has not run).

@@ -129,3 +129,11 @@ def test_redirect_goes_to_an_http_replica(manual_lake, make_file):
     assert m.status_code == 200 and m.headers["Content-Type"] == "application/metalink4+xml"
     assert "<identity>user.root:redirected.dat</identity>" in m.text
     assert requests.get(f"{lake.url}/redirect/user.root/nosuch.dat", allow_redirects=False, timeout=30).status_code == 404
+
+
+def test_nrandom_lists_that_many_files(manual_lake):
+    c = manual_lake.client
+    every = list(c.list_replicas([{"scope": "demo", "name": "lofar.L630262"}]))
+    two = list(c.list_replicas([{"scope": "demo", "name": "lofar.L630262"}], nrandom=2))
+    assert len(every) == 4 and len(two) == 2 and {f["name"] for f in two} <= {f["name"] for f in every}
+    assert [f["name"] for f in c.list_replicas([{"scope": "demo", "name": "lofar.L630262"}], nrandom=2)] == [f["name"] for f in two]

@@ -14,11 +14,16 @@ extension RucioAPI {
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
             let dids = try Self.didRefs(try b.optionalArray("dids") ?? [])
-            let files = try await catalog.replicas.listReplicas(dids, query: q)
+            var files = try await catalog.replicas.listReplicas(dids, query: q)
+            if let n = try b.optionalInt("nrandom"), n > 0, files.count > n {
+                // Rucio samples `nrandom` files at random; Lakebed by a hash of their names, so a replay lists the same ones.
+                let chosen = Set(files.map { "\($0.scope):\($0.name)" }.sorted { md5Hex($0) < md5Hex($1) }.prefix(Int(n)))
+                files = files.filter { chosen.contains("\($0.scope):\($0.name)") }
+            }
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
             return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
         }
-        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"),
+        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool nrandom:int"),
               statuses: [.dataIdentifierNotFound: .badRequest], list)
         t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
             let b = try r.jsonObject()

@@ -68,7 +68,7 @@ extension Catalog {
             SELECT l.rule_id, l.scope, l.name, l.state AS lock_state, s.rse, p.state AS replica_state
             FROM locks l JOIN rses s ON s.id = l.rse_id
             LEFT JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE p.state IS NULL OR (l.state = 'O' AND p.state != 'A') OR (l.state = 'R' AND p.state = 'A')
+            WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state != \(ReplicaState.available.sql)) OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
             LIMIT ?
             """, arguments: [limit]) {
             let did = "\(row["scope"] as String):\(row["name"] as String)", rse: String = row["rse"]
@@ -81,8 +81,8 @@ extension Catalog {
         for row in try Row.fetchAll(db, sql: """
             SELECT l.rule_id, l.scope, l.name, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id
             JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE l.state = 'R' AND p.state != 'C' AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
-                AND q.dest_rse_id = l.rse_id AND q.state IN ('QUEUED', 'SUBMITTED', 'WAITING'))
+            WHERE l.state = \(LockState.replicating.sql) AND p.state != \(ReplicaState.copying.sql) AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
+                AND q.dest_rse_id = l.rse_id AND q.state IN \(RequestState.live.sql))
             LIMIT ?
             """, arguments: [limit]) {
             problem("stranded-lock", "Lock of rule \(row["rule_id"] as String) on \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) is REPLICATING with no transfer request to finish it")
@@ -93,7 +93,7 @@ extension Catalog {
         for row in try Row.fetchAll(db, sql: """
             SELECT r.id, r.state, r.locks_ok_cnt, r.locks_replicating_cnt, r.locks_stuck_cnt,
                    COALESCE(c.ok, 0) AS ok, COALESCE(c.rep, 0) AS rep, COALESCE(c.stuck, 0) AS stuck
-            FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = 'O') AS ok, SUM(state = 'R') AS rep, SUM(state = 'S') AS stuck
+            FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = \(LockState.ok.sql)) AS ok, SUM(state = \(LockState.replicating.sql)) AS rep, SUM(state = \(LockState.stuck.sql)) AS stuck
                                     FROM locks GROUP BY rule_id) c ON c.rule_id = r.id
             """) {
             let id: String = row["id"], state: String = row["state"]
@@ -115,7 +115,7 @@ extension Catalog {
             """, arguments: [limit]) {
             problem("replica-lock-count", "Replica \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) counts \(row["lock_cnt"] as Int) locks but has \(row["n"] as Int)")
         }
-        report.liveRequests = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE state IN ('QUEUED', 'SUBMITTED', 'WAITING')") ?? 0
+        report.liveRequests = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE state IN \(RequestState.live.sql)") ?? 0
 
         // Replicas against the bytes on disk, one RSE at a time.
         for rseRow in try Row.fetchAll(db, sql: "SELECT id, rse, root FROM rses WHERE deleted = 0 ORDER BY rse") {

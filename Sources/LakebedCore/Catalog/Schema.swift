@@ -150,3 +150,22 @@ extension Schema {
         }
     }
 }
+
+/// A state column's enum (rules, locks, replicas, requests). Queries name states through it, so a typo does not
+/// compile; the value goes into the SQL text as a literal, so SQLite still matches the partial indexes on states.
+protocol CatalogState: RawRepresentable, DatabaseValueConvertible where RawValue == String {}
+
+extension CatalogState {
+    /// The state as an SQL literal: `'QUEUED'`.
+    var sql: String { "'\(rawValue)'" }
+}
+
+extension Array where Element: CatalogState {
+    /// The states as an SQL list: `('QUEUED', 'SUBMITTED', 'WAITING')`.
+    var sql: String { "(" + map(\.sql).joined(separator: ", ") + ")" }
+}
+
+extension RuleState: CatalogState {}
+extension LockState: CatalogState {}
+extension ReplicaState: CatalogState {}
+extension RequestState: CatalogState {}

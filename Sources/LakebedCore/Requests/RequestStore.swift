@@ -1,6 +1,14 @@
 public import Foundation
 import GRDB
 
+/// A transfer request's state, as the catalog stores it (Rucio's `RequestState` names).
+public enum RequestState: String, Sendable, CaseIterable {
+    case queued = "QUEUED", submitted = "SUBMITTED", waiting = "WAITING", done = "DONE", failed = "FAILED"
+
+    /// States of a request that will still finish (at most one per file and destination).
+    public static let live: [RequestState] = [.queued, .submitted, .waiting]
+}
+
 /// A transfer request as Rucio's conveyor sees it.
 public struct TransferRequest: Sendable, Equatable {
     public var id: String
@@ -10,7 +18,7 @@ public struct TransferRequest: Sendable, Equatable {
     public var destRSE: String
     public var sourceRSEID: String?
     public var sourceRSE: String?
-    public var state: String
+    public var state: RequestState
     public var retryCount: Int
     public var errMsg: String?
     public var ruleID: String?

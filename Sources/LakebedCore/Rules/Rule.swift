@@ -1,6 +1,5 @@
 public import Foundation
 public import GRDB
-public import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
@@ -115,5 +114,3 @@ public struct ReplicaLock: Sendable {
     public var createdAt: Date, updatedAt: Date
 }
 
-extension RuleState: DatabaseValueConvertible {}
-extension LockState: DatabaseValueConvertible {}

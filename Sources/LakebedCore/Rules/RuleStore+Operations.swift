@@ -21,7 +21,7 @@ extension RuleStore {
             default: break
             }
             var out: [StuckTransfer] = []
-            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = 'S' ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
+            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = \(LockState.stuck.sql) ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
                 let scope: String = l["scope"], name: String = l["name"], rseID: String = l["rse_id"]
                 let req = try Row.fetchOne(db, sql: """
                     SELECT q.retry_count, q.err_msg, q.updated_at, s.rse AS source FROM requests q LEFT JOIN rses s ON s.id = q.source_rse_id
@@ -29,7 +29,7 @@ extension RuleStore {
                     """, arguments: [scope, name, rseID])
                 let sources = try Row.fetchAll(db, sql: """
                     SELECT s.rse, s.availability_read FROM replicas p JOIN rses s ON s.id = p.rse_id
-                    WHERE p.scope = ? AND p.name = ? AND p.state = 'A' AND p.rse_id != ? ORDER BY s.rse
+                    WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? ORDER BY s.rse
                     """, arguments: [scope, name, rseID]).map { ($0["rse"] as String, ($0["availability_read"] as Int) == 1) }
                 out.append(StuckTransfer(scope: scope, name: name, rseID: rseID, rse: l["rse"], attempts: req?["retry_count"] ?? 0,
                                          lastError: req?["err_msg"], lastSource: req?["source"], lastTime: Date(stamp: req?["updated_at"]), sources: sources))

@@ -54,9 +54,9 @@ public struct RuleStore: CatalogStore {
 
     /// A replica reached AVAILABLE: its locks turn OK, their rules are recounted and its requests are done.
     func replicaBecameAvailable(_ db: Database, rseID: String, scope: String, name: String, now: Double) throws {
-        let changed = try db.all(sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [scope, name, rseID])
-        try db.exec(sql: "UPDATE locks SET state = 'O', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [now, scope, name, rseID])
-        try db.exec(sql: "UPDATE requests SET state = 'DONE', transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')",
+        let changed = try db.all(sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)", arguments: [scope, name, rseID])
+        try db.exec(sql: "UPDATE locks SET state = \(LockState.ok.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)", arguments: [now, scope, name, rseID])
+        try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
                        arguments: [now, now, scope, name, rseID])
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
         for row in changed {
@@ -81,7 +81,7 @@ public struct RuleStore: CatalogStore {
         if left == 0 {
             try db.exec(sql: "UPDATE replicas SET tombstone = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [purge ? 0 : now, rseID, scope, name])
             // Nobody needs the transfer any more.
-            try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')", arguments: [scope, name, rseID])
+            try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [scope, name, rseID])
         }
     }
 
@@ -181,7 +181,7 @@ public struct RuleStore: CatalogStore {
                 case "priority":
                     guard let p = v.intValue else { throw RucioError(.inputValidationError, "priority must be an integer") }
                     try db.exec(sql: "UPDATE rules SET priority = ?, updated_at = ? WHERE id = ?", arguments: [p, now, id])
-                    try db.exec(sql: "UPDATE requests SET priority = ? WHERE rule_id = ? AND state = 'QUEUED'", arguments: [p, id])
+                    try db.exec(sql: "UPDATE requests SET priority = ? WHERE rule_id = ? AND state = \(RequestState.queued.sql)", arguments: [p, id])
                 case "purge_replicas":
                     try db.exec(sql: "UPDATE rules SET purge_replicas = ?, updated_at = ? WHERE id = ?", arguments: [(v.boolValue ?? false) ? 1 : 0, now, id])
                 case "account":
@@ -195,10 +195,10 @@ public struct RuleStore: CatalogStore {
                     guard let s = v.stringValue.flatMap(RuleState.init(loose:)) else { throw RucioError(.inputValidationError, "Invalid rule state") }
                     switch s {
                     case .suspended:
-                        try db.exec(sql: "UPDATE rules SET state = 'U', updated_at = ? WHERE id = ?", arguments: [now, id])
+                        try db.exec(sql: "UPDATE rules SET state = \(RuleState.suspended.sql), updated_at = ? WHERE id = ?", arguments: [now, id])
                     case .stuck, .replicating:
                         // Un-suspend, or ask the engine to retry stuck locks.
-                        try db.exec(sql: "UPDATE rules SET state = 'R', updated_at = ? WHERE id = ?", arguments: [now, id])
+                        try db.exec(sql: "UPDATE rules SET state = \(RuleState.replicating.sql), updated_at = ? WHERE id = ?", arguments: [now, id])
                         try JudgeRepairer(catalog: catalog).retryStuckLocks(db, ruleID: id, now: now)
                         try Self.recountRule(db, id: id, now: now)
                     default: throw RucioError(.unsupportedOperation, "The state of a rule can only be set to SUSPENDED, STUCK or REPLICATING")

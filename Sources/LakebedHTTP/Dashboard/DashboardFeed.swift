@@ -101,7 +101,7 @@ actor DashboardFeed {
             }),
             "requests": .array(requests.map { q in
                 ["did": .string("\(q.scope):\(q.name)"), "source": q.sourceRSE.map(JSON.string) ?? .null, "destination": .string(q.destRSE),
-                 "state": .string(q.state), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
+                 "state": .string(q.state.rawValue), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
                  "bytes": .int(q.bytes), "requested_at": q.requestedAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
                  "transferred_at": q.transferredAt.map { .string(RucioDate.isoMillis($0)) } ?? .null]
             }),

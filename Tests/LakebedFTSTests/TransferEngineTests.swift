@@ -64,7 +64,7 @@ struct TransferEngineTests {
         try await lake.driver.advance(by: 0.5)
         // Latency is 1 s: nothing has arrived yet.
         #expect(try await lake.catalog.rules.rule(id).state == .replicating)
-        #expect(try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == "SUBMITTED")
+        #expect(try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == .submitted)
         try await lake.driver.advance(by: 10)
         let rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .ok)
@@ -73,7 +73,7 @@ struct TransferEngineTests {
         let copied = try Data(contentsOf: URL(fileURLWithPath: lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
         #expect(Array(copied) == bytes)
         let req = try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0]
-        #expect(req.state == "DONE")
+        #expect(req.state == .done)
         #expect(req.sourceRSE == "SITE-A")
     }
 
@@ -107,7 +107,7 @@ struct TransferEngineTests {
         #expect(rule.locksStuck == 1)
         #expect(rule.error?.contains("link SITE-A->SITE-C is down") == true)
         let req = try await lake.catalog.requests.requests(scope: "test", name: "file1", rse: "SITE-C")[0]
-        #expect(req.state == "FAILED")
+        #expect(req.state == .failed)
         #expect(req.retryCount == 3)
         #expect(lake.log.withLock { $0.filter { $0.kind == .failed }.count } == 3)
         // Restore the link: the judge-repairer retries the stuck lock and the rule goes OK.

@@ -37,15 +37,8 @@ public struct LinkChange: Sendable, Equatable {
     /// `.some(nil)` clears the reason.
     public var failureReason: String??
 
-    public init(bandwidth: Double? = nil, latency: TimeInterval? = nil, concurrency: Int? = nil, failureRate: Double? = nil,
-                down: Bool? = nil, failureReason: String?? = nil) {
-        self.bandwidth = bandwidth
-        self.latency = latency
-        self.concurrency = concurrency
-        self.failureRate = failureRate
-        self.down = down
-        self.failureReason = failureReason
-    }
+    /// No change; set the keys that change.
+    public init() {}
 
     /// The settings' names as scenarios and the control API spell them, in the order events list them.
     public static let keys = ["bandwidth", "latency", "concurrency", "failure_rate", "down", "failure_reason"]

@@ -80,14 +80,14 @@ public final class ScenarioRunner: Sendable {
             var batch: [FileSpec] = []
             for i in 0..<f.count {
                 let name = f.name.replacingOccurrences(of: "{i}", with: Self.pad(i, f.count))
-                let (adler, md5) = f.isVirtual ? Self.virtualSums(f.scope, name, f.size) : Self.contentSums(seed: s.seed, f.scope, name, f.size)
+                let (adler, md5) = f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
                 var meta = JSONObject(f.metadata)
                 for (k, v) in meta { if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) } }
                 batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
                 if batch.count == 5000 || i == f.count - 1 {
                     let seed = s.seed
                     try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
-                        try Self.writeContent(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
+                        try ScenarioContent.write(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
                     }
                     done += batch.count
                     progress?(done, total)
@@ -145,60 +145,6 @@ public final class ScenarioRunner: Sendable {
         let width = String(max(0, count - 1)).count
         let s = String(i)
         return String(repeating: "0", count: max(0, width - s.count)) + s
-    }
-
-    /// Deterministic bytes for a file: a generator seeded by the scenario seed and the DID.
-    static func contentGenerator(seed: UInt64, _ scope: String, _ name: String) -> SplitMix64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(scope):\(name)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return SplitMix64(seed: seed ^ h)
-    }
-
-    static func contentSums(seed: UInt64, _ scope: String, _ name: String, _ size: Int64) -> (String, String) {
-        var acc = Checksums.Accumulator()
-        var g = contentGenerator(seed: seed, scope, name)
-        var left = size
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while left > 0 {
-            let n = Int(min(left, Int64(chunk.count)))
-            fill(&chunk, n, &g)
-            acc.update(chunk[0..<n])
-            left -= Int64(n)
-        }
-        let c = acc.finalize()
-        return (c.adler32, c.md5)
-    }
-
-    static func fill(_ buf: inout [UInt8], _ n: Int, _ g: inout SplitMix64) {
-        var i = 0
-        while i < n {
-            var v = g.next()
-            for _ in 0..<8 where i < n { buf[i] = UInt8(truncatingIfNeeded: v); v >>= 8; i += 1 }
-        }
-    }
-
-    static func writeContent(seed: UInt64, _ scope: String, _ name: String, _ size: Int64, to path: String) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw RucioError(.rucioException, "cannot write \(path)")
-        }
-        defer { try? h.close() }
-        var g = contentGenerator(seed: seed, scope, name)
-        var left = size
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while left > 0 {
-            let n = Int(min(left, Int64(chunk.count)))
-            fill(&chunk, n, &g)
-            try h.write(contentsOf: chunk[0..<n])
-            left -= Int64(n)
-        }
-    }
-
-    /// Checksums for virtual files (no bytes): stable values derived from the DID.
-    static func virtualSums(_ scope: String, _ name: String, _ size: Int64) -> (String, String) {
-        let m = md5Hex("\(scope):\(name):\(size)")
-        return (String(m.prefix(8)), m)
     }
 
     static func stableUUID(_ s: String) -> String {

@@ -2,9 +2,10 @@ public import Foundation
 public import LakebedCore
 public import Logging
 
-/// The emulated FTS together with Rucio's conveyor: takes the catalog's queued transfer requests, groups them
-/// into jobs per link, moves the bytes on the lake clock (latency, then the link's bandwidth shared by the
-/// transfers on it, at most `concurrency` at once), verifies checksums, and reports back to the catalog.
+/// The emulated FTS: takes the transfer requests Rucio's conveyor submitter hands it, groups them into jobs per link,
+/// moves the bytes on the lake clock (latency, then the link's bandwidth shared by the transfers on it, at most
+/// `concurrency` at once), verifies checksums, and tells the conveyor's poller what became of each. Jobs submitted
+/// directly (FTS's REST API) run the same way without the conveyor.
 ///
 /// Everything is a discrete-event simulation driven by `run(until:)`: given the same catalog, topology and seed,
 /// the same calls produce the same events in the same order, whatever the speed of the machine.
@@ -33,6 +34,9 @@ public actor TransferEngine {
     private var stats: [LinkKey: LinkStats] = [:]
     private var sinks: [@Sendable (TransferEvent) -> Void] = []
     private var busy = false
+    /// Rucio's conveyor, both ends: the submitter FTS takes work from, the poller it reports to.
+    private let submitter: ConveyorSubmitter
+    private let poller: ConveyorPoller
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// Finished jobs kept for inspection.
     public var jobHistory = 10_000
@@ -47,6 +51,8 @@ public actor TransferEngine {
         self.simTime = catalog.clock.now()
         self.host = host
         self.logger = logger
+        self.submitter = ConveyorSubmitter(catalog: catalog)
+        self.poller = ConveyorPoller(catalog: catalog)
     }
 
     // MARK: configuration
@@ -82,7 +88,7 @@ public actor TransferEngine {
             try await admit(at: t)
             try await startWaiting(at: t)
             var next = nextInternalEvent()
-            if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
+            if let wake = try await submitter.nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
             guard let ev = next, ev <= target else {
                 advanceProgress(from: t, to: target)
                 simTime = target
@@ -101,8 +107,8 @@ public actor TransferEngine {
     /// When the next thing happens by itself (a transfer's first byte or last byte, a retry becoming due).
     public func nextEventTime() async throws -> Date? {
         var next = nextInternalEvent()
-        if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup() { next = min(next ?? wake, wake) }
-        if try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
+        if let wake = try await submitter.nextRequestWakeup() { next = min(next ?? wake, wake) }
+        if try await submitter.hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
         return next
     }
 
@@ -146,7 +152,7 @@ public actor TransferEngine {
             files[fid] = f
             emit(.canceled, f, at: now, reason: f.reason)
             if let rid = f.spec.requestID {
-                _ = try await ConveyorFinisher(catalog: catalog).transferFailed(requestID: rid, reason: "TRANSFER CANCELED", at: now, policy: policy)
+                try await poller.transferCanceled(requestID: rid, at: now, policy: policy)
             }
         }
         updateJobState(id, at: now)
@@ -224,10 +230,10 @@ public actor TransferEngine {
         jobOrder = keep
     }
 
-    /// The conveyor: claims eligible requests from the catalog and submits them as jobs, one per link.
+    /// Takes what the conveyor's submitter has for FTS now, as bulk jobs of at most `filesPerJob`, one per link.
     private func admit(at t: Date) async throws {
-        guard try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: t) else { return }
-        let assignments = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
+        guard try await submitter.hasEligibleRequests(at: t) else { return }
+        let assignments = try await submitter.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
         guard !assignments.isEmpty else { return }
         var byLink: [LinkKey: [TransferAssignment]] = [:]
         var linkOrder: [LinkKey] = []
@@ -253,7 +259,7 @@ public actor TransferEngine {
                 for a in chunk { pairs.append((a.requestID, job.jobID)) }
             }
         }
-        try await ConveyorSubmitter(catalog: catalog).setExternalIDs(pairs)
+        try await submitter.setExternalIDs(pairs)
     }
 
     /// Gives free slots on each link to waiting files (FIFO), deciding now whether each will fail.
@@ -284,7 +290,7 @@ public actor TransferEngine {
             waiting[link] = queue
             active[link] = act
         }
-        if !started.isEmpty { try await ConveyorSubmitter(catalog: catalog).requestsStarted(started, at: t) }
+        if !started.isEmpty { try await poller.transfersStarted(started, at: t) }
     }
 
     /// The earliest first-byte or last-byte among active transfers.
@@ -350,7 +356,7 @@ public actor TransferEngine {
             guard let f = files[e.id], let rid = f.spec.requestID else { return nil }
             return (rid, e.failure, f.spec.isVirtual)
         }
-        let outcomes = rucio.isEmpty ? [] : try await ConveyorFinisher(catalog: catalog).finishTransfers(rucio, at: t, policy: policy)
+        let outcomes = rucio.isEmpty ? [] : try await poller.transfersEnded(rucio, at: t, policy: policy)
         var outcomeByRequest: [String: ConveyorFinisher.FinishOutcome] = [:]
         for (item, o) in zip(rucio, outcomes) { outcomeByRequest[item.requestID] = o }
         var jobsTouched: [String] = []

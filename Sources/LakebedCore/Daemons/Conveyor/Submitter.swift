@@ -117,13 +117,6 @@ public struct ConveyorSubmitter: CatalogStore {
         }
     }
 
-    /// A transfer started moving bytes.
-    public func requestsStarted(_ ids: [String], at time: Date) async throws {
-        try await db.write { db in
-            for id in ids { try db.exec(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id]) }
-        }
-    }
-
     /// After a restart, transfers that were in flight are lost with the process: their requests go back to QUEUED.
     public func requeueInFlightRequests() async throws -> Int {
         let t = nowStamp

@@ -108,6 +108,7 @@ enum Schema {
             // Tokens are now stored as their SHA-256; the clear ones of older lakes end (clients log in again).
             try db.execute(sql: "DELETE FROM tokens")
         }
+        registerSubscriptions(&m)
         return m
     }
 }

@@ -95,7 +95,7 @@ public struct DID: Sendable, Equatable {
         var cols = JSONObject()
         for c in Self.columnOrder {
             switch c {
-            case "is_new": cols[c] = .bool(false)
+            case "is_new": cols[c] = (int("is_new") ?? 0) == 1 ? .bool(true) : .null  // cleared by the transmogrifier, as Rucio's None
             case "deleted_at": cols[c] = .null
             default:
                 cols[c] = Self.columnJSON(v[c] ?? .null, isBool: Self.boolColumns.contains(c), isDate: Self.dateColumns.contains(c))

@@ -97,7 +97,8 @@ public struct DIDStore: CatalogStore {
         if try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
             throw RucioError(.dataIdentifierAlreadyExists, "Data Identifier already exists!")
         }
-        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
+        // is_new: the transmogrifier will match the new collection against the subscriptions.
+        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, is_new, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, 1, ?, ?)",
                        arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }

@@ -37,12 +37,13 @@ public struct JudgeEvaluator: CatalogStore {
             let id = newID()
             try db.exec(sql: """
                 INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
-                  source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, \(RuleState.replicating.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta,
+                  subscription_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, \(RuleState.replicating.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, account, ref.scope, ref.name, d.type.rawValue, spec.rseExpression, spec.copies, spec.lifetime.map { now + $0 },
                                  spec.weight, spec.locked ? 1 : 0, spec.sourceReplicaExpression, spec.activity, spec.grouping,
                                  ["Y": "YES", "C": "CLOSE", "P": "PROGRESS"][spec.notify] ?? "NO", spec.purgeReplicas ? 1 : 0,
-                                 spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, now, now])
+                                 spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, spec.subscriptionID, now, now])
             try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, \(RuleState.replicating.sql))", arguments: [now, id, ref.scope, ref.name])
             let rule = Rule(row: try db.one(sql: "SELECT * FROM rules WHERE id = ?", arguments: [id])!)
             let files = try DIDStore.files(db, ref.scope, ref.name)

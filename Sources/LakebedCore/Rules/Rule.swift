@@ -19,12 +19,15 @@ public struct RuleSpec: Sendable {
     public var comment: String?
     public var priority: Int
     public var meta: String?
+    /// The subscription that made the rule (the transmogrifier sets it).
+    public var subscriptionID: String?
 
     /// A rule as `add_replication_rule` takes it; the defaults are Rucio's.
     public init(dids: [DIDRef] = [], copies: Int = 1, rseExpression: String = "", weight: String? = nil, lifetime: Double? = nil,
                 grouping: String = "DATASET", account: String? = nil, locked: Bool = false, sourceReplicaExpression: String? = nil,
                 activity: String = "User Subscriptions", notify: String = "N", purgeReplicas: Bool = false,
-                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil) {
+                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil,
+                subscriptionID: String? = nil) {
         self.dids = dids
         self.copies = copies
         self.rseExpression = rseExpression
@@ -41,6 +44,7 @@ public struct RuleSpec: Sendable {
         self.comment = comment
         self.priority = priority
         self.meta = meta
+        self.subscriptionID = subscriptionID
     }
 }
 

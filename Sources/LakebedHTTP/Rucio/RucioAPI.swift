@@ -18,6 +18,7 @@ struct RucioAPI: Sendable {
         registerReplicas(&t)
         registerRules(&t)
         registerRequests(&t)
+        registerSubscriptions(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

@@ -11,7 +11,7 @@ struct Env: ParsableCommand {
             eval "$(lakebed env --shell)"
             rucio whoami
 
-        Variables: RUCIO_CONFIG (a ready rucio.cfg in the data folder), RUCIO_ACCOUNT, RUCIO_AUTH_TYPE, LAKEBED_URL, LAKEBED_DASHBOARD, LAKEBED_FTS, LAKEBED_IAM_ISSUER, LAKEBED_METRICS and LAKEBED_DATA_DIR.
+        Variables: RUCIO_CONFIG (a ready rucio.cfg in the data folder: account root, userpass), LAKEBED_URL, LAKEBED_DASHBOARD, LAKEBED_FTS, LAKEBED_IAM_ISSUER, LAKEBED_METRICS and LAKEBED_DATA_DIR. Not RUCIO_ACCOUNT or RUCIO_AUTH_TYPE: the client ranks those above any rucio.cfg, so another configuration (OIDC, a second account) set later with RUCIO_CONFIG works in the same shell.
         """)
 
     @Option(name: .long, help: "The lake's data folder (the one given to `lakebed serve`).")

@@ -305,6 +305,16 @@ def test_serve_banner_env_and_structured_logs(tmp_path):
         # The printed environment is enough for the real CLI.
         code, out, err = run_rucio("whoami", env_extra={**exports, "TMPDIR": str(tmp_path)}, cfg=exports["RUCIO_CONFIG"])
         assert "root" in out
+        # Only where the lake is: the client ranks RUCIO_ACCOUNT / RUCIO_AUTH_TYPE above any rucio.cfg, so exporting
+        # them would break the README's OIDC recipe in this shell ("Option 'username' cannot be found").
+        assert "RUCIO_ACCOUNT" not in exports and "RUCIO_AUTH_TYPE" not in exports
+        token = tmp_path / "token"
+        assert lakebed("token", "--data-dir", str(lk.data_dir), "--output", str(token)).returncode == 0
+        oidc = tmp_path / "oidc.cfg"
+        oidc.write_text(f"[client]\nrucio_host = {lk.url}\nauth_host = {lk.url}\nauth_type = oidc\naccount = root\n")
+        code, out, err = run_rucio("whoami", cfg=oidc, env_extra={**exports, "TMPDIR": str(tmp_path / "oidc-cache"),
+                                                                   "BEARER_TOKEN_FILE": str(token)})
+        assert "root" in out
         plain = lakebed("env", "--data-dir", str(lk.data_dir)).stdout
         assert f"LAKEBED_URL={lk.url}\n" in plain
         missing = lakebed("env", "--data-dir", str(tmp_path / "nowhere"))

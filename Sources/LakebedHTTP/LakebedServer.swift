@@ -73,6 +73,7 @@ public struct LakebedResponder: HTTPResponder {
             if let raw = mount.raw { return (await raw(request, rest), "/" + mount.prefix.joined(separator: "/")) }
             return await serve(mount, rest, request)
         }
+        if FrontPage.wanted(request, segments: segments) { return (FrontPage.response, "/") }
         var endpoint = "-"
         do {
             switch rucio.match(method: request.method, segments: segments) {

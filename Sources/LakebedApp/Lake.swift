@@ -236,8 +236,14 @@ public final class Lake: Sendable {
         if fm.fileExists(atPath: catalog) && !interrupted {
             guard fresh else {
                 throw LakeOpenError(description: given == nil
-                    ? "\(dir) holds the lake of an earlier `lakebed serve --scenario` (\(scenario.name)). A scenario seeds an empty lake: add --fresh to start it over (this wipes that folder's catalog and RSE bytes), or give another --data-dir."
-                    : "\(dir) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for the scenario's own folder (\(scenarioDataDir(scenario.name))).")
+                    ? """
+                        \(dir) holds the lake of an earlier `lakebed serve --scenario` (\(scenario.name)). A scenario seeds an \
+                        empty lake: add --fresh to start it over (this wipes that folder's catalog and RSE bytes), or give another --data-dir.
+                        """
+                    : """
+                        \(dir) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir \
+                        for the scenario's own folder (\(scenarioDataDir(scenario.name))).
+                        """)
             }
             wipe(dir)
         }

@@ -33,11 +33,13 @@ public struct OverviewStore: CatalogStore {
     public func rseOverview() async throws -> [RSEOverview] {
         try await db.read { db in
             var usage: [String: [String: (Int64, Int64)]] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT rse_id, state, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state IN ('A', 'C') GROUP BY rse_id, state") {
+            let replicas = "SELECT rse_id, state, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state IN ('A', 'C') GROUP BY rse_id, state"
+            for r in try Row.fetchAll(db, sql: replicas) {
                 usage[r["rse_id"], default: [:]][r["state"]] = (r["b"], r["n"])
             }
             var stuck: [String: Int64] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id") {
+            for r in try Row.fetchAll(db, sql: "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id")
+            {
                 stuck[r["rse_id"]] = r["n"]
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map { row in

@@ -28,8 +28,8 @@ public struct JudgeRepairer: CatalogStore {
     public func repairStuckRules(at time: Date, policy: RetryPolicy) async throws -> Int {
         let t = time.timeIntervalSince1970
         return try await db.write { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL AND \(Self.dueSQL) <= ? ORDER BY id",
-                                          arguments: [policy.repairDelay, t])
+            let due = "SELECT id FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL AND \(Self.dueSQL) <= ? ORDER BY id"
+            let ids = try String.fetchAll(db, sql: due, arguments: [policy.repairDelay, t])
             for id in ids {
                 try db.exec(sql: "DELETE FROM requests WHERE state = 'FAILED' AND rule_id = ?", arguments: [id])
                 try self.retryStuckLocks(db, ruleID: id, now: t)
@@ -42,8 +42,8 @@ public struct JudgeRepairer: CatalogStore {
     /// The earliest time the repairer will act on a stuck rule.
     public func nextRepairTime(policy: RetryPolicy) async throws -> Date? {
         try await db.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(\(Self.dueSQL)) FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL", arguments: [policy.repairDelay])
-                .map { Date(timeIntervalSince1970: $0) }
+            let next = "SELECT MIN(\(Self.dueSQL)) FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL"
+            return try Double.fetchOne(db, sql: next, arguments: [policy.repairDelay]).map { Date(timeIntervalSince1970: $0) }
         }
     }
 

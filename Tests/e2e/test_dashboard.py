@@ -217,6 +217,7 @@ def test_rule_panel_shows_stuck_rule(dash_lake, browser, tmp_path):
     # A stuck lock is not a file on SITE-C: the dashboard agrees with `rucio replica list`, and says it is stuck.
     shown = dashboard_files(lake)
     assert shown["SITE-C"]["files"] == available_per_rse(lake).get("SITE-C", 0) and shown["SITE-C"]["stuck_files"] == 1
+    assert shown["SITE-C"]["incoming_files"] == 0, shown["SITE-C"]  # waiting for the repairer, not on its way
     _, out, _ = cli(lake, "replica", "list", "file", "user.root:far.dat")
     assert "SITE-C" not in out
 
@@ -238,6 +239,7 @@ def test_rule_panel_shows_stuck_rule(dash_lake, browser, tmp_path):
     second = expected_retry(2, 1200)
     assert int(re.search(r"in (\d+) min", second).group(1)) > 10, second
     b.wait_for(f"{rule_row(rule_id)}.querySelector('td.state').textContent === 'STUCK · {second}'")
+    b.screenshot(ARTIFACTS / "dashboard-stuck.png")
     _, out, _ = cli(lake, "rule", "show", rule_id)
     assert second in out, out
     b.eval(f"{rule_row(rule_id)}.click()")

@@ -9,7 +9,7 @@ public struct RSEOverview: Sendable {
     public var usedBytes: Int64
     /// AVAILABLE replicas.
     public var files: Int64
-    /// Replicas being copied to the RSE (COPYING), and their bytes.
+    /// Replicas being copied to the RSE (COPYING, and not only waited for by STUCK locks), and their bytes.
     public var incomingFiles: Int64 = 0, incomingBytes: Int64 = 0
     /// Replicas on the RSE that a STUCK lock waits for.
     public var stuckFiles: Int64 = 0
@@ -32,21 +32,23 @@ public struct OverviewStore: CatalogStore {
     /// Every RSE with its AVAILABLE, COPYING and stuck replicas (grouped queries instead of some per RSE).
     public func rseOverview() async throws -> [RSEOverview] {
         try await db.read { db in
-            var usage: [String: [String: (Int64, Int64)]] = [:]
-            let replicas = "SELECT rse_id, state, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state IN ('A', 'C') GROUP BY rse_id, state"
-            for r in try Row.fetchAll(db, sql: replicas) {
-                usage[r["rse_id"], default: [:]][r["state"]] = (r["b"], r["n"])
-            }
+            var available: [String: (Int64, Int64)] = [:], incoming: [String: (Int64, Int64)] = [:]
+            let replicas = "SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state = 'A' GROUP BY rse_id"
+            for r in try Row.fetchAll(db, sql: replicas) { available[r["rse_id"]] = (r["b"], r["n"]) }
+            // On its way: COPYING, unless only STUCK locks wait for it (then it waits for the repairer, not a transfer).
+            for r in try Row.fetchAll(db, sql: """
+                SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas r WHERE state = 'C'
+                  AND (NOT EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'S')
+                       OR EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'R'))
+                GROUP BY rse_id
+                """) { incoming[r["rse_id"]] = (r["b"], r["n"]) }
             var stuck: [String: Int64] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id")
-            {
-                stuck[r["rse_id"]] = r["n"]
-            }
+            let stuckLocks = "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id"
+            for r in try Row.fetchAll(db, sql: stuckLocks) { stuck[r["rse_id"]] = r["n"] }
             return try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map { row in
                 let rse = RSE(row: row)
-                let available = usage[rse.id]?["A"] ?? (0, 0), copying = usage[rse.id]?["C"] ?? (0, 0)
-                return RSEOverview(rse: rse, usedBytes: available.0, files: available.1, incomingFiles: copying.1, incomingBytes: copying.0,
-                                   stuckFiles: stuck[rse.id] ?? 0)
+                let a = available[rse.id] ?? (0, 0), c = incoming[rse.id] ?? (0, 0)
+                return RSEOverview(rse: rse, usedBytes: a.0, files: a.1, incomingFiles: c.1, incomingBytes: c.0, stuckFiles: stuck[rse.id] ?? 0)
             }
         }
     }

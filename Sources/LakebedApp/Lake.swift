@@ -13,7 +13,7 @@ public import ServiceLifecycle
 
 /// How to open a lake: where it lives, what seeds it, how fast its clock runs.
 public struct LakeOptions: Sendable {
-    /// Folder for the catalog and RSE directories; nil: `./lakebed-data`, or a new temporary folder for a scenario.
+    /// Folder for the catalog and RSE directories; nil: `./lakebed-data`, or `./lakebed-data/scenarios/<name>` for a scenario.
     public var dataDir: String?
     /// The scenario that seeds the lake; nil: the embedded default lake.
     public var scenario: Scenario?
@@ -89,10 +89,10 @@ public final class Lake: Sendable {
         let loaded = options.scenario
         let timeScale = options.timeScale ?? loaded?.timeScale ?? 1
         let seed = options.seed ?? loaded?.seed
-        let chosen = options.dataDir ?? (loaded == nil ? defaultDataDir : nil)
+        let chosen = options.dataDir ?? loaded.map { scenarioDataDir($0.name) } ?? defaultDataDir
         // Two lakes on one folder would both write its catalog and its rucio.cfg: the second one stops here.
         var lock: DataFolderLock? = nil
-        if let chosen, FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
+        if FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
         let dataDir = try dataFolder(options.dataDir, scenario: loaded, fresh: options.fresh)
         if lock == nil {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -210,7 +210,18 @@ public final class Lake: Sendable {
     /// The default lake's folder, relative to where `lakebed serve` runs.
     public static let defaultDataDir = "./lakebed-data"
 
-    /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
+    /// Where `serve --scenario` keeps a scenario's lake when given no folder: one folder per scenario, under the
+    /// default lake's (which never touches it), so `lakebed env` finds it and runs do not pile up in the temp folder.
+    public static func scenarioDataDir(_ name: String) -> String { defaultDataDir + "/scenarios/" + name }
+
+    /// The folders under `./lakebed-data` (the default lake's, then each scenario's) that a running lake holds.
+    public static func runningDefaultLakes() -> [String] {
+        let scenarios = (defaultDataDir as NSString).appendingPathComponent("scenarios")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: scenarios)) ?? []).sorted()
+        return ([defaultDataDir] + names.map(scenarioDataDir)).filter(DataFolderLock.isHeld)
+    }
+
+    /// Where the lake lives: the given folder, ./lakebed-data, or ./lakebed-data/scenarios/<name> for a scenario.
     public static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
         let fm = FileManager.default
         guard let scenario else {
@@ -219,20 +230,24 @@ public final class Lake: Sendable {
             if fresh { wipe(dir) }
             return dir
         }
-        guard let given else {
-            let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            return dir
-        }
-        let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
-        let interrupted = fm.fileExists(atPath: (given as NSString).appendingPathComponent(".seeding"))
+        let dir = given ?? scenarioDataDir(scenario.name)
+        let catalog = (dir as NSString).appendingPathComponent("catalog.sqlite")
+        let interrupted = fm.fileExists(atPath: (dir as NSString).appendingPathComponent(".seeding"))
         if fm.fileExists(atPath: catalog) && !interrupted {
             guard fresh else {
-                throw LakeOpenError(description: "\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.")
+                throw LakeOpenError(description: given == nil
+                    ? """
+                        \(dir) holds the lake of an earlier `lakebed serve --scenario` (\(scenario.name)). A scenario seeds an \
+                        empty lake: add --fresh to start it over (this wipes that folder's catalog and RSE bytes), or give another --data-dir.
+                        """
+                    : """
+                        \(dir) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir \
+                        for the scenario's own folder (\(scenarioDataDir(scenario.name))).
+                        """)
             }
-            wipe(given)
+            wipe(dir)
         }
-        return given
+        return dir
     }
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).

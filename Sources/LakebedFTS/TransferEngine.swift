@@ -14,7 +14,8 @@ public actor TransferEngine {
     public let host: String
     let logger: Logger
     public private(set) var topology: Topology
-    public var policy: RetryPolicy
+    /// The catalog's retry policy (the judge-repairer and rule reads use the same one).
+    public var policy: RetryPolicy { catalog.retryPolicy }
     /// Files per job when the conveyor submits.
     public var filesPerJob = 100
     /// Requests the conveyor claims per pass.
@@ -45,7 +46,7 @@ public actor TransferEngine {
                 host: String = "lakebed-fts", logger: Logger = Logger(label: "lakebed.fts")) {
         self.catalog = catalog
         self.topology = topology
-        self.policy = policy
+        catalog.retryPolicy = policy
         self.rng = SplitMix64(seed: seed)
         self.jobIDs = SplitMix64(seed: seed ^ 0xF75_F75)
         self.simTime = catalog.clock.now()
@@ -59,7 +60,7 @@ public actor TransferEngine {
 
     public func setTopology(_ t: Topology) { topology = t }
     public func updateLink(_ src: String, _ dst: String, _ change: @Sendable (inout LinkSettings) -> Void) { topology.update(src, dst, change) }
-    public func setPolicy(_ p: RetryPolicy) { policy = p }
+    public func setPolicy(_ p: RetryPolicy) { catalog.retryPolicy = p }
     /// Extra wait before bytes leave an RSE (a tape RSE staging files to its disk buffer).
     public private(set) var stagingDelays: [String: TimeInterval] = [:]
     public func setStagingDelay(_ rse: String, _ seconds: TimeInterval?) { stagingDelays[rse] = seconds }

@@ -75,6 +75,7 @@ public struct LakebedResponder: HTTPResponder {
             case .routes(let table, let errors): return await serve(mount, table, errors, rest, request)
             }
         }
+        if FrontPage.wanted(request, segments: segments) { return (FrontPage.response, "/") }
         var endpoint = "-"
         var route: RouteTable.Route?
         do {

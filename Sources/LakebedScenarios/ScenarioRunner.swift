@@ -20,8 +20,37 @@ public final class ScenarioRunner: Sendable {
         var ruleLabels: [String: String] = [:]
         var results: [Int: ExpectationResult] = [:]
         var snapshots: [String: [String: String]] = [:]
+        var tally = Tally()
     }
     private let state = Mutex(State())
+
+    /// What the report says about rules and retries, kept up as the run goes: the event log is bounded, and a long
+    /// run trims its first events (a report read off the log alone then said "Rules (none)").
+    struct Tally {
+        var seen = 0
+        var added: [String: Date] = [:], ok: [String: Date] = [:], stuck: [String: Int] = [:]
+        var retries = 0, stuckTransfers = 0
+    }
+
+    /// Folds the events logged since the last call into the tally (called at every step, and by the report).
+    func tallyEvents() {
+        let seen = state.withLock { $0.tally.seen }
+        let events = log.events(after: seen, limit: Int.max)
+        guard let last = events.last else { return }
+        state.withLock { s in
+            for e in events {
+                switch e.kind {
+                case "rule.added": if let r = e.field("rule"), s.tally.added[r] == nil { s.tally.added[r] = e.time }
+                case "rule.ok": if let r = e.field("rule"), s.tally.ok[r] == nil { s.tally.ok[r] = e.time }
+                case "rule.stuck": if let r = e.field("rule") { s.tally.stuck[r, default: 0] += 1 }
+                case "transfer.retry": s.tally.retries += 1
+                case "transfer.stuck": s.tally.stuckTransfers += 1
+                default: break
+                }
+            }
+            s.tally.seen = last.seq
+        }
+    }
 
     public init(scenario: Scenario, driver: LakeDriver, iam: IAM? = nil) {
         self.scenario = scenario
@@ -131,7 +160,9 @@ public final class ScenarioRunner: Sendable {
         }
         await configureEngine()
         for r in s.rules { try await addRule(r, at: s.start) }
-        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(s.rses.count)), ("rules", String(s.rules.count))])
+        // RSEs counted in the catalog: the default lake's come from `keep_default_lake`, not from the scenario's list.
+        let rses = try await catalog.rses.listRSEs().count
+        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(rses)), ("rules", String(s.rules.count))])
         try await catalog.drainRuleEvents()
     }
 
@@ -171,6 +202,7 @@ public final class ScenarioRunner: Sendable {
 
     /// Applies every timeline event due by `now` (in file order), then checks timed expectations due by `now`.
     public func applyDue(_ now: Date) async throws {
+        tallyEvents()
         while true {
             let ev: TimelineEvent? = state.withLock { s in
                 guard s.nextEvent < scenario.timeline.count, t(scenario.timeline[s.nextEvent].at) <= now else { return nil }
@@ -405,7 +437,9 @@ public final class ScenarioRunner: Sendable {
         try await driver.exclusive { try await self.restoreHeld(name) }
     }
 
-    func restoreHeld(_ name: String) async throws {
+    /// `rewindClock`: also on a lake that follows the wall clock (`start: now`), the clock goes back to the snapshot's
+    /// instant — what a reset promises; restoring a named snapshot there keeps the time.
+    func restoreHeld(_ name: String, rewindClock: Bool = false) async throws {
         let dir = try snapshotDir(name)
         guard let meta = snapshotMeta(name) else { throw LakeError.notFound("No snapshot named \(name)") }
         try await catalog.snapshots.restore(from: dir)
@@ -415,8 +449,8 @@ public final class ScenarioRunner: Sendable {
         let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
         let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
         state.withLock { s in s.ruleLabels = labels; s.nextEvent = next; s.results = [:] }
-        // A lake that follows the wall clock keeps its time; a scripted one goes back to the snapshot's instant.
-        if !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
+        // A scripted lake goes back to the snapshot's instant; one that follows the wall clock only when reset.
+        if rewindClock || !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
         await driver.engine.reset(at: driver.clock.now())
         if let iam { _ = try? await iam.ensureRucioIdentities(in: catalog) }
         log.append(driver.clock.now(), "scenario.restored", [("snapshot", name)])
@@ -433,8 +467,9 @@ public final class ScenarioRunner: Sendable {
         catalog.ids.reseed(scenario.seed)
         await driver.engine.reseed(scenario.seed)
         await configureEngine()
-        try await restoreHeld("seed")
+        try await restoreHeld("seed", rewindClock: true)
         log.clear()
+        state.withLock { $0.tally = Tally() }
         log.append(driver.clock.now(), "scenario.reset", [("scenario", scenario.name)])
     }
 }
@@ -442,19 +477,10 @@ public final class ScenarioRunner: Sendable {
 extension ScenarioRunner {
     /// What happened in a run, for people (`text`) and machines (`json`).
     public func report(wallSeconds: Double) async throws -> ScenarioReport {
-        let events = log.all
-        var added: [String: Date] = [:], ok: [String: Date] = [:], stuckCount: [String: Int] = [:]
-        var retries = 0, stuck = 0
-        for e in events {
-            switch e.kind {
-            case "rule.added": if let r = e.field("rule"), added[r] == nil { added[r] = e.time }
-            case "rule.ok": if let r = e.field("rule"), ok[r] == nil { ok[r] = e.time }
-            case "rule.stuck": if let r = e.field("rule") { stuckCount[r, default: 0] += 1 }
-            case "transfer.retry": retries += 1
-            case "transfer.stuck": stuck += 1
-            default: break
-            }
-        }
+        tallyEvents()
+        let tally = state.withLock { $0.tally }
+        let added = tally.added, ok = tally.ok, stuckCount = tally.stuck, retries = tally.retries, stuck = tally.stuckTransfers
+        let eventCount = log.lastSeq
         let labelOf = Dictionary(ruleLabels.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var rules: [ScenarioReport.RuleLine] = []
         for (id, at) in added.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
@@ -466,7 +492,7 @@ extension ScenarioRunner {
             ScenarioReport.LinkLine(source: k.source, destination: k.destination, finished: s.finished, failed: s.failed, bytes: s.bytes)
         }
         return ScenarioReport(scenario: scenario.name, seed: scenario.seed, simulated: offset(driver.clock.now()), wallSeconds: wallSeconds,
-                              events: events.count, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
+                              events: eventCount, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
     }
 }
 
@@ -497,8 +523,12 @@ public struct ScenarioReport: Sendable {
         return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
     }
 
-    public var text: String {
-        var out = "Scenario \(scenario) (seed \(seed)): \(Durations.format(simulated)) of lake time in \(String(format: "%.2f", wallSeconds)) s, \(events) events, \(steps) steps\n"
+    public var text: String { text(wallTime: true) }
+
+    /// The report; without `wallTime`, nothing in it depends on the machine (what `--plot` writes into report.html).
+    public func text(wallTime: Bool) -> String {
+        let wall = wallTime ? " in \(String(format: "%.2f", wallSeconds)) s" : ""
+        var out = "Scenario \(scenario) (seed \(seed)): \(Durations.format(simulated)) of lake time\(wall), \(events) events, \(steps) steps\n"
         out += "\nRules\n"
         if rules.isEmpty { out += "  (none)\n" }
         for r in rules {

@@ -27,13 +27,13 @@ struct Serve: AsyncParsableCommand {
           lakebed serve --log-level debug     # log every request
         """)
 
-    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or a new temporary folder with --scenario.")
+    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or ./lakebed-data/scenarios/<name> with --scenario.")
     var dataDir: String?
 
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
-    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario).")
+    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario; a scenario's folder that holds an earlier run needs it).")
     var fresh = false
 
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")

@@ -16,8 +16,8 @@ struct Token: AsyncParsableCommand {
         with `auth_type = oidc` in rucio.cfg. The issuer is the one the last `lakebed serve` on this data folder wrote.
         """)
 
-    @Option(name: .long, help: "The lake's data folder.")
-    var dataDir: String = "./lakebed-data"
+    @Option(name: .long, help: "The lake's data folder (default: ./lakebed-data, or the one `serve --scenario` running under it uses).")
+    var dataDir: String?
 
     @Option(name: .long, help: "IAM user the token is for (default: jdoe, unless --client alone is given).")
     var user: String?
@@ -41,6 +41,7 @@ struct Token: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
+        let dataDir = DataDirChoice.resolve(self.dataDir)
         guard let iss = issuer ?? IAM.savedIssuer(dataDir: dataDir) else {
             throw ValidationError("No issuer known for \(dataDir): start `lakebed serve --data-dir \(dataDir)` once, or pass --issuer.")
         }

@@ -26,6 +26,12 @@ public final class Catalog: Sendable {
     public let faults: Faults
     /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
     let webdav = Mutex<WebDAVEndpoint?>(nil)
+    private let retry = Mutex(RetryPolicy())
+    /// How transfers are retried and when the judge-repairer tries stuck rules again (a scenario may set it).
+    public var retryPolicy: RetryPolicy {
+        get { retry.withLock { $0 } }
+        set { retry.withLock { $0 = newValue } }
+    }
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {

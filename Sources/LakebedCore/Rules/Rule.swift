@@ -97,6 +97,15 @@ public struct Rule: Sendable {
     public var bytes: Int64?
     public var comments: String?, childRuleID: String?, eolAt: Date?, splitContainer: Bool, meta: String?, subscriptionID: String?
     public var createdAt: Date, updatedAt: Date
+    /// The judge-repairer's next retry of a STUCK rule (filled in by the reads clients and dashboards see).
+    public var repair: RepairPlan?
+
+    /// The rule's error as clients see it: Rucio's reason, and while STUCK when the repairer tries again
+    /// (`… · retry 2 in 20 min`).
+    public func shownError(now: Date) -> String? {
+        guard let plan = repair else { return error }
+        return [error, plan.summary(now: now)].compactMap { $0 }.joined(separator: " · ")
+    }
 
     init(row: Row) {
         id = row["id"]; account = row["account"]; scope = row["scope"]; name = row["name"]

@@ -88,7 +88,8 @@ public struct RuleStore: CatalogStore {
     // MARK: reading and changing rules
 
     public func rule(_ id: String) async throws -> Rule {
-        try quickRead { db in try Self.rule(db, id) }
+        let policy = catalog.retryPolicy
+        return try quickRead { db in try JudgeRepairer.planned(db, [try Self.rule(db, id)], policy: policy)[0] }
     }
 
     static func rule(_ db: Database, _ id: String) throws -> Rule {
@@ -120,14 +121,19 @@ public struct RuleStore: CatalogStore {
         }
         let finalSQL = sql + " ORDER BY created_at, id"
         let finalArgs = args.map { $0.databaseValue }
-        return try await db.read { db in try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Rule.init(row:)) }
+        let policy = catalog.retryPolicy
+        return try await db.read { db in
+            try JudgeRepairer.planned(db, try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Rule.init(row:)), policy: policy)
+        }
     }
 
     /// Rules directly on a DID.
     public func rules(onDID scope: String, _ name: String) async throws -> [Rule] {
-        try await db.read { db in
+        let policy = catalog.retryPolicy
+        return try await db.read { db in
             _ = try DIDStore.did(db, scope, name)
-            return try db.all(sql: "SELECT * FROM rules WHERE scope = ? AND name = ? ORDER BY created_at, id", arguments: [scope, name]).map(Rule.init(row:))
+            let rules = try db.all(sql: "SELECT * FROM rules WHERE scope = ? AND name = ? ORDER BY created_at, id", arguments: [scope, name]).map(Rule.init(row:))
+            return try JudgeRepairer.planned(db, rules, policy: policy)
         }
     }
 

@@ -158,6 +158,8 @@ public struct ControlAPI: Sendable {
         t.add(.post, "/inject", auth: false) { r in
             let s = try runner()
             let b = try r.jsonObject()
+            // What the injection caused: the events from here on (up to the tick that follows it), nothing older.
+            let before = driver.catalog.events.lastSeq
             if let id = try b.optionalString("fault") {
                 try await s.inject(fault: id)
             } else {
@@ -171,7 +173,7 @@ public struct ControlAPI: Sendable {
                 try await driver.exclusive { try await s.apply(action, at: driver.clock.now()) }
             }
             try await driver.tick()
-            return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: max(0, driver.catalog.events.lastSeq - 20)).map(\.json))])
+            return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: before).map(\.json))])
         }
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()

@@ -55,7 +55,8 @@ public struct DashboardAPI: Sendable {
                 }
             }
             try await driver.engine.step()
-            driver.catalog.events.append(driver.clock.now(), down ? "dashboard.site_down" : "dashboard.site_up", [("rse", rse)])
+            // Named as the card says it: the RSE is not down (Rucio still marks it available), it is cut off from the rest.
+            driver.catalog.events.append(driver.clock.now(), down ? "dashboard.site_cut_off" : "dashboard.site_reconnected", [("rse", rse)])
             return Reply.json(["rse": .string(rse), "down": .bool(down), "links": .int(Int64(2 * others.count))])
         }
         t.add(.get, "/api/stream", auth: false) { r in

@@ -149,7 +149,7 @@ extension RucioAPI {
             return Reply.stream(out)
         }
         t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
-            Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
+            Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map { Doc.rule($0, now: catalog.clock.now()) })
         }
     }
 

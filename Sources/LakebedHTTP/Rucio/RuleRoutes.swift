@@ -29,9 +29,9 @@ extension RucioAPI {
         t.add(.get, "/rules", doc: RouteDoc("List rules", query: "scope:string name:string account:string state:string rse_expression:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
-            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
+            return Reply.stream(try await catalog.rules.listRules(filters: filters).map { Doc.rule($0, now: catalog.clock.now()) })
         }
-        t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rules.rule(r.param("id")))) }
+        t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rules.rule(r.param("id")), now: catalog.clock.now())) }
         t.add(.put, "/rules/:id", doc: RouteDoc("Update a rule", body: "options!:object")) { r in
             let b = try r.jsonObject()
             guard let options = try b.optionalObject("options") else { throw RucioError.keyError("options") }

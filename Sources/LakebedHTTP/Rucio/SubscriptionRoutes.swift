@@ -62,7 +62,7 @@ extension RucioAPI {
             let sub = try await catalog.subscriptions.list(name: r.param("name"), account: r.param("account"))[0]
             var filters = ["subscription_id": sub.id]
             if let state = r.q("state") { filters["state"] = state }
-            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
+            return Reply.stream(try await catalog.rules.listRules(filters: filters).map { Doc.rule($0, now: catalog.clock.now()) })
         }
         let states: RouteTable.Handler = { r in
             let details = ["true", "1"].contains((r.q("include_details") ?? "").lowercased())

@@ -327,7 +327,7 @@ public final class ScenarioRunner: Sendable {
         public var expectation: String
         /// Whether the expectation held when it was checked.
         public var passed: Bool
-        /// What was found instead, e.g. "OK (3 ok, 0 replicating, 0 stuck)" or "12 files".
+        /// What the lake showed at the check, e.g. "OK (3 ok, 0 replicating, 0 stuck)" or "12 files".
         public var actual: String
         /// Line of the expectation in the scenario file (0 = unknown).
         public var line: Int

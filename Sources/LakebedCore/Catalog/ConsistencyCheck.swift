@@ -14,7 +14,9 @@ public struct ConsistencyReport: Sendable, Codable, Equatable {
     /// AVAILABLE replicas whose bytes were found (and checksummed, unless checksums were skipped).
     public var bytesVerified = 0
     /// Rules, locks and live transfer requests looked at.
-    public var rules = 0, locks = 0, liveRequests = 0
+    public var rules = 0
+    public var locks = 0
+    public var liveRequests = 0
     /// Files found under the RSE directories.
     public var filesOnDisk = 0
     /// Broken promises: any of these means the lake lost or invented something.

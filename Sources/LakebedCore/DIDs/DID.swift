@@ -108,8 +108,14 @@ public struct DID: Sendable, Equatable {
 
 /// One attachment row: a child inside a collection.
 public struct ContentEntry: Sendable, Equatable {
-    public var scope: String, name: String, type: DIDType
-    public var bytes: Int64?, adler32: String?, md5: String?, guid: String?, events: Int64?
+    public var scope: String
+    public var name: String
+    public var type: DIDType
+    public var bytes: Int64?
+    public var adler32: String?
+    public var md5: String?
+    public var guid: String?
+    public var events: Int64?
 }
 
 /// Reference to a DID by scope and name.

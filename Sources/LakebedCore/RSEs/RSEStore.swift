@@ -301,7 +301,11 @@ public struct RSEStore: CatalogStore {
     // MARK: distances
 
     public struct Distance: Sendable {
-        public var srcRSEID: String, destRSEID: String, distance: Int, createdAt: Date, updatedAt: Date
+        public var srcRSEID: String
+        public var destRSEID: String
+        public var distance: Int
+        public var createdAt: Date
+        public var updatedAt: Date
     }
 
     public func setDistance(from src: String, to dst: String, distance: Int, create: Bool, by issuer: Issuer?) async throws {
@@ -338,7 +342,12 @@ public struct RSEStore: CatalogStore {
     // MARK: usage and limits
 
     public struct RSEUsage: Sendable {
-        public var source: String, used: Int64?, free: Int64?, total: Int64?, files: Int64?, updatedAt: Date
+        public var source: String
+        public var used: Int64?
+        public var free: Int64?
+        public var total: Int64?
+        public var files: Int64?
+        public var updatedAt: Date
     }
 
     /// Usage of an RSE: `rucio` (from the catalog, live) plus any manually reported sources.

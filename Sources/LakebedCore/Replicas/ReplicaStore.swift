@@ -143,7 +143,11 @@ public struct ReplicaStore: CatalogStore {
 
     /// One file of a replica listing, with where its bytes are.
     public struct FileReplicas: Sendable {
-        public var scope: String, name: String, bytes: Int64?, md5: String?, adler32: String?
+        public var scope: String
+        public var name: String
+        public var bytes: Int64?
+        public var md5: String?
+        public var adler32: String?
         public var replicas: [(rse: RSE, state: ReplicaState, path: String, protocols: [RSEProtocol])]
         public var parents: [String]
     }
@@ -203,7 +207,13 @@ public struct ReplicaStore: CatalogStore {
 
     /// One row of a dataset's per-RSE replica summary.
     public struct DatasetReplica: Sendable {
-        public var rse: RSE, length: Int64, bytes: Int64, availableLength: Int64, availableBytes: Int64, createdAt: Date, updatedAt: Date
+        public var rse: RSE
+        public var length: Int64
+        public var bytes: Int64
+        public var availableLength: Int64
+        public var availableBytes: Int64
+        public var createdAt: Date
+        public var updatedAt: Date
     }
 
     /// Per-RSE completeness of a dataset (`GET /replicas/<s>/<n>/datasets`).

@@ -33,7 +33,7 @@ public struct RSE: Sendable, Equatable {
     public var longitude: Double?
     /// Rucio `latitude` in degrees; nil = not set.
     public var latitude: Double?
-    /// Rucio `availability_read`: false = replicas here are no transfer source and are not listed for download.
+    /// Rucio `availability_read`: false = its replicas are no transfer source, and listings with ignore_availability=false skip it.
     public var availabilityRead: Bool
     /// Rucio `availability_write`: false = rules do not pick the RSE and transfers to it wait (unless ignore_availability).
     public var availabilityWrite: Bool

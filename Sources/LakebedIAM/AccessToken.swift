@@ -36,13 +36,13 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     public var wlcgVer: String?
     /// RFC 8693 `act` claim: the client that exchanged the token; nil for tokens not from an exchange.
     public var act: TokenActor?
-    /// OIDC `preferred_username`; read from decoded tokens, never written by this IAM (it goes in the ID token).
+    /// OIDC `preferred_username`, kept when decoding a token; this IAM writes it only in ID tokens and userinfo.
     public var preferredUsername: String?
-    /// OIDC `name` (display name); read from decoded tokens, never written by this IAM.
+    /// OIDC `name` (display name), kept when decoding a token; this IAM never writes it in access tokens.
     public var name: String?
-    /// OIDC `email`; read from decoded tokens, never written by this IAM.
+    /// OIDC `email`, kept when decoding a token; this IAM never writes it in access tokens.
     public var email: String?
-    /// IAM `organisation_name`; read from decoded tokens, never written by this IAM.
+    /// IAM `organisation_name`, kept when decoding a token; this IAM never writes it in access tokens.
     public var organisationName: String?
 
     public init(iss: String, sub: String, aud: [String], exp: Int64, iat: Int64, nbf: Int64?, jti: String, clientID: String?,

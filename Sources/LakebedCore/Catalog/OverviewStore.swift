@@ -4,6 +4,7 @@ import GRDB
 /// One RSE with its live usage, as an overview shows it: what is there (AVAILABLE replicas, what `rucio replica list`
 /// lists) apart from what is on its way (COPYING replicas) and what is stuck (locks whose transfers gave up).
 public struct RSEOverview: Sendable {
+    /// The RSE (only RSEs not deleted are listed).
     public var rse: RSE
     /// Bytes of the AVAILABLE replicas.
     public var usedBytes: Int64

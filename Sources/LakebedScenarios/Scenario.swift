@@ -63,7 +63,7 @@ public struct Scenario: Sendable {
 }
 
 public struct AccountSeed: Sendable {
-    /// The Rucio account name.
+    /// Rucio account to create; `root` is not re-created but may still get identities and limits here.
     public var name: String
     /// Rucio account type: USER, GROUP or SERVICE.
     public var type = "USER"
@@ -97,7 +97,7 @@ public struct RSESeed: Sendable {
     public var settings: [(String, JSON)] = []
     /// Where the RSE's bytes live on disk, relative to Lakebed's working directory; nil = `<data>/rses/<name>`.
     public var directory: String?
-    /// Sets the RSE attribute `oidc_support` = true, so transfers to it use tokens.
+    /// Sets the RSE attribute `oidc_support` = true: its storage then wants a bearer token with storage scopes.
     public var oidcSupport = false
 }
 
@@ -120,7 +120,7 @@ public struct FileSeed: Sendable {
     public var name: String
     /// How many files this entry makes (1 to 10,000,000).
     public var count = 1
-    /// Bytes per file.
+    /// Bytes per file (1024 unless `size:` says otherwise).
     public var size: Int64 = 1024
     /// No bytes on disk (large simulations); sizes are still accounted.
     public var isVirtual = false

@@ -35,7 +35,7 @@ public struct RSE: Sendable, Equatable {
     public var latitude: Double?
     /// Rucio `availability_read`: false = its replicas are no transfer source, and listings with ignore_availability=false skip it.
     public var availabilityRead: Bool
-    /// Rucio `availability_write`: false = rules do not pick the RSE and transfers to it wait (unless ignore_availability).
+    /// Rucio `availability_write`: false = rules do not pick the RSE (unless ignore_availability) and transfers to it wait.
     public var availabilityWrite: Bool
     /// Rucio `availability_delete`: false = the reaper leaves the RSE's replicas alone.
     public var availabilityDelete: Bool

@@ -27,7 +27,7 @@ public struct RuleSpec: Sendable {
     public var notify: String
     /// On deletion, tombstone the unlocked replicas at the epoch rather than now; the reaper takes both on its next pass.
     public var purgeReplicas: Bool
-    /// Pick RSEs (and queue transfers) even where writing is disabled.
+    /// Pick RSEs even where writing is disabled (transfers to them still wait until writing is enabled again).
     public var ignoreAvailability: Bool
     /// Free text kept as the rule's `comments`; nil = none.
     public var comment: String?
@@ -147,7 +147,7 @@ public struct Rule: Sendable {
     public var stuckAt: Date?
     /// On deletion, tombstone the unlocked replicas at the epoch rather than now (the reaper takes both on its next pass).
     public var purgeReplicas: Bool
-    /// Whether RSEs were picked (and transfers queued) regardless of write availability.
+    /// Whether RSEs were picked regardless of write availability (transfers to them still wait for it).
     public var ignoreAvailability: Bool
     /// Rucio `ignore_account_limit`; always false here (never set) and account limits always apply.
     public var ignoreAccountLimit: Bool

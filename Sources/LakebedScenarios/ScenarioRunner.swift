@@ -539,7 +539,7 @@ public struct ScenarioReport: Sendable {
     public var simulated: TimeInterval
     /// Real time the run took, in seconds.
     public var wallSeconds: Double
-    /// Number of entries in the lake's event log at the end of the run (at most its capacity; older ones are dropped).
+    /// Number of events logged by the end of the run (the log's last sequence number, events trimmed from memory included).
     public var events: Int
     /// Rules added during the run, in order of addition, with when they became OK.
     public var rules: [RuleLine]

@@ -143,7 +143,7 @@ public struct Rule: Sendable {
     public var grouping: String
     /// Rucio notification: NO, YES, CLOSE or PROGRESS; stored and reported only.
     public var notification: String
-    /// When the rule went STUCK (kept while it stays so); the judge-repairer retries it after the repair delay. nil = not stuck.
+    /// When the rule went STUCK (kept while it stays so); the judge-repairer's waits count from it (see `repair`). nil = not stuck.
     public var stuckAt: Date?
     /// On deletion, tombstone the unlocked replicas at the epoch rather than now (the reaper takes both on its next pass).
     public var purgeReplicas: Bool
@@ -155,8 +155,22 @@ public struct Rule: Sendable {
     public var priority: Int
     /// Bytes of the distinct files the rule locks; nil until the rule is first counted.
     public var bytes: Int64?
-    public var comments: String?, childRuleID: String?, eolAt: Date?, splitContainer: Bool, meta: String?, subscriptionID: String?
-    public var createdAt: Date, updatedAt: Date
+    /// The comment given when the rule was added; nil = none.
+    public var comments: String?
+    /// Id of the rule that replaces this one after a move (`move_rule`); this rule is removed once the child is OK. nil = none.
+    public var childRuleID: String?
+    /// Rucio `eol_at` (end of life); never set here, always nil.
+    public var eolAt: Date?
+    /// Rucio `split_container`; never set here, always false.
+    public var splitContainer: Bool
+    /// Rucio rule `meta` as given (JSON text); nil = none.
+    public var meta: String?
+    /// Id of the Rucio subscription whose transmogrifier pass made the rule; nil for rules added directly.
+    public var subscriptionID: String?
+    /// When the rule was added.
+    public var createdAt: Date
+    /// When the rule's row last changed (lock counts, state, options).
+    public var updatedAt: Date
     /// The judge-repairer's next retry of a STUCK rule (filled in by the reads clients and dashboards see).
     public var repair: RepairPlan?
 

@@ -9,8 +9,11 @@ public import Logging
 /// Live, `tick()` is called a few times a second of real time. Under test or simulation, `advance(to:)` moves a
 /// virtual clock from event to event, so an hour of lake time costs only the work done in it.
 public final class LakeDriver: Sendable {
+    /// The catalog the daemons work on (rules, locks, requests, replicas).
     public let catalog: Catalog
+    /// The lake clock the daemons run on; `advance(to:)` moves it, live serving follows the wall clock at its scale.
     public let clock: VirtualClock
+    /// The emulated FTS that moves the conveyor's transfer requests.
     public let engine: TransferEngine
     let logger: Logger
 

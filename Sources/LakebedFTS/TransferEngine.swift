@@ -10,9 +10,12 @@ public import Logging
 /// Everything is a discrete-event simulation driven by `run(until:)`: given the same catalog, topology and seed,
 /// the same calls produce the same events in the same order, whatever the speed of the machine.
 public actor TransferEngine {
+    /// The catalog whose transfer requests the engine takes and whose clock it runs on.
     public let catalog: Catalog
+    /// Name the engine gives itself as the requests' `external_host` (Rucio's FTS host), `lakebed-fts` by default.
     public let host: String
     let logger: Logger
+    /// Link settings the engine moves bytes by; changed with `setTopology` and `updateLink`.
     public private(set) var topology: Topology
     /// The catalog's retry policy (the judge-repairer and rule reads use the same one).
     public var policy: RetryPolicy { catalog.retryPolicy }

@@ -171,8 +171,10 @@ public struct Mount: Sendable {
     }
     enum Service: Sendable { case routes(RouteTable, Errors), raw(RawHandler) }
 
+    /// Path segments the service is mounted under, e.g. `["fts"]` for `/fts`; empty = the root.
     public var prefix: [String]
     var service: Service
+    /// Largest request body the service reads, in bytes; nil = the server's limit (raw services read their own bodies).
     public var maxBody: Int?
 
     /// A service that handles its requests itself, bodies and errors included (the storage's WebDAV does, to stream bytes).

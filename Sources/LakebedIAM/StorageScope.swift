@@ -91,7 +91,9 @@ public struct StorageDenied: Error, Sendable, Equatable, CustomStringConvertible
         /// The token is good but its scopes do not cover the request: answer 403.
         case insufficientScope
     }
+    /// Which refusal: a bad token (401) or scopes that do not cover the request (403).
     public var kind: Kind
+    /// Why, in words; storage endpoints send it as the refusal's body.
     public var message: String
     /// The HTTP status a storage endpoint should answer with (401 or 403).
     public var httpStatus: Int { kind == .invalidToken ? 401 : 403 }

@@ -5,10 +5,15 @@ import Yams
 
 /// A mistake in a scenario file, with where it is.
 public struct ScenarioError: Error, CustomStringConvertible, Sendable {
+    /// The scenario file's path, or `<scenario>` / `<inject>` for text not read from a file.
     public var file: String
+    /// 1-based line of the mistake in the file (0 = unknown).
     public var line: Int
+    /// Column of the mistake on its line (0 = unknown).
     public var column: Int
+    /// Where in the scenario the mistake is, as keys and indexes (e.g. `rules[2].copies`); empty = the whole file.
     public var path: String
+    /// What is wrong, with a hint at the fix.
     public var message: String
     public var description: String { "\(file):\(line):\(column): \(path.isEmpty ? "" : path + ": ")\(message)" }
 }
@@ -537,6 +542,7 @@ public struct ScenarioParser {
 
 /// Every mistake found in a scenario file.
 public struct ScenarioErrors: Error, CustomStringConvertible, Sendable {
+    /// Every problem found, in the order the parser met them.
     public var errors: [ScenarioError]
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -9,8 +9,11 @@ import Synchronization
 /// and reports. The same runner serves `lakebed simulate` (as fast as the machine allows) and `lakebed serve
 /// --scenario` (live, while real clients work), plus the control API's reset, snapshot, restore and inject.
 public final class ScenarioRunner: Sendable {
+    /// The scenario being played, as parsed; its timeline and expectations are read, never changed.
     public let scenario: Scenario
+    /// The lake the scenario drives: its catalog, clock, FTS engine and daemons.
     public let driver: LakeDriver
+    /// The IAM token issuer to seed users into and expire tokens on; nil = no IAM (scenario IAM users are then ignored).
     public let iam: IAM?
     public var catalog: Catalog { driver.catalog }
     let admin = Issuer(account: "root", identity: "scenario", isAdmin: true)
@@ -320,9 +323,13 @@ public final class ScenarioRunner: Sendable {
     // MARK: expectations
 
     public struct ExpectationResult: Sendable {
+        /// The expectation in words, e.g. "rule r1 is OK at t=1h".
         public var expectation: String
+        /// Whether the expectation held when it was checked.
         public var passed: Bool
+        /// What the lake showed at the check, e.g. "OK (3 ok, 0 replicating, 0 stuck)" or "12 files".
         public var actual: String
+        /// Line of the expectation in the scenario file (0 = unknown).
         public var line: Int
     }
 
@@ -498,17 +505,51 @@ extension ScenarioRunner {
 
 /// The report of a run.
 public struct ScenarioReport: Sendable {
-    public struct RuleLine: Sendable { public var id: String; public var label: String?; public var addedAt: TimeInterval; public var okAfter: TimeInterval?; public var state: String; public var timesStuck: Int }
-    public struct LinkLine: Sendable { public var source: String; public var destination: String; public var finished: Int; public var failed: Int; public var bytes: Int64 }
+    public struct RuleLine: Sendable {
+        /// The Rucio rule id (32 hex digits).
+        public var id: String
+        /// The scenario's `id:` label for the rule; nil = the rule had none (e.g. added by a client).
+        public var label: String?
+        /// When the rule was added, in seconds from the scenario start.
+        public var addedAt: TimeInterval
+        /// Seconds from being added to first reaching OK; nil = never OK during the run.
+        public var okAfter: TimeInterval?
+        /// The rule's state at the end: OK, REPLICATING, STUCK, SUSPENDED, or GONE once deleted.
+        public var state: String
+        /// How many times the rule went STUCK (`rule.stuck` events).
+        public var timesStuck: Int
+    }
+    public struct LinkLine: Sendable {
+        /// Source RSE of the link.
+        public var source: String
+        /// Destination RSE of the link.
+        public var destination: String
+        /// Transfers that finished on the link.
+        public var finished: Int
+        /// Transfer attempts that failed on the link (retried ones included).
+        public var failed: Int
+        /// Bytes moved by the link's finished transfers.
+        public var bytes: Int64
+    }
+    /// The scenario's name.
     public var scenario: String
+    /// The scenario seed the run used.
     public var seed: UInt64
+    /// Lake time covered by the run, in seconds from the scenario start.
     public var simulated: TimeInterval
+    /// Real time the run took, in seconds.
     public var wallSeconds: Double
+    /// Number of events logged by the end of the run (the log's last sequence number, events trimmed from memory included).
     public var events: Int
+    /// Rules added during the run, in order of addition, with when they became OK.
     public var rules: [RuleLine]
+    /// Finished and failed transfers and bytes moved, per FTS link.
     public var links: [LinkLine]
+    /// Transfer attempts that were retried (`transfer.retry` events).
     public var retries: Int
+    /// Transfers that ran out of attempts and left their lock STUCK (`transfer.stuck` events).
     public var stuckTransfers: Int
+    /// Expectation results, in the order the scenario lists them.
     public var expectations: [ScenarioRunner.ExpectationResult]
     /// Instants the simulation stopped at (events processed in order).
     public var steps = 0

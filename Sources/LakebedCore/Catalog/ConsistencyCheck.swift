@@ -5,7 +5,9 @@ import GRDB
 public struct ConsistencyReport: Sendable, Codable, Equatable {
     /// One finding: a machine-readable kind and a sentence for people.
     public struct Finding: Sendable, Codable, Equatable {
+        /// What kind of finding, in kebab case, e.g. `available-without-bytes`, `lock-state`, `orphan-file`; the same for every finding of the kind.
         public var kind: String
+        /// The finding in a sentence naming the rows or files involved (past the limit, one line counts the rest).
         public var detail: String
     }
 
@@ -13,8 +15,12 @@ public struct ConsistencyReport: Sendable, Codable, Equatable {
     public var replicas = 0
     /// AVAILABLE replicas whose bytes were found (and checksummed, unless checksums were skipped).
     public var bytesVerified = 0
-    /// Rules, locks and live transfer requests looked at.
-    public var rules = 0, locks = 0, liveRequests = 0
+    /// Rules looked at.
+    public var rules = 0
+    /// Locks looked at.
+    public var locks = 0
+    /// Live (QUEUED, SUBMITTED or WAITING) transfer requests looked at.
+    public var liveRequests = 0
     /// Files found under the RSE directories.
     public var filesOnDisk = 0
     /// Broken promises: any of these means the lake lost or invented something.

@@ -4,20 +4,28 @@ import GRDB
 /// One RSE with its live usage, as an overview shows it: what is there (AVAILABLE replicas, what `rucio replica list`
 /// lists) apart from what is on its way (COPYING replicas) and what is stuck (locks whose transfers gave up).
 public struct RSEOverview: Sendable {
+    /// The RSE (only RSEs not deleted are listed).
     public var rse: RSE
     /// Bytes of the AVAILABLE replicas.
     public var usedBytes: Int64
     /// AVAILABLE replicas.
     public var files: Int64
-    /// Replicas being copied to the RSE (COPYING, and not only waited for by STUCK locks), and their bytes.
-    public var incomingFiles: Int64 = 0, incomingBytes: Int64 = 0
+    /// Replicas being copied to the RSE (COPYING, and not only waited for by STUCK locks).
+    public var incomingFiles: Int64 = 0
+    /// Bytes of the replicas being copied to the RSE (those counted in `incomingFiles`).
+    public var incomingBytes: Int64 = 0
     /// Replicas on the RSE that a STUCK lock waits for.
     public var stuckFiles: Int64 = 0
 }
 
 /// Two RSEs with a distance between them: a link a transfer may take.
 public struct RSEPair: Sendable {
-    public var source: String, destination: String, distance: Int
+    /// Name of the source RSE.
+    public var source: String
+    /// Name of the destination RSE.
+    public var destination: String
+    /// Rucio distance from source to destination (lower = closer, preferred as a transfer source).
+    public var distance: Int
 }
 
 /// Whole-lake summaries for dashboards and metrics: each is one query, whatever the size of the lake.

@@ -5,11 +5,15 @@ import GRDB
 public struct DIDFilter: Sendable, Equatable {
     public enum Op: String, Sendable { case eq = "=", ne = "!=", lt = "<", lte = "<=", gt = ">", gte = ">=" }
     public struct Condition: Sendable, Equatable {
+        /// What is compared: a DID column (`name`, `bytes`, `created_at`…), `type`, or a key of the DID's JSON metadata.
         public var key: String
+        /// The comparison, from the key's suffix (`.gte`, `.lte`, `.gt`, `.lt`, `.ne`); none means equal.
         public var op: Op
+        /// The value compared with; a `name` with `*` matches as a wildcard.
         public var value: JSON
         public init(key: String, op: Op, value: JSON) { self.key = key; self.op = op; self.value = value }
     }
+    /// The filter: the groups are ORed, the conditions inside one group ANDed; `[[]]` matches everything.
     public var groups: [[Condition]]
     public init(groups: [[Condition]]) { self.groups = groups }
 
@@ -44,7 +48,18 @@ public struct DIDFilter: Sendable, Equatable {
 
 extension DIDStore {
     /// One search hit.
-    public struct SearchHit: Sendable { public var scope: String; public var name: String; public var type: DIDType; public var bytes: Int64?; public var length: Int64? }
+    public struct SearchHit: Sendable {
+        /// Scope of the DID found.
+        public var scope: String
+        /// Name of the DID found, unique within its scope.
+        public var name: String
+        /// FILE, DATASET or CONTAINER.
+        public var type: DIDType
+        /// The DID's recorded bytes (a collection's: its direct content's); nil = unknown.
+        public var bytes: Int64?
+        /// The DID's recorded length (1 for a file, direct content count for a collection); nil = unknown.
+        public var length: Int64?
+    }
 
     /// `list_dids`: DIDs of `scope` matching the filter and type (`all`, `collection`, `dataset`, `container`, `file`).
     public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?) async throws -> [SearchHit] {

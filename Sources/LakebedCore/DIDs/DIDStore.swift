@@ -3,15 +3,25 @@ import GRDB
 
 /// A file given to attach or register: scope, name and optional size and checksums.
 public struct FileSpec: Sendable, Equatable {
+    /// Scope of the file (or, when attaching, of the child DID).
     public var scope: String
+    /// Name of the file, unique within its scope.
     public var name: String
+    /// Size in bytes; required to create a new file, checked against the catalog for an existing one. nil = take the catalog's.
     public var bytes: Int64?
+    /// Adler32 (hex) given by the client; checked against the catalog and, for an AVAILABLE replica, the bytes on disk. nil = none given.
     public var adler32: String?
+    /// MD5 (hex) given by the client; checked against the catalog when both are known. nil = none given.
     public var md5: String?
+    /// Rucio `guid` of a new file; nil = `meta["guid"]` or none.
     public var guid: String?
+    /// Rucio `events` count of a new file; nil = none.
     public var events: Int64?
+    /// Metadata to set on a new file (Rucio `meta`); `guid` in it is taken as the GUID.
     public var meta: JSONObject
+    /// Replica state to register (`A`, `U`, `C`… or names such as AVAILABLE); nil = AVAILABLE.
     public var state: String?
+    /// PFN of the replica on a non-hash path, which must lie inside the RSE; nil = path from the RSE's lfn2pfn.
     public var pfn: String?
     public init(scope: String, name: String, bytes: Int64? = nil, adler32: String? = nil, md5: String? = nil, guid: String? = nil, events: Int64? = nil, meta: JSONObject = JSONObject(), state: String? = nil, pfn: String? = nil) {
         self.scope = scope; self.name = name; self.bytes = bytes; self.adler32 = adler32; self.md5 = md5
@@ -312,7 +322,18 @@ public struct DIDStore: CatalogStore {
     // MARK: listing a scope
 
     /// One row of `GET /dids/<scope>/`.
-    public struct ScopeListEntry: Sendable { public var did: DIDRef; public var type: DIDType; public var parent: DIDRef?; public var level: Int; public var bytes: Int64? }
+    public struct ScopeListEntry: Sendable {
+        /// The DID listed.
+        public var did: DIDRef
+        /// FILE, DATASET or CONTAINER.
+        public var type: DIDType
+        /// The collection it was reached through in a recursive walk; nil for the walk's starting DIDs.
+        public var parent: DIDRef?
+        /// Depth in the walk: 0 for the starting DIDs, 1 for their content, and so on (at most 32).
+        public var level: Int
+        /// The DID's recorded bytes; nil = unknown.
+        public var bytes: Int64?
+    }
 
     /// DIDs of a scope as a tree walk: top-level DIDs (no parent), or `name` and, if recursive, its descendants.
     public func scopeList(scope: String, name: String?, recursive: Bool, limit: Int = 100_000) async throws -> [ScopeListEntry] {

@@ -3,8 +3,22 @@ import GRDB
 
 /// A stuck transfer as `rucio rule show --examine` lists it.
 public struct StuckTransfer: Sendable {
-    public var scope: String, name: String, rseID: String, rse: String
-    public var attempts: Int, lastError: String?, lastSource: String?, lastTime: Date?
+    /// Scope of the file whose lock is STUCK.
+    public var scope: String
+    /// Name of the file whose lock is STUCK.
+    public var name: String
+    /// Id of the destination RSE of the stuck lock.
+    public var rseID: String
+    /// Name of the destination RSE of the stuck lock.
+    public var rse: String
+    /// The latest request's `retry_count` for the file and RSE; 0 when there is no request.
+    public var attempts: Int
+    /// The latest request's `err_msg`; nil = no request or no error recorded.
+    public var lastError: String?
+    /// RSE the latest attempt copied from; nil = no source was chosen.
+    public var lastSource: String?
+    /// When the latest request last changed; nil = no request.
+    public var lastTime: Date?
     /// Replicas that could serve as source, and whether their RSE is readable.
     public var sources: [(String, Bool)]
 }

@@ -189,9 +189,11 @@ public struct ControlAPI: Sendable {
 /// An error of Lakebed's own services (the control API, the dashboard, metrics, the OpenAPI description):
 /// `{"error": "<name>", "message": "..."}`, where the name is the Rucio exception class when the catalog refused.
 public struct ControlError: ServiceError {
+    /// HTTP status of the reply (a catalog refusal takes its Rucio exception class's status).
     public var status: HTTPResponse.Status
     /// What went wrong, as a word a script can test.
     public var error: String
+    /// Human-readable text for the body's `message`.
     public var message: String
 
     public init(_ status: HTTPResponse.Status, error: String, _ message: String) {

@@ -204,7 +204,9 @@ public struct FTSAPI: Sendable {
 
 /// An error as FTS3's REST server writes it: an HTTP status and `{"status": "404 Not Found", "message": "..."}`.
 public struct FTSError: ServiceError {
+    /// HTTP status of the reply, also written as `"<code> <reason>"` in the body's `status`.
     public var status: HTTPResponse.Status
+    /// Error text for the body's `message`.
     public var message: String
 
     public init(_ status: HTTPResponse.Status, _ message: String) {

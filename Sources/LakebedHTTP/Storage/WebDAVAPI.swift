@@ -7,7 +7,9 @@ import NIOCore
 
 /// Why a storage request was refused: 401 (no or bad token) or 403 (the token's scopes do not cover it).
 public struct StorageRefusal: Error, Sendable {
+    /// HTTP status to answer: 401 (no or bad token) or 403 (scopes do not cover the request).
     public var status: Int
+    /// Why, sent as the response body.
     public var message: String
     public init(status: Int, message: String) {
         self.status = status

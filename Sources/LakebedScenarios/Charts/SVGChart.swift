@@ -5,7 +5,9 @@ import Foundation
 public struct SVGChart: Sendable {
     /// One line: its name and its points (lake seconds from the scenario's start, value), in time order.
     public struct Series: Sendable {
+        /// Legend text and the line's tooltip (a link such as `SITE-A -> SITE-B`, or a rule's label).
         public var name: String
+        /// Points as (lake seconds from the scenario's start, value), in time order.
         public var points: [(t: Double, v: Double)]
         /// Drawn as steps (a count that holds until the next change) rather than straight segments.
         public var steps: Bool
@@ -16,13 +18,20 @@ public struct SVGChart: Sendable {
         }
     }
 
+    /// Heading drawn at the top, also the SVG's `<title>`.
     public var title: String
+    /// Label of the y axis, e.g. `transfers`, `bytes/s`, `% of locks`.
     public var yLabel: String
+    /// Lake seconds from the start where the x axis ends (the run's end; at least 1).
     public var end: Double
+    /// Lines to draw, in legend order; colours follow the order.
     public var series: [Series]
     /// Marks on the time axis (a scenario's timeline events), drawn as dashed verticals with a label.
     public var marks: [(t: Double, label: String)] = []
-    public var width = 900.0, height = 320.0
+    /// Width of the SVG in pixels.
+    public var width = 900.0
+    /// Height of the SVG in pixels.
+    public var height = 320.0
 
     public init(title: String, yLabel: String, end: Double, series: [Series], marks: [(t: Double, label: String)] = []) {
         self.title = title

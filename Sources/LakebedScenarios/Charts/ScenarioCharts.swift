@@ -7,6 +7,7 @@ import LakebedCore
 public struct ScenarioCharts: Sendable {
     /// File name (without `.svg`) and chart, in the order the report shows them.
     public var charts: [(name: String, chart: SVGChart)]
+    /// The run's report, shown as text at the top of `report.html`.
     public var report: ScenarioReport
 
     /// Links drawn one by one; the others are summed into one line.

@@ -3,21 +3,33 @@ import GRDB
 
 /// A request handed to the transfer service: where the bytes come from and where they go.
 public struct TransferAssignment: Sendable, Equatable {
+    /// Rucio request id the transfer serves (reported back to the poller and finisher).
     public var requestID: String
+    /// Scope of the file to move.
     public var scope: String
+    /// Name of the file to move.
     public var name: String
+    /// Name of the source RSE chosen (nearest readable AVAILABLE replica, within the rule's source expression).
     public var sourceRSE: String
+    /// Name of the destination RSE.
     public var destRSE: String
     /// Absolute paths (inside the RSE roots).
     public var sourcePath: String
+    /// Absolute path the bytes go to, inside the destination RSE's root.
     public var destPath: String
+    /// File size in bytes.
     public var bytes: Int64
+    /// Expected adler32 (hex) for the destination check; nil = not checked.
     public var adler32: String?
+    /// Expected MD5 (hex); nil = unknown. Carried along only: the transfer engine does not check it.
     public var md5: String?
     /// The source has no bytes on disk (large simulations): the transfer moves nothing but time.
     public var isVirtual: Bool
+    /// Transfer priority of the request (Rucio default 3); a job takes its files' highest.
     public var priority: Int
+    /// Rucio/FTS activity of the request (`User Subscriptions` when the request has none).
     public var activity: String
+    /// Failed attempts before this one; carried along only, the engine does not read it.
     public var retryCount: Int
 }
 

@@ -1,5 +1,5 @@
 public import Foundation
-public import GRDB
+import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
@@ -84,7 +84,6 @@ public enum RuleState: String, Sendable, CaseIterable {
     }
 }
 
-/// Lock states with Rucio's codes.
 /// A rule's locks counted by state.
 public struct LockCounts: Sendable, Equatable {
     /// Locks whose replica is AVAILABLE.
@@ -98,6 +97,7 @@ public struct LockCounts: Sendable, Equatable {
     public var ruleState: RuleState { stuck > 0 ? .stuck : (replicating > 0 ? .replicating : .ok) }
 }
 
+/// Lock states with Rucio's codes.
 public enum LockState: String, Sendable {
     case ok = "O", replicating = "R", stuck = "S"
     public var name: String { switch self { case .ok: "OK"; case .replicating: "REPLICATING"; case .stuck: "STUCK" } }

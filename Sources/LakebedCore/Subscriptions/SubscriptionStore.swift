@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// Subscriptions as Rucio keeps them: add, update, list, and the counts of the rules each made.

@@ -361,7 +361,7 @@ public struct ScenarioParser {
     }
 
     mutating func rule(_ n: Node, _ p: String) -> RuleSeed? {
-        guard let g = fields(n, p, allowed: ["id", "did", "rse_expression", "copies", "lifetime", "account", "grouping",
+        guard let g = fields(n, p, allowed: ["id", "rule_id", "did", "rse_expression", "copies", "lifetime", "account", "grouping",
                                               "source_replica_expression", "activity", "purge_replicas"]) else { return nil }
         guard let d = did(g["did"], "\(p).did"), let expr = requiredString(g, "rse_expression", p, parent: n) else {
             if g["did"] == nil { fail(n, p, "`did` is required") }
@@ -370,6 +370,11 @@ public struct ScenarioParser {
         if (try? RSEExpression.parse(expr)) == nil { fail(g["rse_expression"], "\(p).rse_expression", "`\(expr)` is not a valid RSE expression") }
         var r = RuleSeed(did: d, rseExpression: expr)
         r.id = string(g["id"], "\(p).id")
+        if let rid = string(g["rule_id"], "\(p).rule_id") {
+            if rid.count == 32, rid.allSatisfy(\.isHexDigit), rid == rid.lowercased() { r.spec.id = rid } else {
+                fail(g["rule_id"], "\(p).rule_id", "must be a Rucio rule id: 32 lower-case hex digits, like 0123456789abcdef0123456789abcdef")
+            }
+        }
         if let c = int(g["copies"], "\(p).copies") { if c < 1 { fail(g["copies"], "\(p).copies", "must be at least 1") } else { r.spec.copies = c } }
         r.spec.lifetime = duration(g["lifetime"], "\(p).lifetime")
         r.spec.account = string(g["account"], "\(p).account") ?? "root"
@@ -402,7 +407,7 @@ public struct ScenarioParser {
         case "iam_down": allowed += ["duration"]
         case "api_fault": allowed += ["path", "method", "status", "delay", "duration"]
         case "lose_file", "corrupt_file": allowed += ["did", "rse"]
-        case "add_rule": allowed += ["id", "did", "rse_expression", "copies", "lifetime", "account", "grouping", "source_replica_expression", "activity", "purge_replicas"]
+        case "add_rule": allowed += ["id", "rule_id", "did", "rse_expression", "copies", "lifetime", "account", "grouping", "source_replica_expression", "activity", "purge_replicas"]
         case "delete_rule": allowed += ["rule"]
         case "clock_scale": allowed += ["scale"]
         case "fault": allowed += ["id"]

@@ -21,6 +21,12 @@ public struct JudgeEvaluator: CatalogStore {
         if let l = spec.lifetime, l <= 0 { throw RucioError(.invalidReplicationRule, "Lifetime must be positive") }
         if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError(.invalidReplicationRule, "Lifetime must be at most \(Validation.maxLifetime) seconds") }
         guard !spec.dids.isEmpty else { throw RucioError(.invalidReplicationRule, "No DIDs given") }
+        if let given = spec.id {
+            guard spec.dids.count == 1 else { throw RucioError(.invalidReplicationRule, "A rule id can be given for one DID only") }
+            if try db.one(sql: "SELECT 1 FROM rules WHERE id = ?", arguments: [given]) != nil {
+                throw RucioError(.duplicateRule, "A rule with the id \(given) already exists")
+            }
+        }
         var candidates: [RSE]
         do { candidates = try RSEStore.resolve(db, expression: spec.rseExpression) }
         if !spec.ignoreAvailability { candidates = candidates.filter(\.availabilityWrite) }
@@ -34,7 +40,7 @@ public struct JudgeEvaluator: CatalogStore {
             if try db.one(sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?", arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil {
                 throw RucioError(.duplicateRule, "A duplicate rule for this account, did, rse_expression, copies already exists")
             }
-            let id = newID()
+            let id = spec.id ?? newID()
             try db.exec(sql: """
                 INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
                   source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta,

@@ -3,6 +3,8 @@ import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
+    /// The rule's id when the caller names it (a scenario's `rule_id`, one DID only); otherwise a new one is made.
+    public var id: String?
     /// DIDs to protect; one rule is made per DID, each with the same settings.
     public var dids: [DIDRef]
     /// Copies wanted, each on a different RSE matched by `rseExpression` (at least 1).
@@ -61,6 +63,7 @@ public struct RuleSpec: Sendable {
         self.priority = priority
         self.meta = meta
         self.subscriptionID = subscriptionID
+        self.id = nil
     }
 }
 

@@ -57,9 +57,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Rucio's side of OIDC (rucio.core.oidc): the API, storage and FTS accepting the IAM's tokens. The issuer itself
+        // knows nothing of Rucio's catalog.
+        .target(name: "LakebedOIDC", dependencies: ["LakebedCore", "LakebedIAM"], swiftSettings: swiftSettings),
         .target(
             name: "LakebedScenarios",
-            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", .product(name: "Yams", package: "Yams")],
+            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedOIDC", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -83,7 +86,7 @@ let package = Package(
         .target(
             name: "LakebedApp",
             dependencies: [
-                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedScenarios", "LakebedHTTP",
+                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedOIDC", "LakebedScenarios", "LakebedHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "lakebed",
             dependencies: [
-                "LakebedCore", "LakebedApp", "LakebedDaemons", "LakebedFTS", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
+                "LakebedCore", "LakebedApp", "LakebedDaemons", "LakebedFTS", "LakebedHTTP", "LakebedScenarios", "LakebedIAM", "LakebedOIDC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -113,7 +116,7 @@ let package = Package(
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedOIDC", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [

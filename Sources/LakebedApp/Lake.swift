@@ -6,6 +6,7 @@ public import LakebedDaemons
 public import LakebedFTS
 public import LakebedHTTP
 public import LakebedIAM
+import LakebedOIDC
 public import LakebedScenarios
 public import Logging
 import NIOCore

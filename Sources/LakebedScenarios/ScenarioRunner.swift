@@ -2,6 +2,7 @@ public import Foundation
 public import LakebedCore
 public import LakebedDaemons
 public import LakebedIAM
+import LakebedOIDC
 import LakebedFTS
 import Synchronization
 

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import LakebedCore
 import LakebedIAM
+import LakebedOIDC
 import Logging
 
 /// `lakebed token`: prints an access token signed with the IAM keys of a data folder, for scripts and notebooks.

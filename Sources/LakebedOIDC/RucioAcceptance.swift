@@ -1,5 +1,6 @@
 import Foundation
 public import LakebedCore
+public import LakebedIAM
 
 extension IAM {
     /// Rucio's identity string for a token subject: `SUB=<sub>, ISS=<iss>`.

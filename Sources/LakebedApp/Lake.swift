@@ -124,6 +124,11 @@ public final class Lake: Sendable {
         // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
         clock.setPaused(true)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
+        if let (count, mark) = try catalog.noticeRollBack() {
+            logger.error("""
+                the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed (\(mark.writtenAt)).                 Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
+                """)
+        }
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
         }
@@ -180,8 +185,15 @@ public final class Lake: Sendable {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if TokenInfo.looksLikeJWT(token) { return (try? await iam.validate(token))?.sub }
-            return try? await catalog.auth.validateNativeToken(token)?.account
+            let name: String
+            if TokenInfo.looksLikeJWT(token) {
+                guard let sub = (try? await iam.validate(token))?.sub else { return nil }
+                name = sub
+            } else {
+                guard let account = (try? await catalog.auth.validateNativeToken(token))?.account else { return nil }
+                name = account
+            }
+            return FTSCaller(name: name, privileged: await iam.rucioIssuer(anyToken: token, catalog: catalog)?.isAdmin ?? false)
         }, storageCheck: { token, rse, path, write in
             await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
         })
@@ -190,11 +202,11 @@ public final class Lake: Sendable {
         let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
             await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                 .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-        })
+        }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
+            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam).mount, webdav.mount,
                      ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                      MetricsAPI(driver: driver, requests: requestMetrics).mount],
             metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
@@ -237,7 +249,8 @@ public final class Lake: Sendable {
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
     public static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {  // never .lock
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.mark", "catalog.mark.tmp", "catalog.mark.rolled-back",
+                     "rses", "snapshots", ".seeding"] {  // never .lock
             try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }

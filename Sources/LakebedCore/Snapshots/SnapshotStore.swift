@@ -35,9 +35,13 @@ public struct SnapshotStore: CatalogStore {
             }
         }
         let before = try await catalog.rses.listRSEs()
+        let countBefore = (try? catalog.commitCount()) ?? 0
         let source = try DatabaseQueue(path: directory + "/catalog.sqlite")
         try source.backup(to: db)
         try source.close()
+        // A snapshot taken by an older Lakebed lacks the newer tables and indexes.
+        try Schema.migrator.migrate(db)
+        try await catalog.advanceCommitCountPastMark(countBefore)
         try await db.write { db in
             for t in tokens {
                 try db.execute(sql: "INSERT OR IGNORE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

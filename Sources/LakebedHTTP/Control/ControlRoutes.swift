@@ -5,16 +5,19 @@ import LakebedCore
 public import LakebedDaemons
 public import LakebedScenarios
 import LakebedFTS
+public import LakebedIAM
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
 /// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).
 public struct ControlAPI: Sendable {
     let driver: LakeDriver
     let scenario: ScenarioRunner?
+    let iam: IAM?
 
-    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil) {
+    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil, iam: IAM? = nil) {
         self.driver = driver
         self.scenario = scenario
+        self.iam = iam
     }
 
     func runner() throws -> ScenarioRunner {
@@ -182,6 +185,13 @@ public struct ControlAPI: Sendable {
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()
             return Reply.json(.array(files.map(Self.transferDoc)))
+        }
+        t.add(.post, "/rotate-keys", auth: false) { _ in
+            // The same as `lakebed rotate-keys`: a new signing key; the previous one keeps verifying, older ones stop.
+            guard let iam else { throw RucioError("NotFound", "This lake has no IAM") }
+            let kid = try await iam.rotateKeys()
+            let kids = (await iam.jwks())["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? []
+            return Reply.json(["kid": .string(kid), "keys": .array(kids.map(JSON.string))])
         }
         t.add(.get, "/check", auth: false) { r in
             let report = try await driver.catalog.checkConsistency(verifyChecksums: r.q("checksums") != "false")

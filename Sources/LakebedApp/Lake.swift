@@ -132,6 +132,11 @@ public final class Lake: Sendable {
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
         }
+        // Writes a killed process left half-done under hidden names: nothing will finish them (this process holds the folder).
+        for rse in try await catalog.rses.listRSEs() {
+            let removed = RSEStorage.removeStalePartials(under: rse.root)
+            if removed > 0 { logger.warning("removed \(removed) unfinished storage write(s) a stopped process left on \(rse.rse)") }
+        }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
@@ -181,7 +186,8 @@ public final class Lake: Sendable {
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
     /// control API, the dashboard and metrics. `loopbackOnly`: the lake is bound to loopback, so requests from web
     /// pages of other sites (foreign `Origin`, non-loopback `Host`) are refused.
-    public func responder(logger: Logger, loopbackOnly: Bool = true) throws -> LakebedResponder {
+    /// `controlToken`: when set, the control API admits only requests that carry it.
+    public func responder(logger: Logger, loopbackOnly: Bool = true, controlToken: String? = nil) throws -> LakebedResponder {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
@@ -198,7 +204,7 @@ public final class Lake: Sendable {
             await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
         })
         let requestMetrics = RequestMetrics()
-        let loopback = Loopback()
+        let loopback = Loopback(controlToken: controlToken)
         let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
             await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                 .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
@@ -206,7 +212,7 @@ public final class Lake: Sendable {
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam).mount, webdav.mount,
+            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam, token: controlToken).mount, webdav.mount,
                      ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                      MetricsAPI(driver: driver, requests: requestMetrics).mount],
             metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)

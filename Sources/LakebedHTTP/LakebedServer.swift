@@ -109,6 +109,7 @@ public struct LakebedResponder: HTTPResponder {
                 var req = request
                 let buffer = try await Self.readBody(&req, upTo: mount.maxBody ?? maxBody)
                 let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                try mount.admit?(rr)
                 return (try await route.handler(rr), endpoint)
             }
         } catch let e as RucioError {
@@ -167,6 +168,8 @@ public struct Mount: Sendable {
     public var renderError: @Sendable (RucioError) -> Response
     /// When set, the mount answers every request under its prefix itself (the storage's WebDAV does, to stream bytes).
     public var raw: RawHandler?
+    /// Checks every request before its route runs (the control API's token and content types); throws to refuse.
+    public var admit: (@Sendable (RucioRequest) throws -> Void)?
 
     /// A service that handles its requests itself, bodies included.
     public init(prefix: String, raw: @escaping RawHandler) {
@@ -177,10 +180,12 @@ public struct Mount: Sendable {
         self.raw = raw
     }
 
-    public init(prefix: String, table: RouteTable, maxBody: Int? = nil, renderError: @escaping @Sendable (RucioError) -> Response) {
+    public init(prefix: String, table: RouteTable, maxBody: Int? = nil, renderError: @escaping @Sendable (RucioError) -> Response,
+                admit: (@Sendable (RucioRequest) throws -> Void)? = nil) {
         self.prefix = RouteTable.segments(prefix)
         self.table = table
         self.maxBody = maxBody
         self.renderError = renderError
+        self.admit = admit
     }
 }

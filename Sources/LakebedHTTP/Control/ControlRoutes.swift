@@ -8,16 +8,54 @@ import LakebedFTS
 public import LakebedIAM
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
-/// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).
+/// It is what CI suites and workshop presenters call. Bodies must be JSON (`application/json`), so a web page cannot
+/// post a form or plain text to it; with a control token (`serve --control-token`), every request must carry it.
 public struct ControlAPI: Sendable {
     let driver: LakeDriver
     let scenario: ScenarioRunner?
     let iam: IAM?
+    let token: String?
 
-    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil, iam: IAM? = nil) {
+    /// The header a control token travels in (`Authorization: Bearer <token>` works too).
+    public static let tokenHeader = "X-Lakebed-Control-Token"
+
+    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil, iam: IAM? = nil, token: String? = nil) {
         self.driver = driver
         self.scenario = scenario
         self.iam = iam
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses requests without the control token (when one is set) and bodies that are not JSON.
+    func admit(_ r: RucioRequest) throws {
+        if let token {
+            let bearer = r.header("Authorization").flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
+            let given = r.header(Self.tokenHeader) ?? bearer?.trimmingCharacters(in: .whitespaces)
+            guard let given, Self.sameSecret(given, token) else {
+                throw RucioError("CannotAuthenticate", "The control API needs its token (header \(Self.tokenHeader), or Authorization: Bearer)")
+            }
+        }
+        let type = r.header("Content-Type")
+        if let type, !Self.isJSON(type) {
+            throw RucioError("UnsupportedMediaType", "The control API takes JSON bodies (Content-Type: application/json), not \(Validation.printable(type))")
+        }
+        if type == nil, !r.body.isEmpty {
+            throw RucioError("UnsupportedMediaType", "The control API takes JSON bodies: send Content-Type: application/json")
+        }
+    }
+
+    /// `application/json`, or any `+json` type, with or without parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
+    }
+
+    /// Compares in time independent of where the strings differ.
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = x.count ^ y.count
+        for i in 0..<max(x.count, y.count) { diff |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)) }
+        return diff == 0
     }
 
     func runner() throws -> ScenarioRunner {
@@ -26,7 +64,7 @@ public struct ControlAPI: Sendable {
     }
 
     static func renderError(_ e: RucioError) -> Response {
-        let status = ErrorStatus.status(for: e.exceptionClass)
+        let status = e.exceptionClass == "UnsupportedMediaType" ? HTTPResponse.Status.unsupportedMediaType : ErrorStatus.status(for: e.exceptionClass)
         let body: JSON = ["error": .string(e.exceptionClass), "message": .string(e.message)]
         return Reply.make(status.code == 500 && e.exceptionClass != "InternalError" ? .badRequest : status, "application/json", body.serialized())
     }
@@ -34,7 +72,8 @@ public struct ControlAPI: Sendable {
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/lakebed", table: t, renderError: Self.renderError)
+        let api = self
+        return Mount(prefix: "/lakebed", table: t, renderError: Self.renderError, admit: { r in try api.admit(r) })
     }
 
     func clockDoc() -> JSON {

@@ -367,3 +367,35 @@ def test_a_user_account_cannot_add_locked_rules(lake, client):
     assert r.status_code == 201, r.text
     # root may.
     assert client.add_replication_rule([{"scope": "user.lockuser", "name": "lockme"}], 1, "SITE-B", locked=True)
+
+
+def test_a_snapshot_on_a_full_disk_is_507_and_leaves_no_partial(tmp_path):
+    """A snapshot on a full disk was a 500 with a `.partial` left behind. Needs a small tmpfs (root may mount one)."""
+    import subprocess
+    import pytest
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12M", "tmpfs", str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        lake = Lake(mnt / "lake", args=["--no-https"]).start()
+        try:
+            filler = mnt / "filler"
+            with open(filler, "wb") as f:  # fill the device, leaving a few kB
+                try:
+                    while True:
+                        f.write(b"\0" * (256 << 10))
+                        f.flush()
+                except OSError:
+                    pass
+            r = requests.post(f"{lake.url}/lakebed/snapshots/full", json={}, timeout=60)
+            assert r.status_code == 507, (r.status_code, r.text)
+            assert r.json()["error"] == "InsufficientStorage"
+            assert not [p.name for p in (lake.data_dir / "snapshots").iterdir() if p.name.startswith("full")]
+            filler.unlink()
+            assert requests.post(f"{lake.url}/lakebed/snapshots/full", json={}, timeout=60).status_code == 200
+            assert requests.get(f"{lake.url}/ping", timeout=30).status_code == 200
+        finally:
+            lake.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

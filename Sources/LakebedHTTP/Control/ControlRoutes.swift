@@ -64,7 +64,8 @@ public struct ControlAPI: Sendable {
     }
 
     static func renderError(_ e: RucioError) -> Response {
-        let status = e.exceptionClass == "UnsupportedMediaType" ? HTTPResponse.Status.unsupportedMediaType : ErrorStatus.status(for: e.exceptionClass)
+        let own: [String: HTTPResponse.Status] = ["UnsupportedMediaType": .unsupportedMediaType, "InsufficientStorage": .init(code: 507)]
+        let status = own[e.exceptionClass] ?? ErrorStatus.status(for: e.exceptionClass)
         let body: JSON = ["error": .string(e.exceptionClass), "message": .string(e.message)]
         return Reply.make(status.code == 500 && e.exceptionClass != "InternalError" ? .badRequest : status, "application/json", body.serialized())
     }

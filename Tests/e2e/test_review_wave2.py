@@ -184,6 +184,29 @@ def test_lakebed_check_detects_a_rolled_back_catalog(tmp_path):
     assert rc == 1 and "catalog.mark.rolled-back" in out, out
     (lake.data_dir / "catalog.mark.rolled-back").unlink()
     assert check_lake(lake.data_dir)[0] == 0
+    # A folder whose catalog is gone altogether is a lost lake, not "no lake".
+    for f in ("catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (lake.data_dir / f).unlink(missing_ok=True)
+    rc, out = check_lake(lake.data_dir)
+    assert rc == 1 and "catalog-lost" in out, out
+
+
+def test_a_checkpoint_through_the_control_api_moves_the_mark(tmp_path):
+    """Between clean stops the lake checkpoints and writes its mark by itself (about once a second, wall time);
+    `POST /lakebed/checkpoint` does it now, so a suite can copy a data folder whose catalog file holds everything."""
+    import json
+    lake = Lake(tmp_path / "lake").start()
+    try:
+        first = requests.post(f"{lake.url}/lakebed/checkpoint", json={}, timeout=30).json()["commits"]
+        assert json.loads((lake.data_dir / "catalog.mark").read_text())["seq"] > 0 and first > 0
+        h = {"X-Rucio-Auth-Token": native_token(lake, "root", "ddmlab", "secret")}
+        assert requests.post(f"{lake.url}/dids/user.root/marked", json={"type": "DATASET"}, headers=h, timeout=30).status_code == 201
+        r = requests.post(f"{lake.url}/lakebed/checkpoint", json={}, timeout=30).json()
+        assert r["commits"] > first
+        assert json.loads((lake.data_dir / "catalog.mark").read_text())["seq"] > first
+        assert (lake.data_dir / "catalog.sqlite-wal").stat().st_size == 0
+    finally:
+        lake.stop()
 
 
 LISTING_SCENARIO = """

@@ -226,6 +226,14 @@ public struct ControlAPI: Sendable {
             let files = await driver.engine.activeFiles()
             return Reply.json(.array(files.map(Self.transferDoc)))
         }
+        t.add(.post, "/checkpoint", auth: false) { _ in
+            // What the lake does about once a second, now, with a full checkpoint: the catalog file alone holds every
+            // commit, and catalog.mark names them (before copying a data folder, say).
+            var done = try driver.catalog.maintain()
+            try driver.catalog.checkpoint()
+            done.truncated = true
+            return Reply.json(["commits": .int(try driver.catalog.commitCount()), "mark_written": .bool(done.markWritten)])
+        }
         t.add(.post, "/rotate-keys", auth: false) { _ in
             // The same as `lakebed rotate-keys`: a new signing key; the previous one keeps verifying, older ones stop.
             guard let iam else { throw RucioError("NotFound", "This lake has no IAM") }

@@ -25,6 +25,15 @@ extension RucioAPI {
         return s
     }
 
+    /// A rule listing streamed page by page (see `Reply.streamPages`).
+    func streamRules(_ filters: [String: String]) async throws -> Response {
+        let store = catalog.rules
+        return try await Reply.streamPages(listings, from: ListingCursor<RuleStore.RulePosition>(position: nil, given: 0)) { cursor in
+            let (rules, last) = try await store.listRulesPage(filters: filters, after: cursor.position, limit: Reply.pageSize)
+            return (rules.map(Doc.rule), rules.count < Reply.pageSize ? nil : ListingCursor(position: last, given: cursor.given + rules.count))
+        }
+    }
+
     func registerRules(_ t: inout RouteTable) {
         t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string")) { r in
             let b = try r.jsonObject()
@@ -39,7 +48,7 @@ extension RucioAPI {
         t.add(.get, "/rules", doc: RouteDoc("List rules", query: "scope:string name:string account:string state:string rse_expression:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
-            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
+            return try await streamRules(filters)
         }
         t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in Reply.json(Doc.rule(try await catalog.rules.rule(r.param("id")))) }
         t.add(.put, "/rules/:id", doc: RouteDoc("Update a rule", body: "options!:object")) { r in

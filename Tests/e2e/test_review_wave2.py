@@ -272,6 +272,11 @@ def test_four_big_listings_stream_and_do_not_starve_ping(tmp_path):
         duration = time.perf_counter() - t0
         probe.stop()
         rss_after = rss_kb(lake.proc.pid)
+        load = sorted(probe.latencies)
+        print(f"\nlistings: first rows {[round(r[0], 2) for r in results]} s of {[round(r[1], 1) for r in results]} s; "
+              f"/ping idle median {sorted(idle)[len(idle) // 2] * 1000:.1f} ms, under load median "
+              f"{load[len(load) // 2] * 1000 if load else -1:.1f} ms, max {load[-1] * 1000 if load else -1:.0f} ms; "
+              f"RSS {rss_before // 1024} -> {rss_after // 1024} MB")
         assert not errors, errors
         assert [n for _, _, n, _ in results] == [60000] * 4, [n for _, _, n, _ in results]
         # Streamed: every listing's first row came long before its last.

@@ -124,13 +124,15 @@ public final class Lake: Sendable {
         // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
         clock.setPaused(true)
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
-        if let (count, mark) = try catalog.noticeRollBack() {
-            logger.error("""
-                the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed (\(mark.writtenAt)).                 Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
-                """)
-        }
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
+        }
+        // After a finished restore (which moves the count past the mark), so a deliberate return is never taken for a loss.
+        if let (count, mark) = try catalog.noticeRollBack() {
+            logger.error("""
+                the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed \
+                (\(mark.writtenAt)). Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
+                """)
         }
         // Writes a killed process left half-done under hidden names: nothing will finish them (this process holds the folder).
         for rse in try await catalog.rses.listRSEs() {

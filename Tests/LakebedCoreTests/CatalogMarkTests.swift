@@ -29,6 +29,10 @@ struct CatalogMarkTests {
         try await c.db.write { db in try db.execute(sql: "UPDATE lake_mark SET seq = seq - 3") }
         let problems = try await c.checkConsistency().problems
         #expect(problems.map(\.kind) == ["rolled-back"])
+        // Unless a restore was cut short: that older catalog is there on purpose, and the next start finishes it.
+        _ = FileManager.default.createFile(atPath: c.dataDir + "/.restoring", contents: Data())
+        #expect(try await c.checkConsistency().problems.isEmpty)
+        try FileManager.default.removeItem(atPath: c.dataDir + "/.restoring")
         // A start notices it once and keeps the old mark aside, so the finding stays until someone removes it.
         #expect(try c.noticeRollBack() != nil)
         #expect(try c.noticeRollBack() == nil)

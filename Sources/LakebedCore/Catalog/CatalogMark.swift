@@ -107,7 +107,9 @@ extension Catalog {
     /// Findings about the mark for `lakebed check`.
     func markFindings(commitCount seq: Int64) -> [ConsistencyReport.Finding] {
         var out: [ConsistencyReport.Finding] = []
-        if let mark = CatalogMark.load(dataDir: dataDir), seq < mark.seq {
+        // A restore cut short puts an older catalog in place on purpose; the next start finishes it and moves the count on.
+        let restoring = FileManager.default.fileExists(atPath: dataDir + "/.restoring")
+        if !restoring, let mark = CatalogMark.load(dataDir: dataDir), seq < mark.seq {
             out.append(.init(kind: "rolled-back", detail: """
                 The catalog's commit count is \(seq), but the lake saw \(mark.seq) committed (catalog.mark, \(mark.writtenAt)): \
                 \(mark.seq - seq) change(s) to files, replicas or rules were lost (a damaged WAL, or an older catalog.sqlite put back)

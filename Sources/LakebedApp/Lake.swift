@@ -128,6 +128,18 @@ public final class Lake: Sendable {
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
         }
+        // After a finished restore (which moves the count past the mark), so a deliberate return is never taken for a loss.
+        if let (count, mark) = try catalog.noticeRollBack() {
+            logger.error("""
+                the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed \
+                (\(mark.writtenAt)). Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
+                """)
+        }
+        // Writes a killed process left half-done under hidden names: nothing will finish them (this process holds the folder).
+        for rse in try await catalog.rses.listRSEs() {
+            let removed = RSEStorage.removeStalePartials(under: rse.root)
+            if removed > 0 { logger.warning("removed \(removed) unfinished storage write(s) a stopped process left on \(rse.rse)") }
+        }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
@@ -177,25 +189,33 @@ public final class Lake: Sendable {
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
     /// control API, the dashboard and metrics. `loopbackOnly`: the lake is bound to loopback, so requests from web
     /// pages of other sites (foreign `Origin`, non-loopback `Host`) are refused.
-    public func responder(logger: Logger, loopbackOnly: Bool = true) throws -> LakebedResponder {
+    /// `controlToken`: when set, the control API admits only requests that carry it.
+    public func responder(logger: Logger, loopbackOnly: Bool = true, controlToken: String? = nil) throws -> LakebedResponder {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if TokenInfo.looksLikeJWT(token) { return (try? await iam.validate(token))?.sub }
-            return try? await catalog.auth.validateNativeToken(token)?.account
+            let name: String
+            if TokenInfo.looksLikeJWT(token) {
+                guard let sub = (try? await iam.validate(token))?.sub else { return nil }
+                name = sub
+            } else {
+                guard let account = (try? await catalog.auth.validateNativeToken(token))?.account else { return nil }
+                name = account
+            }
+            return FTSCaller(name: name, privileged: await iam.rucioIssuer(anyToken: token, catalog: catalog)?.isAdmin ?? false)
         }, storageCheck: { token, rse, path, write in
             await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
         })
         let requestMetrics = RequestMetrics()
-        let loopback = Loopback()
+        let loopback = Loopback(controlToken: controlToken)
         let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
             await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                 .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-        })
+        }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
+            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam, token: controlToken).mount, webdav.mount,
                      ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                      MetricsAPI(driver: driver, requests: requestMetrics).mount],
             metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
@@ -253,7 +273,8 @@ public final class Lake: Sendable {
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
     public static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {  // never .lock
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.mark", "catalog.mark.tmp", "catalog.mark.rolled-back",
+                     "rses", "snapshots", ".seeding"] {  // never .lock
             try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }

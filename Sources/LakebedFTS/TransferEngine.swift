@@ -118,10 +118,11 @@ public actor TransferEngine {
 
     // MARK: FTS's API
 
-    /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step.
-    public func submit(files specs: [FTSFileSpec], submitter: String, priority: Int = 3, verifyChecksum: String = "b",
+    /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step. `jobID`: the id to file it under
+    /// (FTS's REST API gives random ones); nil takes the next from the seeded sequence, as the conveyor's jobs do.
+    public func submit(files specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int = 3, verifyChecksum: String = "b",
                        metadata: String? = nil, overwrite: Bool = false) -> FTSJob {
-        makeJob(specs, submitter: submitter, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
+        makeJob(specs, submitter: submitter, jobID: jobID, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
                 overwrite: overwrite, at: max(simTime, catalog.clock.now()))
     }
 
@@ -129,12 +130,13 @@ public actor TransferEngine {
     public func files(ofJob id: String) -> [FTSFile] { (jobs[id]?.fileIDs ?? []).compactMap { files[$0] } }
     public func file(_ id: Int) -> FTSFile? { files[id] }
 
-    /// Jobs, newest first, optionally filtered by state.
-    public func listJobs(states: Set<FTSJobState>? = nil, limit: Int = 1000) -> [FTSJob] {
+    /// Jobs, newest first, optionally filtered by state and by who submitted them.
+    public func listJobs(states: Set<FTSJobState>? = nil, submitter: String? = nil, limit: Int = 1000) -> [FTSJob] {
         var out: [FTSJob] = []
         for id in jobOrder.reversed() {
             guard let j = jobs[id] else { continue }
             if let states, !states.contains(j.state) { continue }
+            if let submitter, j.submitter != submitter { continue }
             out.append(j)
             if out.count >= limit { break }
         }
@@ -196,9 +198,9 @@ public actor TransferEngine {
     }
 
     @discardableResult
-    private func makeJob(_ specs: [FTSFileSpec], submitter: String, priority: Int, verifyChecksum: String, metadata: String?,
-                         overwrite: Bool, at time: Date) -> FTSJob {
-        let id = newJobID()
+    private func makeJob(_ specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int, verifyChecksum: String,
+                         metadata: String?, overwrite: Bool, at time: Date) -> FTSJob {
+        let id = jobID.flatMap { jobs[$0] == nil ? $0 : nil } ?? newJobID()
         var ids: [Int] = []
         for spec in specs {
             let fid = nextFileID

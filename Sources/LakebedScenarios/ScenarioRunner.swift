@@ -417,7 +417,14 @@ public final class ScenarioRunner: Sendable {
     func snapshotHeld(_ name: String) async throws {
         // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
         let final = try snapshotDir(name), partial = final + ".partial"
-        try await catalog.snapshots.snapshot(to: partial)
+        do { try await catalog.snapshots.snapshot(to: partial) } catch {
+            // Nothing half-written stays behind; a full disk is said as such (the control API answers 507).
+            try? FileManager.default.removeItem(atPath: partial)
+            if SnapshotStore.isOutOfSpace(error, at: catalog.dataDir) {
+                throw LakeError.insufficientStorage("No space left on the device of \(catalog.dataDir): snapshot \(name) was not taken")
+            }
+            throw error
+        }
         CrashPoint.reach("snapshot:copied")
         let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
         var labels = meta.0

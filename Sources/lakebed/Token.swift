@@ -74,7 +74,8 @@ struct Token: AsyncParsableCommand {
 struct RotateKeys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
-        abstract: "Generate a new IAM signing key (the previous key stays in the JWKS; older ones are dropped).")
+        abstract: "Generate a new IAM signing key (the previous key stays in the JWKS; older ones are dropped and stop verifying).",
+        discussion: "A running lake follows its key folder: the new key signs at once (or POST /lakebed/rotate-keys on the lake itself).")
 
     @Option(name: .long, help: "The lake's data folder.")
     var dataDir: String = "./lakebed-data"
@@ -82,7 +83,7 @@ struct RotateKeys: AsyncParsableCommand {
     func run() async throws {
         let iam = try await IAM(dataDir: dataDir, clock: SystemClock())
         let kid = try await iam.rotateKeys()
-        print("new signing key \(kid); a running server verifies with it at once and signs with it after a restart")
+        print("new signing key \(kid); a running lake on this folder signs with it and publishes it at once, and the key before the previous one no longer verifies")
     }
 }
 

@@ -44,7 +44,9 @@ extension Catalog {
     /// - SQLite's own integrity and foreign-key checks pass.
     /// Reads one consistent snapshot of the catalog; safe on a running lake (writers go on meanwhile).
     public func checkConsistency(verifyChecksums: Bool = true, limit: Int = 50) async throws -> ConsistencyReport {
-        try await db.read { db in try Self.checkConsistency(db, verifyChecksums: verifyChecksums, limit: limit) }
+        var report = try await db.read { db in try Self.checkConsistency(db, verifyChecksums: verifyChecksums, limit: limit) }
+        report.problems += markFindings(commitCount: try commitCount())
+        return report
     }
 
     static func checkConsistency(_ db: Database, verifyChecksums: Bool, limit: Int) throws -> ConsistencyReport {

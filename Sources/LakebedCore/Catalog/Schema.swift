@@ -108,6 +108,25 @@ enum Schema {
             // Tokens are now stored as their SHA-256; the clear ones of older lakes end (clients log in again).
             try db.execute(sql: "DELETE FROM tokens")
         }
+        m.registerMigration("v7-replica-paths") { db in
+            // Storage writes and deletes look up the replicas held at a path (ReplicaStore.heldReplicas).
+            try db.execute(sql: "CREATE INDEX replicas_path ON replicas(rse_id, path)")
+        }
+        m.registerMigration("v8-commit-mark") { db in
+            // A counter that every change to files, replicas and rules moves forward, in the change's own transaction:
+            // a catalog that lost commits (a damaged WAL, an older file put back) shows a smaller count than the
+            // high-water mark the lake wrote beside it (CatalogMark).
+            var sql = """
+            CREATE TABLE lake_mark (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+            INSERT INTO lake_mark (id, seq) VALUES (1, 0);
+            """
+            for table in ["dids", "replicas", "rules"] {
+                for (name, when) in [("insert", "INSERT"), ("delete", "DELETE"), ("state", "UPDATE OF state")] where !(table == "dids" && name == "state") {
+                    sql += "CREATE TRIGGER mark_\(table)_\(name) AFTER \(when) ON \(table) BEGIN UPDATE lake_mark SET seq = seq + 1; END;\n"
+                }
+            }
+            try db.execute(sql: sql)
+        }
         registerSubscriptions(&m)
         return m
     }

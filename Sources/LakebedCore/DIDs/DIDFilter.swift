@@ -62,7 +62,8 @@ extension DIDStore {
     }
 
     /// `list_dids`: DIDs of `scope` matching the filter and type (`all`, `collection`, `dataset`, `container`, `file`).
-    public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?) async throws -> [SearchHit] {
+    /// DIDs of a scope matching `filter`, by name; `after`: only names after it (the next page of a streamed search).
+    public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?, after: String? = nil) async throws -> [SearchHit] {
         var typeSet: [String]
         switch type.lowercased() {
         case "all": typeSet = ["FILE", "DATASET", "CONTAINER"]
@@ -97,11 +98,16 @@ extension DIDStore {
             andParts.append("did_type IN (\(groupTypes.map { "'\($0)'" }.joined(separator: ",")))")
             orParts.append("(" + andParts.joined(separator: " AND ") + ")")
         }
-        let sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ") ORDER BY name" + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
+        if let after { args.append(after) }
+        var sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
+        if after != nil { sql += " AND name > ?" }
+        sql += " ORDER BY name"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let query = sql
         let finalArgs = args.map { $0.databaseValue }
         return try await db.read { db in
             _ = try ScopeStore.scopeOwner(db, scope)
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArgs)).map {
+            return try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
                 SearchHit(scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
             }
         }

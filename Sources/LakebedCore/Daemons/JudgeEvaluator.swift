@@ -15,6 +15,10 @@ public struct JudgeEvaluator: CatalogStore {
         if account != issuer.account && !issuer.isAdmin {
             throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule for account \(account)")
         }
+        // Rucio's generic perm_add_rule: an account adds its own rules only when they are not locked; locked ones are for admins.
+        if spec.locked && !issuer.isAdmin {
+            throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule: only admins can add locked rules")
+        }
         try AccountStore.requireAccount(db, account)
         guard spec.copies >= 1 else { throw RucioError(.invalidReplicationRule, "The number of copies must be at least 1") }
         guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError(.invalidReplicationRule, "Invalid grouping '\(spec.grouping)'") }

@@ -184,16 +184,27 @@ public struct ReplicaStore: CatalogStore {
     }
 
     func listReplicasIn(_ db: Database, _ dids: [DIDRef], _ query: ReplicaQuery) throws -> [FileReplicas] {
+        var files: [DID] = []
+        var seen = Set<DIDRef>()
+        for ref in dids {
+            for f in try DIDStore.files(db, ref.scope, ref.name) where seen.insert(DIDRef(f.scope, f.name)).inserted {
+                files.append(f)
+                if let limit = query.limit, files.count >= limit { return try replicaEntries(db, files, query) }
+            }
+        }
+        return try replicaEntries(db, files, query)
+    }
+
+    /// The replicas of each file, as a listing gives them.
+    func replicaEntries(_ db: Database, _ files: [DID], _ query: ReplicaQuery) throws -> [FileReplicas] {
         do {
             var allowed: Set<String>?
             if let e = query.rseExpression { allowed = Set(try RSEStore.resolve(db, expression: e).map(\.id)) }
             var rseCache: [String: RSE] = [:]
             var protoCache: [String: [RSEProtocol]] = [:]
             var out: [FileReplicas] = []
-            var seen = Set<DIDRef>()
-            for ref in dids {
-                let files = try DIDStore.files(db, ref.scope, ref.name)
-                for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
+            do {
+                for f in files {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
                     let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
                     for row in rows {
@@ -211,7 +222,6 @@ public struct ReplicaStore: CatalogStore {
                     entry.replicas.sort { $0.rse.rse < $1.rse.rse }
                     if query.resolveParents { entry.parents = try DIDStore.ancestors(db, f.scope, f.name) }
                     out.append(entry)
-                    if let limit = query.limit, out.count >= limit { return out }
                 }
             }
             return out

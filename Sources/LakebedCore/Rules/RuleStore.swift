@@ -101,6 +101,17 @@ public struct RuleStore: CatalogStore {
 
     /// Rules matching column filters (`name` accepts `*`).
     public func listRules(filters: [String: String]) async throws -> [Rule] {
+        try await listRulesPage(filters: filters, after: nil, limit: nil).rules
+    }
+
+    /// Where a paged rule listing stands: the last rule given, by (created_at, id) as stored.
+    public struct RulePosition: Sendable {
+        var createdAt: Double
+        var id: String
+    }
+
+    /// One page of `listRules`: rules after `after` in (created_at, id) order, at most `limit`; the position of the last.
+    public func listRulesPage(filters: [String: String], after: RulePosition?, limit: Int?) async throws -> (rules: [Rule], last: RulePosition?) {
         let columns: Set<String> = ["id", "scope", "name", "account", "state", "rse_expression", "activity", "did_type", "grouping", "subscription_id", "locked", "child_rule_id", "purge_replicas", "copies", "priority"]
         var sql = "SELECT * FROM rules WHERE 1"
         var args: [any DatabaseValueConvertible] = []
@@ -119,11 +130,19 @@ public struct RuleStore: CatalogStore {
                 sql += " AND \(k) = ?"; args.append(v)
             }
         }
-        let finalSQL = sql + " ORDER BY created_at, id"
+        if let after {
+            sql += " AND (created_at, id) > (?, ?)"
+            args += [after.createdAt, after.id]
+        }
+        sql += " ORDER BY created_at, id"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let finalSQL = sql
         let finalArgs = args.map { $0.databaseValue }
         let policy = catalog.retryPolicy
         return try await db.read { db in
-            try JudgeRepairer.planned(db, try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Rule.init(row:)), policy: policy)
+            let rows = try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs))
+            return (try JudgeRepairer.planned(db, rows.map(Rule.init(row:)), policy: policy),
+                    rows.last.map { RulePosition(createdAt: $0["created_at"], id: $0["id"]) })
         }
     }
 

@@ -31,7 +31,10 @@ enum DashboardScript {
       clearTimeout(toast.timer); toast.timer = setTimeout(() => t.classList.remove("show"), 3000);
     }
     async function call(method, path, body) {
-      const r = await fetch(path, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      // A lake started with --control-token: the dashboard's address carries it after # (never sent to a server).
+      const token = new URLSearchParams(location.hash.slice(1)).get("control-token");
+      const headers = token ? { "Content-Type": "application/json", "X-Lakebed-Control-Token": token } : { "Content-Type": "application/json" };
+      const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await r.text();
       let doc = null; try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = text; }
       if (!r.ok) throw new Error((doc && doc.message) || (r.status + " " + r.statusText));

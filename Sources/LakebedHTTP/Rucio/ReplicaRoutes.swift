@@ -14,9 +14,10 @@ extension RucioAPI {
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
             let dids = try Self.didRefs(try b.requiredArray("dids"))
-            let files = try await catalog.replicas.listReplicas(dids, query: q)
-            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
-            return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
+            if (r.header("Accept") ?? "").contains("metalink") {
+                return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: q.resolveParents)
+            }
+            return try await streamReplicas(dids, q)
         }
         t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"),
               statuses: [.dataIdentifierNotFound: .badRequest], list)
@@ -52,9 +53,18 @@ extension RucioAPI {
             var q = ReplicaStore.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
-            let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)
-            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: false) }
-            return Reply.stream(files.map { Self.replicaDoc($0, allStates: false, parents: false) })
+            let dids = [DIDRef(r.param("scope"), r.param("name"))]
+            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: false) }
+            return try await streamReplicas(dids, q)
+        }
+    }
+
+    /// A replica listing streamed page by page (see `Reply.streamPages`).
+    func streamReplicas(_ dids: [DIDRef], _ q: ReplicaStore.ReplicaQuery) async throws -> Response {
+        let store = catalog.replicas
+        return try await Reply.streamPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
+            let (files, next) = try await store.listReplicasPage(dids, query: q, cursor: cursor, pageSize: Reply.pageSize)
+            return (files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) }, next.position == nil ? nil : next)
         }
     }
 

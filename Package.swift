@@ -14,20 +14,20 @@ let package = Package(
         .executable(name: "lakebed", targets: ["lakebed"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
-        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
-        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
     ],
     targets: [
         .target(
@@ -57,9 +57,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Rucio's side of OIDC (rucio.core.oidc): the API, storage and FTS accepting the IAM's tokens. The issuer itself
+        // knows nothing of Rucio's catalog.
+        .target(name: "LakebedOIDC", dependencies: ["LakebedCore", "LakebedIAM"], swiftSettings: swiftSettings),
         .target(
             name: "LakebedScenarios",
-            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", .product(name: "Yams", package: "Yams")],
+            dependencies: ["LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedOIDC", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -83,7 +86,7 @@ let package = Package(
         .target(
             name: "LakebedApp",
             dependencies: [
-                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedScenarios", "LakebedHTTP",
+                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedOIDC", "LakebedScenarios", "LakebedHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "lakebed",
             dependencies: [
-                "LakebedCore", "LakebedApp", "LakebedDaemons", "LakebedFTS", "LakebedHTTP", "LakebedScenarios", "LakebedIAM",
+                "LakebedCore", "LakebedApp", "LakebedDaemons", "LakebedFTS", "LakebedHTTP", "LakebedScenarios", "LakebedIAM", "LakebedOIDC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -113,7 +116,7 @@ let package = Package(
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedOIDC", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [

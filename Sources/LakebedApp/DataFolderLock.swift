@@ -34,5 +34,17 @@ final class DataFolderLock: Sendable {
         return DataFolderLock(fd: fd)
     }
 
+    /// Whether a running lake holds the folder's lock (false when there is no lock file, or nobody holds it).
+    static func isHeld(_ dataDir: String) -> Bool {
+        let fd = open((dataDir as NSString).appendingPathComponent(".lock"), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            _ = flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+
     deinit { close(fd) }
 }

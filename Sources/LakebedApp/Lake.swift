@@ -6,6 +6,7 @@ public import LakebedDaemons
 public import LakebedFTS
 public import LakebedHTTP
 public import LakebedIAM
+import LakebedOIDC
 public import LakebedScenarios
 public import Logging
 import NIOCore
@@ -13,7 +14,7 @@ public import ServiceLifecycle
 
 /// How to open a lake: where it lives, what seeds it, how fast its clock runs.
 public struct LakeOptions: Sendable {
-    /// Folder for the catalog and RSE directories; nil: `./lakebed-data`, or a new temporary folder for a scenario.
+    /// Folder for the catalog and RSE directories; nil: `./lakebed-data`, or `./lakebed-data/scenarios/<name>` for a scenario.
     public var dataDir: String?
     /// The scenario that seeds the lake; nil: the embedded default lake.
     public var scenario: Scenario?
@@ -89,10 +90,10 @@ public final class Lake: Sendable {
         let loaded = options.scenario
         let timeScale = options.timeScale ?? loaded?.timeScale ?? 1
         let seed = options.seed ?? loaded?.seed
-        let chosen = options.dataDir ?? (loaded == nil ? defaultDataDir : nil)
+        let chosen = options.dataDir ?? loaded.map { scenarioDataDir($0.name) } ?? defaultDataDir
         // Two lakes on one folder would both write its catalog and its rucio.cfg: the second one stops here.
         var lock: DataFolderLock? = nil
-        if let chosen, FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
+        if FileManager.default.fileExists(atPath: chosen) { lock = try DataFolderLock.take(chosen) }
         let dataDir = try dataFolder(options.dataDir, scenario: loaded, fresh: options.fresh)
         if lock == nil {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -126,6 +127,18 @@ public final class Lake: Sendable {
         let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
+        }
+        // After a finished restore (which moves the count past the mark), so a deliberate return is never taken for a loss.
+        if let (count, mark) = try catalog.noticeRollBack() {
+            logger.error("""
+                the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed \
+                (\(mark.writtenAt)). Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
+                """)
+        }
+        // Writes a killed process left half-done under hidden names: nothing will finish them (this process holds the folder).
+        for rse in try await catalog.rses.listRSEs() {
+            let removed = RSEStorage.removeStalePartials(under: rse.root)
+            if removed > 0 { logger.warning("removed \(removed) unfinished storage write(s) a stopped process left on \(rse.rse)") }
         }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
@@ -176,25 +189,33 @@ public final class Lake: Sendable {
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
     /// control API, the dashboard and metrics. `loopbackOnly`: the lake is bound to loopback, so requests from web
     /// pages of other sites (foreign `Origin`, non-loopback `Host`) are refused.
-    public func responder(logger: Logger, loopbackOnly: Bool = true) throws -> LakebedResponder {
+    /// `controlToken`: when set, the control API admits only requests that carry it.
+    public func responder(logger: Logger, loopbackOnly: Bool = true, controlToken: String? = nil) throws -> LakebedResponder {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
         let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            if TokenInfo.looksLikeJWT(token) { return (try? await iam.validate(token))?.sub }
-            return try? await catalog.auth.validateNativeToken(token)?.account
+            let name: String
+            if TokenInfo.looksLikeJWT(token) {
+                guard let sub = (try? await iam.validate(token))?.sub else { return nil }
+                name = sub
+            } else {
+                guard let account = (try? await catalog.auth.validateNativeToken(token))?.account else { return nil }
+                name = account
+            }
+            return FTSCaller(name: name, privileged: await iam.rucioIssuer(anyToken: token, catalog: catalog)?.isAdmin ?? false)
         }, storageCheck: { token, rse, path, write in
             await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
         })
         let requestMetrics = RequestMetrics()
-        let loopback = Loopback()
+        let loopback = Loopback(controlToken: controlToken)
         let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
             await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                 .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-        })
+        }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner).mount, webdav.mount,
+            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam, token: controlToken).mount, webdav.mount,
                      ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                      MetricsAPI(driver: driver, requests: requestMetrics).mount],
             metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
@@ -210,7 +231,18 @@ public final class Lake: Sendable {
     /// The default lake's folder, relative to where `lakebed serve` runs.
     public static let defaultDataDir = "./lakebed-data"
 
-    /// Where the lake lives: the given folder, ./lakebed-data, or a fresh temporary folder for a scenario.
+    /// Where `serve --scenario` keeps a scenario's lake when given no folder: one folder per scenario, under the
+    /// default lake's (which never touches it), so `lakebed env` finds it and runs do not pile up in the temp folder.
+    public static func scenarioDataDir(_ name: String) -> String { defaultDataDir + "/scenarios/" + name }
+
+    /// The folders under `./lakebed-data` (the default lake's, then each scenario's) that a running lake holds.
+    public static func runningDefaultLakes() -> [String] {
+        let scenarios = (defaultDataDir as NSString).appendingPathComponent("scenarios")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: scenarios)) ?? []).sorted()
+        return ([defaultDataDir] + names.map(scenarioDataDir)).filter(DataFolderLock.isHeld)
+    }
+
+    /// Where the lake lives: the given folder, ./lakebed-data, or ./lakebed-data/scenarios/<name> for a scenario.
     public static func dataFolder(_ given: String?, scenario: Scenario?, fresh: Bool) throws -> String {
         let fm = FileManager.default
         guard let scenario else {
@@ -219,25 +251,30 @@ public final class Lake: Sendable {
             if fresh { wipe(dir) }
             return dir
         }
-        guard let given else {
-            let dir = NSTemporaryDirectory() + "lakebed-\(scenario.name)-\(UUID().uuidString.prefix(8))"
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            return dir
-        }
-        let catalog = (given as NSString).appendingPathComponent("catalog.sqlite")
-        let interrupted = fm.fileExists(atPath: (given as NSString).appendingPathComponent(".seeding"))
+        let dir = given ?? scenarioDataDir(scenario.name)
+        let catalog = (dir as NSString).appendingPathComponent("catalog.sqlite")
+        let interrupted = fm.fileExists(atPath: (dir as NSString).appendingPathComponent(".seeding"))
         if fm.fileExists(atPath: catalog) && !interrupted {
             guard fresh else {
-                throw LakeOpenError(description: "\(given) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir for a temporary folder.")
+                throw LakeOpenError(description: given == nil
+                    ? """
+                        \(dir) holds the lake of an earlier `lakebed serve --scenario` (\(scenario.name)). A scenario seeds an \
+                        empty lake: add --fresh to start it over (this wipes that folder's catalog and RSE bytes), or give another --data-dir.
+                        """
+                    : """
+                        \(dir) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir \
+                        for the scenario's own folder (\(scenarioDataDir(scenario.name))).
+                        """)
             }
-            wipe(given)
+            wipe(dir)
         }
-        return given
+        return dir
     }
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
     public static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "rses", "snapshots", ".seeding"] {  // never .lock
+        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.mark", "catalog.mark.tmp", "catalog.mark.rolled-back",
+                     "rses", "snapshots", ".seeding"] {  // never .lock
             try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }

@@ -4,13 +4,17 @@ public import LakebedFTS
 public import Logging
 
 /// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule
-/// expiry), the reaper, the judge-repairer (stuck rules) and the necromancer (bad replicas).
+/// expiry), the reaper, the judge-repairer (stuck rules), the transmogrifier (subscriptions) and the necromancer
+/// (bad replicas).
 ///
 /// Live, `tick()` is called a few times a second of real time. Under test or simulation, `advance(to:)` moves a
 /// virtual clock from event to event, so an hour of lake time costs only the work done in it.
 public final class LakeDriver: Sendable {
+    /// The catalog the daemons work on (rules, locks, requests, replicas).
     public let catalog: Catalog
+    /// The lake clock the daemons run on; `advance(to:)` moves it, live serving follows the wall clock at its scale.
     public let clock: VirtualClock
+    /// The emulated FTS that moves the conveyor's transfer requests.
     public let engine: TransferEngine
     let logger: Logger
 
@@ -63,8 +67,9 @@ public final class LakeDriver: Sendable {
         let policy = await engine.policy
         var rep = try await Housekeeping(catalog: catalog).housekeeping()
         rep.repairedRules = try await JudgeRepairer(catalog: catalog).repairStuckRules(at: clock.now(), policy: policy)
+        let subscribed = try await Transmogrifier(catalog: catalog).run(at: clock.now())
         let necromancy = try await Necromancer(catalog: catalog).run()
-        if rep.repairedRules > 0 || rep.expiredRules > 0 || necromancy.recovering > 0 { try await engine.step() }
+        if rep.repairedRules > 0 || rep.expiredRules > 0 || subscribed > 0 || necromancy.recovering > 0 { try await engine.step() }
         try await catalog.drainRuleEvents()
         return rep
     }
@@ -72,8 +77,9 @@ public final class LakeDriver: Sendable {
     /// When the next daemon has something to do by itself.
     public func nextEventTime() async throws -> Date? {
         let policy = await engine.policy
-        let necromancer: Date? = try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil
-        let candidates = [try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy), try await JudgeCleaner(catalog: catalog).nextRuleExpiry(), necromancer]
+        let candidates = [try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy), try await JudgeCleaner(catalog: catalog).nextRuleExpiry(),
+                          try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil,
+                          try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil]
         return candidates.compactMap { $0 }.min()
     }
 

@@ -15,23 +15,33 @@ public enum FTSJobState: String, Sendable, CaseIterable {
 
 /// One file to move, as submitted: where from, where to, and what the bytes must check out as.
 public struct FTSFileSpec: Sendable, Equatable {
+    /// Where the bytes come from, as submitted (FTS `source_surl`): a `file://` URL or Lakebed's `/storage/<RSE>/…` HTTP URL.
     public var sourceURL: String
+    /// Where the bytes go, as submitted (FTS `dest_surl`).
     public var destURL: String
     /// Endpoint names used for the link (RSE names when the URLs are inside an RSE).
     public var sourceSE: String
+    /// Destination endpoint name used for the link (FTS `dest_se`); the RSE name the destination URL lies in.
     public var destSE: String
     /// Absolute paths on this machine.
     public var sourcePath: String
+    /// Absolute path on this machine the bytes are copied to (via a `.lakebed-part` file, then renamed).
     public var destPath: String
+    /// File size in bytes (FTS `filesize`); a 0 skips the size check after the copy.
     public var bytes: Int64
     /// Expected adler32 (hex), checked on the destination when set.
     public var adler32: String?
+    /// True for a virtual replica: the transfer takes its time on the link but no bytes are copied.
     public var isVirtual: Bool
+    /// FTS activity share the file was submitted under (Rucio's rule activity); only reported back, never scheduled on.
     public var activity: String
+    /// Per-file `metadata` from a REST submission, as JSON text (FTS `file_metadata`); nil for conveyor submissions.
     public var metadata: String?
     /// The Rucio request this file serves (nil for jobs submitted directly to FTS).
     public var requestID: String?
+    /// Scope of the DID the file is, for event logs; nil for jobs submitted directly to FTS.
     public var scope: String?
+    /// Name of the DID the file is, for event logs; nil for jobs submitted directly to FTS.
     public var name: String?
 
     public init(sourceURL: String, destURL: String, sourceSE: String, destSE: String, sourcePath: String, destPath: String,
@@ -46,13 +56,21 @@ public struct FTSFileSpec: Sendable, Equatable {
 
 /// A file inside a job, with its progress.
 public struct FTSFile: Sendable, Equatable {
+    /// FTS `file_id`: a number unique within this engine, counting from 1 since the last reset.
     public var fileID: Int
+    /// FTS `job_id` of the job the file belongs to.
     public var jobID: String
+    /// What was submitted for the file.
     public var spec: FTSFileSpec
+    /// SUBMITTED, then ACTIVE once it has a slot on its link, then FINISHED, FAILED or CANCELED.
     public var state: FTSFileState
+    /// FTS `reason`: the error text of a FAILED or CANCELED file (e.g. `TRANSFER [5] …`); empty otherwise.
     public var reason: String
+    /// Lake time the file was submitted.
     public var submitTime: Date
+    /// Lake time the file got a slot on its link and went ACTIVE; nil while it waits.
     public var startTime: Date?
+    /// Lake time the file reached a terminal state; nil before.
     public var finishTime: Date?
     /// Bytes still to move.
     public var remaining: Double
@@ -66,41 +84,68 @@ public struct FTSFile: Sendable, Equatable {
 
 /// A job: files submitted together.
 public struct FTSJob: Sendable, Equatable {
+    /// FTS `job_id`: a UUID drawn from the engine's seeded generator.
     public var jobID: String
+    /// SUBMITTED, ACTIVE once a file starts, then FINISHED, FINISHEDDIRTY (some failed), FAILED or CANCELED.
     public var state: FTSJobState
+    /// Lake time the job was submitted (FTS `submit_time`).
     public var submitTime: Date
+    /// Lake time the last file reached a terminal state (FTS `job_finished`); nil before.
     public var finishTime: Date?
+    /// Who submitted: the bearer token's owner for REST jobs, `rucio` for the conveyor (FTS `user_dn`).
     public var submitter: String
+    /// FTS priority (1–5, default 3; conveyor jobs take their highest request priority); reported only, queues are FIFO.
     public var priority: Int
+    /// FTS `verify_checksum` as submitted (`b`, `n`, `s`, `t`…); with `n` no checksum is checked, otherwise adler32 is.
     public var verifyChecksum: String
+    /// The job's `job_metadata` from a REST submission, as JSON text; nil for the conveyor's jobs.
     public var metadata: String?
+    /// FTS `file_id`s of the job's files, in submission order.
     public var fileIDs: [Int]
+    /// FTS `reason` of a job that did not fully finish: the first non-finished file's reason; empty otherwise.
     public var reason: String
+    /// FTS `overwrite`: whether an existing destination file may be replaced (conveyor jobs always overwrite).
     public var overwrite: Bool
 }
 
 /// Something the transfer service did, for event logs, dashboards and metrics.
 public struct TransferEvent: Sendable, Equatable {
     public enum Kind: String, Sendable { case submitted, started, finished, failed, retry, stuck, canceled }
+    /// Lake time it happened.
     public var time: Date
+    /// What happened: submitted, started, finished, failed, retry, stuck or canceled.
     public var kind: Kind
+    /// FTS `job_id` of the file's job.
     public var jobID: String
+    /// FTS `file_id` of the file.
     public var fileID: Int
+    /// Source endpoint (RSE name) of the link.
     public var source: String
+    /// Destination endpoint (RSE name) of the link.
     public var destination: String
+    /// The file's size in bytes (as submitted, whether or not it moved).
     public var bytes: Int64
+    /// Rucio request id the file serves; nil for jobs submitted directly to FTS.
     public var requestID: String?
+    /// The file's DID as `scope:name`; nil for jobs submitted directly to FTS.
     public var did: String?
+    /// The error text for failed, retry, stuck and canceled events; nil otherwise.
     public var reason: String?
 }
 
 /// Totals per link.
 public struct LinkStats: Sendable, Equatable {
+    /// Files submitted on the link since the last reset.
     public var submitted = 0
+    /// Files that finished on the link.
     public var finished = 0
+    /// Transfer attempts that failed on the link.
     public var failed = 0
+    /// Bytes moved by the link's finished files.
     public var bytes: Int64 = 0
+    /// Files moving on the link right now (filled by `linkStats()`).
     public var active = 0
+    /// Files waiting for a slot on the link right now (filled by `linkStats()`).
     public var queued = 0
     public init() {}
 }

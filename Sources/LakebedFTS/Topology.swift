@@ -29,23 +29,21 @@ public struct LinkSettings: Sendable, Equatable {
 /// A change to some of a link's settings: what a scenario's `link` event, `PUT /lakebed/links/<src>/<dst>` and a fault
 /// say. Keys not given stay as they are.
 public struct LinkChange: Sendable, Equatable {
+    /// New bandwidth in bytes per second of lake time; nil = unchanged.
     public var bandwidth: Double?
+    /// New latency before the first byte, in seconds; nil = unchanged.
     public var latency: TimeInterval?
+    /// New number of transfers active at once (at least 1); nil = unchanged.
     public var concurrency: Int?
+    /// New failure probability (0…1); nil = unchanged.
     public var failureRate: Double?
+    /// Take the link down (true) or bring it back up (false); nil = unchanged.
     public var down: Bool?
     /// `.some(nil)` clears the reason.
     public var failureReason: String??
 
-    public init(bandwidth: Double? = nil, latency: TimeInterval? = nil, concurrency: Int? = nil, failureRate: Double? = nil,
-                down: Bool? = nil, failureReason: String?? = nil) {
-        self.bandwidth = bandwidth
-        self.latency = latency
-        self.concurrency = concurrency
-        self.failureRate = failureRate
-        self.down = down
-        self.failureReason = failureReason
-    }
+    /// No change; set the keys that change.
+    public init() {}
 
     /// The settings' names as scenarios and the control API spell them, in the order events list them.
     public static let keys = ["bandwidth", "latency", "concurrency", "failure_rate", "down", "failure_reason"]
@@ -86,7 +84,9 @@ public struct LinkChange: Sendable, Equatable {
 
 /// A directed link between two endpoints (RSE names, or `*` for any).
 public struct LinkKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Source endpoint: an RSE name, or `*` for any source.
     public var source: String
+    /// Destination endpoint: an RSE name, or `*` for any destination.
     public var destination: String
     public init(_ source: String, _ destination: String) {
         self.source = source
@@ -99,7 +99,9 @@ public struct LinkKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 /// Every link's settings: a default, overridden per source (`SITE-A -> *`), per destination (`* -> SITE-B`)
 /// or per exact link.
 public struct Topology: Sendable, Equatable {
+    /// Settings of every link that no entry in `links` covers (`* -> *`).
     public var defaults: LinkSettings
+    /// Overrides per exact link, per source (`SITE-A -> *`) or per destination (`* -> SITE-B`); the most specific wins.
     public var links: [LinkKey: LinkSettings]
 
     public init(defaults: LinkSettings = LinkSettings(), links: [LinkKey: LinkSettings] = [:]) {

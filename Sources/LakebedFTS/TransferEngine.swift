@@ -2,18 +2,23 @@ public import Foundation
 public import LakebedCore
 public import Logging
 
-/// The emulated FTS together with Rucio's conveyor: takes the catalog's queued transfer requests, groups them
-/// into jobs per link, moves the bytes on the lake clock (latency, then the link's bandwidth shared by the
-/// transfers on it, at most `concurrency` at once), verifies checksums, and reports back to the catalog.
+/// The emulated FTS: takes the transfer requests Rucio's conveyor submitter hands it, groups them into jobs per link,
+/// moves the bytes on the lake clock (latency, then the link's bandwidth shared by the transfers on it, at most
+/// `concurrency` at once), verifies checksums, and tells the conveyor's poller what became of each. Jobs submitted
+/// directly (FTS's REST API) run the same way without the conveyor.
 ///
 /// Everything is a discrete-event simulation driven by `run(until:)`: given the same catalog, topology and seed,
 /// the same calls produce the same events in the same order, whatever the speed of the machine.
 public actor TransferEngine {
+    /// The catalog whose transfer requests the engine takes and whose clock it runs on.
     public let catalog: Catalog
+    /// Name the engine gives itself as the requests' `external_host` (Rucio's FTS host), `lakebed-fts` by default.
     public let host: String
     let logger: Logger
+    /// Link settings the engine moves bytes by; changed with `setTopology` and `updateLink`.
     public private(set) var topology: Topology
-    public var policy: RetryPolicy
+    /// The catalog's retry policy (the judge-repairer and rule reads use the same one).
+    public var policy: RetryPolicy { catalog.retryPolicy }
     /// Files per job when the conveyor submits.
     public var filesPerJob = 100
     /// Requests the conveyor claims per pass.
@@ -33,6 +38,9 @@ public actor TransferEngine {
     private var stats: [LinkKey: LinkStats] = [:]
     private var sinks: [@Sendable (TransferEvent) -> Void] = []
     private var busy = false
+    /// Rucio's conveyor, both ends: the submitter FTS takes work from, the poller it reports to.
+    private let submitter: ConveyorSubmitter
+    private let poller: ConveyorPoller
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// Finished jobs kept for inspection.
     public var jobHistory = 10_000
@@ -41,19 +49,21 @@ public actor TransferEngine {
                 host: String = "lakebed-fts", logger: Logger = Logger(label: "lakebed.fts")) {
         self.catalog = catalog
         self.topology = topology
-        self.policy = policy
+        catalog.retryPolicy = policy
         self.rng = SplitMix64(seed: seed)
         self.jobIDs = SplitMix64(seed: seed ^ 0xF75_F75)
         self.simTime = catalog.clock.now()
         self.host = host
         self.logger = logger
+        self.submitter = ConveyorSubmitter(catalog: catalog)
+        self.poller = ConveyorPoller(catalog: catalog)
     }
 
     // MARK: configuration
 
     public func setTopology(_ t: Topology) { topology = t }
     public func updateLink(_ src: String, _ dst: String, _ change: @Sendable (inout LinkSettings) -> Void) { topology.update(src, dst, change) }
-    public func setPolicy(_ p: RetryPolicy) { policy = p }
+    public func setPolicy(_ p: RetryPolicy) { catalog.retryPolicy = p }
     /// Extra wait before bytes leave an RSE (a tape RSE staging files to its disk buffer).
     public private(set) var stagingDelays: [String: TimeInterval] = [:]
     public func setStagingDelay(_ rse: String, _ seconds: TimeInterval?) { stagingDelays[rse] = seconds }
@@ -82,7 +92,7 @@ public actor TransferEngine {
             try await admit(at: t)
             try await startWaiting(at: t)
             var next = nextInternalEvent()
-            if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
+            if let wake = try await submitter.nextRequestWakeup(), wake > t { next = min(next ?? wake, wake) }
             guard let ev = next, ev <= target else {
                 advanceProgress(from: t, to: target)
                 simTime = target
@@ -101,17 +111,18 @@ public actor TransferEngine {
     /// When the next thing happens by itself (a transfer's first byte or last byte, a retry becoming due).
     public func nextEventTime() async throws -> Date? {
         var next = nextInternalEvent()
-        if let wake = try await ConveyorSubmitter(catalog: catalog).nextRequestWakeup() { next = min(next ?? wake, wake) }
-        if try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
+        if let wake = try await submitter.nextRequestWakeup() { next = min(next ?? wake, wake) }
+        if try await submitter.hasEligibleRequests(at: simTime) { next = min(next ?? simTime, simTime) }
         return next
     }
 
     // MARK: FTS's API
 
-    /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step.
-    public func submit(files specs: [FTSFileSpec], submitter: String, priority: Int = 3, verifyChecksum: String = "b",
+    /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step. `jobID`: the id to file it under
+    /// (FTS's REST API gives random ones); nil takes the next from the seeded sequence, as the conveyor's jobs do.
+    public func submit(files specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int = 3, verifyChecksum: String = "b",
                        metadata: String? = nil, overwrite: Bool = false) -> FTSJob {
-        makeJob(specs, submitter: submitter, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
+        makeJob(specs, submitter: submitter, jobID: jobID, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
                 overwrite: overwrite, at: max(simTime, catalog.clock.now()))
     }
 
@@ -119,12 +130,13 @@ public actor TransferEngine {
     public func files(ofJob id: String) -> [FTSFile] { (jobs[id]?.fileIDs ?? []).compactMap { files[$0] } }
     public func file(_ id: Int) -> FTSFile? { files[id] }
 
-    /// Jobs, newest first, optionally filtered by state.
-    public func listJobs(states: Set<FTSJobState>? = nil, limit: Int = 1000) -> [FTSJob] {
+    /// Jobs, newest first, optionally filtered by state and by who submitted them.
+    public func listJobs(states: Set<FTSJobState>? = nil, submitter: String? = nil, limit: Int = 1000) -> [FTSJob] {
         var out: [FTSJob] = []
         for id in jobOrder.reversed() {
             guard let j = jobs[id] else { continue }
             if let states, !states.contains(j.state) { continue }
+            if let submitter, j.submitter != submitter { continue }
             out.append(j)
             if out.count >= limit { break }
         }
@@ -146,7 +158,7 @@ public actor TransferEngine {
             files[fid] = f
             emit(.canceled, f, at: now, reason: f.reason)
             if let rid = f.spec.requestID {
-                _ = try await ConveyorFinisher(catalog: catalog).transferFailed(requestID: rid, reason: "TRANSFER CANCELED", at: now, policy: policy)
+                try await poller.transferCanceled(requestID: rid, at: now, policy: policy)
             }
         }
         updateJobState(id, at: now)
@@ -186,9 +198,9 @@ public actor TransferEngine {
     }
 
     @discardableResult
-    private func makeJob(_ specs: [FTSFileSpec], submitter: String, priority: Int, verifyChecksum: String, metadata: String?,
-                         overwrite: Bool, at time: Date) -> FTSJob {
-        let id = newJobID()
+    private func makeJob(_ specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int, verifyChecksum: String,
+                         metadata: String?, overwrite: Bool, at time: Date) -> FTSJob {
+        let id = jobID.flatMap { jobs[$0] == nil ? $0 : nil } ?? newJobID()
         var ids: [Int] = []
         for spec in specs {
             let fid = nextFileID
@@ -224,10 +236,10 @@ public actor TransferEngine {
         jobOrder = keep
     }
 
-    /// The conveyor: claims eligible requests from the catalog and submits them as jobs, one per link.
+    /// Takes what the conveyor's submitter has for FTS now, as bulk jobs of at most `filesPerJob`, one per link.
     private func admit(at t: Date) async throws {
-        guard try await ConveyorSubmitter(catalog: catalog).hasEligibleRequests(at: t) else { return }
-        let assignments = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
+        guard try await submitter.hasEligibleRequests(at: t) else { return }
+        let assignments = try await submitter.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
         guard !assignments.isEmpty else { return }
         var byLink: [LinkKey: [TransferAssignment]] = [:]
         var linkOrder: [LinkKey] = []
@@ -253,7 +265,7 @@ public actor TransferEngine {
                 for a in chunk { pairs.append((a.requestID, job.jobID)) }
             }
         }
-        try await ConveyorSubmitter(catalog: catalog).setExternalIDs(pairs)
+        try await submitter.setExternalIDs(pairs)
     }
 
     /// Gives free slots on each link to waiting files (FIFO), deciding now whether each will fail.
@@ -284,7 +296,7 @@ public actor TransferEngine {
             waiting[link] = queue
             active[link] = act
         }
-        if !started.isEmpty { try await ConveyorSubmitter(catalog: catalog).requestsStarted(started, at: t) }
+        if !started.isEmpty { try await poller.transfersStarted(started, at: t) }
     }
 
     /// The earliest first-byte or last-byte among active transfers.
@@ -350,7 +362,7 @@ public actor TransferEngine {
             guard let f = files[e.id], let rid = f.spec.requestID else { return nil }
             return (rid, e.failure, f.spec.isVirtual)
         }
-        let outcomes = rucio.isEmpty ? [] : try await ConveyorFinisher(catalog: catalog).finishTransfers(rucio, at: t, policy: policy)
+        let outcomes = rucio.isEmpty ? [] : try await poller.transfersEnded(rucio, at: t, policy: policy)
         var outcomeByRequest: [String: ConveyorFinisher.FinishOutcome] = [:]
         for (item, o) in zip(rucio, outcomes) { outcomeByRequest[item.requestID] = o }
         var jobsTouched: [String] = []

@@ -22,7 +22,14 @@ public struct DaemonService: Service {
     }
 
     public func run() async throws {
+        var pass = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            pass += 1
+            // About once a second of wall time, whatever the lake clock does: the catalog's high-water mark, a passive
+            // checkpoint, and the WAL emptied if it has grown past its limit (CatalogMark, Catalog.maintain).
+            if pass % max(1, Int(Duration.seconds(1) / interval)) == 0 {
+                do { try driver.catalog.maintain() } catch { logger.error("catalog maintenance failed: \(error)") }
+            }
             do {
                 let driver = self.driver, scenario = self.scenario
                 let rep = try await driver.exclusive {

@@ -75,6 +75,7 @@ public struct LakebedResponder: HTTPResponder {
             case .routes(let table, let errors): return await serve(mount, table, errors, rest, request)
             }
         }
+        if FrontPage.wanted(request, segments: segments) { return (FrontPage.response, "/") }
         var endpoint = "-"
         var route: RouteTable.Route?
         do {
@@ -127,6 +128,7 @@ public struct LakebedResponder: HTTPResponder {
                 var req = request
                 let buffer = try await Self.readBody(&req, upTo: mount.maxBody ?? maxBody)
                 let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                try mount.admit?(rr)
                 return (try await route.handler(rr), endpoint)
             }
         } catch {
@@ -183,22 +185,30 @@ public struct Mount: Sendable {
         let isUnexpected: @Sendable (any Error) -> Bool
     }
     enum Service: Sendable { case routes(RouteTable, Errors), raw(RawHandler) }
+    /// Checks every request before its route runs (the control API's token and content types); throws to refuse.
+    public typealias Admission = @Sendable (RucioRequest) throws -> Void
 
+    /// Path segments the service is mounted under, e.g. `["fts"]` for `/fts`; empty = the root.
     public var prefix: [String]
     var service: Service
+    /// Largest request body the service reads, in bytes; nil = the server's limit (raw services read their own bodies).
     public var maxBody: Int?
+    /// Sees every request before its route (nil: all are admitted).
+    public var admit: Admission?
 
     /// A service that handles its requests itself, bodies and errors included (the storage's WebDAV does, to stream bytes).
     public init(prefix: String, raw: @escaping RawHandler) {
         self.prefix = RouteTable.segments(prefix)
         self.service = .raw(raw)
         self.maxBody = nil
+        self.admit = nil
     }
 
-    /// A service of routes whose errors `errors` answers.
-    public init<E: ServiceError>(prefix: String, table: RouteTable, maxBody: Int? = nil, errors: E.Type) {
+    /// A service of routes whose errors `errors` answers; `admit`, when given, sees every request first.
+    public init<E: ServiceError>(prefix: String, table: RouteTable, maxBody: Int? = nil, errors: E.Type, admit: Admission? = nil) {
         self.prefix = RouteTable.segments(prefix)
         self.service = .routes(table, Errors(render: { E.render($0) }, isUnexpected: { E.isUnexpected($0) }))
         self.maxBody = maxBody
+        self.admit = admit
     }
 }

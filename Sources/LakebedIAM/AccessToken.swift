@@ -3,30 +3,46 @@ public import JWTKit
 
 /// The actor of an exchanged token: the client that exchanged it (RFC 8693 `act`).
 public struct TokenActor: Codable, Sendable, Equatable {
+    /// Client id of the client that exchanged the token (the actor acting for the token's subject).
     public var sub: String
     public init(sub: String) { self.sub = sub }
 }
 
 /// The claims of an IAM access token, as IAM's WLCG profile writes them.
 public struct AccessTokenClaims: JWTPayload, Equatable {
+    /// JWT `iss`: the issuer URL, ending in `/` (e.g. `http://127.0.0.1:8080/iam/`).
     public var iss: String
+    /// JWT `sub`: the user's stable UUID, or the client id for a client-credentials token.
     public var sub: String
     /// Audiences; one is written as a string, several as a list.
     public var aud: [String]
+    /// JWT `exp`: expiry, in Unix seconds of lake time.
     public var exp: Int64
+    /// JWT `iat`: issue time, in Unix seconds of lake time (0 when a decoded token has none).
     public var iat: Int64
+    /// JWT `nbf`: not valid before, in Unix seconds of lake time; nil = not written.
     public var nbf: Int64?
+    /// JWT `jti`: a UUID unique to the token (empty when a decoded token has none); what revocation lists name.
     public var jti: String
+    /// IAM `client_id` claim: the client the token was issued to; nil = not written.
     public var clientID: String?
     /// Space-separated scopes.
     public var scope: String?
+    /// IAM `groups` claim: the user's IAM groups; nil for client tokens.
     public var groups: [String]?
+    /// WLCG `wlcg.groups` claim: the same groups as `groups` in tokens this IAM signs; nil for client tokens.
     public var wlcgGroups: [String]?
+    /// WLCG `wlcg.ver` claim: the WLCG token profile version, `1.0`.
     public var wlcgVer: String?
+    /// RFC 8693 `act` claim: the client that exchanged the token; nil for tokens not from an exchange.
     public var act: TokenActor?
+    /// OIDC `preferred_username`, kept when decoding a token; this IAM writes it only in ID tokens and userinfo.
     public var preferredUsername: String?
+    /// OIDC `name` (display name), kept when decoding a token; this IAM never writes it in access tokens.
     public var name: String?
+    /// OIDC `email`, kept when decoding a token; this IAM never writes it in access tokens.
     public var email: String?
+    /// IAM `organisation_name`, kept when decoding a token; this IAM never writes it in access tokens.
     public var organisationName: String?
 
     public init(iss: String, sub: String, aud: [String], exp: Int64, iat: Int64, nbf: Int64?, jti: String, clientID: String?,

@@ -129,7 +129,9 @@ public enum GrantType {
 /// Users and clients of the IAM, kept as `<dataDir>/iam/directory.json` (passwords and secrets hashed) so scenarios and
 /// people can edit them.
 public struct IAMDirectory: Codable, Sendable, Equatable {
+    /// Users who can log in with the password grant; lookups by username or sub take the first match.
     public var users: [IAMUser]
+    /// Registered OAuth clients, in file order.
     public var clients: [IAMClient]
 
     public init(users: [IAMUser], clients: [IAMClient]) {

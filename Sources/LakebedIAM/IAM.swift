@@ -18,6 +18,8 @@ public actor IAM {
     public private(set) var directory: IAMDirectory
     var keys: KeyStore
     var verifier: JWTKeyCollection
+    /// The key folder's listing when `keys` was loaded: a rotation by another process changes it.
+    var keyFiles: [String]
     var grants: GrantStore
 
     /// The audience IAM's WLCG profile writes when a client asks for none.
@@ -37,6 +39,7 @@ public actor IAM {
         let keys = try KeyStore.open(directory: folder + "/keys")
         self.keys = keys
         self.verifier = await keys.collection()
+        self.keyFiles = KeyStore.fileNames(keys.directory)
         self.grants = GrantStore(path: folder + "/grants.json")
     }
 
@@ -81,25 +84,40 @@ public actor IAM {
 
     // MARK: keys
 
-    /// The JWKS document.
-    public func jwks() -> JSON { keys.jwks }
+    /// The JWKS document (the key folder as it is now: a rotation by `lakebed rotate-keys` shows at once).
+    public func jwks() async -> JSON {
+        await refreshKeys()
+        return keys.jwks
+    }
 
     /// The key id that signs new tokens.
-    public var currentKeyID: String { keys.current.kid }
+    public var currentKeyID: String {
+        get async {
+            await refreshKeys()
+            return keys.current.kid
+        }
+    }
 
-    /// Generates a new signing key; the previous one keeps verifying, older ones are dropped.
+    /// Generates a new signing key; the previous one keeps verifying, older ones are dropped (and stop verifying).
     @discardableResult
     public func rotateKeys() async throws -> String {
+        await refreshKeys()
         let kid = try keys.rotate()
         verifier = await keys.collection()
+        keyFiles = KeyStore.fileNames(keys.directory)
         return kid
     }
 
-    /// Picks up keys rotated on disk by `lakebed token --rotate-keys` while this process runs.
-    func reloadKeys() async {
-        guard let fresh = try? KeyStore.open(directory: keys.directory), fresh.keys.map(\.kid) != keys.keys.map(\.kid) else { return }
+    /// Follows the key folder: keys rotated there by another process (`lakebed rotate-keys` on a stopped-looking
+    /// lake, or by hand) sign, verify and appear in the JWKS at once, and the keys it dropped stop verifying.
+    /// One directory listing per call, against an RSA signature check per token.
+    func refreshKeys() async {
+        let names = KeyStore.fileNames(keys.directory)
+        // A key file half-written by the other process does not parse yet: keep the old keys, look again next time.
+        guard names != keyFiles, let fresh = try? KeyStore.open(directory: keys.directory) else { return }
         keys = fresh
         verifier = await fresh.collection()
+        keyFiles = KeyStore.fileNames(keys.directory)
     }
 
     // MARK: signing
@@ -130,6 +148,7 @@ public actor IAM {
     }
 
     func sign(_ payload: some JWTPayload) async throws -> String {
+        await refreshKeys()
         var header = JWTHeader()
         header.typ = "JWT"
         return try await verifier.sign(payload, kid: JWKIdentifier(string: keys.current.kid), header: header)
@@ -145,7 +164,7 @@ public actor IAM {
               let header = try? JSONParser.parse(Array(headerData)).objectValue else { throw InvalidToken("malformed token") }
         guard header["alg"]?.stringValue == "RS256" else { throw InvalidToken("unsupported algorithm") }
         guard let kid = header["kid"]?.stringValue else { throw InvalidToken("no key id") }
-        if !keys.keys.contains(where: { $0.kid == kid }) { await reloadKeys() }
+        await refreshKeys()
         let claims: AccessTokenClaims
         do { claims = try await verifier.verify(token, as: AccessTokenClaims.self) } catch {
             throw InvalidToken(keys.keys.contains(where: { $0.kid == kid }) ? "bad signature" : "unknown signing key '\(kid)'")

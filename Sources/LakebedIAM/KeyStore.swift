@@ -66,6 +66,11 @@ public struct KeyStore: Sendable {
         return c
     }
 
+    /// The key files in a folder, sorted (what `refreshKeys` compares).
+    static func fileNames(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".pem") }.sorted()
+    }
+
     static func number(_ kid: String) -> Int? { kid.hasPrefix("rsa") ? Int(kid.dropFirst(3)) : nil }
 
     static func load(_ directory: String) throws -> [SigningKey] {

@@ -5,6 +5,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
     /// `invalid_scope`, `invalid_token`, `insufficient_scope`, `unsupported_response_type`.
     public var code: String
+    /// Human-readable text for the body's `error_description`.
     public var message: String
 
     public init(_ code: String, _ message: String) {
@@ -23,6 +24,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Why a token was refused.
 public struct InvalidToken: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Why the token was refused (bad signature, expired, revoked, wrong issuer…), shown to the caller.
     public var reason: String
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }

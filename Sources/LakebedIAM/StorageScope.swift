@@ -1,5 +1,5 @@
 import Foundation
-public import LakebedCore
+import LakebedCore
 
 /// What a storage request does, in WLCG capability terms.
 public enum StorageOperation: String, Sendable, CaseIterable {
@@ -91,9 +91,16 @@ public struct StorageDenied: Error, Sendable, Equatable, CustomStringConvertible
         /// The token is good but its scopes do not cover the request: answer 403.
         case insufficientScope
     }
+    /// Which refusal: a bad token (401) or scopes that do not cover the request (403).
     public var kind: Kind
+    /// Why, in words; storage endpoints send it as the refusal's body.
     public var message: String
     /// The HTTP status a storage endpoint should answer with (401 or 403).
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
     public var httpStatus: Int { kind == .invalidToken ? 401 : 403 }
     public var description: String { message }
 }
@@ -131,15 +138,5 @@ extension IAM {
     public func authorizeStorage(token: String, path: String, write: Bool, audience: String? = nil,
                                  basePath: String = "/") async throws(StorageDenied) -> StorageGrant {
         try await authorizeStorage(token: token, path: path, operation: write ? .create : .read, audience: audience, basePath: basePath)
-    }
-
-    /// Whether an RSE takes bearer tokens (RSE attribute `oidc_support` true), and the base path its scopes are relative to
-    /// (`oidc_base_path`, default `/`). Nil when the RSE does not take tokens.
-    public static func storageTokenBase(rse: String, catalog: Catalog) async throws -> String? {
-        let attrs = try await catalog.rses.rseAttributes(rse)
-        func value(_ k: String) -> JSON? { attrs.first { $0.0 == k }?.1 }
-        let support = value("oidc_support")
-        guard support?.boolValue == true else { return nil }
-        return value("oidc_base_path")?.stringValue ?? "/"
     }
 }

@@ -3,7 +3,9 @@ public import LakebedCore
 
 /// How a client identified itself at an endpoint (HTTP basic or form fields).
 public struct ClientCredentials: Sendable, Equatable {
+    /// OAuth `client_id`, from HTTP basic auth or the form.
     public var id: String
+    /// OAuth `client_secret`; nil (or empty) for public clients, required for confidential ones.
     public var secret: String?
     public init(id: String, secret: String?) {
         self.id = id
@@ -13,16 +15,23 @@ public struct ClientCredentials: Sendable, Equatable {
 
 /// A request to the token endpoint, already decoded from the form.
 public struct TokenRequest: Sendable {
+    /// OAuth `grant_type`: `client_credentials`, `password`, `refresh_token` or the RFC 8693 token-exchange URN.
     public var grantType: String
+    /// Who the client says it is; nil = no credentials (refused as `invalid_client`).
     public var client: ClientCredentials?
     /// Requested scopes, space-separated (nil: the client's or the original grant's).
     public var scope: String?
     /// Requested audiences (`aud`, `audience` or `resource`; each may hold several, space-separated).
     public var audience: [String]
+    /// Resource owner's IAM username for the `password` grant; nil otherwise.
     public var username: String?
+    /// Resource owner's IAM password for the `password` grant; nil otherwise.
     public var password: String?
+    /// The refresh token to redeem for the `refresh_token` grant; nil otherwise.
     public var refreshToken: String?
+    /// RFC 8693 `subject_token`: the access token to exchange; nil for other grants.
     public var subjectToken: String?
+    /// RFC 8693 `subject_token_type`: the access-token or JWT URN; nil = not given (taken as an access token).
     public var subjectTokenType: String?
 
     public init(grantType: String, client: ClientCredentials?, scope: String? = nil, audience: [String] = [], username: String? = nil,
@@ -41,10 +50,15 @@ public struct TokenRequest: Sendable {
 
 /// The token endpoint's answer.
 public struct TokenResponse: Sendable {
+    /// The signed access token (a JWT, RS256).
     public var accessToken: String
+    /// The claims inside `accessToken`, for the caller's use (the JSON body carries only `scope`).
     public var claims: AccessTokenClaims
+    /// Seconds of lake time until the access token expires (the client's access-token lifetime).
     public var expiresIn: Int
+    /// A refresh token, when `offline_access` was granted to a user (or an exchange); the same one again on refresh. nil = none.
     public var refreshToken: String?
+    /// An OIDC ID token for a user when `openid` was granted; nil otherwise.
     public var idToken: String?
     /// Set for token exchange (RFC 8693).
     public var issuedTokenType: String?

@@ -4,8 +4,11 @@ public import LakebedFTS
 
 /// A scenario: a seed for the lake, a topology, a timeline of events and optional expectations.
 public struct Scenario: Sendable {
+    /// The scenario's label (`name:` in the YAML), shown in reports, the control API and the event log.
     public var name: String
+    /// Free text from `description:`; `simulate --list` shows its first line.
     public var description: String = ""
+    /// Seeds file bytes and checksums, catalog ids and the FTS engine's random failures: same seed, same run.
     public var seed: UInt64 = 1
     /// Lake time at t = 0.
     public var start = Date(timeIntervalSince1970: 1_767_225_600)
@@ -18,21 +21,35 @@ public struct Scenario: Sendable {
     /// Whether to keep the default lake (SITE-A/B/C) and add to it, or start from an empty one.
     public var keepDefaultLake = false
 
+    /// Rucio accounts to create (`accounts:`); `root` always exists and is not re-created.
     public var accounts: [AccountSeed] = []
+    /// Scopes to create (`scopes:`), each owned by an account.
     public var scopes: [ScopeSeed] = []
+    /// RSEs to create (`rses:`), added to the default SITE-A/B/C only if `keepDefaultLake`.
     public var rses: [RSESeed] = []
+    /// RSE distances to set (`distances:`), as Rucio's `distance` between a source and a destination RSE.
     public var distances: [DistanceSeed] = []
+    /// FTS link settings (bandwidth, latency, concurrency, failure rate) from `topology:`; unlisted links use its defaults.
     public var topology = Topology()
+    /// Extra wait before bytes leave a (tape) RSE, in seconds by RSE name (`topology.staging_delays:`).
     public var stagingDelays: [String: TimeInterval] = [:]
+    /// Transfer retry and back-off settings from `retries:` (max attempts and delays).
     public var retry = RetryPolicy()
+    /// Files to create with replicas on RSEs (`files:`); each entry may stand for many files.
     public var files: [FileSeed] = []
+    /// Datasets and containers to create (`datasets:` and `containers:`), with their contents.
     public var collections: [CollectionSeed] = []
+    /// Replication rules added at t = 0 by root (`rules:`).
     public var rules: [RuleSeed] = []
+    /// IAM users to add to the token issuer's directory (`iam_users:`).
     public var iamUsers: [IAMUserSeed] = []
+    /// ESAP shopping-basket items to seed per user (`basket:`).
     public var basket: [BasketSeed] = []
+    /// Events to apply on the lake clock, sorted by `at` (file order kept for equal times).
     public var timeline: [TimelineEvent] = []
     /// Named faults a presenter can inject (dashboard menu, `POST /lakebed/inject {"fault": id}`).
     public var faults: [FaultPreset] = []
+    /// Checks reported at the end of a run (`expectations:`), timed or at the end.
     public var expectations: [Expectation] = []
 
     public init(name: String) { self.name = name }
@@ -46,10 +63,15 @@ public struct Scenario: Sendable {
 }
 
 public struct AccountSeed: Sendable {
+    /// Rucio account to create; `root` is not re-created but may still get identities and limits here.
     public var name: String
+    /// Rucio account type: USER, GROUP or SERVICE.
     public var type = "USER"
+    /// The account's email, also used for its USERPASS identity; nil = none.
     public var email: String?
+    /// Login for a USERPASS identity on this account; nil = no such identity (needs `password`).
     public var username: String?
+    /// Password of the USERPASS identity given by `username`; nil when there is none.
     public var password: String?
     /// IAM users whose OIDC identity maps to this account.
     public var oidcUsers: [String] = []
@@ -57,38 +79,71 @@ public struct AccountSeed: Sendable {
     public var limits: [(String, Int64)] = []
 }
 
-public struct ScopeSeed: Sendable { public var name: String; public var account: String }
+public struct ScopeSeed: Sendable {
+    /// The Rucio scope name, e.g. `user.alice`.
+    public var name: String
+    /// The account that owns the scope; must be root or declared under `accounts:`.
+    public var account: String
+}
 
 public struct RSESeed: Sendable {
+    /// The RSE name (upper-case letters, digits, - and _).
     public var name: String
+    /// Rucio `rse_type`: DISK or TAPE.
     public var type = "DISK"
+    /// RSE attributes (Rucio key/value attributes, used by RSE expressions), with typed values.
     public var attributes: [(String, JSON)] = []
+    /// RSE settings (Rucio's RSE table columns such as `deterministic`, `availability_read`), merged over `rse_type`.
     public var settings: [(String, JSON)] = []
+    /// Where the RSE's bytes live on disk, relative to Lakebed's working directory; nil = `<data>/rses/<name>`.
     public var directory: String?
+    /// Sets the RSE attribute `oidc_support` = true: its storage then wants a bearer token with storage scopes.
     public var oidcSupport = false
 }
 
-public struct DistanceSeed: Sendable { public var from: String; public var to: String; public var distance: Int; public var symmetric = true }
+public struct DistanceSeed: Sendable {
+    /// Source RSE name.
+    public var from: String
+    /// Destination RSE name.
+    public var to: String
+    /// Rucio RSE distance (lower = closer, preferred as a transfer source).
+    public var distance: Int
+    /// Also set the same distance from `to` back to `from` (the default).
+    public var symmetric = true
+}
 
 /// Files to create: one, or `count` of them with `{i}` in the name.
 public struct FileSeed: Sendable {
+    /// Scope of the file(s); must be declared under `scopes:` (or be a default-lake scope).
     public var scope: String
+    /// File name; with `count` > 1 it holds `{i}`, replaced by the zero-padded file number.
     public var name: String
+    /// How many files this entry makes (1 to 10,000,000).
     public var count = 1
+    /// Bytes per file (1024 unless `size:` says otherwise).
     public var size: Int64 = 1024
     /// No bytes on disk (large simulations); sizes are still accounted.
     public var isVirtual = false
+    /// RSEs that get an AVAILABLE replica of every file (`rse:` goes first, then `rses:`).
     public var rses: [String]
+    /// Dataset the files are attached to (created from `datasets:`); nil = not attached.
     public var dataset: DIDRef?
+    /// DID metadata for each file; string values may hold `{i}`, replaced by the file number.
     public var metadata: [(String, JSON)] = []
+    /// Line of the entry in the scenario file, for error messages (0 = unknown).
     public var line = 0
 }
 
 public struct CollectionSeed: Sendable {
+    /// The collection's DID.
     public var did: DIDRef
+    /// DATASET or CONTAINER (from which YAML section it came).
     public var type: DIDType
+    /// DIDs attached to it after all files and collections exist.
     public var contents: [DIDRef] = []
+    /// DID metadata set on the collection.
     public var metadata: [(String, JSON)] = []
+    /// Owning Rucio account; nil = root.
     public var account: String?
 }
 
@@ -110,18 +165,30 @@ public struct RuleSeed: Sendable {
 }
 
 public struct IAMUserSeed: Sendable {
+    /// IAM login name; also the user's display name and `<username>@lakebed.local` email.
     public var username: String
+    /// IAM password for the password grant (defaults to `<username>-password` in the YAML).
     public var password: String
+    /// IAM groups, as they appear in the token's `groups` claim.
     public var groups: [String] = []
+    /// Rucio account the user's OIDC identity maps to; nil = none, unless an account lists the user in `oidc_users`.
     public var account: String?
 }
 
-public struct BasketSeed: Sendable { public var user: String; public var dids: [DIDRef] }
+public struct BasketSeed: Sendable {
+    /// The ESAP user whose shopping basket gets the items.
+    public var user: String
+    /// DIDs put in the basket as `rucio` archive items; each must exist after seeding.
+    public var dids: [DIDRef]
+}
 
 /// Something that happens on the timeline.
 public struct TimelineEvent: Sendable {
+    /// Seconds from the scenario start (0 for events injected through the control API).
     public var at: TimeInterval
+    /// The change to apply: RSE availability, a link, staging delay, IAM or API faults, lost or corrupt files, rules, clock scale.
     public var action: Action
+    /// Line of the event in the scenario file, for error messages (0 = unknown).
     public var line = 0
 
     public enum Action: Sendable {
@@ -162,8 +229,11 @@ public struct TimelineEvent: Sendable {
 }
 
 public struct FaultPreset: Sendable {
+    /// Id that the timeline (`event: fault`) and `POST /lakebed/inject` use.
     public var id: String
+    /// Text shown in the dashboard's fault menu and the event log; defaults to the id.
     public var label: String
+    /// Actions applied together, at the moment of injection.
     public var actions: [TimelineEvent.Action]
 }
 
@@ -171,7 +241,9 @@ public struct FaultPreset: Sendable {
 public struct Expectation: Sendable {
     /// Seconds from the start; nil = at the end.
     public var at: TimeInterval?
+    /// The condition: a rule's state, an RSE's file count, no lost replicas, or a bound on failed or finished transfers.
     public var check: Check
+    /// Line of the expectation in the scenario file, reported with its result (0 = unknown).
     public var line = 0
 
     public enum Check: Sendable {

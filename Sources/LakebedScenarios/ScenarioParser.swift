@@ -5,10 +5,15 @@ import Yams
 
 /// A mistake in a scenario file, with where it is.
 public struct ScenarioError: Error, CustomStringConvertible, Sendable {
+    /// The scenario file's path, or `<scenario>` / `<inject>` for text not read from a file.
     public var file: String
+    /// 1-based line of the mistake in the file (0 = unknown).
     public var line: Int
+    /// Column of the mistake on its line (0 = unknown).
     public var column: Int
+    /// Where in the scenario the mistake is, as keys and indexes (e.g. `rules[2].copies`); empty = the whole file.
     public var path: String
+    /// What is wrong, with a hint at the fix.
     public var message: String
     public var description: String { "\(file):\(line):\(column): \(path.isEmpty ? "" : path + ": ")\(message)" }
 }
@@ -356,7 +361,7 @@ public struct ScenarioParser {
     }
 
     mutating func rule(_ n: Node, _ p: String) -> RuleSeed? {
-        guard let g = fields(n, p, allowed: ["id", "did", "rse_expression", "copies", "lifetime", "account", "grouping",
+        guard let g = fields(n, p, allowed: ["id", "rule_id", "did", "rse_expression", "copies", "lifetime", "account", "grouping",
                                               "source_replica_expression", "activity", "purge_replicas"]) else { return nil }
         guard let d = did(g["did"], "\(p).did"), let expr = requiredString(g, "rse_expression", p, parent: n) else {
             if g["did"] == nil { fail(n, p, "`did` is required") }
@@ -365,6 +370,11 @@ public struct ScenarioParser {
         if (try? RSEExpression.parse(expr)) == nil { fail(g["rse_expression"], "\(p).rse_expression", "`\(expr)` is not a valid RSE expression") }
         var r = RuleSeed(did: d, rseExpression: expr)
         r.id = string(g["id"], "\(p).id")
+        if let rid = string(g["rule_id"], "\(p).rule_id") {
+            if rid.count == 32, rid.allSatisfy(\.isHexDigit), rid == rid.lowercased() { r.spec.id = rid } else {
+                fail(g["rule_id"], "\(p).rule_id", "must be a Rucio rule id: 32 lower-case hex digits, like 0123456789abcdef0123456789abcdef")
+            }
+        }
         if let c = int(g["copies"], "\(p).copies") { if c < 1 { fail(g["copies"], "\(p).copies", "must be at least 1") } else { r.spec.copies = c } }
         r.spec.lifetime = duration(g["lifetime"], "\(p).lifetime")
         r.spec.account = string(g["account"], "\(p).account") ?? "root"
@@ -397,7 +407,7 @@ public struct ScenarioParser {
         case "iam_down": allowed += ["duration"]
         case "api_fault": allowed += ["path", "method", "status", "delay", "duration"]
         case "lose_file", "corrupt_file": allowed += ["did", "rse"]
-        case "add_rule": allowed += ["id", "did", "rse_expression", "copies", "lifetime", "account", "grouping", "source_replica_expression", "activity", "purge_replicas"]
+        case "add_rule": allowed += ["id", "rule_id", "did", "rse_expression", "copies", "lifetime", "account", "grouping", "source_replica_expression", "activity", "purge_replicas"]
         case "delete_rule": allowed += ["rule"]
         case "clock_scale": allowed += ["scale"]
         case "fault": allowed += ["id"]
@@ -537,6 +547,7 @@ public struct ScenarioParser {
 
 /// Every mistake found in a scenario file.
 public struct ScenarioErrors: Error, CustomStringConvertible, Sendable {
+    /// Every problem found, in the order the parser met them.
     public var errors: [ScenarioError]
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -2,6 +2,7 @@ public import Foundation
 public import LakebedCore
 public import LakebedDaemons
 public import LakebedIAM
+import LakebedOIDC
 import LakebedFTS
 import Synchronization
 
@@ -9,8 +10,11 @@ import Synchronization
 /// and reports. The same runner serves `lakebed simulate` (as fast as the machine allows) and `lakebed serve
 /// --scenario` (live, while real clients work), plus the control API's reset, snapshot, restore and inject.
 public final class ScenarioRunner: Sendable {
+    /// The scenario being played, as parsed; its timeline and expectations are read, never changed.
     public let scenario: Scenario
+    /// The lake the scenario drives: its catalog, clock, FTS engine and daemons.
     public let driver: LakeDriver
+    /// The IAM token issuer to seed users into and expire tokens on; nil = no IAM (scenario IAM users are then ignored).
     public let iam: IAM?
     public var catalog: Catalog { driver.catalog }
     let admin = Issuer(account: "root", identity: "scenario", isAdmin: true)
@@ -20,8 +24,37 @@ public final class ScenarioRunner: Sendable {
         var ruleLabels: [String: String] = [:]
         var results: [Int: ExpectationResult] = [:]
         var snapshots: [String: [String: String]] = [:]
+        var tally = Tally()
     }
     private let state = Mutex(State())
+
+    /// What the report says about rules and retries, kept up as the run goes: the event log is bounded, and a long
+    /// run trims its first events (a report read off the log alone then said "Rules (none)").
+    struct Tally {
+        var seen = 0
+        var added: [String: Date] = [:], ok: [String: Date] = [:], stuck: [String: Int] = [:]
+        var retries = 0, stuckTransfers = 0
+    }
+
+    /// Folds the events logged since the last call into the tally (called at every step, and by the report).
+    func tallyEvents() {
+        let seen = state.withLock { $0.tally.seen }
+        let events = log.events(after: seen, limit: Int.max)
+        guard let last = events.last else { return }
+        state.withLock { s in
+            for e in events {
+                switch e.kind {
+                case "rule.added": if let r = e.field("rule"), s.tally.added[r] == nil { s.tally.added[r] = e.time }
+                case "rule.ok": if let r = e.field("rule"), s.tally.ok[r] == nil { s.tally.ok[r] = e.time }
+                case "rule.stuck": if let r = e.field("rule") { s.tally.stuck[r, default: 0] += 1 }
+                case "transfer.retry": s.tally.retries += 1
+                case "transfer.stuck": s.tally.stuckTransfers += 1
+                default: break
+                }
+            }
+            s.tally.seen = last.seq
+        }
+    }
 
     public init(scenario: Scenario, driver: LakeDriver, iam: IAM? = nil) {
         self.scenario = scenario
@@ -80,14 +113,14 @@ public final class ScenarioRunner: Sendable {
             var batch: [FileSpec] = []
             for i in 0..<f.count {
                 let name = f.name.replacingOccurrences(of: "{i}", with: Self.pad(i, f.count))
-                let (adler, md5) = f.isVirtual ? Self.virtualSums(f.scope, name, f.size) : Self.contentSums(seed: s.seed, f.scope, name, f.size)
+                let (adler, md5) = f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
                 var meta = JSONObject(f.metadata)
                 for (k, v) in meta { if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) } }
                 batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
                 if batch.count == 5000 || i == f.count - 1 {
                     let seed = s.seed
                     try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
-                        try Self.writeContent(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
+                        try ScenarioContent.write(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
                     }
                     done += batch.count
                     progress?(done, total)
@@ -131,7 +164,9 @@ public final class ScenarioRunner: Sendable {
         }
         await configureEngine()
         for r in s.rules { try await addRule(r, at: s.start) }
-        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(s.rses.count)), ("rules", String(s.rules.count))])
+        // RSEs counted in the catalog: the default lake's come from `keep_default_lake`, not from the scenario's list.
+        let rses = try await catalog.rses.listRSEs().count
+        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(rses)), ("rules", String(s.rules.count))])
         try await catalog.drainRuleEvents()
     }
 
@@ -145,60 +180,6 @@ public final class ScenarioRunner: Sendable {
         let width = String(max(0, count - 1)).count
         let s = String(i)
         return String(repeating: "0", count: max(0, width - s.count)) + s
-    }
-
-    /// Deterministic bytes for a file: a generator seeded by the scenario seed and the DID.
-    static func contentGenerator(seed: UInt64, _ scope: String, _ name: String) -> SplitMix64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(scope):\(name)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return SplitMix64(seed: seed ^ h)
-    }
-
-    static func contentSums(seed: UInt64, _ scope: String, _ name: String, _ size: Int64) -> (String, String) {
-        var acc = Checksums.Accumulator()
-        var g = contentGenerator(seed: seed, scope, name)
-        var left = size
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while left > 0 {
-            let n = Int(min(left, Int64(chunk.count)))
-            fill(&chunk, n, &g)
-            acc.update(chunk[0..<n])
-            left -= Int64(n)
-        }
-        let c = acc.finalize()
-        return (c.adler32, c.md5)
-    }
-
-    static func fill(_ buf: inout [UInt8], _ n: Int, _ g: inout SplitMix64) {
-        var i = 0
-        while i < n {
-            var v = g.next()
-            for _ in 0..<8 where i < n { buf[i] = UInt8(truncatingIfNeeded: v); v >>= 8; i += 1 }
-        }
-    }
-
-    static func writeContent(seed: UInt64, _ scope: String, _ name: String, _ size: Int64, to path: String) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard fm.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw RucioError(.rucioException, "cannot write \(path)")
-        }
-        defer { try? h.close() }
-        var g = contentGenerator(seed: seed, scope, name)
-        var left = size
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while left > 0 {
-            let n = Int(min(left, Int64(chunk.count)))
-            fill(&chunk, n, &g)
-            try h.write(contentsOf: chunk[0..<n])
-            left -= Int64(n)
-        }
-    }
-
-    /// Checksums for virtual files (no bytes): stable values derived from the DID.
-    static func virtualSums(_ scope: String, _ name: String, _ size: Int64) -> (String, String) {
-        let m = md5Hex("\(scope):\(name):\(size)")
-        return (String(m.prefix(8)), m)
     }
 
     static func stableUUID(_ s: String) -> String {
@@ -225,6 +206,7 @@ public final class ScenarioRunner: Sendable {
 
     /// Applies every timeline event due by `now` (in file order), then checks timed expectations due by `now`.
     public func applyDue(_ now: Date) async throws {
+        tallyEvents()
         while true {
             let ev: TimelineEvent? = state.withLock { s in
                 guard s.nextEvent < scenario.timeline.count, t(scenario.timeline[s.nextEvent].at) <= now else { return nil }
@@ -342,9 +324,13 @@ public final class ScenarioRunner: Sendable {
     // MARK: expectations
 
     public struct ExpectationResult: Sendable {
+        /// The expectation in words, e.g. "rule r1 is OK at t=1h".
         public var expectation: String
+        /// Whether the expectation held when it was checked.
         public var passed: Bool
+        /// What the lake showed at the check, e.g. "OK (3 ok, 0 replicating, 0 stuck)" or "12 files".
         public var actual: String
+        /// Line of the expectation in the scenario file (0 = unknown).
         public var line: Int
     }
 
@@ -431,7 +417,14 @@ public final class ScenarioRunner: Sendable {
     func snapshotHeld(_ name: String) async throws {
         // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
         let final = try snapshotDir(name), partial = final + ".partial"
-        try await catalog.snapshots.snapshot(to: partial)
+        do { try await catalog.snapshots.snapshot(to: partial) } catch {
+            // Nothing half-written stays behind; a full disk is said as such (the control API answers 507).
+            try? FileManager.default.removeItem(atPath: partial)
+            if SnapshotStore.isOutOfSpace(error, at: catalog.dataDir) {
+                throw LakeError.insufficientStorage("No space left on the device of \(catalog.dataDir): snapshot \(name) was not taken")
+            }
+            throw error
+        }
         CrashPoint.reach("snapshot:copied")
         let meta = state.withLock { s in (s.ruleLabels, s.nextEvent) }
         var labels = meta.0
@@ -459,7 +452,9 @@ public final class ScenarioRunner: Sendable {
         try await driver.exclusive { try await self.restoreHeld(name) }
     }
 
-    func restoreHeld(_ name: String) async throws {
+    /// `rewindClock`: also on a lake that follows the wall clock (`start: now`), the clock goes back to the snapshot's
+    /// instant — what a reset promises; restoring a named snapshot there keeps the time.
+    func restoreHeld(_ name: String, rewindClock: Bool = false) async throws {
         let dir = try snapshotDir(name)
         guard let meta = snapshotMeta(name) else { throw LakeError.notFound("No snapshot named \(name)") }
         try await catalog.snapshots.restore(from: dir)
@@ -469,8 +464,8 @@ public final class ScenarioRunner: Sendable {
         let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
         let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
         state.withLock { s in s.ruleLabels = labels; s.nextEvent = next; s.results = [:] }
-        // A lake that follows the wall clock keeps its time; a scripted one goes back to the snapshot's instant.
-        if !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
+        // A scripted lake goes back to the snapshot's instant; one that follows the wall clock only when reset.
+        if rewindClock || !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
         await driver.engine.reset(at: driver.clock.now())
         if let iam { _ = try? await iam.ensureRucioIdentities(in: catalog) }
         log.append(driver.clock.now(), "scenario.restored", [("snapshot", name)])
@@ -487,8 +482,9 @@ public final class ScenarioRunner: Sendable {
         catalog.ids.reseed(scenario.seed)
         await driver.engine.reseed(scenario.seed)
         await configureEngine()
-        try await restoreHeld("seed")
+        try await restoreHeld("seed", rewindClock: true)
         log.clear()
+        state.withLock { $0.tally = Tally() }
         log.append(driver.clock.now(), "scenario.reset", [("scenario", scenario.name)])
     }
 }
@@ -496,19 +492,10 @@ public final class ScenarioRunner: Sendable {
 extension ScenarioRunner {
     /// What happened in a run, for people (`text`) and machines (`json`).
     public func report(wallSeconds: Double) async throws -> ScenarioReport {
-        let events = log.all
-        var added: [String: Date] = [:], ok: [String: Date] = [:], stuckCount: [String: Int] = [:]
-        var retries = 0, stuck = 0
-        for e in events {
-            switch e.kind {
-            case "rule.added": if let r = e.field("rule"), added[r] == nil { added[r] = e.time }
-            case "rule.ok": if let r = e.field("rule"), ok[r] == nil { ok[r] = e.time }
-            case "rule.stuck": if let r = e.field("rule") { stuckCount[r, default: 0] += 1 }
-            case "transfer.retry": retries += 1
-            case "transfer.stuck": stuck += 1
-            default: break
-            }
-        }
+        tallyEvents()
+        let tally = state.withLock { $0.tally }
+        let added = tally.added, ok = tally.ok, stuckCount = tally.stuck, retries = tally.retries, stuck = tally.stuckTransfers
+        let eventCount = log.lastSeq
         let labelOf = Dictionary(ruleLabels.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var rules: [ScenarioReport.RuleLine] = []
         for (id, at) in added.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
@@ -520,23 +507,57 @@ extension ScenarioRunner {
             ScenarioReport.LinkLine(source: k.source, destination: k.destination, finished: s.finished, failed: s.failed, bytes: s.bytes)
         }
         return ScenarioReport(scenario: scenario.name, seed: scenario.seed, simulated: offset(driver.clock.now()), wallSeconds: wallSeconds,
-                              events: events.count, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
+                              events: eventCount, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
     }
 }
 
 /// The report of a run.
 public struct ScenarioReport: Sendable {
-    public struct RuleLine: Sendable { public var id: String; public var label: String?; public var addedAt: TimeInterval; public var okAfter: TimeInterval?; public var state: String; public var timesStuck: Int }
-    public struct LinkLine: Sendable { public var source: String; public var destination: String; public var finished: Int; public var failed: Int; public var bytes: Int64 }
+    public struct RuleLine: Sendable {
+        /// The Rucio rule id (32 hex digits).
+        public var id: String
+        /// The scenario's `id:` label for the rule; nil = the rule had none (e.g. added by a client).
+        public var label: String?
+        /// When the rule was added, in seconds from the scenario start.
+        public var addedAt: TimeInterval
+        /// Seconds from being added to first reaching OK; nil = never OK during the run.
+        public var okAfter: TimeInterval?
+        /// The rule's state at the end: OK, REPLICATING, STUCK, SUSPENDED, or GONE once deleted.
+        public var state: String
+        /// How many times the rule went STUCK (`rule.stuck` events).
+        public var timesStuck: Int
+    }
+    public struct LinkLine: Sendable {
+        /// Source RSE of the link.
+        public var source: String
+        /// Destination RSE of the link.
+        public var destination: String
+        /// Transfers that finished on the link.
+        public var finished: Int
+        /// Transfer attempts that failed on the link (retried ones included).
+        public var failed: Int
+        /// Bytes moved by the link's finished transfers.
+        public var bytes: Int64
+    }
+    /// The scenario's name.
     public var scenario: String
+    /// The scenario seed the run used.
     public var seed: UInt64
+    /// Lake time covered by the run, in seconds from the scenario start.
     public var simulated: TimeInterval
+    /// Real time the run took, in seconds.
     public var wallSeconds: Double
+    /// Number of events logged by the end of the run (the log's last sequence number, events trimmed from memory included).
     public var events: Int
+    /// Rules added during the run, in order of addition, with when they became OK.
     public var rules: [RuleLine]
+    /// Finished and failed transfers and bytes moved, per FTS link.
     public var links: [LinkLine]
+    /// Transfer attempts that were retried (`transfer.retry` events).
     public var retries: Int
+    /// Transfers that ran out of attempts and left their lock STUCK (`transfer.stuck` events).
     public var stuckTransfers: Int
+    /// Expectation results, in the order the scenario lists them.
     public var expectations: [ScenarioRunner.ExpectationResult]
     /// Instants the simulation stopped at (events processed in order).
     public var steps = 0
@@ -551,8 +572,12 @@ public struct ScenarioReport: Sendable {
         return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
     }
 
-    public var text: String {
-        var out = "Scenario \(scenario) (seed \(seed)): \(Durations.format(simulated)) of lake time in \(String(format: "%.2f", wallSeconds)) s, \(events) events, \(steps) steps\n"
+    public var text: String { text(wallTime: true) }
+
+    /// The report; without `wallTime`, nothing in it depends on the machine (what `--plot` writes into report.html).
+    public func text(wallTime: Bool) -> String {
+        let wall = wallTime ? " in \(String(format: "%.2f", wallSeconds)) s" : ""
+        var out = "Scenario \(scenario) (seed \(seed)): \(Durations.format(simulated)) of lake time\(wall), \(events) events, \(steps) steps\n"
         out += "\nRules\n"
         if rules.isEmpty { out += "  (none)\n" }
         for r in rules {

@@ -26,7 +26,14 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         let dir = URL(fileURLWithPath: (dataDir as NSString).expandingTildeInPath).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: dir + "/catalog.sqlite") else {
-            throw ValidationError("No lake in \(dir): there is no catalog.sqlite.")
+            // A folder that held a lake (its mark, or RSE bytes) but has no catalog lost it: that is a broken lake, not no lake.
+            let mark = CatalogMark.load(dataDir: dir)
+            let held = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/rses")) ?? []
+            guard mark != nil || !held.isEmpty else { throw ValidationError("No lake in \(dir): there is no catalog.sqlite.") }
+            print("INCONSISTENT: 1 problem(s):")
+            print("  ✗ [catalog-lost] \(dir) has no catalog.sqlite, but "
+                  + (mark.map { "its mark says \($0.seq) changes were committed (\($0.writtenAt))" } ?? "it holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", ")))"))
+            throw ExitCode(1)
         }
         let catalog = try Catalog(dataDir: dir, clock: VirtualClock(scale: 0))
         let report = try await catalog.checkConsistency(verifyChecksums: !noChecksums)

@@ -36,9 +36,11 @@ struct LakeEndpoints: Codable, Equatable {
         """
     }
 
-    /// Environment variables that point the rucio client (and scripts) at this lake, in order.
+    /// Environment variables that point the rucio client (and scripts) at this lake, in order. Only where the lake
+    /// is: the client ranks `RUCIO_ACCOUNT` and `RUCIO_AUTH_TYPE` above any `rucio.cfg`, so exporting them would make
+    /// every other configuration in that shell (an OIDC one, a second user's) answer as root with a password.
     var environment: [(String, String)] {
-        [("RUCIO_CONFIG", rucioConfigPath), ("RUCIO_ACCOUNT", account), ("RUCIO_AUTH_TYPE", "userpass"),
+        [("RUCIO_CONFIG", rucioConfigPath),
          ("LAKEBED_URL", url), ("LAKEBED_DASHBOARD", dashboard), ("LAKEBED_FTS", fts), ("LAKEBED_IAM_ISSUER", iamIssuer),
          ("LAKEBED_METRICS", metrics), ("LAKEBED_DATA_DIR", dataDir)]
     }

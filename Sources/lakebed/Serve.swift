@@ -27,13 +27,13 @@ struct Serve: AsyncParsableCommand {
           lakebed serve --log-level debug     # log every request
         """)
 
-    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or a new temporary folder with --scenario.")
+    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or ./lakebed-data/scenarios/<name> with --scenario.")
     var dataDir: String?
 
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
-    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario).")
+    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario; a scenario's folder that holds an earlier run needs it).")
     var fresh = false
 
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
     var seed: UInt64?
 
+    @Option(name: .long, help: ArgumentHelp("A token the control API (/lakebed/…) requires in X-Lakebed-Control-Token or Authorization: Bearer (default: $LAKEBED_CONTROL_TOKEN; none: open on loopback).", valueName: "token"))
+    var controlToken: String?
+
     @OptionGroup(title: "Logging")
     var logging: LoggingOptions
 
@@ -68,6 +71,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let started = Date()
         let logger = logging.bootstrap()
+        FileLimit.raise()
         var loaded: Scenario? = nil
         if let scenario {
             do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
@@ -92,16 +96,17 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("""
                 \(line)
                 WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use
-                the lake, its control API (no token: reset, inject faults) and its storage, with the PUBLIC default passwords.
+                the lake, its control API (reset, inject faults; give it --control-token) and its storage, with the PUBLIC default passwords.
                 Bind to 127.0.0.1 (the default) unless this machine's network is yours alone.
                 \(line)
 
                 """.utf8))
         }
         let iamLogger = logger
-        let responder = try lake.responder(logger: logger, loopbackOnly: Self.isLoopback(host))
+        let controlSecret = controlToken ?? ProcessInfo.processInfo.environment["LAKEBED_CONTROL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let responder = try lake.responder(logger: logger, loopbackOnly: Self.isLoopback(host), controlToken: controlSecret)
         let dataFolder = catalog.dataDir
-        let controlExtra = loaded == nil ? "" : ", scenario, reset, snapshots, inject"
+        let controlExtra = (loaded == nil ? "" : ", scenario, reset, snapshots, inject") + (controlSecret == nil ? "" : "; needs its token")
         let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
         var services: [any Service] = [lake.daemons(logger: logger)]
         // The HTTPS listener serves the same responder with a certificate for localhost signed by the data folder's own CA;
@@ -151,7 +156,7 @@ struct Serve: AsyncParsableCommand {
                   storage     : \(endpoints.storage)  (file:// protocol, one folder per RSE)
                 \(httpsLines)
                   ESAP        : \(url)/esap-api/accounts/user-profiles/  (shopping baskets, bearer token)
-                  dashboard   : \(endpoints.dashboard)
+                  dashboard   : \(endpoints.dashboard)\(controlSecret.map { "#control-token=\($0)" } ?? "")
                   metrics     : \(endpoints.metrics)  (Prometheus)
                   control API : \(endpoints.control)  (clock, links, transfers, events\(controlExtra))
                   clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")

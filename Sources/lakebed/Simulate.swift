@@ -29,6 +29,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .long, help: "No progress on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "Write SVG charts (transfers in flight and throughput per link, rule completion, failures) and report.html, which shows them with the report, into this folder.")
+    var plot: String?
+
     func run() async throws {
         var scenario: Scenario
         do { scenario = try ScenarioParser.load(path: file) } catch let e as ScenarioErrors {
@@ -52,6 +55,10 @@ struct Simulate: AsyncParsableCommand {
             try lines.write(toFile: events, atomically: true, encoding: .utf8)
         }
         if json { print(report.json.serialized()) } else { print(report.text, terminator: "") }
+        if let plot {
+            let files = try await runner.charts(report: report).write(to: plot)
+            if !quiet { FileHandle.standardError.write(Data("Charts: \(files.count - 1) SVG files and \(files.last ?? "report.html")\n".utf8)) }
+        }
         if !report.passed { throw ExitCode(1) }
     }
 

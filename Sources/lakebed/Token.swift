@@ -5,6 +5,7 @@ import Glibc
 #endif
 import LakebedCore
 import LakebedIAM
+import LakebedOIDC
 import Logging
 
 /// `lakebed token`: prints an access token signed with the IAM keys of a data folder, for scripts and notebooks.
@@ -16,8 +17,8 @@ struct Token: AsyncParsableCommand {
         with `auth_type = oidc` in rucio.cfg. The issuer is the one the last `lakebed serve` on this data folder wrote.
         """)
 
-    @Option(name: .long, help: "The lake's data folder.")
-    var dataDir: String = "./lakebed-data"
+    @Option(name: .long, help: "The lake's data folder (default: ./lakebed-data, or the one `serve --scenario` running under it uses).")
+    var dataDir: String?
 
     @Option(name: .long, help: "IAM user the token is for (default: jdoe, unless --client alone is given).")
     var user: String?
@@ -41,6 +42,7 @@ struct Token: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
+        let dataDir = DataDirChoice.resolve(self.dataDir)
         guard let iss = issuer ?? IAM.savedIssuer(dataDir: dataDir) else {
             throw ValidationError("No issuer known for \(dataDir): start `lakebed serve --data-dir \(dataDir)` once, or pass --issuer.")
         }
@@ -72,7 +74,8 @@ struct Token: AsyncParsableCommand {
 struct RotateKeys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
-        abstract: "Generate a new IAM signing key (the previous key stays in the JWKS; older ones are dropped).")
+        abstract: "Generate a new IAM signing key (the previous key stays in the JWKS; older ones are dropped and stop verifying).",
+        discussion: "A running lake follows its key folder: the new key signs at once (or POST /lakebed/rotate-keys on the lake itself).")
 
     @Option(name: .long, help: "The lake's data folder.")
     var dataDir: String = "./lakebed-data"
@@ -80,7 +83,7 @@ struct RotateKeys: AsyncParsableCommand {
     func run() async throws {
         let iam = try await IAM(dataDir: dataDir, clock: SystemClock())
         let kid = try await iam.rotateKeys()
-        print("new signing key \(kid); a running server verifies with it at once and signs with it after a restart")
+        print("new signing key \(kid); a running lake on this folder signs with it and publishes it at once, and the key before the previous one no longer verifies")
     }
 }
 

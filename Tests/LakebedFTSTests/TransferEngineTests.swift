@@ -64,7 +64,7 @@ struct TransferEngineTests {
         try await lake.driver.advance(by: 0.5)
         // Latency is 1 s: nothing has arrived yet.
         #expect(try await lake.catalog.rules.rule(id).state == .replicating)
-        #expect(try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == "SUBMITTED")
+        #expect(try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0].state == .submitted)
         try await lake.driver.advance(by: 10)
         let rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .ok)
@@ -73,7 +73,7 @@ struct TransferEngineTests {
         let copied = try Data(contentsOf: URL(fileURLWithPath: lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
         #expect(Array(copied) == bytes)
         let req = try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0]
-        #expect(req.state == "DONE")
+        #expect(req.state == .done)
         #expect(req.sourceRSE == "SITE-A")
     }
 
@@ -107,7 +107,7 @@ struct TransferEngineTests {
         #expect(rule.locksStuck == 1)
         #expect(rule.error?.contains("link SITE-A->SITE-C is down") == true)
         let req = try await lake.catalog.requests.requests(scope: "test", name: "file1", rse: "SITE-C")[0]
-        #expect(req.state == "FAILED")
+        #expect(req.state == .failed)
         #expect(req.retryCount == 3)
         #expect(lake.log.withLock { $0.filter { $0.kind == .failed }.count } == 3)
         // Restore the link: the judge-repairer retries the stuck lock and the rule goes OK.
@@ -116,6 +116,45 @@ struct TransferEngineTests {
         rule = try await lake.catalog.rules.rule(id)
         #expect(rule.state == .ok)
         #expect(rule.error == nil)
+    }
+
+    @Test func repairerWaitsLongerAfterEveryAttempt() async throws {
+        // As Rucio's judge-repairer: a site that stays down is retried less and less often (10, 20, 30, 40, 40 … min).
+        let topo = Topology(defaults: LinkSettings(bandwidth: 1_000_000, latency: 1, concurrency: 5))
+        let lake = try await TestLake(topology: topo)
+        try await lake.put("SITE-A", "test", "far", Array("payload".utf8))
+        await lake.engine.updateLink("SITE-A", "SITE-C") { $0.down = true }
+        let id = try await lake.rule(DIDRef("test", "far"), "SITE-C")
+        var retries: [(attempt: Int, wait: TimeInterval)] = []
+        var planned: RepairPlan?
+        for _ in 0..<2_000 where retries.count < 5 {
+            try await lake.driver.advance(by: 30)
+            let rule = try await lake.catalog.rules.rule(id)
+            if rule.state == .stuck, let plan = rule.repair, plan != planned {
+                planned = plan
+                retries.append((plan.attempt, plan.at.timeIntervalSince(rule.stuckAt!)))
+                #expect(rule.shownError(now: lake.catalog.clock.now())?.contains("retry \(plan.attempt) in ") == true)
+            }
+        }
+        #expect(retries.map(\.attempt) == [1, 2, 3, 4, 5])
+        #expect(retries.map(\.wait) == [600, 1200, 1800, 2400, 2400])
+        // Once the link is back, the next planned retry brings the rule to OK and the plan is gone.
+        await lake.engine.updateLink("SITE-A", "SITE-C") { $0.down = false }
+        try await lake.driver.advance(by: 2_500)
+        let rule = try await lake.catalog.rules.rule(id)
+        #expect(rule.state == .ok && rule.repair == nil && rule.error == nil)
+    }
+
+    @Test func repairPlanSaysWhenInWords() {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        let plan = RepairPlan(attempt: 2, at: now.addingTimeInterval(1200))
+        #expect(plan.summary(now: now) == "retry 2 in 20 min")
+        #expect(plan.summary(now: now.addingTimeInterval(1170)) == "retry 2 in 30 s")
+        #expect(plan.summary(now: now.addingTimeInterval(1200)) == "retry 2 now")
+        #expect(RepairPlan(attempt: 1, at: now.addingTimeInterval(5400)).summary(now: now) == "retry 1 in 1 h 30 min")
+        var policy = RetryPolicy()
+        policy.repairDelay = 60
+        #expect((1...6).map { policy.repairWait(attempt: $0) } == [60, 120, 180, 240, 240, 240])
     }
 
     @Test func corruptedSourceFailsTheChecksum() async throws {

@@ -3,6 +3,7 @@ import LakebedCore
 import LakebedTesting
 import Testing
 @testable import LakebedIAM
+import LakebedOIDC
 
 @Suite("Rucio accepts IAM tokens")
 struct RucioAcceptanceTests {

@@ -95,6 +95,19 @@ struct ScenarioTests {
         #expect(c.catalog.events.all.map(\.line) != la)
     }
 
+    @Test func rulesCanBeGivenTheirRucioIDs() async throws {
+        let named = smallScenario.replacingOccurrences(of: "{id: r1, did:", with: "{id: r1, rule_id: 0123456789abcdef0123456789abcdef, did:")
+        let r = try await makeRunner(named)
+        #expect(r.ruleLabels["r1"] == "0123456789abcdef0123456789abcdef")
+        #expect(try await r.catalog.rules.rule("0123456789abcdef0123456789abcdef").rseExpression == "continent=NA")
+        let report = try await r.simulate()
+        #expect(report.passed, "\(report.text)")
+        // Not a Rucio id: the parser says so, with the line.
+        let bad = smallScenario.replacingOccurrences(of: "{id: r1, did:", with: "{id: r1, rule_id: r-one, did:")
+        #expect(throws: (any Error).self) { try ScenarioParser.parse(bad) }
+        do { _ = try ScenarioParser.parse(bad) } catch { #expect("\(error)".contains("32 lower-case hex digits")) }
+    }
+
     @Test func resetReturnsToTheSeedState() async throws {
         let r = try await makeRunner(smallScenario)
         try await r.snapshot("seed")

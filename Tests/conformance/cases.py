@@ -45,6 +45,8 @@ CASES = [
     C("no-token", "GET", "/rses/", token=None),
     C("bad-token", "GET", "/rses/", token="bad"),
     C("unknown-route", "GET", "/nosuchresource/x"),
+    C("root", "GET", "/"),
+    C("root-browser", "GET", "/", token=None, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}),
     C("method-not-allowed", "PATCH", "/rses/"),
     C("accept-mismatch-stream", "GET", "/rses/", headers={"Accept": "application/xml"}),
     C("accept-mismatch-json", "GET", "/accounts/root", headers={"Accept": "text/plain"}),

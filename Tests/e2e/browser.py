@@ -87,6 +87,10 @@ class Browser:
                 raise AssertionError(message or f"timed out waiting for: {expression}")
             time.sleep(0.05)
 
+    def resize(self, width, height=1000):
+        """Lays the page out at `width` × `height` CSS pixels (as a window of that size would)."""
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+
     def click(self, selector):
         self.eval(f"document.querySelector({json.dumps(selector)}).click()")
 

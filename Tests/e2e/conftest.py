@@ -33,11 +33,11 @@ class Lake:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
-    def start(self):
+    def start(self, timeout=20):
         self.proc = subprocess.Popen(
             [BIN, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), "--host", "127.0.0.1", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if "Lakebed ready at" in line:

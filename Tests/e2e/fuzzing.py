@@ -51,6 +51,15 @@ VALID = {
     "port": ["0", "443"], "expr": ["tier=2", "SITE-A", "SITE-A|SITE-B"], "id": ["0" * 32, "deadbeef" * 4],
     "rse_expression": ["tier=2", "SITE-A", "SITE-B|SITE-C"], "identity": ["ddmlab", "jdoe"], "email": ["x@example.org"],
 }
+# Dot-segments as an attacker sends them (a client resolves literal ones before sending): every path parameter gets them.
+DOT_SEGMENTS = ["%2e%2e", "%2E%2e", "%2e", "..%2F..%2Fx", "a%2Fb", "%2e%2e%2f%2e%2e", "..", ".", "%2e%2e%5c", "%252e%252e"]
+# Lakebed's own routes whose parameters become paths (snapshots, RSE folders, links, FTS jobs).
+DOT_SEGMENT_SERVICES = [("POST", "/lakebed/snapshots/{}"), ("POST", "/lakebed/snapshots/{}/restore"), ("PUT", "/lakebed/links/{}/{}"),
+                        ("GET", "/storage/SITE-A/{}"), ("PROPFIND", "/storage/{}/{}"), ("DELETE", "/storage/SITE-A/{}/{}"),
+                        ("GET", "/fts/jobs/{}"), ("DELETE", "/fts/jobs/{}"), ("GET", "/dashboard/api/rules/{}")]
+# Web pages of other sites: a loopback lake answers them 403 whatever they ask.
+FOREIGN_ORIGINS = ["https://evil.example", "null", "http://127.0.0.1.evil.example", "http://localhost.evil.example:80"]
+FOREIGN_HOSTS = ["attacker.example", "attacker.example:80", "127.0.0.1.nip.io", "evil.example:8080"]
 MAX_BODY = 32 << 20
 # The methods llhttp (NIO's HTTP/1 parser) knows; any other is refused at the protocol level.
 KNOWN_METHODS = set("DELETE GET HEAD POST PUT CONNECT OPTIONS TRACE COPY LOCK MKCOL MOVE PROPFIND PROPPATCH SEARCH UNLOCK BIND "
@@ -109,7 +118,8 @@ class Fuzzer:
     """Generates case `i` of a seed deterministically; `kinds` weights decide what each case attacks."""
 
     KINDS = [("path", 18), ("query", 11), ("body_types", 15), ("boundary", 10), ("body_broken", 12), ("body_encoding", 7),
-             ("enum", 9), ("headers", 7), ("method", 3), ("unknown_path", 2), ("protocol", 4), ("services", 6)]
+             ("enum", 9), ("headers", 7), ("method", 3), ("unknown_path", 2), ("protocol", 4), ("services", 6),
+             ("dot_segments", 6), ("many_params", 3), ("cross_site", 3), ("heavy_listing", 2)]
     # Bodies over the limit are expensive to send: one case in this many.
     HUGE_EVERY = 2500
 
@@ -400,11 +410,20 @@ class Fuzzer:
             return Case(i, kind, op, raw=self.raw_request(rng, op))
         if kind == "services":
             return self.service_case(i, rng, op)
+        if kind == "dot_segments" and (not op.path_params or rng.random() < 0.3):
+            return self.dot_segment_service_case(i, rng, op)
+        if kind == "cross_site":
+            return self.cross_site_case(i, rng, op)
+        if kind == "heavy_listing":
+            return self.heavy_listing_case(i, rng, op)
         method, headers, body = op.method, None, None
         hostile_params = ()
         query = self.query_string(rng, op, hostile=False)
         if kind == "path":
             hostile_params = set(p for p in op.path_params if rng.random() < 0.7) or set(op.path_params)
+        elif kind == "many_params":
+            # SQLite's expression depth once turned ~1,000 unknown parameters of a DID search into a 500.
+            query = "&".join(f"k{j}={self.quote(rng.choice(['x', '*', '1', '']))}" for j in range(rng.choice([120, 600, 1500])))
         elif kind == "query":
             query = self.query_string(rng, op, hostile=True)
         elif kind == "boundary":
@@ -427,6 +446,10 @@ class Fuzzer:
         if body is None and op.body_fields and kind not in ("method",) and rng.random() < 0.7:
             body = json.dumps(self.valid_body(rng, op)).encode()
         target = self.path(rng, op, hostile_params)
+        if kind == "dot_segments":
+            target = op.template
+            for p in op.path_params:
+                target = target.replace("{" + p + "}", rng.choice(DOT_SEGMENTS), 1)
         if kind == "unknown_path":
             target = rng.choice(["/nowhere", "/dids", "/rses/SITE-A/nothing/here", "/" + self.quote(self.hostile_string(rng)),
                                  "/..", "/%2e%2e/%2e%2e/etc/passwd", "/dids/" + "a/" * 500, "/accounts/root/limits/local/a/b/c"])
@@ -483,6 +506,48 @@ class Fuzzer:
         case.rucio = False
         return case
 
+    def dot_segment_service_case(self, i, rng, op):
+        """Dot-segments in the parameters of Lakebed's own routes that become paths: never a 2xx for a snapshot name."""
+        method, template = rng.choice(DOT_SEGMENT_SERVICES)
+        target = template.replace("{}", rng.choice(DOT_SEGMENTS), 1).replace("{}", rng.choice(DOT_SEGMENTS + ["x"]), 1)
+        headers = [("Content-Type", "application/json")] if method in ("POST", "PUT") else []
+        case = Case(i, "dot_segments", op, method, target, headers, b"{}" if method in ("POST", "PUT") else None)
+        case.rucio = False
+        return case
+
+    def cross_site_case(self, i, rng, op):
+        """A request a web page of another site makes (a foreign Origin, or a foreign Host after DNS rebinding): 403."""
+        headers = self.auth_headers(rng, op)
+        if rng.random() < 0.6:
+            headers.append(("Origin", rng.choice(FOREIGN_ORIGINS)))
+        else:
+            headers.append(("Host", rng.choice(FOREIGN_HOSTS)))
+        method, target, body = op.method, self.path(rng, op), None
+        if rng.random() < 0.4:  # the control API, as a cross-site form would post to it
+            method, target = rng.choice([("POST", "/lakebed/reset"), ("POST", "/lakebed/inject"), ("PUT", "/lakebed/clock"),
+                                         ("POST", "/lakebed/rotate-keys"), ("GET", "/auth/userpass")])
+            headers.append(("Content-Type", rng.choice(["text/plain", "application/x-www-form-urlencoded", "application/json"])))
+            body = b"fault=site-c-unreachable"
+        elif op.body_fields:
+            body = json.dumps(self.valid_body(rng, op)).encode()
+            headers.append(("Content-Type", "application/json"))
+        case = Case(i, "cross_site", op, method, target, headers, body)
+        case.expect_status = 403
+        return case
+
+    def heavy_listing_case(self, i, rng, op):
+        """A big listing (many DIDs, or every DID of a scope), while the other threads go on: answered, never a 5xx."""
+        headers = [("X-Rucio-Auth-Token", self.token)]
+        r = rng.random()
+        if r < 0.5:
+            dids = [{"scope": "demo", "name": "lofar.L630262"}] * rng.choice([50, 500, 3000])
+            body = json.dumps({"dids": dids, "all_states": rng.random() < 0.5}).encode()
+            headers.append(("Content-Type", "application/json"))
+            return Case(i, "heavy_listing", op, "POST", "/replicas/list" + rng.choice(["", "?limit=100000", "?limit=-1"]), headers, body)
+        if r < 0.8:
+            return Case(i, "heavy_listing", op, "GET", "/dids/demo/dids/search?type=all&name=*&long=" + rng.choice(["1", "0"]), headers)
+        return Case(i, "heavy_listing", op, "GET", "/dids/demo/lofar.L630262/files" + rng.choice(["", "?long=1"]), headers)
+
     def huge_case(self, i, rng, op):
         """A body over the limit, announced (413 at once) or sent chunked without a length (413 once read)."""
         headers = [("X-Rucio-Auth-Token", self.token), ("Content-Type", "application/json")]
@@ -512,7 +577,7 @@ def send_http(conn_holder, host, port, case):
             conn.sock.settimeout(case.timeout)
         t = time.perf_counter()
         try:
-            conn.putrequest(case.method, case.target, skip_host=False, skip_accept_encoding=True)
+            conn.putrequest(case.method, case.target, skip_host=any(k.lower() == "host" for k, _ in case.headers), skip_accept_encoding=True)
             for k, v in case.headers:
                 conn.putheader(k, v.encode("latin-1") if isinstance(v, str) else v)
             body = case.body
@@ -590,6 +655,10 @@ def check(result):
         if result.status is not None and result.status >= 500:
             return f"status {result.status} to malformed HTTP"
         return None
+    if getattr(c, "expect_status", None) is not None and result.status != c.expect_status:
+        return f"status {result.status}, expected {c.expect_status} (a request from another site)"
+    if c.kind == "dot_segments" and "/snapshots/" in c.target and result.status < 300:
+        return f"status {result.status}: a dot-segment snapshot name was accepted"
     if not getattr(c, "rucio", True):
         if result.status == 502 and c.method in ("MOVE", "COPY"):
             return None  # WebDAV's answer to a Destination on another server (RFC 4918, 9.9.4)

@@ -130,7 +130,9 @@ def test_fuzzing_never_breaks_the_server(fuzz_lake):
     # Nothing was written outside the data folder (the sentinel beside it is untouched)...
     assert files_under(fuzz_lake.base, skip=fuzz_lake.data_dir) == outside_before
     assert (fuzz_lake.sentinel / "keep.txt").read_text() == "untouched\n"
-    # ...and inside it, every RSE directory stays under rses/.
+    # ...and inside it the catalog and the seed snapshot are still there (dot-segment names removed nothing)...
+    assert (fuzz_lake.data_dir / "catalog.sqlite").is_file() and (fuzz_lake.data_dir / "snapshots" / "seed").is_dir()
+    # ...and every RSE directory stays under rses/.
     for entry in os.listdir(fuzz_lake.data_dir / "rses"):
         p = os.path.realpath(fuzz_lake.data_dir / "rses" / entry)
         assert p.startswith(os.path.realpath(fuzz_lake.data_dir / "rses") + os.sep), p

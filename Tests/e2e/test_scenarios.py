@@ -213,3 +213,30 @@ def test_lakebed_token_follows_the_lake_clock(outage_lake):
     assert r.status_code in (200, 303), r.text
     r = requests.get(f"{outage_lake.url}/auth/validate", headers={"X-Rucio-Auth-Token": token})
     assert r.status_code == 200 and "'account': 'root'" in r.text
+
+
+def test_simulate_lists_the_rules_and_plots_them(tmp_path):
+    """`simulate` names every rule of the scenario (by its label); `--plot DIR` draws the run as SVG charts and an
+    HTML report that shows them, the same bytes for the same scenario and seed."""
+    import xml.etree.ElementTree as ET
+    path = str(ROOT / "scenarios" / "flaky-transatlantic.yaml")
+    runs = []
+    for i in (1, 2):
+        p = lakebed("simulate", path, "--quiet", "--plot", str(tmp_path / f"plot{i}"))
+        assert p.returncode == 0, p.stdout + p.stderr
+        runs.append(p.stdout)
+    rules = runs[0].split("\nRules\n")[1].split("\n\n")[0]
+    assert "(none)" not in rules and "to-fnal (" in rules and "stuck 2x" in rules, rules
+    charts = ["transfers-in-flight", "throughput", "rules", "failures"]
+    for name in charts + ["report"]:
+        ext = "html" if name == "report" else "svg"
+        a, b = (tmp_path / f"plot{i}" / f"{name}.{ext}" for i in (1, 2))
+        assert a.read_bytes() == b.read_bytes(), f"{name}.{ext} differs between two runs"
+    for name in charts:
+        svg = ET.parse(tmp_path / "plot1" / f"{name}.svg").getroot()
+        assert svg.tag.endswith("svg") and svg.findall(".//{http://www.w3.org/2000/svg}path"), name
+    # The link and the rule are named on their charts.
+    assert "CERN-DISK -&gt; FNAL-DISK" in (tmp_path / "plot1" / "transfers-in-flight.svg").read_text()
+    assert ">to-fnal</text>" in (tmp_path / "plot1" / "rules.svg").read_text()
+    html = (tmp_path / "plot1" / "report.html").read_text()
+    assert html.count("<svg ") == 4 and "to-fnal" in html and "Expectations" in html

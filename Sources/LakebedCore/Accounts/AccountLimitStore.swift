@@ -56,7 +56,16 @@ public struct AccountLimitStore: CatalogStore {
     }
 
     /// Usage of an account per RSE, counted from its rules' locks.
-    public struct AccountUsage: Sendable { public var rse: RSE; public var bytes: Int64; public var files: Int64; public var limit: Int64? }
+    public struct AccountUsage: Sendable {
+        /// The RSE the usage is on.
+        public var rse: RSE
+        /// Bytes of the distinct files the account's rules lock on the RSE.
+        public var bytes: Int64
+        /// Number of distinct files the account's rules lock on the RSE.
+        public var files: Int64
+        /// The account's local limit on the RSE in bytes; nil = no limit set.
+        public var limit: Int64?
+    }
 
     public func localAccountUsage(_ account: String, rse: String?) async throws -> [AccountUsage] {
         try await db.read { db in

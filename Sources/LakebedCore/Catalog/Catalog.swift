@@ -26,6 +26,14 @@ public final class Catalog: Sendable {
     public let faults: Faults
     /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
     let webdav = Mutex<WebDAVEndpoint?>(nil)
+    private let retry = Mutex(RetryPolicy())
+    /// How transfers are retried and when the judge-repairer tries stuck rules again (a scenario may set it).
+    public var retryPolicy: RetryPolicy {
+        get { retry.withLock { $0 } }
+        set { retry.withLock { $0 = newValue } }
+    }
+    /// The last commit count written to `catalog.mark` (never written lower: see `CatalogMark`).
+    let markWriter: Mutex<Int64?>
 
     /// Opens (creating if needed) the catalog under `dataDir`.
     public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
@@ -38,6 +46,7 @@ public final class Catalog: Sendable {
         self.tokenCache = TokenCache()
         self.ids = IDGenerator(seed: seed)
         self.faults = Faults(clock: clock)
+        self.markWriter = Mutex(CatalogMark.load(dataDir: URL(fileURLWithPath: dataDir).standardizedFileURL.path)?.seq)
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -76,6 +85,7 @@ public final class Catalog: Sendable {
     /// committed change (a clean stop does this; damage to a leftover WAL can then roll nothing back).
     public func checkpoint() throws {
         try db.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try recordMark()
     }
 
     /// Seconds since 1970 on the lake clock.

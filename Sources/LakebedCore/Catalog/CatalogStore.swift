@@ -26,6 +26,8 @@ extension CatalogStore {
 }
 
 extension Catalog {
+    /// Subscriptions (the transmogrifier turns them into rules).
+    public var subscriptions: SubscriptionStore { SubscriptionStore(catalog: self) }
     /// Accounts and their attributes.
     public var accounts: AccountStore { AccountStore(catalog: self) }
     /// Identities, logins and tokens.

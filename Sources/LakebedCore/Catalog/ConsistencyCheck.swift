@@ -5,7 +5,9 @@ import GRDB
 public struct ConsistencyReport: Sendable, Codable, Equatable {
     /// One finding: a machine-readable kind and a sentence for people.
     public struct Finding: Sendable, Codable, Equatable {
+        /// What kind of finding, in kebab case, e.g. `available-without-bytes`, `lock-state`, `orphan-file`; the same for every finding of the kind.
         public var kind: String
+        /// The finding in a sentence naming the rows or files involved (past the limit, one line counts the rest).
         public var detail: String
     }
 
@@ -13,8 +15,12 @@ public struct ConsistencyReport: Sendable, Codable, Equatable {
     public var replicas = 0
     /// AVAILABLE replicas whose bytes were found (and checksummed, unless checksums were skipped).
     public var bytesVerified = 0
-    /// Rules, locks and live transfer requests looked at.
-    public var rules = 0, locks = 0, liveRequests = 0
+    /// Rules looked at.
+    public var rules = 0
+    /// Locks looked at.
+    public var locks = 0
+    /// Live (QUEUED, SUBMITTED or WAITING) transfer requests looked at.
+    public var liveRequests = 0
     /// Files found under the RSE directories.
     public var filesOnDisk = 0
     /// Broken promises: any of these means the lake lost or invented something.
@@ -38,7 +44,9 @@ extension Catalog {
     /// - SQLite's own integrity and foreign-key checks pass.
     /// Reads one consistent snapshot of the catalog; safe on a running lake (writers go on meanwhile).
     public func checkConsistency(verifyChecksums: Bool = true, limit: Int = 50) async throws -> ConsistencyReport {
-        try await db.read { db in try Self.checkConsistency(db, verifyChecksums: verifyChecksums, limit: limit) }
+        var report = try await db.read { db in try Self.checkConsistency(db, verifyChecksums: verifyChecksums, limit: limit) }
+        report.problems += markFindings(commitCount: try commitCount())
+        return report
     }
 
     static func checkConsistency(_ db: Database, verifyChecksums: Bool, limit: Int) throws -> ConsistencyReport {
@@ -68,7 +76,8 @@ extension Catalog {
             SELECT l.rule_id, l.scope, l.name, l.state AS lock_state, s.rse, p.state AS replica_state
             FROM locks l JOIN rses s ON s.id = l.rse_id
             LEFT JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE p.state IS NULL OR (l.state = 'O' AND p.state NOT IN ('A', 'D')) OR (l.state = 'R' AND p.state = 'A')
+            WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state NOT IN (\(ReplicaState.available.sql), \(ReplicaState.bad.sql)))
+              OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
             LIMIT ?
             """, arguments: [limit]) {
             let did = "\(row["scope"] as String):\(row["name"] as String)", rse: String = row["rse"]
@@ -81,8 +90,8 @@ extension Catalog {
         for row in try Row.fetchAll(db, sql: """
             SELECT l.rule_id, l.scope, l.name, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id
             JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE l.state = 'R' AND p.state != 'C' AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
-                AND q.dest_rse_id = l.rse_id AND q.state IN ('QUEUED', 'SUBMITTED', 'WAITING'))
+            WHERE l.state = \(LockState.replicating.sql) AND p.state != \(ReplicaState.copying.sql) AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
+                AND q.dest_rse_id = l.rse_id AND q.state IN \(RequestState.live.sql))
             LIMIT ?
             """, arguments: [limit]) {
             problem("stranded-lock", "Lock of rule \(row["rule_id"] as String) on \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) is REPLICATING with no transfer request to finish it")
@@ -93,7 +102,7 @@ extension Catalog {
         for row in try Row.fetchAll(db, sql: """
             SELECT r.id, r.state, r.locks_ok_cnt, r.locks_replicating_cnt, r.locks_stuck_cnt,
                    COALESCE(c.ok, 0) AS ok, COALESCE(c.rep, 0) AS rep, COALESCE(c.stuck, 0) AS stuck
-            FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = 'O') AS ok, SUM(state = 'R') AS rep, SUM(state = 'S') AS stuck
+            FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = \(LockState.ok.sql)) AS ok, SUM(state = \(LockState.replicating.sql)) AS rep, SUM(state = \(LockState.stuck.sql)) AS stuck
                                     FROM locks GROUP BY rule_id) c ON c.rule_id = r.id
             """) {
             let id: String = row["id"], state: String = row["state"]
@@ -115,7 +124,7 @@ extension Catalog {
             """, arguments: [limit]) {
             problem("replica-lock-count", "Replica \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) counts \(row["lock_cnt"] as Int) locks but has \(row["n"] as Int)")
         }
-        report.liveRequests = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE state IN ('QUEUED', 'SUBMITTED', 'WAITING')") ?? 0
+        report.liveRequests = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE state IN \(RequestState.live.sql)") ?? 0
 
         // Replicas against the bytes on disk, one RSE at a time.
         for rseRow in try Row.fetchAll(db, sql: "SELECT id, rse, root FROM rses WHERE deleted = 0 ORDER BY rse") {

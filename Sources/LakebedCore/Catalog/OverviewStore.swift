@@ -1,11 +1,31 @@
 import Foundation
 import GRDB
 
-/// One RSE with its live usage, as an overview shows it.
+/// One RSE with its live usage, as an overview shows it: what is there (AVAILABLE replicas, what `rucio replica list`
+/// lists) apart from what is on its way (COPYING replicas) and what is stuck (locks whose transfers gave up).
 public struct RSEOverview: Sendable {
+    /// The RSE (only RSEs not deleted are listed).
     public var rse: RSE
+    /// Bytes of the AVAILABLE replicas.
     public var usedBytes: Int64
+    /// AVAILABLE replicas.
     public var files: Int64
+    /// Replicas being copied to the RSE (COPYING, and not only waited for by STUCK locks).
+    public var incomingFiles: Int64 = 0
+    /// Bytes of the replicas being copied to the RSE (those counted in `incomingFiles`).
+    public var incomingBytes: Int64 = 0
+    /// Replicas on the RSE that a STUCK lock waits for.
+    public var stuckFiles: Int64 = 0
+}
+
+/// Two RSEs with a distance between them: a link a transfer may take.
+public struct RSEPair: Sendable {
+    /// Name of the source RSE.
+    public var source: String
+    /// Name of the destination RSE.
+    public var destination: String
+    /// Rucio distance from source to destination (lower = closer, preferred as a transfer source).
+    public var distance: Int
 }
 
 /// Whole-lake summaries for dashboards and metrics: each is one query, whatever the size of the lake.
@@ -17,18 +37,37 @@ public struct OverviewStore: CatalogStore {
     /// Works on `catalog`.
     public init(catalog: Catalog) { self.catalog = catalog }
 
-    /// Every RSE with the bytes and files of its replicas (one grouped query instead of one per RSE).
+    /// Every RSE with its AVAILABLE, COPYING and stuck replicas (grouped queries instead of some per RSE).
     public func rseOverview() async throws -> [RSEOverview] {
         try await db.read { db in
-            var usage: [String: (Int64, Int64)] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state IN ('A', 'C', 'U', 'B', 'T') GROUP BY rse_id") {
-                usage[r["rse_id"]] = (r["b"], r["n"])
-            }
+            var available: [String: (Int64, Int64)] = [:], incoming: [String: (Int64, Int64)] = [:]
+            let replicas = "SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state = 'A' GROUP BY rse_id"
+            for r in try Row.fetchAll(db, sql: replicas) { available[r["rse_id"]] = (r["b"], r["n"]) }
+            // On its way: COPYING, unless only STUCK locks wait for it (then it waits for the repairer, not a transfer).
+            for r in try Row.fetchAll(db, sql: """
+                SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas r WHERE state = 'C'
+                  AND (NOT EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'S')
+                       OR EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'R'))
+                GROUP BY rse_id
+                """) { incoming[r["rse_id"]] = (r["b"], r["n"]) }
+            var stuck: [String: Int64] = [:]
+            let stuckLocks = "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id"
+            for r in try Row.fetchAll(db, sql: stuckLocks) { stuck[r["rse_id"]] = r["n"] }
             return try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map { row in
                 let rse = RSE(row: row)
-                let u = usage[rse.id] ?? (0, 0)
-                return RSEOverview(rse: rse, usedBytes: u.0, files: u.1)
+                let a = available[rse.id] ?? (0, 0), c = incoming[rse.id] ?? (0, 0)
+                return RSEOverview(rse: rse, usedBytes: a.0, files: a.1, incomingFiles: c.1, incomingBytes: c.0, stuckFiles: stuck[rse.id] ?? 0)
             }
+        }
+    }
+
+    /// Every pair of RSEs with a distance, by name: the links of the lake's topology, used or not.
+    public func distancePairs() async throws -> [RSEPair] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.rse AS src, d.rse AS dst, x.distance FROM distances x JOIN rses s ON s.id = x.src_rse_id JOIN rses d ON d.id = x.dest_rse_id
+                WHERE s.deleted = 0 AND d.deleted = 0 ORDER BY s.rse, d.rse
+                """).map { RSEPair(source: $0["src"], destination: $0["dst"], distance: $0["distance"]) }
         }
     }
 
@@ -57,8 +96,10 @@ public struct OverviewStore: CatalogStore {
     /// The most recently created rules, newest first, at most `limit`; rules that are not OK come first so
     /// that a busy lake still shows what needs attention.
     public func recentRules(limit: Int) async throws -> [Rule] {
-        try await db.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM rules ORDER BY (state = 'O'), created_at DESC, id LIMIT ?", arguments: [limit]).map(Rule.init(row:))
+        let policy = catalog.retryPolicy
+        return try await db.read { db in
+            let rules = try Row.fetchAll(db, sql: "SELECT * FROM rules ORDER BY (state = 'O'), created_at DESC, id LIMIT ?", arguments: [limit]).map(Rule.init(row:))
+            return try JudgeRepairer.planned(db, rules, policy: policy)
         }
     }
 

@@ -5,7 +5,7 @@ extension Schema {
     /// exceptions, the config table, RSE QoS policies, detached content, followed DIDs, metadata conventions,
     /// quarantined replicas, transfer limits and the heartbeats external daemons send.
     static func registerBookkeeping(_ m: inout DatabaseMigrator) {
-        m.registerMigration("v7-rule-history-bad-replicas-config") { db in
+        m.registerMigration("v10-rule-history-bad-replicas-config") { db in
             try db.execute(sql: """
             CREATE TABLE rules_history (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, rule_id TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL,

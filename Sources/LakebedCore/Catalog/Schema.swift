@@ -108,6 +108,26 @@ enum Schema {
             // Tokens are now stored as their SHA-256; the clear ones of older lakes end (clients log in again).
             try db.execute(sql: "DELETE FROM tokens")
         }
+        m.registerMigration("v7-replica-paths") { db in
+            // Storage writes and deletes look up the replicas held at a path (ReplicaStore.heldReplicas).
+            try db.execute(sql: "CREATE INDEX replicas_path ON replicas(rse_id, path)")
+        }
+        m.registerMigration("v8-commit-mark") { db in
+            // A counter that every change to files, replicas and rules moves forward, in the change's own transaction:
+            // a catalog that lost commits (a damaged WAL, an older file put back) shows a smaller count than the
+            // high-water mark the lake wrote beside it (CatalogMark).
+            var sql = """
+            CREATE TABLE lake_mark (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+            INSERT INTO lake_mark (id, seq) VALUES (1, 0);
+            """
+            for table in ["dids", "replicas", "rules"] {
+                for (name, when) in [("insert", "INSERT"), ("delete", "DELETE"), ("state", "UPDATE OF state")] where !(table == "dids" && name == "state") {
+                    sql += "CREATE TRIGGER mark_\(table)_\(name) AFTER \(when) ON \(table) BEGIN UPDATE lake_mark SET seq = seq + 1; END;\n"
+                }
+            }
+            try db.execute(sql: sql)
+        }
+        registerSubscriptions(&m)
         registerBookkeeping(&m)
         return m
     }
@@ -151,3 +171,22 @@ extension Schema {
         }
     }
 }
+
+/// A state column's enum (rules, locks, replicas, requests). Queries name states through it, so a typo does not
+/// compile; the value goes into the SQL text as a literal, so SQLite still matches the partial indexes on states.
+protocol CatalogState: RawRepresentable, DatabaseValueConvertible where RawValue == String {}
+
+extension CatalogState {
+    /// The state as an SQL literal: `'QUEUED'`.
+    var sql: String { "'\(rawValue)'" }
+}
+
+extension Array where Element: CatalogState {
+    /// The states as an SQL list: `('QUEUED', 'SUBMITTED', 'WAITING')`.
+    var sql: String { "(" + map(\.sql).joined(separator: ", ") + ")" }
+}
+
+extension RuleState: CatalogState {}
+extension LockState: CatalogState {}
+extension ReplicaState: CatalogState {}
+extension RequestState: CatalogState {}

@@ -19,18 +19,31 @@ public enum DIDType: String, Sendable, CaseIterable {
 
 /// A data identifier row: a file, dataset or container, with its metadata.
 public struct DID: Sendable, Equatable {
+    /// The DID's scope, e.g. `user.alice`; scope and name together identify it.
     public var scope: String
+    /// The DID's name, unique within its scope; may contain `/`.
     public var name: String
+    /// FILE, DATASET or CONTAINER.
     public var type: DIDType
+    /// Account that owns the DID (Rucio `account`).
     public var account: String
+    /// A file's size; for a collection, the sum of its direct content's bytes (or of all files with `dynamic_depth`).
     public var bytes: Int64?
+    /// 1 for a file; for a collection, how many DIDs it holds directly (or files / datasets with `dynamic_depth`).
     public var length: Int64?
+    /// A file's MD5 (hex); nil = unknown, and nil for collections.
     public var md5: String?
+    /// A file's adler32 (8 hex digits); nil = unknown, and nil for collections.
     public var adler32: String?
+    /// Whether a collection accepts new content (Rucio `is_open`); nil for files.
     public var isOpen: Bool?
+    /// Rucio `monotonic`: a collection whose content may only grow; stored and reported only.
     public var monotonic: Bool
+    /// Rucio `expired_at` (from a lifetime); recorded and searchable only, nothing removes expired DIDs.
     public var expiredAt: Date?
+    /// When the DID was added.
     public var createdAt: Date
+    /// When the DID's row last changed (metadata, content, open/close).
     public var updatedAt: Date
     /// Every column of the row, for the metadata plugins.
     public var columns: JSONObject
@@ -95,7 +108,7 @@ public struct DID: Sendable, Equatable {
         var cols = JSONObject()
         for c in Self.columnOrder {
             switch c {
-            case "is_new": cols[c] = .bool(false)
+            case "is_new": cols[c] = (int("is_new") ?? 0) == 1 ? .bool(true) : .null  // cleared by the transmogrifier, as Rucio's None
             case "deleted_at": cols[c] = .null
             default:
                 cols[c] = Self.columnJSON(v[c] ?? .null, isBool: Self.boolColumns.contains(c), isDate: Self.dateColumns.contains(c))
@@ -108,13 +121,29 @@ public struct DID: Sendable, Equatable {
 
 /// One attachment row: a child inside a collection.
 public struct ContentEntry: Sendable, Equatable {
-    public var scope: String, name: String, type: DIDType
-    public var bytes: Int64?, adler32: String?, md5: String?, guid: String?, events: Int64?
+    /// Scope of the child.
+    public var scope: String
+    /// Name of the child.
+    public var name: String
+    /// Type of the child: FILE, DATASET or CONTAINER.
+    public var type: DIDType
+    /// The child's bytes as recorded when attached; nil = unknown.
+    public var bytes: Int64?
+    /// The child file's adler32 as recorded when attached; nil for collections or unknown.
+    public var adler32: String?
+    /// The child file's MD5 as recorded when attached; nil for collections or unknown.
+    public var md5: String?
+    /// The child file's GUID (Rucio `guid`); nil = none.
+    public var guid: String?
+    /// The child's event count (Rucio `events` metadata); nil = none.
+    public var events: Int64?
 }
 
 /// Reference to a DID by scope and name.
 public struct DIDRef: Sendable, Hashable, CustomStringConvertible {
+    /// The DID's scope.
     public var scope: String
+    /// The DID's name, unique within its scope.
     public var name: String
     public init(_ scope: String, _ name: String) { self.scope = scope; self.name = name }
     public var description: String { "\(scope):\(name)" }

@@ -5,11 +5,15 @@ import GRDB
 public struct DIDFilter: Sendable, Equatable {
     public enum Op: String, Sendable { case eq = "=", ne = "!=", lt = "<", lte = "<=", gt = ">", gte = ">=" }
     public struct Condition: Sendable, Equatable {
+        /// What is compared: a DID column (`name`, `bytes`, `created_at`…), `type`, or a key of the DID's JSON metadata.
         public var key: String
+        /// The comparison, from the key's suffix (`.gte`, `.lte`, `.gt`, `.lt`, `.ne`); none means equal.
         public var op: Op
+        /// The value compared with; a `name` with `*` matches as a wildcard.
         public var value: JSON
         public init(key: String, op: Op, value: JSON) { self.key = key; self.op = op; self.value = value }
     }
+    /// The filter: the groups are ORed, the conditions inside one group ANDed; `[[]]` matches everything.
     public var groups: [[Condition]]
     public init(groups: [[Condition]]) { self.groups = groups }
 
@@ -44,10 +48,22 @@ public struct DIDFilter: Sendable, Equatable {
 
 extension DIDStore {
     /// One search hit.
-    public struct SearchHit: Sendable { public var scope: String; public var name: String; public var type: DIDType; public var bytes: Int64?; public var length: Int64? }
+    public struct SearchHit: Sendable {
+        /// Scope of the DID found.
+        public var scope: String
+        /// Name of the DID found, unique within its scope.
+        public var name: String
+        /// FILE, DATASET or CONTAINER.
+        public var type: DIDType
+        /// The DID's recorded bytes (a collection's: its direct content's); nil = unknown.
+        public var bytes: Int64?
+        /// The DID's recorded length (1 for a file, direct content count for a collection); nil = unknown.
+        public var length: Int64?
+    }
 
     /// `list_dids`: DIDs of `scope` matching the filter and type (`all`, `collection`, `dataset`, `container`, `file`).
-    public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?) async throws -> [SearchHit] {
+    /// DIDs of a scope matching `filter`, by name; `after`: only names after it (the next page of a streamed search).
+    public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?, after: String? = nil) async throws -> [SearchHit] {
         var typeSet: [String]
         switch type.lowercased() {
         case "all": typeSet = ["FILE", "DATASET", "CONTAINER"]
@@ -82,11 +98,16 @@ extension DIDStore {
             andParts.append("did_type IN (\(groupTypes.map { "'\($0)'" }.joined(separator: ",")))")
             orParts.append("(" + andParts.joined(separator: " AND ") + ")")
         }
-        let sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ") ORDER BY name" + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
+        if let after { args.append(after) }
+        var sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
+        if after != nil { sql += " AND name > ?" }
+        sql += " ORDER BY name"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let query = sql
         let finalArgs = args.map { $0.databaseValue }
         return try await db.read { db in
             // An unknown scope holds nothing (Rucio answers an empty list, not ScopeNotFound).
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArgs)).map {
+            return try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
                 SearchHit(scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
             }
         }

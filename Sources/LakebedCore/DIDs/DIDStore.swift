@@ -3,15 +3,25 @@ import GRDB
 
 /// A file given to attach or register: scope, name and optional size and checksums.
 public struct FileSpec: Sendable, Equatable {
+    /// Scope of the file (or, when attaching, of the child DID).
     public var scope: String
+    /// Name of the file, unique within its scope.
     public var name: String
+    /// Size in bytes; required to create a new file, checked against the catalog for an existing one. nil = take the catalog's.
     public var bytes: Int64?
+    /// Adler32 (hex) given by the client; checked against the catalog and, for an AVAILABLE replica, the bytes on disk. nil = none given.
     public var adler32: String?
+    /// MD5 (hex) given by the client; checked against the catalog when both are known. nil = none given.
     public var md5: String?
+    /// Rucio `guid` of a new file; nil = `meta["guid"]` or none.
     public var guid: String?
+    /// Rucio `events` count of a new file; nil = none.
     public var events: Int64?
+    /// Metadata to set on a new file (Rucio `meta`); `guid` in it is taken as the GUID.
     public var meta: JSONObject
+    /// Replica state to register (`A`, `U`, `C`… or names such as AVAILABLE); nil = AVAILABLE.
     public var state: String?
+    /// PFN of the replica on a non-hash path, which must lie inside the RSE; nil = path from the RSE's lfn2pfn.
     public var pfn: String?
     public init(scope: String, name: String, bytes: Int64? = nil, adler32: String? = nil, md5: String? = nil, guid: String? = nil, events: Int64? = nil, meta: JSONObject = JSONObject(), state: String? = nil, pfn: String? = nil) {
         self.scope = scope; self.name = name; self.bytes = bytes; self.adler32 = adler32; self.md5 = md5
@@ -97,7 +107,8 @@ public struct DIDStore: CatalogStore {
         if try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
             throw RucioError(.dataIdentifierAlreadyExists, "Data Identifier already exists!")
         }
-        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)",
+        // is_new: the transmogrifier will match the new collection against the subscriptions.
+        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, is_new, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, 1, ?, ?)",
                        arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }
@@ -312,9 +323,19 @@ public struct DIDStore: CatalogStore {
     // MARK: listing a scope
 
     /// One row of `GET /dids/<scope>/`.
-    /// One row of `scope_list`; `bytes` is there for top-level DIDs only (Rucio's content rows carry none).
+    /// One row of `scope_list`.
     public struct ScopeListEntry: Sendable {
-        public var did: DIDRef; public var type: DIDType; public var parent: DIDRef?; public var level: Int; public var bytes: Int64?
+        /// The DID listed.
+        public var did: DIDRef
+        /// FILE, DATASET or CONTAINER.
+        public var type: DIDType
+        /// The collection it was reached through; nil for top-level DIDs.
+        public var parent: DIDRef?
+        /// Depth in the walk: 0 for the top-level DIDs, 1 for a collection's content, and so on (at most 32).
+        public var level: Int
+        /// The DID's recorded bytes (collections: nil, as Rucio lists them); only top-level rows carry it.
+        public var bytes: Int64?
+        /// Whether the row is a top-level DID (Rucio's content rows have no `bytes` key).
         public var isTopLevel: Bool
     }
 

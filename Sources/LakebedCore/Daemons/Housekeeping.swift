@@ -10,9 +10,13 @@ public struct Housekeeping: CatalogStore {
 
     /// What one pass of the housekeeping daemons did.
     public struct HousekeepingReport: Sendable, Equatable {
+        /// Rules the judge-cleaner removed: expired ones plus moved rules whose child rule is OK.
         public var expiredRules: Int = 0
+        /// Replicas the reaper deleted (catalog rows; their bytes go too unless virtual).
         public var reapedReplicas: Int = 0
+        /// Bytes of the replicas the reaper deleted.
         public var reapedBytes: Int64 = 0
+        /// STUCK rules the judge-repairer retried; filled by `LakeDriver.tick`, always 0 from `housekeeping()` itself.
         public var repairedRules: Int = 0
     }
 

@@ -12,7 +12,7 @@ public struct JudgeCleaner: CatalogStore {
     public func retireMovedRules() async throws -> Int {
         let now = nowStamp
         return try await db.write { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = 'O'").map(Rule.init(row:))
+            let rules = try Row.fetchAll(db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = \(RuleState.ok.sql)").map(Rule.init(row:))
             for r in rules { try RuleStore.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
             return rules.count
         }

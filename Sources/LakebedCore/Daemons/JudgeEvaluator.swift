@@ -15,12 +15,22 @@ public struct JudgeEvaluator: CatalogStore {
         if account != issuer.account && !issuer.isAdmin {
             throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule for account \(account)")
         }
+        // Rucio's generic perm_add_rule: an account adds its own rules only when they are not locked; locked ones are for admins.
+        if spec.locked && !issuer.isAdmin {
+            throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule: only admins can add locked rules")
+        }
         try AccountStore.requireAccount(db, account)
         guard spec.copies >= 1 else { throw RucioError(.invalidReplicationRule, "The number of copies must be at least 1") }
         guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError(.invalidReplicationRule, "Invalid grouping '\(spec.grouping)'") }
         if let l = spec.lifetime, l <= 0 { throw RucioError(.invalidReplicationRule, "Lifetime must be positive") }
         if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError(.invalidReplicationRule, "Lifetime must be at most \(Validation.maxLifetime) seconds") }
         guard !spec.dids.isEmpty else { throw RucioError(.invalidReplicationRule, "No DIDs given") }
+        if let given = spec.id {
+            guard spec.dids.count == 1 else { throw RucioError(.invalidReplicationRule, "A rule id can be given for one DID only") }
+            if try db.one(sql: "SELECT 1 FROM rules WHERE id = ?", arguments: [given]) != nil {
+                throw RucioError(.duplicateRule, "A rule with the id \(given) already exists")
+            }
+        }
         var candidates: [RSE]
         do { candidates = try RSEStore.resolve(db, expression: spec.rseExpression) }
         if !spec.ignoreAvailability { candidates = candidates.filter(\.availabilityWrite) }
@@ -34,16 +44,17 @@ public struct JudgeEvaluator: CatalogStore {
             if try db.one(sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?", arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil {
                 throw RucioError(.duplicateRule, "A duplicate rule for this account, did, rse_expression, copies already exists")
             }
-            let id = newID()
+            let id = spec.id ?? newID()
             try db.exec(sql: """
                 INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
-                  source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'R', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta,
+                  subscription_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, \(RuleState.replicating.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, account, ref.scope, ref.name, d.type.rawValue, spec.rseExpression, spec.copies, spec.lifetime.map { now + $0 },
                                  spec.weight, spec.locked ? 1 : 0, spec.sourceReplicaExpression, spec.activity, spec.grouping,
                                  ["Y": "YES", "C": "CLOSE", "P": "PROGRESS"][spec.notify] ?? "NO", spec.purgeReplicas ? 1 : 0,
-                                 spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, now, now])
-            try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, 'R')", arguments: [now, id, ref.scope, ref.name])
+                                 spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, spec.subscriptionID, now, now])
+            try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, \(RuleState.replicating.sql))", arguments: [now, id, ref.scope, ref.name])
             let rule = Rule(row: try db.one(sql: "SELECT * FROM rules WHERE id = ?", arguments: [id])!)
             let files = try DIDStore.files(db, ref.scope, ref.name)
             try placeLocks(db, rule: rule, files: files, groups: try Self.groups(db, rule: rule, files: files), candidates: candidates, now: now)
@@ -96,7 +107,7 @@ public struct JudgeEvaluator: CatalogStore {
     static func chooseRSEs(_ db: Database, rule: Rule, group: [DID], candidates: [RSE]) throws -> [RSE] {
         var present: [String: Int64] = [:]
         for f in group {
-            for row in try db.all(sql: "SELECT rse_id, bytes FROM replicas WHERE scope = ? AND name = ? AND state IN ('A', 'C')", arguments: [f.scope, f.name]) {
+            for row in try db.all(sql: "SELECT rse_id, bytes FROM replicas WHERE scope = ? AND name = ? AND state IN \([ReplicaState.available, .copying].sql)", arguments: [f.scope, f.name]) {
                 present[row["rse_id"], default: 0] += row["bytes"] as Int64
             }
         }
@@ -134,13 +145,13 @@ public struct JudgeEvaluator: CatalogStore {
             case .available: lockState = .ok
             case .copying: lockState = .replicating
             default:
-                try db.exec(sql: "UPDATE replicas SET state = 'C', updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, file.scope, file.name])
+                try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, file.scope, file.name])
                 try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
             }
             try db.exec(sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name])
         } else {
             let path = try ReplicaStore.replicaPath(db, rse: rse, file: FileSpec(scope: file.scope, name: file.name))
-            try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'C', 1, ?, ?)",
+            try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.copying.sql), 1, ?, ?)",
                            arguments: [rse.id, file.scope, file.name, file.bytes ?? 0, file.md5, file.adler32, path, now, now])
             try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
         }
@@ -151,10 +162,10 @@ public struct JudgeEvaluator: CatalogStore {
 
     /// Queues a transfer request for a missing replica, unless one is already active.
     func queueTransfer(_ db: Database, file: DID, rse: RSE, rule: Rule, now: Double) throws {
-        if try db.one(sql: "SELECT 1 FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')", arguments: [file.scope, file.name, rse.id]) != nil { return }
+        if try db.one(sql: "SELECT 1 FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [file.scope, file.name, rse.id]) != nil { return }
         try db.exec(sql: """
             INSERT INTO requests (id, scope, name, dest_rse_id, state, rule_id, activity, bytes, md5, adler32, account, priority, requested_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, \(RequestState.queued.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [newID(), file.scope, file.name, rse.id, rule.id, rule.activity, file.bytes ?? 0, file.md5, file.adler32, rule.account, rule.priority, now, now, now])
     }
 

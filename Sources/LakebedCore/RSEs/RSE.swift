@@ -3,28 +3,49 @@ import GRDB
 
 /// A Rucio Storage Element: here, a directory on the local disk.
 public struct RSE: Sendable, Equatable {
+    /// Rucio's RSE id: 32 lower-case hex digits (seeded in scenarios); what replicas, locks and requests refer to.
     public var id: String
+    /// The RSE name (upper-case letters, digits, - and _), unique among RSEs not deleted.
     public var rse: String
+    /// Rucio `rse_type`: DISK or TAPE.
     public var rseType: String
+    /// Rucio `deterministic`: paths come from lfn2pfn; reported and matched by RSE expressions, paths do not depend on it here.
     public var deterministic: Bool
+    /// Rucio `volatile` (a cache whose replicas may vanish); reported and matched by RSE expressions only.
     public var volatile: Bool
+    /// Rucio `staging_area`; reported and matched by RSE expressions only.
     public var stagingArea: Bool
+    /// Rucio `city`, free text; nil = not set.
     public var city: String?
+    /// Rucio `region_code`; nil = not set.
     public var regionCode: String?
+    /// Rucio `country_name`; nil = not set.
     public var countryName: String?
+    /// Rucio `continent` (e.g. `EU`); nil = not set.
     public var continent: String?
+    /// Rucio `time_zone`; nil = not set.
     public var timeZone: String?
+    /// Rucio `ISP`, the network provider; nil = not set.
     public var isp: String?
+    /// Rucio `ASN`, the network's autonomous system number, as text; nil = not set.
     public var asn: String?
+    /// Rucio `longitude` in degrees; nil = not set.
     public var longitude: Double?
+    /// Rucio `latitude` in degrees; nil = not set.
     public var latitude: Double?
+    /// Rucio `availability_read`: false = its replicas are no transfer source, and listings with ignore_availability=false skip it.
     public var availabilityRead: Bool
+    /// Rucio `availability_write`: false = rules do not pick the RSE (unless ignore_availability) and transfers to it wait.
     public var availabilityWrite: Bool
+    /// Rucio `availability_delete`: false = the reaper leaves the RSE's replicas alone.
     public var availabilityDelete: Bool
+    /// Rucio `qos_class` (e.g. `CHEAP-ANALYSIS`); nil = not set.
     public var qosClass: String?
     /// Absolute directory holding the RSE's files.
     public var root: String
+    /// When the RSE was added.
     public var createdAt: Date
+    /// When the RSE's settings or availability were last updated.
     public var updatedAt: Date
 
     init(row: Row) {
@@ -45,13 +66,19 @@ public struct RSE: Sendable, Equatable {
 
 /// How an RSE is reached: one access protocol.
 public struct RSEProtocol: Sendable, Equatable {
+    /// URL scheme, e.g. `file`, `https`, `davs`, `root`.
     public var scheme: String
+    /// Host name in the URLs the protocol builds (`localhost` for `file`).
     public var hostname: String
+    /// TCP port; left out of PFNs for `file` and posix protocols.
     public var port: Int
+    /// Path prefix on the storage, between host and the file's relative path (normalised to `/…/`).
     public var prefix: String
+    /// Rucio protocol implementation class, e.g. `rucio.rse.protocols.posix.Default`; `posix` means no port in PFNs.
     public var impl: String
     /// `{"lan": {"read": 1, ...}, "wan": {...}}`, priorities or null.
     public var domains: JSON
+    /// Rucio `extended_attributes` of the protocol, passed through as given; `.null` = none.
     public var extendedAttributes: JSON
 
     public init(scheme: String, hostname: String, port: Int, prefix: String, impl: String, domains: JSON, extendedAttributes: JSON = .null) {

@@ -14,7 +14,9 @@ public indirect enum RSEExpression: Sendable, Equatable {
 
     /// An RSE with its attributes, as the evaluator sees it.
     public struct Candidate: Sendable {
+        /// The RSE; its columns (`rse_type`, `city`, `availability_read`…) answer keys that no attribute sets.
         public var rse: RSE
+        /// The RSE's attributes by key (Rucio `rse_attributes`, including the RSE's own name = true); these win over columns.
         public var attributes: [String: JSON]
         public init(rse: RSE, attributes: [String: JSON]) { self.rse = rse; self.attributes = attributes }
     }

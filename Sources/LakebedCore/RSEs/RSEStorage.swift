@@ -59,7 +59,10 @@ public struct RSEStorage: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         var out: [(String, Entry)] = []
         for name in names.sorted() where !name.hasPrefix(Self.partialPrefix) {
-            if let e = try stat(relative + "/" + name) { out.append((name, e)) }
+            // A symbolic link planted in the RSE is not storage: it is left out, so the listing of its parent still works.
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: path + "/" + name)) != nil { continue }
+            guard let e = try? stat(relative + "/" + name) else { continue }
+            out.append((name, e))
         }
         return out
     }
@@ -117,6 +120,20 @@ public struct RSEStorage: Sendable {
         guard path != root else { throw .conflict("cannot delete the RSE root") }
         guard try stat(relative) != nil else { throw .notFound(relative) }
         do { try FileManager.default.removeItem(atPath: path) } catch { throw .conflict("cannot delete \(relative)") }
+    }
+
+    /// Removes the hidden partial files of writes a stopped process left behind (a kill during a WebDAV PUT), under
+    /// `root`. Only safe while no write runs: the lake calls it at start, holding its data folder's lock.
+    /// Returns how many were removed.
+    @discardableResult
+    public static func removeStalePartials(under root: String) -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: root) else { return 0 }
+        var removed = 0
+        while let rel = walk.nextObject() as? String {
+            guard (rel as NSString).lastPathComponent.hasPrefix(partialPrefix) else { continue }
+            if (try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(rel))) != nil { removed += 1 }
+        }
+        return removed
     }
 
     /// Opens a file for reading at an offset.

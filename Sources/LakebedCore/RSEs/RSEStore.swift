@@ -3,6 +3,7 @@ import GRDB
 
 /// Settings accepted when creating or updating an RSE.
 public struct RSESettings: Sendable {
+    /// RSE settings by Rucio column name (`rse_type`, `deterministic`, `availability_read`, `city`…); keys not given keep their defaults.
     public var values: JSONObject
     public init(_ values: JSONObject = JSONObject()) { self.values = values }
 }
@@ -319,7 +320,16 @@ public struct RSEStore: CatalogStore {
     // MARK: distances
 
     public struct Distance: Sendable {
-        public var srcRSEID: String, destRSEID: String, distance: Int, createdAt: Date, updatedAt: Date
+        /// Id of the source RSE.
+        public var srcRSEID: String
+        /// Id of the destination RSE.
+        public var destRSEID: String
+        /// Rucio distance (ranking) from source to destination: lower is closer and preferred as a transfer source.
+        public var distance: Int
+        /// When the distance was first set.
+        public var createdAt: Date
+        /// When the distance was last changed.
+        public var updatedAt: Date
     }
 
     public func setDistance(from src: String, to dst: String, distance: Int, create: Bool, by issuer: Issuer?) async throws {
@@ -356,7 +366,18 @@ public struct RSEStore: CatalogStore {
     // MARK: usage and limits
 
     public struct RSEUsage: Sendable {
-        public var source: String, used: Int64?, free: Int64?, total: Int64?, files: Int64?, updatedAt: Date
+        /// Where the numbers come from: `rucio` (counted live from the catalog) or a source reported with `set_rse_usage`.
+        public var source: String
+        /// Bytes used; for `rucio`, the bytes of the RSE's replicas in any state but BAD and SOURCE. nil = not reported.
+        public var used: Int64?
+        /// Bytes free; for `rucio`, the `MaxSpaceAvailable` limit minus used (nil without that limit). nil = not reported.
+        public var free: Int64?
+        /// Used plus free; for `rucio`, the `MaxSpaceAvailable` limit, or used when there is none.
+        public var total: Int64?
+        /// Number of files; for `rucio`, the RSE's replicas in any state but BAD and SOURCE. nil = not reported.
+        public var files: Int64?
+        /// When the numbers were taken (now, for `rucio`).
+        public var updatedAt: Date
     }
 
     /// Usage of an RSE: `rucio` (from the catalog, live) plus any manually reported sources.

@@ -27,20 +27,31 @@ public enum ReplicaState: String, Sendable, CaseIterable {
 
 /// Bytes of a file on an RSE.
 public struct Replica: Sendable, Equatable {
+    /// Id of the RSE holding the replica (see `RSE.id`).
     public var rseID: String
+    /// Scope of the file.
     public var scope: String
+    /// Name of the file.
     public var name: String
+    /// Size in bytes, as the catalog has it for the file.
     public var bytes: Int64
+    /// MD5 (hex) recorded for the replica; nil = unknown.
     public var md5: String?
+    /// Adler32 (8 hex digits) recorded for the replica; nil = unknown.
     public var adler32: String?
     /// Path relative to the RSE root.
     public var path: String
+    /// AVAILABLE (bytes in place), COPYING (a rule's transfer is coming), or what `update_replicas_states` set (e.g. UNAVAILABLE, BAD).
     public var state: ReplicaState
+    /// Number of rule locks on the replica (Rucio `lock_cnt`); the reaper only deletes replicas at 0.
     public var lockCount: Int
+    /// When the reaper may delete the replica (set as its last lock goes; the epoch when purged); nil = keep.
     public var tombstone: Date?
     /// Whether the replica has no bytes on disk (large simulations).
     public var isVirtual: Bool
+    /// When the replica was registered.
     public var createdAt: Date
+    /// When the replica's row last changed (state, lock count).
     public var updatedAt: Date
 
     init(row: Row) {

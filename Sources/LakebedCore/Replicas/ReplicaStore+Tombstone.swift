@@ -20,3 +20,12 @@ extension ReplicaStore {
         do { return try await datasetReplicas(scope, name) } catch let e as RucioError where e.exceptionClass == .dataIdentifierNotFound { return nil }
     }
 }
+
+extension ReplicaStore {
+    /// The DIDs among `dids` the catalog knows, in order (replica listings skip the others, as Rucio's do).
+    public func knownDIDs(_ dids: [DIDRef]) async throws -> [DIDRef] {
+        try await db.read { db in
+            try dids.filter { try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [$0.scope, $0.name]) != nil }
+        }
+    }
+}

@@ -143,18 +143,35 @@ public struct ReplicaStore: CatalogStore {
 
     /// One file of a replica listing, with where its bytes are.
     public struct FileReplicas: Sendable {
-        public var scope: String, name: String, bytes: Int64?, md5: String?, adler32: String?
+        /// Scope of the file.
+        public var scope: String
+        /// Name of the file.
+        public var name: String
+        /// The file's size in bytes from the catalog; nil = unknown.
+        public var bytes: Int64?
+        /// The file's MD5 (hex) from the catalog; nil = unknown.
+        public var md5: String?
+        /// The file's adler32 (8 hex digits) from the catalog; nil = unknown.
+        public var adler32: String?
+        /// Replicas that pass the query, sorted by RSE name: RSE, state, path relative to its root, and its readable protocols.
         public var replicas: [(rse: RSE, state: ReplicaState, path: String, protocols: [RSEProtocol])]
+        /// Every collection above the file as `scope:name`, when `resolveParents`; empty otherwise.
         public var parents: [String]
     }
 
     /// Options of a replica listing.
     public struct ReplicaQuery: Sendable {
+        /// Only protocols with these schemes (e.g. `davs`, `root`); nil = every readable protocol.
         public var schemes: [String]?
+        /// Only replicas on RSEs matching this RSE expression; nil = any RSE.
         public var rseExpression: String?
+        /// Include replicas in every state, not only AVAILABLE (Rucio `all_states`).
         public var allStates = false
+        /// Fill `parents` with each file's ancestors (Rucio `resolve_parents`).
         public var resolveParents = false
+        /// Keep replicas on RSEs not available for reading (Rucio `ignore_availability`, true by default).
         public var ignoreAvailability = true
+        /// Stop after this many files; nil = no limit.
         public var limit: Int?
         public init() {}
     }
@@ -167,17 +184,29 @@ public struct ReplicaStore: CatalogStore {
     }
 
     func listReplicasIn(_ db: Database, _ dids: [DIDRef], _ query: ReplicaQuery) throws -> [FileReplicas] {
+        var files: [DID] = []
+        var seen = Set<DIDRef>()
+        for ref in dids {
+            // Rucio lists nothing for a DID it does not know, without an error.
+            guard let known = try Self.filesIfKnown(db, ref) else { continue }
+            for f in known where seen.insert(DIDRef(f.scope, f.name)).inserted {
+                files.append(f)
+                if let limit = query.limit, files.count >= limit { return try replicaEntries(db, files, query) }
+            }
+        }
+        return try replicaEntries(db, files, query)
+    }
+
+    /// The replicas of each file, as a listing gives them.
+    func replicaEntries(_ db: Database, _ files: [DID], _ query: ReplicaQuery) throws -> [FileReplicas] {
         do {
             var allowed: Set<String>?
             if let e = query.rseExpression { allowed = Set(try RSEStore.resolve(db, expression: e).map(\.id)) }
             var rseCache: [String: RSE] = [:]
             var protoCache: [String: [RSEProtocol]] = [:]
             var out: [FileReplicas] = []
-            var seen = Set<DIDRef>()
-            for ref in dids {
-                // Rucio lists nothing for a DID it does not know, without an error.
-                guard let files = try Self.filesIfKnown(db, ref) else { continue }
-                for f in files where seen.insert(DIDRef(f.scope, f.name)).inserted {
+            do {
+                for f in files {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
                     let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
                     for row in rows {
@@ -195,7 +224,6 @@ public struct ReplicaStore: CatalogStore {
                     entry.replicas.sort { $0.rse.rse < $1.rse.rse }
                     if query.resolveParents { entry.parents = try DIDStore.ancestors(db, f.scope, f.name) }
                     out.append(entry)
-                    if let limit = query.limit, out.count >= limit { return out }
                 }
             }
             return out
@@ -204,7 +232,20 @@ public struct ReplicaStore: CatalogStore {
 
     /// One row of a dataset's per-RSE replica summary.
     public struct DatasetReplica: Sendable {
-        public var rse: RSE, length: Int64, bytes: Int64, availableLength: Int64, availableBytes: Int64, createdAt: Date, updatedAt: Date
+        /// The RSE the row is about.
+        public var rse: RSE
+        /// Number of files in the dataset (the same on every row).
+        public var length: Int64
+        /// Total bytes of the dataset's files (the same on every row).
+        public var bytes: Int64
+        /// Files of the dataset with an AVAILABLE replica on this RSE.
+        public var availableLength: Int64
+        /// Bytes of the files with an AVAILABLE replica on this RSE.
+        public var availableBytes: Int64
+        /// When the oldest of the dataset's replicas on this RSE was registered.
+        public var createdAt: Date
+        /// When the latest change to one of the dataset's replicas on this RSE happened.
+        public var updatedAt: Date
     }
 
     /// Per-RSE completeness of a dataset (`GET /replicas/<s>/<n>/datasets`).

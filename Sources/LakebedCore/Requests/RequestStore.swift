@@ -1,33 +1,67 @@
 public import Foundation
 import GRDB
 
+/// A transfer request's state, as the catalog stores it (Rucio's `RequestState` names).
+public enum RequestState: String, Sendable, CaseIterable {
+    case queued = "QUEUED", submitted = "SUBMITTED", waiting = "WAITING", done = "DONE", failed = "FAILED"
+
+    /// States of a request that will still finish (at most one per file and destination).
+    public static let live: [RequestState] = [.queued, .submitted, .waiting]
+}
+
 /// A transfer request as Rucio's conveyor sees it.
 public struct TransferRequest: Sendable, Equatable {
+    /// Rucio request id: 32 lower-case hex digits (seeded in scenarios).
     public var id: String
+    /// Scope of the file to transfer.
     public var scope: String
+    /// Name of the file to transfer.
     public var name: String
+    /// Id of the RSE the file is to be copied to.
     public var destRSEID: String
+    /// Name of the destination RSE (empty if the row was read without the RSE join).
     public var destRSE: String
+    /// Id of the RSE the current attempt copies from; nil while QUEUED (cleared on each retry).
     public var sourceRSEID: String?
+    /// Name of the source RSE of the current attempt; nil while QUEUED.
     public var sourceRSE: String?
-    public var state: String
+    /// QUEUED (waiting for the submitter), SUBMITTED (handed to FTS), DONE or FAILED; WAITING is never set here.
+    public var state: RequestState
+    /// Failed attempts so far; at `maxAttempts` the request turns FAILED and its locks STUCK.
     public var retryCount: Int
+    /// Last error: the FTS failure reason, or why no source or destination was usable; nil = none.
     public var errMsg: String?
+    /// Rule whose lock the request serves; nil once that rule is deleted.
     public var ruleID: String?
+    /// Rucio/FTS activity, copied from the rule.
     public var activity: String?
+    /// Size of the file in bytes.
     public var bytes: Int64
+    /// Expected MD5 of the file (hex); nil = unknown.
     public var md5: String?
+    /// Expected adler32 of the file (8 hex digits), checked by FTS on the destination; nil = not checked.
     public var adler32: String?
+    /// Account of the rule that made the request.
     public var account: String?
+    /// Transfer priority copied from the rule (Rucio default 3); changing the rule's priority updates QUEUED requests.
     public var priority: Int
+    /// FTS job id of the current attempt (Rucio `external_id`); nil while QUEUED.
     public var externalID: String?
+    /// FTS host that took the current attempt (Rucio `external_host`, `lakebed-fts`); nil until first submitted.
     public var externalHost: String?
+    /// When the rule's evaluation created the request.
     public var requestedAt: Date?
+    /// When the current attempt was handed to FTS; nil while QUEUED.
     public var submittedAt: Date?
+    /// When FTS started moving the current attempt's bytes; nil until then.
     public var startedAt: Date?
+    /// When the transfer finished and the request turned DONE; nil before.
     public var transferredAt: Date?
+    /// Earliest time the submitter may pick the request up again (retry back-off, no source); nil = at once.
     public var notBefore: Date?
+    /// When the request row was created.
     public var createdAt: Date
+    /// When the request row last changed.
     public var updatedAt: Date
 
     init(row: Row) {

@@ -1,31 +1,51 @@
 public import Foundation
-public import GRDB
-public import GRDB
+import GRDB
 
 /// What a client asks for when it adds a rule.
 public struct RuleSpec: Sendable {
+    /// The rule's id when the caller names it (a scenario's `rule_id`, one DID only); otherwise a new one is made.
+    public var id: String?
+    /// DIDs to protect; one rule is made per DID, each with the same settings.
     public var dids: [DIDRef]
+    /// Copies wanted, each on a different RSE matched by `rseExpression` (at least 1).
     public var copies: Int
+    /// Rucio RSE expression naming the candidate RSEs, e.g. `SITE-A|SITE-B` or `tier=1&type=DISK`.
     public var rseExpression: String
+    /// Name of an RSE attribute whose values weight the choice of RSEs (RSEs weighted 0 are skipped); nil = no weighting.
     public var weight: String?
+    /// Seconds until the rule expires and the judge-cleaner removes it; nil = never.
     public var lifetime: Double?
+    /// Rucio grouping: ALL (every file on the same RSEs), DATASET (per dataset) or NONE (per file).
     public var grouping: String
+    /// Account the rule is charged to; nil = the issuer's (another account's needs an admin).
     public var account: String?
+    /// A locked rule cannot be deleted until it is unlocked.
     public var locked: Bool
+    /// RSE expression limiting which replicas may be transfer sources; nil = any AVAILABLE replica.
     public var sourceReplicaExpression: String?
+    /// Rucio/FTS activity the transfers run under; Rucio's default is `User Subscriptions`.
     public var activity: String
+    /// Rucio `notify`: Y, N, C or P, stored as the rule's notification YES, NO, CLOSE or PROGRESS.
     public var notify: String
+    /// On deletion, tombstone the unlocked replicas at the epoch rather than now; the reaper takes both on its next pass.
     public var purgeReplicas: Bool
+    /// Pick RSEs even where writing is disabled (transfers to them still wait until writing is enabled again).
     public var ignoreAvailability: Bool
+    /// Free text kept as the rule's `comments`; nil = none.
     public var comment: String?
+    /// Transfer priority (Rucio default 3) given to the rule's requests and handed on to FTS.
     public var priority: Int
+    /// Rucio rule `meta`, kept as given (JSON text); nil = none.
     public var meta: String?
+    /// The subscription that made the rule (the transmogrifier sets it).
+    public var subscriptionID: String?
 
     /// A rule as `add_replication_rule` takes it; the defaults are Rucio's.
     public init(dids: [DIDRef] = [], copies: Int = 1, rseExpression: String = "", weight: String? = nil, lifetime: Double? = nil,
                 grouping: String = "DATASET", account: String? = nil, locked: Bool = false, sourceReplicaExpression: String? = nil,
                 activity: String = "User Subscriptions", notify: String = "N", purgeReplicas: Bool = false,
-                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil) {
+                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil,
+                subscriptionID: String? = nil) {
         self.dids = dids
         self.copies = copies
         self.rseExpression = rseExpression
@@ -42,6 +62,8 @@ public struct RuleSpec: Sendable {
         self.comment = comment
         self.priority = priority
         self.meta = meta
+        self.subscriptionID = subscriptionID
+        self.id = nil
     }
 }
 
@@ -65,7 +87,6 @@ public enum RuleState: String, Sendable, CaseIterable {
     }
 }
 
-/// Lock states with Rucio's codes.
 /// A rule's locks counted by state.
 public struct LockCounts: Sendable, Equatable {
     /// Locks whose replica is AVAILABLE.
@@ -79,6 +100,7 @@ public struct LockCounts: Sendable, Equatable {
     public var ruleState: RuleState { stuck > 0 ? .stuck : (replicating > 0 ? .replicating : .ok) }
 }
 
+/// Lock states with Rucio's codes.
 public enum LockState: String, Sendable {
     case ok = "O", replicating = "R", stuck = "S"
     public var name: String { switch self { case .ok: "OK"; case .replicating: "REPLICATING"; case .stuck: "STUCK" } }
@@ -86,14 +108,81 @@ public enum LockState: String, Sendable {
 
 /// A replication rule: N copies of a DID on RSEs matching an expression.
 public struct Rule: Sendable {
-    public var id: String, account: String, scope: String, name: String, didType: DIDType, state: RuleState, error: String?
-    public var rseExpression: String, copies: Int, expiresAt: Date?, weight: String?, locked: Bool
-    public var locksOK: Int, locksReplicating: Int, locksStuck: Int
-    public var sourceReplicaExpression: String?, activity: String, grouping: String, notification: String
-    public var stuckAt: Date?, purgeReplicas: Bool, ignoreAvailability: Bool, ignoreAccountLimit: Bool, priority: Int
+    /// Rucio rule id: 32 lower-case hex digits (seeded in scenarios).
+    public var id: String
+    /// Account the rule belongs to and whose limits it counts against.
+    public var account: String
+    /// Scope of the rule's DID.
+    public var scope: String
+    /// Name of the rule's DID.
+    public var name: String
+    /// Type of the rule's DID when the rule was added: FILE, DATASET or CONTAINER.
+    public var didType: DIDType
+    /// OK, REPLICATING or STUCK as its locks say, or SUSPENDED (kept until changed); WAITING_APPROVAL and INJECT are never set here.
+    public var state: RuleState
+    /// Why the rule is STUCK (the last transfer error); nil in every other state.
+    public var error: String?
+    /// The RSE expression the rule's locks were placed by.
+    public var rseExpression: String
+    /// Copies the rule keeps, each on a different RSE.
+    public var copies: Int
+    /// When the rule expires and the judge-cleaner removes it; nil = never.
+    public var expiresAt: Date?
+    /// RSE attribute that weighted the choice of RSEs; nil = none.
+    public var weight: String?
+    /// Whether the rule is locked against deletion.
+    public var locked: Bool
+    /// Locks of the rule whose replica is AVAILABLE (Rucio `locks_ok_cnt`).
+    public var locksOK: Int
+    /// Locks of the rule waiting for a transfer (Rucio `locks_replicating_cnt`).
+    public var locksReplicating: Int
+    /// Locks of the rule whose transfers failed for good (Rucio `locks_stuck_cnt`).
+    public var locksStuck: Int
+    /// RSE expression limiting the transfer sources; nil = any AVAILABLE replica.
+    public var sourceReplicaExpression: String?
+    /// Rucio/FTS activity the rule's transfers run under.
+    public var activity: String
+    /// Rucio grouping the locks were placed by: ALL, DATASET or NONE.
+    public var grouping: String
+    /// Rucio notification: NO, YES, CLOSE or PROGRESS; stored and reported only.
+    public var notification: String
+    /// When the rule went STUCK (kept while it stays so); the judge-repairer's waits count from it (see `repair`). nil = not stuck.
+    public var stuckAt: Date?
+    /// On deletion, tombstone the unlocked replicas at the epoch rather than now (the reaper takes both on its next pass).
+    public var purgeReplicas: Bool
+    /// Whether RSEs were picked regardless of write availability (transfers to them still wait for it).
+    public var ignoreAvailability: Bool
+    /// Rucio `ignore_account_limit`; always false here (never set) and account limits always apply.
+    public var ignoreAccountLimit: Bool
+    /// Transfer priority of the rule's requests (Rucio default 3).
+    public var priority: Int
+    /// Bytes of the distinct files the rule locks; nil until the rule is first counted.
     public var bytes: Int64?
-    public var comments: String?, childRuleID: String?, eolAt: Date?, splitContainer: Bool, meta: String?, subscriptionID: String?
-    public var createdAt: Date, updatedAt: Date
+    /// The comment given when the rule was added; nil = none.
+    public var comments: String?
+    /// Id of the rule that replaces this one after a move (`move_rule`); this rule is removed once the child is OK. nil = none.
+    public var childRuleID: String?
+    /// Rucio `eol_at` (end of life); never set here, always nil.
+    public var eolAt: Date?
+    /// Rucio `split_container`; never set here, always false.
+    public var splitContainer: Bool
+    /// Rucio rule `meta` as given (JSON text); nil = none.
+    public var meta: String?
+    /// Id of the Rucio subscription whose transmogrifier pass made the rule; nil for rules added directly.
+    public var subscriptionID: String?
+    /// When the rule was added.
+    public var createdAt: Date
+    /// When the rule's row last changed (lock counts, state, options).
+    public var updatedAt: Date
+    /// The judge-repairer's next retry of a STUCK rule (filled in by the reads clients and dashboards see).
+    public var repair: RepairPlan?
+
+    /// The rule's error as clients see it: Rucio's reason, and while STUCK when the repairer tries again
+    /// (`… · retry 2 in 20 min`).
+    public func shownError(now: Date) -> String? {
+        guard let plan = repair else { return error }
+        return [error, plan.summary(now: now)].compactMap { $0 }.joined(separator: " · ")
+    }
 
     init(row: Row) {
         id = row["id"]; account = row["account"]; scope = row["scope"]; name = row["name"]
@@ -111,9 +200,25 @@ public struct Rule: Sendable {
 
 /// A replica lock held by a rule.
 public struct ReplicaLock: Sendable {
-    public var ruleID: String, scope: String, name: String, rseID: String, rse: String, account: String, bytes: Int64, state: LockState
-    public var createdAt: Date, updatedAt: Date
+    /// Id of the rule that holds the lock.
+    public var ruleID: String
+    /// Scope of the locked file.
+    public var scope: String
+    /// Name of the locked file.
+    public var name: String
+    /// Id of the RSE the lock is on.
+    public var rseID: String
+    /// Name of the RSE the lock is on.
+    public var rse: String
+    /// Account of the rule that holds the lock.
+    public var account: String
+    /// Size of the locked file in bytes.
+    public var bytes: Int64
+    /// OK (replica AVAILABLE), REPLICATING (transfer pending) or STUCK (transfers failed for good).
+    public var state: LockState
+    /// When the lock was placed.
+    public var createdAt: Date
+    /// When the lock's state last changed.
+    public var updatedAt: Date
 }
 
-extension RuleState: DatabaseValueConvertible {}
-extension LockState: DatabaseValueConvertible {}

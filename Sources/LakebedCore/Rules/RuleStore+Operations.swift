@@ -3,8 +3,22 @@ import GRDB
 
 /// A stuck transfer as `rucio rule show --examine` lists it.
 public struct StuckTransfer: Sendable {
-    public var scope: String, name: String, rseID: String, rse: String
-    public var attempts: Int, lastError: String?, lastSource: String?, lastTime: Date?
+    /// Scope of the file whose lock is STUCK.
+    public var scope: String
+    /// Name of the file whose lock is STUCK.
+    public var name: String
+    /// Id of the destination RSE of the stuck lock.
+    public var rseID: String
+    /// Name of the destination RSE of the stuck lock.
+    public var rse: String
+    /// The latest request's `retry_count` for the file and RSE; 0 when there is no request.
+    public var attempts: Int
+    /// The latest request's `err_msg`; nil = no request or no error recorded.
+    public var lastError: String?
+    /// RSE the latest attempt copied from; nil = no source was chosen.
+    public var lastSource: String?
+    /// When the latest request last changed; nil = no request.
+    public var lastTime: Date?
     /// Replicas that could serve as source, and whether their RSE is readable.
     public var sources: [(String, Bool)]
 }
@@ -21,7 +35,7 @@ extension RuleStore {
             default: break
             }
             var out: [StuckTransfer] = []
-            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = 'S' ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
+            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = \(LockState.stuck.sql) ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
                 let scope: String = l["scope"], name: String = l["name"], rseID: String = l["rse_id"]
                 let req = try Row.fetchOne(db, sql: """
                     SELECT q.retry_count, q.err_msg, q.updated_at, s.rse AS source FROM requests q LEFT JOIN rses s ON s.id = q.source_rse_id
@@ -29,7 +43,7 @@ extension RuleStore {
                     """, arguments: [scope, name, rseID])
                 let sources = try Row.fetchAll(db, sql: """
                     SELECT s.rse, s.availability_read FROM replicas p JOIN rses s ON s.id = p.rse_id
-                    WHERE p.scope = ? AND p.name = ? AND p.state = 'A' AND p.rse_id != ? ORDER BY s.rse
+                    WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? ORDER BY s.rse
                     """, arguments: [scope, name, rseID]).map { ($0["rse"] as String, ($0["availability_read"] as Int) == 1) }
                 out.append(StuckTransfer(scope: scope, name: name, rseID: rseID, rse: l["rse"], attempts: req?["retry_count"] ?? 0,
                                          lastError: req?["err_msg"], lastSource: req?["source"], lastTime: Date(stamp: req?["updated_at"]), sources: sources))

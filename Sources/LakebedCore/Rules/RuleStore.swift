@@ -54,9 +54,9 @@ public struct RuleStore: CatalogStore {
 
     /// A replica reached AVAILABLE: its locks turn OK, their rules are recounted and its requests are done.
     func replicaBecameAvailable(_ db: Database, rseID: String, scope: String, name: String, now: Double) throws {
-        let changed = try db.all(sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [scope, name, rseID])
-        try db.exec(sql: "UPDATE locks SET state = 'O', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != 'O'", arguments: [now, scope, name, rseID])
-        try db.exec(sql: "UPDATE requests SET state = 'DONE', transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')",
+        let changed = try db.all(sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)", arguments: [scope, name, rseID])
+        try db.exec(sql: "UPDATE locks SET state = \(LockState.ok.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)", arguments: [now, scope, name, rseID])
+        try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
                        arguments: [now, now, scope, name, rseID])
         // A replica the necromancer was recovering is whole again.
         try db.exec(sql: "UPDATE bad_replicas SET state = 'R', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'",
@@ -84,14 +84,15 @@ public struct RuleStore: CatalogStore {
         if left == 0 {
             try db.exec(sql: "UPDATE replicas SET tombstone = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [purge ? 0 : now, rseID, scope, name])
             // Nobody needs the transfer any more.
-            try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')", arguments: [scope, name, rseID])
+            try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [scope, name, rseID])
         }
     }
 
     // MARK: reading and changing rules
 
     public func rule(_ id: String) async throws -> Rule {
-        try quickRead { db in try Self.rule(db, id) }
+        let policy = catalog.retryPolicy
+        return try quickRead { db in try JudgeRepairer.planned(db, [try Self.rule(db, id)], policy: policy)[0] }
     }
 
     static func rule(_ db: Database, _ id: String) throws -> Rule {
@@ -103,6 +104,17 @@ public struct RuleStore: CatalogStore {
 
     /// Rules matching column filters (`name` accepts `*`).
     public func listRules(filters: [String: String]) async throws -> [Rule] {
+        try await listRulesPage(filters: filters, after: nil, limit: nil).rules
+    }
+
+    /// Where a paged rule listing stands: the last rule given, by (created_at, id) as stored.
+    public struct RulePosition: Sendable {
+        var createdAt: Double
+        var id: String
+    }
+
+    /// One page of `listRules`: rules after `after` in (created_at, id) order, at most `limit`; the position of the last.
+    public func listRulesPage(filters: [String: String], after: RulePosition?, limit: Int?) async throws -> (rules: [Rule], last: RulePosition?) {
         let columns: Set<String> = ["id", "scope", "name", "account", "state", "rse_expression", "activity", "did_type", "grouping", "subscription_id", "locked", "child_rule_id", "purge_replicas", "copies", "priority"]
         var sql = "SELECT * FROM rules WHERE 1"
         var args: [any DatabaseValueConvertible] = []
@@ -121,16 +133,29 @@ public struct RuleStore: CatalogStore {
                 sql += " AND \(k) = ?"; args.append(v)
             }
         }
-        let finalSQL = sql + " ORDER BY created_at, id"
+        if let after {
+            sql += " AND (created_at, id) > (?, ?)"
+            args += [after.createdAt, after.id]
+        }
+        sql += " ORDER BY created_at, id"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let finalSQL = sql
         let finalArgs = args.map { $0.databaseValue }
-        return try await db.read { db in try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs)).map(Rule.init(row:)) }
+        let policy = catalog.retryPolicy
+        return try await db.read { db in
+            let rows = try db.all(sql: finalSQL, arguments: StatementArguments(finalArgs))
+            return (try JudgeRepairer.planned(db, rows.map(Rule.init(row:)), policy: policy),
+                    rows.last.map { RulePosition(createdAt: $0["created_at"], id: $0["id"]) })
+        }
     }
 
     /// Rules directly on a DID.
     public func rules(onDID scope: String, _ name: String) async throws -> [Rule] {
-        try await db.read { db in
+        let policy = catalog.retryPolicy
+        return try await db.read { db in
             _ = try DIDStore.did(db, scope, name)
-            return try db.all(sql: "SELECT * FROM rules WHERE scope = ? AND name = ? ORDER BY created_at, id", arguments: [scope, name]).map(Rule.init(row:))
+            let rules = try db.all(sql: "SELECT * FROM rules WHERE scope = ? AND name = ? ORDER BY created_at, id", arguments: [scope, name]).map(Rule.init(row:))
+            return try JudgeRepairer.planned(db, rules, policy: policy)
         }
     }
 
@@ -185,7 +210,7 @@ public struct RuleStore: CatalogStore {
                 case "priority":
                     guard let p = v.intValue else { throw RucioError(.inputValidationError, "priority must be an integer") }
                     try db.exec(sql: "UPDATE rules SET priority = ?, updated_at = ? WHERE id = ?", arguments: [p, now, id])
-                    try db.exec(sql: "UPDATE requests SET priority = ? WHERE rule_id = ? AND state = 'QUEUED'", arguments: [p, id])
+                    try db.exec(sql: "UPDATE requests SET priority = ? WHERE rule_id = ? AND state = \(RequestState.queued.sql)", arguments: [p, id])
                 case "purge_replicas":
                     try db.exec(sql: "UPDATE rules SET purge_replicas = ?, updated_at = ? WHERE id = ?", arguments: [(v.boolValue ?? false) ? 1 : 0, now, id])
                 case "account":
@@ -199,10 +224,10 @@ public struct RuleStore: CatalogStore {
                     guard let s = v.stringValue.flatMap(RuleState.init(loose:)) else { throw RucioError(.inputValidationError, "Invalid rule state") }
                     switch s {
                     case .suspended:
-                        try db.exec(sql: "UPDATE rules SET state = 'U', updated_at = ? WHERE id = ?", arguments: [now, id])
+                        try db.exec(sql: "UPDATE rules SET state = \(RuleState.suspended.sql), updated_at = ? WHERE id = ?", arguments: [now, id])
                     case .stuck, .replicating:
                         // Un-suspend, or ask the engine to retry stuck locks.
-                        try db.exec(sql: "UPDATE rules SET state = 'R', updated_at = ? WHERE id = ?", arguments: [now, id])
+                        try db.exec(sql: "UPDATE rules SET state = \(RuleState.replicating.sql), updated_at = ? WHERE id = ?", arguments: [now, id])
                         try JudgeRepairer(catalog: catalog).retryStuckLocks(db, ruleID: id, now: now)
                         try Self.recountRule(db, id: id, now: now)
                     default: throw RucioError(.unsupportedOperation, "The state of a rule can only be set to SUSPENDED, STUCK or REPLICATING")

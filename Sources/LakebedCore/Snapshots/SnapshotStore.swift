@@ -35,9 +35,13 @@ public struct SnapshotStore: CatalogStore {
             }
         }
         let before = try await catalog.rses.listRSEs()
+        let countBefore = (try? catalog.commitCount()) ?? 0
         let source = try DatabaseQueue(path: directory + "/catalog.sqlite")
         try source.backup(to: db)
         try source.close()
+        // A snapshot taken by an older Lakebed lacks the newer tables and indexes.
+        try Schema.migrator.migrate(db)
+        try await catalog.advanceCommitCountPastMark(countBefore)
         try await db.write { db in
             for t in tokens {
                 try db.execute(sql: "INSERT OR IGNORE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -57,6 +61,18 @@ public struct SnapshotStore: CatalogStore {
     }
 
     var restoreMarker: String { dataDir + "/.restoring" }
+
+    /// Whether `error` (from copying files or SQLite's backup) means the device holding `folder` is full.
+    public static func isOutOfSpace(_ error: any Error, at folder: String) -> Bool {
+        let ns = error as NSError
+        if ns.code == CocoaError.fileWriteOutOfSpace.rawValue || (ns.domain == NSPOSIXErrorDomain && ns.code == Int(ENOSPC)) { return true }
+        if let db = error as? DatabaseError, db.resultCode == .SQLITE_FULL { return true }
+        let text = String(describing: error)
+        if text.contains("No space left") || text.contains("disk is full") { return true }
+        // Some copy errors do not say why: a device with almost nothing left answers for them.
+        let free = (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize] as? NSNumber
+        return (free?.int64Value ?? .max) < 4 << 20
+    }
 
     /// Finishes a restore that a crash interrupted (see `restore(from:)`); returns the snapshot it came from, if any.
     public func resumeInterruptedRestore() async throws -> String? {

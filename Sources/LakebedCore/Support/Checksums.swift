@@ -3,8 +3,11 @@ import Foundation
 
 /// Rucio's two file checksums, computed in one streaming pass.
 public struct Checksums: Sendable, Equatable {
+    /// Adler32 as 8 lower-case hex digits, zero-padded (Rucio's format).
     public var adler32: String
+    /// MD5 as 32 lower-case hex digits.
     public var md5: String
+    /// Number of bytes the checksums cover.
     public var bytes: Int64
 
     public init(adler32: String, md5: String, bytes: Int64) {

@@ -5,6 +5,7 @@ import Synchronization
 public struct LakeEvent: Sendable, Equatable {
     /// Position in the log (1, 2, 3…), for readers that poll or stream from a point.
     public var seq: Int
+    /// When it happened, on the lake clock.
     public var time: Date
     /// `transfer.finished`, `transfer.failed`, `rule.stuck`, `scenario.rse_down`, `expectation.failed`…
     public var kind: String
@@ -49,6 +50,7 @@ public final class EventLog: Sendable {
         var subscribers: [UUID: AsyncStream<LakeEvent>.Continuation] = [:]
     }
     private let state = Mutex(State())
+    /// Events kept in memory; beyond it the oldest are dropped (in slices of a tenth), sequence numbers carry on.
     public let capacity: Int
 
     public init(capacity: Int = 200_000) { self.capacity = capacity }

@@ -7,10 +7,15 @@ public final class Faults: Sendable {
     /// An API fault: requests whose path starts with `pathPrefix` (and method matches, when given) are delayed
     /// and/or answered with `status` until `until` (lake time).
     public struct APIFault: Sendable, Equatable {
+        /// Raw request path prefix the fault applies to, e.g. `/replicas` (plain string prefix, so `/rules` also catches `/rules/x`).
         public var pathPrefix: String
+        /// HTTP method the fault applies to (upper-case); nil = every method.
         public var method: String?
+        /// HTTP status to answer with, as a Rucio error (503 = `ResourceTemporaryUnavailable`); nil = answer normally after the delay.
         public var status: Int?
+        /// Seconds of wall-clock time (not lake time) each matching request waits before it is handled.
         public var delay: TimeInterval
+        /// Lake time the fault ends and is dropped; nil = until `api_recover`.
         public var until: Date?
         public init(pathPrefix: String, method: String? = nil, status: Int? = nil, delay: TimeInterval = 0, until: Date? = nil) {
             self.pathPrefix = pathPrefix

@@ -69,6 +69,7 @@ public enum JSON: Sendable, Equatable {
 
 /// A JSON object that keeps insertion order (Rucio's documents are read by people too).
 public struct JSONObject: Sendable, Equatable, Sequence {
+    /// The object's keys in insertion order (a key set again keeps its place; removing one drops it).
     public private(set) var keys: [String] = []
     private var values: [String: JSON] = [:]
 

@@ -4,6 +4,7 @@ import Foundation
 public struct ProgressUpdate: Sendable, Equatable {
     /// What is being done: `seeding files`, `simulating`.
     public var phase: String
+    /// Units done so far, counted in `unit`.
     public var done: Int
     /// Total units, when known.
     public var total: Int?

@@ -34,13 +34,19 @@ public struct RucioError: Error, Sendable, Equatable, CustomStringConvertible {
 /// An error of the lake itself rather than of Rucio's catalog: a snapshot, scenario fault or other Lakebed object that
 /// does not exist. Lakebed's own services (the control API) answer it; Rucio's API never sees one.
 public struct LakeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable { case notFound = "NotFound" }
+    public enum Kind: String, Sendable {
+        /// No such snapshot, fault or scenario.
+        case notFound = "NotFound"
+        /// The disk is full (a snapshot that could not be written; nothing of it is left behind).
+        case insufficientStorage = "InsufficientStorage"
+    }
     /// What went wrong.
     public var kind: Kind
     /// Human readable details.
     public var message: String
 
     public static func notFound(_ m: String) -> LakeError { .init(kind: .notFound, message: m) }
+    public static func insufficientStorage(_ m: String) -> LakeError { .init(kind: .insufficientStorage, message: m) }
 
     public var description: String { "\(kind.rawValue): \(message)" }
 }

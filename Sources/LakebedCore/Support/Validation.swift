@@ -3,6 +3,15 @@ import Foundation
 /// Rucio's generic naming schema, the rules that keep every name inside the catalog's vocabulary
 /// (and every DID name inside its RSE directory: no slashes, no `..`, no NUL can pass).
 public enum Validation {
+    /// The activities of Rucio's generic schema (`ACTIVITY`): a rule's, a subscription rule's.
+    public static let ruleActivities = [
+        "Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test", "Group Subscriptions",
+        "Production Input", "Production Output", "Analysis Input", "Analysis Output", "Staging", "T0 Export", "T0 Tape",
+        "Upload/Download (Job)", "Upload/Download (User)", "User Subscriptions", "Data Challenge",
+    ]
+    /// The list as Python prints it, for messages.
+    static var ruleActivitiesText: String { "[" + ruleActivities.map { "'\($0)'" }.joined(separator: ", ") + "]" }
+
     static func allASCII(_ s: String, _ ok: (UInt8) -> Bool) -> Bool {
         for b in s.utf8 where !ok(b) { return false }
         return true

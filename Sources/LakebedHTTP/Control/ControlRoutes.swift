@@ -5,16 +5,57 @@ public import LakebedCore
 public import LakebedDaemons
 public import LakebedScenarios
 import LakebedFTS
+public import LakebedIAM
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
-/// It is what CI suites and workshop presenters call; it needs no token (Lakebed binds to loopback).
+/// It is what CI suites and workshop presenters call. Bodies must be JSON (`application/json`), so a web page cannot
+/// post a form or plain text to it; with a control token (`serve --control-token`), every request must carry it.
 public struct ControlAPI: Sendable {
     let driver: LakeDriver
     let scenario: ScenarioRunner?
+    let iam: IAM?
+    let token: String?
 
-    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil) {
+    /// The header a control token travels in (`Authorization: Bearer <token>` works too).
+    public static let tokenHeader = "X-Lakebed-Control-Token"
+
+    public init(driver: LakeDriver, scenario: ScenarioRunner? = nil, iam: IAM? = nil, token: String? = nil) {
         self.driver = driver
         self.scenario = scenario
+        self.iam = iam
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses requests without the control token (when one is set) and bodies that are not JSON.
+    func admit(_ r: RucioRequest) throws {
+        if let token {
+            let bearer = r.header("Authorization").flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil }
+            let given = r.header(Self.tokenHeader) ?? bearer?.trimmingCharacters(in: .whitespaces)
+            guard let given, Self.sameSecret(given, token) else {
+                throw RucioError(.cannotAuthenticate, "The control API needs its token (header \(Self.tokenHeader), or Authorization: Bearer)")
+            }
+        }
+        let type = r.header("Content-Type")
+        if let type, !Self.isJSON(type) {
+            throw ControlError.unsupportedMediaType("The control API takes JSON bodies (Content-Type: application/json), not \(Validation.printable(type))")
+        }
+        if type == nil, !r.body.isEmpty {
+            throw ControlError.unsupportedMediaType("The control API takes JSON bodies: send Content-Type: application/json")
+        }
+    }
+
+    /// `application/json`, or any `+json` type, with or without parameters.
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
+    }
+
+    /// Compares in time independent of where the strings differ.
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = x.count ^ y.count
+        for i in 0..<max(x.count, y.count) { diff |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)) }
+        return diff == 0
     }
 
     func runner() throws -> ScenarioRunner {
@@ -25,7 +66,8 @@ public struct ControlAPI: Sendable {
     public var mount: Mount {
         var t = RouteTable()
         register(&t)
-        return Mount(prefix: "/lakebed", table: t, errors: ControlError.self)
+        let api = self
+        return Mount(prefix: "/lakebed", table: t, errors: ControlError.self, admit: { r in try api.admit(r) })
     }
 
     func clockDoc() -> JSON {
@@ -158,6 +200,8 @@ public struct ControlAPI: Sendable {
         t.add(.post, "/inject", auth: false) { r in
             let s = try runner()
             let b = try r.jsonObject()
+            // What the injection caused: the events from here on (up to the tick that follows it), nothing older.
+            let before = driver.catalog.events.lastSeq
             if let id = try b.optionalString("fault") {
                 try await s.inject(fault: id)
             } else {
@@ -171,11 +215,26 @@ public struct ControlAPI: Sendable {
                 try await driver.exclusive { try await s.apply(action, at: driver.clock.now()) }
             }
             try await driver.tick()
-            return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: max(0, driver.catalog.events.lastSeq - 20)).map(\.json))])
+            return Reply.json(["injected": true, "events": .array(driver.catalog.events.events(after: before).map(\.json))])
         }
         t.add(.get, "/transfers", auth: false) { _ in
             let files = await driver.engine.activeFiles()
             return Reply.json(.array(files.map(Self.transferDoc)))
+        }
+        t.add(.post, "/checkpoint", auth: false) { _ in
+            // What the lake does about once a second, now, with a full checkpoint: the catalog file alone holds every
+            // commit, and catalog.mark names them (before copying a data folder, say).
+            var done = try driver.catalog.maintain()
+            try driver.catalog.checkpoint()
+            done.truncated = true
+            return Reply.json(["commits": .int(try driver.catalog.commitCount()), "mark_written": .bool(done.markWritten)])
+        }
+        t.add(.post, "/rotate-keys", auth: false) { _ in
+            // The same as `lakebed rotate-keys`: a new signing key; the previous one keeps verifying, older ones stop.
+            guard let iam else { throw LakeError.notFound("This lake has no IAM") }
+            let kid = try await iam.rotateKeys()
+            let kids = (await iam.jwks())["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? []
+            return Reply.json(["kid": .string(kid), "keys": .array(kids.map(JSON.string))])
         }
         t.add(.get, "/check", auth: false) { r in
             let report = try await driver.catalog.checkConsistency(verifyChecksums: r.q("checksums") != "false")
@@ -187,9 +246,11 @@ public struct ControlAPI: Sendable {
 /// An error of Lakebed's own services (the control API, the dashboard, metrics, the OpenAPI description):
 /// `{"error": "<name>", "message": "..."}`, where the name is the Rucio exception class when the catalog refused.
 public struct ControlError: ServiceError {
+    /// HTTP status of the reply (a catalog refusal takes its Rucio exception class's status).
     public var status: HTTPResponse.Status
     /// What went wrong, as a word a script can test.
     public var error: String
+    /// Human-readable text for the body's `message`.
     public var message: String
 
     public init(_ status: HTTPResponse.Status, error: String, _ message: String) {
@@ -210,7 +271,15 @@ public struct ControlError: ServiceError {
 
     public init(_ e: RucioError) { self.init(.init(code: e.exceptionClass.status), error: e.exceptionClass.rawValue, e.message) }
 
-    public init(_ e: LakeError) { self.init(.notFound, error: e.kind.rawValue, e.message) }
+    public init(_ e: LakeError) {
+        switch e.kind {
+        case .notFound: self.init(.notFound, error: e.kind.rawValue, e.message)
+        case .insufficientStorage: self.init(.init(code: 507), error: e.kind.rawValue, e.message)
+        }
+    }
+
+    /// A body that is not JSON (werkzeug's `UnsupportedMediaType`, 415).
+    static func unsupportedMediaType(_ message: String) -> ControlError { ControlError(.unsupportedMediaType, error: "UnsupportedMediaType", message) }
 
     public var response: Response {
         let body: JSON = ["error": .string(error), "message": .string(message)]

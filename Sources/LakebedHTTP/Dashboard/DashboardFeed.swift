@@ -38,8 +38,20 @@ actor DashboardFeed {
         let stats = await engine.linkStats()
         let files = await engine.activeFiles()
         let rses = try await driver.catalog.overview.rseOverview()
+        let names = Set(rses.map(\.rse.rse))
         var links: [LinkKey: JSONObject] = [:]
-        for (k, s) in topology.links { links[k] = ControlAPI.linkDoc(k, s).objectValue ?? JSONObject() }
+        // Every link a transfer may take is drawn from the start: the pairs with a distance, then any set explicitly.
+        for p in try await driver.catalog.overview.distancePairs() {
+            let k = LinkKey(p.source, p.destination)
+            var o = ControlAPI.linkDoc(k, topology.settings(p.source, p.destination)).objectValue ?? JSONObject()
+            o["distance"] = .int(Int64(p.distance))
+            links[k] = o
+        }
+        for (k, s) in topology.links where names.contains(k.source) && names.contains(k.destination) {
+            var o = ControlAPI.linkDoc(k, s).objectValue ?? JSONObject()
+            if let d = links[k]?["distance"] { o["distance"] = d }
+            links[k] = o
+        }
         for (k, s) in stats {
             var o = links[k] ?? ControlAPI.linkDoc(k, topology.settings(k.source, k.destination)).objectValue ?? JSONObject()
             for (key, value) in ControlAPI.linkStatsDoc(k, s).objectValue ?? JSONObject() { o[key] = value }
@@ -58,7 +70,8 @@ actor DashboardFeed {
         var byState = JSONObject()
         for s in RuleState.allCases { byState[s.name] = .int(Int64(counts[s] ?? 0)) }
         let rules = try await driver.catalog.overview.recentRules(limit: ruleLimit)
-        return ["counts": .object(byState), "total": .int(Int64(counts.values.reduce(0, +))), "rules": .array(rules.map(Self.ruleDoc))]
+        let now = driver.clock.now()
+        return ["counts": .object(byState), "total": .int(Int64(counts.values.reduce(0, +))), "rules": .array(rules.map { Self.ruleDoc($0, now: now) })]
     }
 
     static func rseDoc(_ o: RSEOverview) -> JSON {
@@ -67,15 +80,18 @@ actor DashboardFeed {
             "name": .string(r.rse), "type": .string(r.rseType), "up": .bool(r.availabilityRead && r.availabilityWrite),
             "availability": ["read": .bool(r.availabilityRead), "write": .bool(r.availabilityWrite), "delete": .bool(r.availabilityDelete)],
             "used": .int(o.usedBytes), "files": .int(o.files),
+            "incoming_files": .int(o.incomingFiles), "incoming_bytes": .int(o.incomingBytes), "stuck_files": .int(o.stuckFiles),
         ]
     }
 
-    static func ruleDoc(_ r: Rule) -> JSON {
+    /// A rule's row; `retry` is the judge-repairer's next try of a STUCK rule (`retry 2 in 20 min`, lake time `now`).
+    static func ruleDoc(_ r: Rule, now: Date) -> JSON {
         [
             "id": .string(r.id), "did": .string("\(r.scope):\(r.name)"), "did_type": .string(r.didType.rawValue),
             "rse_expression": .string(r.rseExpression), "copies": .int(Int64(r.copies)), "state": .string(r.state.name),
             "locks_ok": .int(Int64(r.locksOK)), "locks_replicating": .int(Int64(r.locksReplicating)), "locks_stuck": .int(Int64(r.locksStuck)),
-            "error": r.error.map(JSON.string) ?? .null, "account": .string(r.account), "activity": .string(r.activity),
+            "error": r.error.map(JSON.string) ?? .null, "retry": r.repair.map { .string($0.summary(now: now)) } ?? .null,
+            "retry_at": r.repair.map { .string(RucioDate.isoMillis($0.at)) } ?? .null, "account": .string(r.account), "activity": .string(r.activity),
             "created_at": .string(RucioDate.isoMillis(r.createdAt)), "updated_at": .string(RucioDate.isoMillis(r.updatedAt)),
             "expires_at": r.expiresAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
         ]
@@ -95,13 +111,13 @@ actor DashboardFeed {
             return lockKeys.contains("\(did)|\(dst)")
         }.suffix(500)
         return [
-            "rule": Self.ruleDoc(rule),
+            "rule": Self.ruleDoc(rule, now: driver.clock.now()),
             "locks": .array(locks.map { l in
                 ["did": .string("\(l.scope):\(l.name)"), "rse": .string(l.rse), "state": .string(l.state.name), "bytes": .int(l.bytes)]
             }),
             "requests": .array(requests.map { q in
                 ["did": .string("\(q.scope):\(q.name)"), "source": q.sourceRSE.map(JSON.string) ?? .null, "destination": .string(q.destRSE),
-                 "state": .string(q.state), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
+                 "state": .string(q.state.rawValue), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
                  "bytes": .int(q.bytes), "requested_at": q.requestedAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
                  "transferred_at": q.transferredAt.map { .string(RucioDate.isoMillis($0)) } ?? .null]
             }),

@@ -15,7 +15,10 @@ enum DashboardPage {
             --stuck:#f85149; --warn:#d29922; --accent:#a371f7; }
     * { box-sizing: border-box; }
     body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; background:var(--bg); color:var(--text); }
-    header { display:flex; flex-wrap:wrap; align-items:center; gap:12px; padding:10px 16px; background:var(--panel); border-bottom:1px solid var(--line); }
+    header { display:flex; flex-wrap:wrap; align-items:center; gap:10px; padding:10px 16px; background:var(--panel); border-bottom:1px solid var(--line); }
+    header .group { flex-wrap:nowrap; white-space:nowrap; }
+    #scenario-name { max-width:190px; overflow:hidden; text-overflow:ellipsis; }
+    #fault-menu { max-width:230px; }
     header h1 { font-size:18px; margin:0 8px 0 0; }
     header .group { display:flex; align-items:center; gap:6px; }
     #clock { font-family:ui-monospace, monospace; font-size:15px; }
@@ -41,7 +44,11 @@ enum DashboardPage {
     #network .dot.failed { fill:var(--stuck); }
     .rses { display:grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap:8px; }
     .rse { border:1px solid var(--line); border-radius:6px; padding:8px; }
-    .rse .name { font-weight:600; display:flex; justify-content:space-between; align-items:center; }
+    .rse .name { font-weight:600; display:flex; justify-content:space-between; align-items:center; gap:6px; }
+    .rse .name .rse-name { min-width:0; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+    .rse .name .badge { flex-shrink:0; }
+    .rse .meta .incoming { color:var(--rep); } .rse .meta .stuck { color:var(--stuck); }
+    td.state .retry { font-size:11px; color:#ff9b94; white-space:nowrap; }
     .rse .meta { color:var(--dim); font-size:12px; margin:4px 0 6px; }
     .badge { font-size:11px; font-weight:600; padding:1px 6px; border-radius:10px; border:1px solid currentColor; white-space:nowrap; }
     .badge.OK, .badge.up, .badge.FINISHED, .badge.DONE { color:var(--ok); }
@@ -55,7 +62,8 @@ enum DashboardPage {
     #rules tbody tr { cursor:pointer; } #rules tbody tr:hover, #rules tbody tr.selected { background:#1e2b3a; }
     .bar { display:flex; height:10px; min-width:90px; border-radius:5px; overflow:hidden; background:#243445; }
     .bar span { display:block; height:100%; transition: width .25s; }
-    .bar .ok { background:var(--ok); } .bar .rep { background:var(--rep); } .bar .stuck { background:var(--stuck); }
+    .bar .ok { background:var(--ok); } .bar .stuck { background:var(--stuck); }
+    .bar .rep { background:transparent; }  /* a lock still replicating holds no file yet: the bar fills as copies land */
     .progress { height:6px; background:#243445; border-radius:3px; overflow:hidden; }
     .progress span { display:block; height:100%; background:var(--rep); transition: width .25s linear; }
     .error { color:#ff9b94; font-size:12px; }

@@ -6,6 +6,30 @@ public import LakebedDaemons
 import LakebedFTS
 import NIOCore
 import ServiceLifecycle
+import Synchronization
+
+/// The open dashboard event streams, capped: each costs a loop and its snapshots, and the dashboard is unauthenticated.
+final class StreamSlots: Sendable {
+    let limit: Int
+    private let open = Mutex(0)
+    init(limit: Int) { self.limit = limit }
+
+    /// A slot, given back when the token goes away (the stream ended, or its response was dropped unsent).
+    final class Token: Sendable {
+        let slots: StreamSlots
+        init(_ slots: StreamSlots) { self.slots = slots }
+        deinit { slots.open.withLock { $0 -= 1 } }
+    }
+
+    func take() -> Token? {
+        let granted = open.withLock { n -> Bool in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+        return granted ? Token(self) : nil
+    }
+}
 
 /// The workshop dashboard under `/dashboard/`: one self-contained page (no build step, no CDN) and the JSON and
 /// server-sent-event endpoints it reads. Presenter controls go to the control API (`/lakebed/…`) directly.
@@ -15,12 +39,19 @@ public struct DashboardAPI: Sendable {
     let loopback: Loopback
     /// Real time between two looks at the lake on an open event stream.
     let interval: Duration
+    /// Open event streams, at most `maxStreams` at once.
+    let slots: StreamSlots
+    /// Real time between two snapshots of the lake and of the rules on one stream (changes in between are coalesced).
+    let snapshotEvery: Duration
 
-    public init(driver: LakeDriver, loopback: Loopback, interval: Duration = .milliseconds(250)) {
+    public init(driver: LakeDriver, loopback: Loopback, interval: Duration = .milliseconds(250), maxStreams: Int = 16,
+                snapshotEvery: Duration = .seconds(1)) {
         self.driver = driver
         self.feed = DashboardFeed(driver: driver)
         self.loopback = loopback
         self.interval = interval
+        self.slots = StreamSlots(limit: maxStreams)
+        self.snapshotEvery = snapshotEvery
     }
 
     public var mount: Mount {
@@ -55,14 +86,21 @@ public struct DashboardAPI: Sendable {
                 }
             }
             try await driver.engine.step()
-            driver.catalog.events.append(driver.clock.now(), down ? "dashboard.site_down" : "dashboard.site_up", [("rse", rse)])
+            // Named as the card says it: the RSE is not down (Rucio still marks it available), it is cut off from the rest.
+            driver.catalog.events.append(driver.clock.now(), down ? "dashboard.site_cut_off" : "dashboard.site_reconnected", [("rse", rse)])
             return Reply.json(["rse": .string(rse), "down": .bool(down), "links": .int(Int64(2 * others.count))])
         }
         t.add(.get, "/api/stream", auth: false) { r in
             let log = driver.catalog.events
             // Resume after the last event the browser saw (EventSource sends Last-Event-ID when it reconnects).
             let after = Int(r.header("Last-Event-ID") ?? r.q("after") ?? "") ?? max(0, log.lastSeq - 200)
-            let body = ResponseBody { writer in try await stream(after: after, to: &writer) }
+            guard let slot = slots.take() else {
+                throw RucioError(.resourceTemporaryUnavailable, "Too many open dashboard streams (at most \(slots.limit)); close one and retry")
+            }
+            let body = ResponseBody { writer in
+                defer { withExtendedLifetime(slot) {} }  // the slot is held until the stream ends
+                try await stream(after: after, to: &writer)
+            }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
         }
     }
@@ -73,19 +111,25 @@ public struct DashboardAPI: Sendable {
         var after = start
         var lastLake = "", lastRules = ""
         var quiet = ContinuousClock.now
+        var snapshotAt = ContinuousClock.now - snapshotEvery
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var out = ""
             if log.lastSeq < after { after = 0 }  // the log was cleared (scenario reset)
-            let events = log.events(after: after, limit: 1_000)
+            // At most 200 events a message; a burst is sent over the next looks rather than in one huge write.
+            let events = log.events(after: after, limit: 200)
             if let last = events.last {
                 after = last.seq
                 out += "id: \(after)\nevent: log\ndata: \(JSON.array(events.map(\.json)).serialized())\n\n"
             }
-            let snap = try await feed.snapshot()
-            let lake = snap.lake.serialized(), rules = snap.rules.serialized()
-            if lake != lastLake { out += "event: lake\ndata: \(lake)\n\n"; lastLake = lake }
-            if rules != lastRules { out += "event: rules\ndata: \(rules)\n\n"; lastRules = rules }
+            // Snapshots change with every tick of the clock: one a second at most, whatever happened in between.
+            if ContinuousClock.now - snapshotAt >= snapshotEvery {
+                snapshotAt = ContinuousClock.now
+                let snap = try await feed.snapshot()
+                let lake = snap.lake.serialized(), rules = snap.rules.serialized()
+                if lake != lastLake { out += "event: lake\ndata: \(lake)\n\n"; lastLake = lake }
+                if rules != lastRules { out += "event: rules\ndata: \(rules)\n\n"; lastRules = rules }
+            }
             if out.isEmpty && ContinuousClock.now - quiet > .seconds(15) { out = ": keep-alive\n\n" }
             if !out.isEmpty {
                 try await writer.write(ByteBuffer(string: out))

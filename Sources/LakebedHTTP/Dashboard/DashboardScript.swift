@@ -31,7 +31,10 @@ enum DashboardScript {
       clearTimeout(toast.timer); toast.timer = setTimeout(() => t.classList.remove("show"), 3000);
     }
     async function call(method, path, body) {
-      const r = await fetch(path, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      // A lake started with --control-token: the dashboard's address carries it after # (never sent to a server).
+      const token = new URLSearchParams(location.hash.slice(1)).get("control-token");
+      const headers = token ? { "Content-Type": "application/json", "X-Lakebed-Control-Token": token } : { "Content-Type": "application/json" };
+      const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await r.text();
       let doc = null; try { doc = text ? JSON.parse(text) : null; } catch (e) { doc = text; }
       if (!r.ok) throw new Error((doc && doc.message) || (r.status + " " + r.statusText));
@@ -104,15 +107,20 @@ enum DashboardScript {
         });
         const avail = ["read", "write", "delete"].filter((k) => !r.availability[k]);
         return el("div", { class: "rse", "data-rse": r.name, "data-up": String(r.up) },
-          el("div", { class: "name" }, el("span", { text: r.name }), status),
-          el("div", { class: "meta", text: bytes(r.used) + " · " + r.files + " file" + (r.files === 1 ? "" : "s") + (avail.length ? " · no " + avail.join("/") : "") }),
+          el("div", { class: "name" }, el("span", { class: "rse-name", text: r.name, title: r.name }), status),
+          el("div", { class: "meta" },
+            // What `rucio replica list` lists (AVAILABLE), apart from what is still on its way or stuck.
+            el("span", { class: "available", text: bytes(r.used) + " · " + r.files + " file" + (r.files === 1 ? "" : "s") }),
+            r.incoming_files ? el("span", { class: "incoming", text: " · " + r.incoming_files + " arriving" }) : null,
+            r.stuck_files ? el("span", { class: "stuck", text: " · " + r.stuck_files + " stuck" }) : null,
+            avail.length ? " · no " + avail.join("/") : null),
           btn);
       }));
     }
 
     // ---- the network: RSEs on a circle, links between them, one dot per file in flight
     function renderNetwork(lake) {
-      const g = $("network"), W = 600, H = 340, cx = W / 2, cy = H / 2, R = Math.min(W, H) / 2 - 40;
+      const g = $("network"), W = 600, H = 340, cx = W / 2, cy = H / 2 - 8, R = Math.min(W, H) / 2 - 48;
       const names = lake.rses.map((r) => r.name);
       const pos = {};
       names.forEach((n, i) => {
@@ -138,7 +146,7 @@ enum DashboardScript {
         const p = pos[r.name];
         const node = svg("g", { class: "node" + (!r.up || siteCut(r.name) ? " down" : ""), transform: `translate(${p.x},${p.y})` });
         node.append(svg("circle", { r: 22 }));
-        const t = svg("text", { y: 38 }); t.textContent = r.name; node.append(t);
+        const t = svg("text", { y: 38, class: "label" }); t.textContent = r.name; node.append(t);
         const f = svg("text", { y: 4 }); f.textContent = r.files; node.append(f);
         layerNodes.append(node);
       }
@@ -180,7 +188,7 @@ enum DashboardScript {
       $("rule-count").textContent = `${doc.total} · ${c.OK} OK · ${c.REPLICATING} replicating · ${c.STUCK} stuck`;
       const rows = doc.rules.map((r) => {
         const tr = el("tr", { "data-rule": r.id, "data-state": r.state, class: r.id === view.selectedRule ? "selected" : "" },
-          el("td", {}, el("span", { class: "badge " + r.state, text: r.state })),
+          el("td", { class: "state" }, el("span", { class: "badge " + r.state, text: r.state }), r.retry ? el("span", { class: "retry", text: " · " + r.retry }) : null),
           el("td", { class: "did" }, r.did, r.error ? el("div", { class: "error", text: r.error }) : null),
           el("td", { text: r.copies + "× " + r.rse_expression }),
           el("td", {}, lockBar(r), el("div", { class: "meta", style: "font-size:11px;color:var(--dim)", text: `${r.locks_ok}/${r.locks_ok + r.locks_replicating + r.locks_stuck} locks OK` })));
@@ -197,7 +205,8 @@ enum DashboardScript {
         el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => c instanceof Node ? el("td", {}, c) : el("td", { text: c == null ? "" : String(c) }))))));
     }
     const badge = (s) => el("span", { class: "badge " + s, text: s });
-    const shortTime = (t) => (t || "").replace(/^\d{4}-\d\d-\d\dT/, "").replace("Z", "");
+    // Lake time with its date (a clock at 3600× crosses midnight every 24 s), to the second; the title has it all.
+    const shortTime = (t) => (t || "").replace("T", " ").replace(/(\.\d+)?Z$/, "");
 
     async function openRule(id) {
       view.selectedRule = id;
@@ -212,18 +221,20 @@ enum DashboardScript {
       catch (e) { $("panel-body").replaceChildren(el("p", { class: "error", text: String(e.message || e) })); return; }
       if (id !== view.selectedRule) return;
       const r = d.rule;
-      $("panel-title").replaceChildren("Rule ", el("code", { text: r.id.slice(0, 12) + "…" }), " ", badge(r.state));
+      $("panel-title").replaceChildren("Rule ", el("code", { text: r.id.slice(0, 12) + "…" }), " ", badge(r.state),
+        ...(r.retry ? [el("span", { class: "retry", text: " · " + r.retry })] : []));
       $("panel").dataset.rule = r.id;
-      $("panel-body").replaceChildren(
+      $("panel-body").replaceChildren(...[
         el("p", {}, el("span", { class: "did", text: r.did }), " → ", r.copies + "× ", el("code", { text: r.rse_expression }), " · account " + r.account),
         lockBar(r),
         r.error ? el("p", { class: "error", text: r.error }) : null,
         el("h3", { text: "Locks" }),
         table(["file", "RSE", "state", "size"], d.locks.map((l) => [l.did, l.rse, badge(l.state), bytes(l.bytes)])),
         el("h3", { text: "Transfer requests" }),
-        table(["file", "from → to", "state", "tries", "error"], d.requests.map((q) => [q.did, (q.source || "?") + " → " + q.destination, badge(q.state), q.retry_count, q.error])),
+        // Rucio counts retries from 0; a person counts tries from 1.
+        table(["file", "from → to", "state", "tries", "error"], d.requests.map((q) => [q.did, (q.source || "?") + " → " + q.destination, badge(q.state), q.retry_count + 1, q.error])),
         el("h3", { text: "History" }),
-        el("ul", { id: "panel-events" }, ...d.events.slice().reverse().map(eventItem)));
+        el("ul", { id: "panel-events" }, ...d.events.slice().reverse().map(eventItem))].filter((c) => c != null));
     }
     $("panel-close").onclick = () => { view.selectedRule = null; $("panel").classList.remove("open"); renderRules(view.rules || { counts: {}, total: 0, rules: [] }); };
 

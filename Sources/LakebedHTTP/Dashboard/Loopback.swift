@@ -9,8 +9,10 @@ import Synchronization
 /// responder once it exists, since the responder holds the services that use it.
 public final class Loopback: Sendable {
     private let responder = Mutex<LakebedResponder?>(nil)
+    /// Sent with every call, so the control API's token (when set) admits the lake's own services.
+    let controlToken: String?
 
-    public init() {}
+    public init(controlToken: String? = nil) { self.controlToken = controlToken }
 
     /// Connects the loopback to the lake's responder (call once, after building it).
     public func attach(_ r: LakebedResponder) { responder.withLock { $0 = r } }
@@ -20,6 +22,7 @@ public final class Loopback: Sendable {
         guard let r = responder.withLock({ $0 }) else { return (503, []) }
         var head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path)
         if !body.isEmpty { head.headerFields[.contentType] = "application/json" }
+        if let controlToken { head.headerFields[HTTPField.Name("X-Lakebed-Control-Token")!] = controlToken }
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: body)))
         let response = await r.dispatch(request).response
         let sink = Sink()

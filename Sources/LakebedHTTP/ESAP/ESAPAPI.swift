@@ -145,7 +145,9 @@ public struct ESAPError: ServiceError {
         }
     }
 
+    /// Which DRF exception it is; sets the HTTP status (400, 401, 403, 404, 405 or 500).
     public var kind: Kind
+    /// The text of the body's `detail`.
     public var detail: String
 
     public init(_ kind: Kind, _ detail: String) {

@@ -4,8 +4,19 @@ public import HTTPTypes
 public import LakebedCore
 public import LakebedFTS
 
+/// Who sent an FTS request: the name jobs are filed under (`user_dn`), and whether it may see and cancel every job
+/// and overwrite replicas' bytes (root or an admin account, as FTS's `is_root` and Rucio's `perm_delete_replicas`).
+public struct FTSCaller: Sendable, Equatable {
+    public var name: String
+    public var privileged: Bool
+    public init(name: String, privileged: Bool) {
+        self.name = name
+        self.privileged = privileged
+    }
+}
+
 /// Who an FTS bearer token belongs to (nil = refused).
-public typealias FTSAuthenticator = @Sendable (String) async -> String?
+public typealias FTSAuthenticator = @Sendable (String) async -> FTSCaller?
 /// Checks a per-file storage token (`source_tokens` / `destination_tokens`) for a path on an RSE; returns an error to refuse.
 public typealias StorageTokenCheck = @Sendable (_ token: String?, _ rse: String, _ path: String, _ write: Bool) async -> String?
 
@@ -39,7 +50,7 @@ public struct FTSAPI: Sendable {
         return .string(f.string(from: d))
     }
 
-    func caller(_ r: RucioRequest) async throws -> String {
+    func caller(_ r: RucioRequest) async throws -> FTSCaller {
         guard let h = r.header("Authorization"), h.lowercased().hasPrefix("bearer ") else {
             throw FTSError(.unauthorized, "Authentication required: send an OAuth2 bearer token")
         }
@@ -113,11 +124,13 @@ public struct FTSAPI: Sendable {
             ])
         }
         t.add(.get, "/whoami", auth: false) { r in
-            let who = try await caller(r)
+            let me = try await caller(r)
+            let who = me.name
             return Reply.json([
                 "dn": .array([.string(who)]), "user_dn": .string(who), "vos": .array([.string("lakebed")]), "vos_id": .array([]),
                 "roles": .array([]), "delegation_id": .string(md5Hex(who).prefix(16).description), "method": .string("oauth2"),
-                "is_root": false, "base_id": .string(md5Hex(who)), "level": ["config": "all", "transfer": "vo"],
+                "is_root": .bool(me.privileged), "base_id": .string(md5Hex(who)),
+                "level": ["config": .string(me.privileged ? "all" : "none"), "transfer": .string(me.privileged ? "all" : "private")],
             ])
         }
         t.add(.post, "/jobs", auth: false) { r in
@@ -136,6 +149,7 @@ public struct FTSAPI: Sendable {
                 }
                 let (srcRSE, srcPath) = try await resolve(src)
                 let (dstRSE, dstPath) = try await resolve(dst)
+                if overwrite { try await guardOverwrite(who, rse: dstRSE, absolutePath: dstPath) }
                 if let check = storageCheck {
                     if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) { throw FTSError(.forbidden, err) }
                     if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) { throw FTSError(.forbidden, err) }
@@ -148,47 +162,77 @@ public struct FTSAPI: Sendable {
                 specs.append(FTSFileSpec(sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
                                          bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
             }
-            let job = await engine.submit(files: specs, submitter: who, priority: Int(params["priority"]?.intValue ?? 3),
+            // Job ids are random, as FTS's are: knowing one job's id tells nothing of the next.
+            let job = await engine.submit(files: specs, submitter: who.name, jobID: UUID().uuidString.lowercased(), priority: Int(params["priority"]?.intValue ?? 3),
                                           verifyChecksum: verify, metadata: params["job_metadata"].flatMap { $0.isNull ? nil : $0.serialized() },
                                           overwrite: overwrite)
             try await engine.step()
             return Reply.json(["job_id": .string(job.jobID)])
         }
         t.add(.get, "/jobs", auth: false) { r in
-            _ = try await caller(r)
+            let who = try await caller(r)
             let states = r.q("state_in").map { Set($0.split(separator: ",").compactMap { FTSJobState(rawValue: String($0).uppercased()) }) }
             let limit = Int(r.q("limit") ?? "") ?? 1000
+            if let dn = r.q("user_dn"), dn != who.name, !who.privileged {
+                throw FTSError(.badRequest, "The provided DN and delegation id do not correspond to the same user")
+            }
+            // A user sees only its own jobs (FTS's PRIVATE transfer level); root and admins see every job.
+            let owner = who.privileged ? r.q("user_dn") : who.name
             var out: [JSON] = []
-            for j in await engine.listJobs(states: states, limit: limit) { out.append(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID))) }
+            for j in await engine.listJobs(states: states, submitter: owner, limit: limit) {
+                out.append(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID)))
+            }
             return Reply.json(.array(out))
         }
         t.add(.get, "/jobs/:ids") { r in try await jobs(r) }
         t.add(.get, "/jobs/:id/files") { r in
-            _ = try await caller(r)
-            guard await engine.job(r.param("id")) != nil else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
+            _ = try await ownedJob(r.param("id"), by: try await caller(r))
             return Reply.json(.array(await engine.files(ofJob: r.param("id")).map(Self.fileDoc)))
         }
         t.add(.get, "/jobs/:id/dm") { r in
             // Data-management operations (deletions, staging) of a job: Lakebed's FTS only transfers.
-            _ = try await caller(r)
-            guard await engine.job(r.param("id")) != nil else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
+            _ = try await ownedJob(r.param("id"), by: try await caller(r))
             return Reply.json(.array([]))
         }
         t.add(.delete, "/jobs/:id") { r in
-            _ = try await caller(r)
+            _ = try await ownedJob(r.param("id"), by: try await caller(r))
             guard let j = try await engine.cancel(job: r.param("id")) else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
             return Reply.json(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID)))
         }
     }
 
+    /// The job, when `caller` submitted it or may see every job (FTS: 404 when unknown, 403 when someone else's).
+    func ownedJob(_ id: String, by caller: FTSCaller) async throws -> FTSJob {
+        guard let j = await engine.job(id) else { throw FTSError(.notFound, "No job with the id \"\(id)\" has been found") }
+        guard caller.privileged || j.submitter == caller.name else {
+            throw FTSError(.forbidden, "Not enough permissions to check the job \"\(id)\"")
+        }
+        return j
+    }
+
+    /// Overwriting a file the catalog holds as a replica needs the right to delete that replica.
+    func guardOverwrite(_ caller: FTSCaller, rse: String, absolutePath: String) async throws {
+        guard !caller.privileged, let model = try? await catalog.rses.rse(rse) else { return }
+        let root = (model.root as NSString).standardizingPath
+        let rel = absolutePath.hasPrefix(root + "/") ? String(absolutePath.dropFirst(root.count + 1)) : absolutePath
+        if let held = try await catalog.replicas.heldReplicas(rse: rse, path: rel, subtree: false).first {
+            throw FTSError(.forbidden, """
+                \(caller.name) may not overwrite \(held.state.name) replica \(held.did) on \(rse): that needs the right to delete replicas \
+                (root or an admin account)
+                """)
+        }
+    }
+
     func jobs(_ r: RucioRequest) async throws -> Response {
-        _ = try await caller(r)
+        let who = try await caller(r)
         let ids = r.param("ids").split(separator: ",").map(String.init)
         var out: [JSON] = []
         for id in ids {
-            guard let j = await engine.job(id) else {
-                if ids.count == 1 { throw FTSError(.notFound, "No job with the id \(id) has been found") }
-                out.append(["job_id": .string(id), "http_status": "404 Not Found"])
+            let j: FTSJob
+            do { j = try await ownedJob(id, by: who) } catch let e as FTSError {
+                if ids.count == 1 { throw e }
+                let status = "\(e.status.code) \(e.status.reasonPhrase)"
+                out.append(["job_id": .string(id), "http_status": .string(status), "http_message": .string(e.message)])
                 continue
             }
             var doc = Self.jobDoc(j, files: await engine.files(ofJob: id))
@@ -204,7 +248,9 @@ public struct FTSAPI: Sendable {
 
 /// An error as FTS3's REST server writes it: an HTTP status and `{"status": "404 Not Found", "message": "..."}`.
 public struct FTSError: ServiceError {
+    /// HTTP status of the reply, also written as `"<code> <reason>"` in the body's `status`.
     public var status: HTTPResponse.Status
+    /// Error text for the body's `message`.
     public var message: String
 
     public init(_ status: HTTPResponse.Status, _ message: String) {

@@ -72,10 +72,12 @@ public struct MetricsAPI: Sendable {
 
     func renderRSEs(into out: inout PrometheusText) async throws {
         let rses = try await driver.catalog.overview.rseOverview()
-        out.header("lakebed_rse_used_bytes", "gauge", "Bytes of replicas on each RSE.")
+        out.header("lakebed_rse_used_bytes", "gauge", "Bytes of the AVAILABLE replicas on each RSE.")
         for r in rses { out.sample("lakebed_rse_used_bytes", ["rse": r.rse.rse], Double(r.usedBytes)) }
-        out.header("lakebed_rse_files", "gauge", "Replicas on each RSE.")
+        out.header("lakebed_rse_files", "gauge", "AVAILABLE replicas on each RSE (what rucio replica list lists).")
         for r in rses { out.sample("lakebed_rse_files", ["rse": r.rse.rse], Double(r.files)) }
+        out.header("lakebed_rse_incoming_files", "gauge", "Replicas being copied to each RSE (COPYING).")
+        for r in rses { out.sample("lakebed_rse_incoming_files", ["rse": r.rse.rse], Double(r.incomingFiles)) }
         out.header("lakebed_rse_available", "gauge", "RSE availability per operation (1 = enabled).")
         for r in rses {
             for (op, on) in [("read", r.rse.availabilityRead), ("write", r.rse.availabilityWrite), ("delete", r.rse.availabilityDelete)] {

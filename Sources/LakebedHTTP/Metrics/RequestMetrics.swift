@@ -61,6 +61,7 @@ public final class RequestMetrics: Sendable {
 
 /// Prometheus' text exposition format (version 0.0.4), written by hand: HELP/TYPE headers and samples.
 public struct PrometheusText {
+    /// The exposition text written so far, ready to serve as `text/plain; version=0.0.4`.
     public private(set) var text = ""
 
     public init() {}

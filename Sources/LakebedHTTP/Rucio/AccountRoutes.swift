@@ -172,7 +172,7 @@ extension RucioAPI {
             for (k, v) in r.query { filters[k] = v }
             filters["account"] = r.param("account")
             _ = try await catalog.accounts.account(r.param("account"))
-            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
+            return try await streamRules(filters)
         }
     }
 }

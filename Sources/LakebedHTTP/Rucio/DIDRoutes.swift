@@ -23,12 +23,21 @@ extension RucioAPI {
                 for (k, v) in r.query where !["type", "did_type", "limit", "long", "recursive"].contains(k) { o[k] = .string(v) }
                 dicts = [o]
             }
-            let limit = r.q("limit").flatMap { Int($0) }
-            let hits = try await catalog.dids.searchDIDs(scope: r.param("scope"), filter: try DIDFilter.fromDictionaries(dicts), type: type, limit: limit)
-            if r.qBool("long") {
-                return Reply.stream(hits.map { ["scope": .string($0.scope), "name": .string($0.name), "did_type": .string($0.type.rawValue), "bytes": .num($0.bytes), "length": .num($0.length)] })
+            let limit = r.q("limit").flatMap { Int($0) }.map { max(0, $0) }
+            let filter = try DIDFilter.fromDictionaries(dicts)
+            let long = r.qBool("long"), scope = r.param("scope"), store = catalog.dids
+            // Streamed by name, a page at a time: the cursor is the last name given.
+            return try await Reply.streamPages(listings, from: ListingCursor<String>(position: "", given: 0)) { cursor in
+                let want = min(Reply.pageSize, limit.map { $0 - cursor.given } ?? Reply.pageSize)
+                let hits = want <= 0 ? [] : try await store.searchDIDs(scope: scope, filter: filter, type: type, limit: want,
+                                                                      after: cursor.position == "" ? nil : cursor.position)
+                let docs: [JSON] = hits.map { h in
+                    long ? ["scope": .string(h.scope), "name": .string(h.name), "did_type": .string(h.type.rawValue), "bytes": .num(h.bytes),
+                            "length": .num(h.length)] : .string(h.name)
+                }
+                let done = hits.count < want || want <= 0
+                return (docs, done ? nil : ListingCursor(position: hits.last?.name, given: cursor.given + hits.count))
             }
-            return Reply.stream(hits.map { .string($0.name) })
         }
         t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
             let list = try await catalog.dids.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
@@ -101,13 +110,17 @@ extension RucioAPI {
             return Reply.ok()
         }
         t.add(.get, "/dids/:scope/:name/files", doc: RouteDoc("Files of a DID", query: "long:bool")) { r in
-            let files = try await catalog.dids.listFiles(r.param("scope"), r.param("name"))
-            return Reply.stream(files.map { f in
-                var o = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
-                                    ("guid", f.columns["guid"] ?? .null), ("events", f.columns["events"] ?? .null)])
-                if r.q("long") != nil { o["lumiblocknr"] = f.columns["lumiblocknr"] ?? .null }
-                return .object(o)
-            })
+            let long = r.q("long") != nil, scope = r.param("scope"), name = r.param("name"), store = catalog.dids
+            return try await Reply.streamPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
+                let (files, next) = try await store.listFilesPage(scope, name, cursor: cursor, pageSize: Reply.pageSize)
+                let docs: [JSON] = files.map { f in
+                    var o = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
+                                        ("guid", f.columns["guid"] ?? .null), ("events", f.columns["events"] ?? .null)])
+                    if long { o["lumiblocknr"] = f.columns["lumiblocknr"] ?? .null }
+                    return .object(o)
+                }
+                return (docs, next.position == nil ? nil : next)
+            }
         }
         t.add(.get, "/dids/:scope/:name/parents", doc: RouteDoc("Parents of a DID")) { r in
             let parents = try await catalog.dids.listParents(r.param("scope"), r.param("name"))
@@ -159,10 +172,11 @@ extension RucioAPI {
             return Reply.stream(out)
         }
         t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
-            Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map(Doc.rule))
+            Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map { Doc.rule($0, now: catalog.clock.now()) })
         }
         t.add(.get, "/dids/:scope/:name/associated_rules", doc: RouteDoc("Rules holding a lock on a file")) { r in
-            Reply.stream(try await catalog.rules.associatedRules(scope: r.param("scope"), name: r.param("name")).map(Doc.rule))
+            let now = catalog.clock.now()
+            return Reply.stream(try await catalog.rules.associatedRules(scope: r.param("scope"), name: r.param("name")).map { Doc.rule($0, now: now) })
         }
         t.add(.get, "/dids/:scope/*path", doc: RouteDoc("A DID whose name holds '/'", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
             // Rucio's `<path:scope_name>` takes the rest of the path as the name: `dir/with/slash` is one DID name.

@@ -50,9 +50,10 @@ enum Doc {
                 "length": .num(d.length), "bytes": .num(d.bytes)]
     }
 
-    static func rule(_ r: Rule) -> JSON {
+    /// A rule as Rucio returns it; `error` says, while STUCK, when the judge-repairer tries again (lake time `now`).
+    static func rule(_ r: Rule, now: Date) -> JSON {
         ["id": .string(r.id), "subscription_id": .str(r.subscriptionID), "account": .string(r.account), "scope": .string(r.scope), "name": .string(r.name),
-         "did_type": .string(r.didType.rawValue), "state": .string(r.state.name), "error": .str(r.error), "rse_expression": .string(r.rseExpression),
+         "did_type": .string(r.didType.rawValue), "state": .string(r.state.name), "error": .str(r.shownError(now: now)), "rse_expression": .string(r.rseExpression),
          "copies": .int(Int64(r.copies)), "expires_at": .date(r.expiresAt), "weight": .str(r.weight), "locked": .bool(r.locked),
          "locks_ok_cnt": .int(Int64(r.locksOK)), "locks_replicating_cnt": .int(Int64(r.locksReplicating)), "locks_stuck_cnt": .int(Int64(r.locksStuck)),
          "source_replica_expression": .str(r.sourceReplicaExpression), "activity": .string(r.activity), "grouping": .string(r.grouping),

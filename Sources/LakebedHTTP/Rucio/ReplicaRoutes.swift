@@ -13,15 +13,22 @@ extension RucioAPI {
             q.resolveParents = try b.optionalBool("resolve_parents") ?? false
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
-            let dids = try Self.didRefs(try b.optionalArray("dids") ?? [])
-            var files = try await catalog.replicas.listReplicas(dids, query: q)
-            if let n = try b.optionalInt("nrandom"), n > 0, files.count > n {
+            // Rucio lists nothing, without an error, for DIDs it does not know (and for no DIDs at all).
+            let dids = try await catalog.replicas.knownDIDs(try Self.didRefs(try b.optionalArray("dids") ?? []))
+            if let n = try b.optionalInt("nrandom"), n > 0 {
                 // Rucio samples `nrandom` files at random; Lakebed by a hash of their names, so a replay lists the same ones.
-                let chosen = Set(files.map { "\($0.scope):\($0.name)" }.sorted { md5Hex($0) < md5Hex($1) }.prefix(Int(n)))
-                files = files.filter { chosen.contains("\($0.scope):\($0.name)") }
+                var files = try await catalog.replicas.listReplicas(dids, query: q)
+                if files.count > n {
+                    let chosen = Set(files.map { "\($0.scope):\($0.name)" }.sorted { md5Hex($0) < md5Hex($1) }.prefix(Int(n)))
+                    files = files.filter { chosen.contains("\($0.scope):\($0.name)") }
+                }
+                if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
+                return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
             }
-            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
-            return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
+            if (r.header("Accept") ?? "").contains("metalink") {
+                return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: q.resolveParents)
+            }
+            return try await streamReplicas(dids, q)
         }
         t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool nrandom:int"),
               statuses: [.dataIdentifierNotFound: .badRequest], list)
@@ -54,10 +61,18 @@ extension RucioAPI {
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
             // As for DIDs, a trailing slash is part of the name (`file1.dat/` is another, unknown, file).
-            let name = r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : "")
-            let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), name)], query: q)
-            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: false) }
-            return Reply.stream(files.map { Self.replicaDoc($0, allStates: false, parents: false) })
+            let dids = try await catalog.replicas.knownDIDs([DIDRef(r.param("scope"), r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : ""))])
+            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: false) }
+            return try await streamReplicas(dids, q)
+        }
+    }
+
+    /// A replica listing streamed page by page (see `Reply.streamPages`).
+    func streamReplicas(_ dids: [DIDRef], _ q: ReplicaStore.ReplicaQuery) async throws -> Response {
+        let store = catalog.replicas
+        return try await Reply.streamPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
+            let (files, next) = try await store.listReplicasPage(dids, query: q, cursor: cursor, pageSize: Reply.pageSize)
+            return (files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) }, next.position == nil ? nil : next)
         }
     }
 

@@ -9,7 +9,7 @@ extension Doc {
         o["id"] = .string(q.id); o["request_type"] = .string("TRANSFER"); o["scope"] = .string(q.scope); o["name"] = .string(q.name)
         o["did_type"] = .string("FILE"); o["dest_rse_id"] = .string(q.destRSEID); o["source_rse_id"] = q.sourceRSEID.map(JSON.string) ?? .null
         o["dest_rse"] = .string(q.destRSE); o["source_rse"] = q.sourceRSE.map(JSON.string) ?? .null
-        o["attributes"] = .null; o["state"] = .string(q.state); o["external_id"] = q.externalID.map(JSON.string) ?? .null
+        o["attributes"] = .null; o["state"] = .string(q.state.rawValue); o["external_id"] = q.externalID.map(JSON.string) ?? .null
         o["external_host"] = q.externalHost.map(JSON.string) ?? .null; o["retry_count"] = .int(Int64(q.retryCount))
         o["err_msg"] = q.errMsg.map(JSON.string) ?? .null; o["previous_attempt_id"] = .null; o["rule_id"] = q.ruleID.map(JSON.string) ?? .null
         o["activity"] = q.activity.map(JSON.string) ?? .null; o["bytes"] = .int(q.bytes); o["md5"] = q.md5.map(JSON.string) ?? .null

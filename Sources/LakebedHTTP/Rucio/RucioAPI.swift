@@ -6,6 +6,8 @@ import LakebedCore
 struct RucioAPI: Sendable {
     let catalog: Catalog
     let version: String
+    /// Turns for the pages of big listings (replicas, files, DID searches), shared by every client.
+    let listings = ListingGate()
 
     func register(_ t: inout RouteTable) {
         t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }
@@ -27,6 +29,7 @@ struct RucioAPI: Sendable {
         registerTransferLimits(&t)
         registerRequests(&t)
         registerMetaConventions(&t)
+        registerSubscriptions(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

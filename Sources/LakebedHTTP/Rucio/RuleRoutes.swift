@@ -19,6 +19,16 @@ extension RucioAPI {
                         meta: try o.optionalString("meta"))
     }
 
+    /// A rule listing streamed page by page (see `Reply.streamPages`).
+    func streamRules(_ filters: [String: String]) async throws -> Response {
+        let store = catalog.rules, clock = catalog.clock
+        return try await Reply.streamPages(listings, from: ListingCursor<RuleStore.RulePosition>(position: nil, given: 0)) { cursor in
+            let (rules, last) = try await store.listRulesPage(filters: filters, after: cursor.position, limit: Reply.pageSize)
+            let now = clock.now()
+            return (rules.map { Doc.rule($0, now: now) }, rules.count < Reply.pageSize ? nil : ListingCursor(position: last, given: cursor.given + rules.count))
+        }
+    }
+
     func registerRules(_ t: inout RouteTable) {
         t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account!:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string"),
               statuses: [.invalidRSEExpression: .conflict, .invalidObject: .conflict]) { r in
@@ -32,11 +42,11 @@ extension RucioAPI {
         t.add(.get, "/rules", doc: RouteDoc("List rules", query: "scope:string name:string account:string state:string rse_expression:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query { filters[k] = v }
-            return Reply.stream(try await catalog.rules.listRules(filters: filters).map(Doc.rule))
+            return try await streamRules(filters)
         }
         t.add(.get, "/rules/:id", doc: RouteDoc("A rule")) { r in
             // `get_rule` is the rule's row alone; the listings add the bytes of the rule's DID.
-            var doc = Doc.rule(try await catalog.rules.rule(r.param("id")))
+            var doc = Doc.rule(try await catalog.rules.rule(r.param("id")), now: catalog.clock.now())
             doc = .object(doc.objectValue!.filtering { $0 != "bytes" })
             return Reply.json(doc)
         }

@@ -7,7 +7,9 @@ import NIOCore
 
 /// Why a storage request was refused: 401 (no or bad token) or 403 (the token's scopes do not cover it).
 public struct StorageRefusal: Error, Sendable {
+    /// HTTP status to answer: 401 (no or bad token) or 403 (scopes do not cover the request).
     public var status: Int
+    /// Why, sent as the response body.
     public var message: String
     public init(status: Int, message: String) {
         self.status = status
@@ -17,6 +19,8 @@ public struct StorageRefusal: Error, Sendable {
 
 /// Decides whether a storage request may go ahead. `path` is relative to the RSE root and starts with `/`.
 public typealias StorageAuthorizer = @Sendable (_ token: String?, _ rse: String, _ path: String, _ operation: StorageOperation) async -> StorageRefusal?
+/// The Rucio account (and whether it is an admin) behind a bearer token, nil when it names none.
+public typealias StorageIdentifier = @Sendable (_ token: String) async -> Issuer?
 
 /// RSE directories served over HTTP(S) as the WebDAV subset that Rucio's `webdav` protocol and gfal-style tools use,
 /// under `/storage/<RSE>/<path>`: `OPTIONS`, `HEAD`, `GET` (with one byte range), `PUT`, `MKCOL`, `PROPFIND` (depth 0
@@ -24,13 +28,17 @@ public typealias StorageAuthorizer = @Sendable (_ token: String?, _ rse: String,
 public struct WebDAVAPI: Sendable {
     let catalog: Catalog
     let authorize: StorageAuthorizer?
+    let identify: StorageIdentifier?
 
     /// The URL path prefix.
     public static let prefix = "/storage"
 
-    public init(catalog: Catalog, authorize: StorageAuthorizer?) {
+    /// `authorize` is the storage element's own check (WLCG scopes on `oidc_support` RSEs); `identify` names the
+    /// Rucio account of a bearer token, for overwriting or deleting the bytes of replicas the catalog holds.
+    public init(catalog: Catalog, authorize: StorageAuthorizer?, identify: StorageIdentifier? = nil) {
         self.catalog = catalog
         self.authorize = authorize
+        self.identify = identify
     }
 
     public var mount: Mount { Mount(prefix: Self.prefix, raw: { request, segments in await handle(request, segments) }) }
@@ -59,6 +67,7 @@ public struct WebDAVAPI: Sendable {
             case "PUT":
                 let exists = try storage.stat(rel) != nil
                 try await check(request, target, exists ? .modify : .create)
+                if exists { try await guardReplicas(request, target) }
                 return try await put(request, target)
             case "MKCOL":
                 try await check(request, target, .create)
@@ -66,6 +75,7 @@ public struct WebDAVAPI: Sendable {
                 return Self.reply(.created, "Created\n")
             case "DELETE":
                 try await check(request, target, .modify)
+                try await guardReplicas(request, target)
                 try storage.delete(rel)
                 return Self.reply(.noContent, "")
             case "MOVE":
@@ -112,6 +122,26 @@ public struct WebDAVAPI: Sendable {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
         let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
         throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
+    }
+
+    /// Refuses to overwrite, move or delete the bytes of replicas the catalog holds at or under `target`, unless the
+    /// bearer token's account may delete replicas: on an RSE without `oidc_support` anyone may write new files, but
+    /// not destroy data Rucio counts on.
+    func guardReplicas(_ request: Request, _ target: Target) async throws {
+        let token = bearer(request)
+        var issuer: Issuer? = nil
+        if let token, let identify { issuer = await identify(token) }
+        let refusal: RucioError?
+        do {
+            refusal = try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
+        } catch {
+            refusal = RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
+        }
+        guard let refusal else { return }
+        if token == nil {
+            throw Failure(status: .unauthorized, message: refusal.message, headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
+        }
+        throw Failure(status: .forbidden, message: refusal.message)
     }
 
     // MARK: methods
@@ -194,6 +224,8 @@ public struct WebDAVAPI: Sendable {
         let destExists = try target.storage.stat(destination.rel) != nil
         try await check(request, destination, destExists ? .modify : .create)
         if destExists && !overwrite { throw Failure(status: .preconditionFailed, message: "\(destination.rel) exists and Overwrite is F") }
+        try await guardReplicas(request, target)
+        if destExists { try await guardReplicas(request, destination) }
         let replaced = try target.storage.move(target.rel, to: destination.rel, overwrite: overwrite)
         return replaced ? Self.reply(.noContent, "") : Self.reply(.created, "Created\n")
     }

@@ -8,8 +8,11 @@ import Foundation
 public struct RouteDoc: Sendable {
     /// One query parameter or body field.
     public struct Field: Sendable, Equatable {
+        /// The parameter's or field's name as clients send it.
         public var name: String
+        /// Its type in RouteDoc's notation: `string`, `int`, `number`, `bool`, `object`, `any`, `[T]`, `did`, `file` or `A|B|C`.
         public var type: String
+        /// Whether the OpenAPI description marks it required (written `name!:type`).
         public var required: Bool
     }
 

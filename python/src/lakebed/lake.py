@@ -299,7 +299,7 @@ class Lake:
     def env(self) -> Dict[str, str]:
         """Environment variables that point the ``rucio`` CLI and scripts at this lake.
 
-        ``RUCIO_CONFIG``, ``RUCIO_ACCOUNT``, ``RUCIO_AUTH_TYPE``, ``LAKEBED_URL``, ``LAKEBED_DASHBOARD``,
+        ``RUCIO_CONFIG``, ``LAKEBED_URL``, ``LAKEBED_DASHBOARD``,
         ``LAKEBED_FTS``, ``LAKEBED_IAM_ISSUER``, ``LAKEBED_METRICS``, ``LAKEBED_DATA_DIR`` (what ``lakebed env``
         prints), plus ``TMPDIR``: a folder of this lake's, so the CLI caches its login tokens per lake.
         """

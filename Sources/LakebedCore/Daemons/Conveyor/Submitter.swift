@@ -3,21 +3,33 @@ import GRDB
 
 /// A request handed to the transfer service: where the bytes come from and where they go.
 public struct TransferAssignment: Sendable, Equatable {
+    /// Rucio request id the transfer serves (reported back to the poller and finisher).
     public var requestID: String
+    /// Scope of the file to move.
     public var scope: String
+    /// Name of the file to move.
     public var name: String
+    /// Name of the source RSE chosen (nearest readable AVAILABLE replica, within the rule's source expression).
     public var sourceRSE: String
+    /// Name of the destination RSE.
     public var destRSE: String
     /// Absolute paths (inside the RSE roots).
     public var sourcePath: String
+    /// Absolute path the bytes go to, inside the destination RSE's root.
     public var destPath: String
+    /// File size in bytes.
     public var bytes: Int64
+    /// Expected adler32 (hex) for the destination check; nil = not checked.
     public var adler32: String?
+    /// Expected MD5 (hex); nil = unknown. Carried along only: the transfer engine does not check it.
     public var md5: String?
     /// The source has no bytes on disk (large simulations): the transfer moves nothing but time.
     public var isVirtual: Bool
+    /// Transfer priority of the request (Rucio default 3); a job takes its files' highest.
     public var priority: Int
+    /// Rucio/FTS activity of the request (`User Subscriptions` when the request has none).
     public var activity: String
+    /// Failed attempts before this one; carried along only, the engine does not read it.
     public var retryCount: Int
 }
 
@@ -32,14 +44,14 @@ public struct ConveyorSubmitter: CatalogStore {
     /// ends), for a simulator deciding how far to jump.
     public func nextRequestWakeup() async throws -> Date? {
         try await db.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = 'QUEUED'").map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = \(RequestState.queued.sql)").map { Date(timeIntervalSince1970: $0) }
         }
     }
 
     /// Whether any request is eligible now.
     public func hasEligibleRequests(at now: Date) async throws -> Bool {
         try await db.read { db in
-            try db.one(sql: "SELECT 1 FROM requests WHERE state = 'QUEUED' AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
+            try db.one(sql: "SELECT 1 FROM requests WHERE state = \(RequestState.queued.sql) AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
                        arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
         }
     }
@@ -52,7 +64,7 @@ public struct ConveyorSubmitter: CatalogStore {
         return try await db.write { db in
             let rows = try db.all(sql: """
                 SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
-                WHERE q.state = 'QUEUED' AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
+                WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                 ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
                 """, arguments: [t, t, limit])
             var out: [TransferAssignment] = []
@@ -81,7 +93,7 @@ public struct ConveyorSubmitter: CatalogStore {
                     SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
                     FROM replicas p JOIN rses s ON s.id = p.rse_id
                     LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
-                    WHERE p.scope = ? AND p.name = ? AND p.state = 'A' AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
+                    WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
                     ORDER BY distance, s.rse
                     """, arguments: [dest.id, req.scope, req.name, dest.id])
                 guard let src = candidates.first(where: { allowed?.contains($0["rse_id"]) ?? true }) else {
@@ -97,7 +109,7 @@ public struct ConveyorSubmitter: CatalogStore {
                 let srcPath = try containedPath(root: src["root"], relative: src["path"] ?? "")
                 let dstPath = try containedPath(root: dest.root, relative: destReplica["path"] ?? "")
                 try db.exec(sql: """
-                    UPDATE requests SET state = 'SUBMITTED', source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
+                    UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
                     """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
                 out.append(TransferAssignment(requestID: req.id, scope: req.scope, name: req.name, sourceRSE: src["rse"], destRSE: dest.rse,
                                               sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, md5: req.md5,
@@ -117,18 +129,11 @@ public struct ConveyorSubmitter: CatalogStore {
         }
     }
 
-    /// A transfer started moving bytes.
-    public func requestsStarted(_ ids: [String], at time: Date) async throws {
-        try await db.write { db in
-            for id in ids { try db.exec(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id]) }
-        }
-    }
-
     /// After a restart, transfers that were in flight are lost with the process: their requests go back to QUEUED.
     public func requeueInFlightRequests() async throws -> Int {
         let t = nowStamp
         return try await db.write { db in
-            try db.exec(sql: "UPDATE requests SET state = 'QUEUED', source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = 'SUBMITTED'", arguments: [t])
+            try db.exec(sql: "UPDATE requests SET state = \(RequestState.queued.sql), source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = \(RequestState.submitted.sql)", arguments: [t])
             return db.changesCount
         }
     }

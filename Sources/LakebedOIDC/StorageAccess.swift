@@ -1,7 +1,18 @@
 import Foundation
 public import LakebedCore
+public import LakebedIAM
 
 extension IAM {
+    /// Whether an RSE takes bearer tokens (RSE attribute `oidc_support` true), and the base path its scopes are relative to
+    /// (`oidc_base_path`, default `/`). Nil when the RSE does not take tokens.
+    public static func storageTokenBase(rse: String, catalog: Catalog) async throws -> String? {
+        let attrs = try await catalog.rses.rseAttributes(rse)
+        func value(_ k: String) -> JSON? { attrs.first { $0.0 == k }?.1 }
+        let support = value("oidc_support")
+        guard support?.boolValue == true else { return nil }
+        return value("oidc_base_path")?.stringValue ?? "/"
+    }
+
     /// Whether a request on an RSE's storage may go ahead, as the RSE's storage element would decide: RSEs without
     /// `oidc_support` are open (Lakebed listens on loopback); the others need a bearer token of this IAM whose storage
     /// scopes cover `path` (relative to the RSE root, itself relative to the RSE's `oidc_base_path`). Nil means allowed.

@@ -1,5 +1,6 @@
 import Foundation
 public import LakebedCore
+public import LakebedIAM
 
 extension IAM {
     /// Rucio's identity string for a token subject: `SUB=<sub>, ISS=<iss>`.
@@ -41,5 +42,22 @@ extension IAM {
             } catch let e as RucioError where e.exceptionClass == .duplicate {}
         }
         return added
+    }
+
+    /// The Rucio account behind any token a storage or FTS request carries: a JWT of this IAM (whatever its audience
+    /// and scopes; its subject's OIDC identity names the account) or a native Rucio token. Nil when it names none.
+    public func rucioIssuer(anyToken token: String, catalog: Catalog) async -> Issuer? {
+        let info: TokenInfo
+        if TokenInfo.looksLikeJWT(token) {
+            guard let claims = try? await validate(token) else { return nil }
+            let identity = Self.rucioIdentity(sub: claims.sub, iss: claims.iss)
+            guard let account = try? await catalog.auth.defaultAccount(identity: identity, type: "OIDC") else { return nil }
+            info = TokenInfo.external(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
+                                      audience: nil, scope: nil)
+        } else {
+            guard let native = try? await catalog.auth.validateNativeToken(token) else { return nil }
+            info = native
+        }
+        return try? await catalog.auth.issuer(for: info)
     }
 }

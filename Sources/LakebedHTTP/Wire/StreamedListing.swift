@@ -1,0 +1,74 @@
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import LakebedCore
+import NIOCore
+
+/// How many listing pages are built at once across every client, with waiting listings served in arrival order, one
+/// page per turn: a big listing takes its turn with the others, and requests that need no page (`/ping`, a DID
+/// lookup) never queue behind them.
+public actor ListingGate {
+    let slots: Int
+    var busy = 0
+    var waiters: [CheckedContinuation<Void, Never>] = []
+
+    /// At most `slots` pages at once (default: half the cores, at least one, so a core stays for everything else).
+    public init(slots: Int? = nil) { self.slots = slots ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
+
+    func acquire() async {
+        if busy < slots {
+            busy += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty { busy -= 1 } else { waiters.removeFirst().resume() }  // the slot passes on, first come first served
+    }
+
+    /// Runs one page's work in a slot.
+    public nonisolated func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        do {
+            let result = try await body()
+            await release()
+            return result
+        } catch {
+            await release()
+            throw error
+        }
+    }
+}
+
+extension Reply {
+    /// Rows per page of a streamed listing.
+    static let pageSize = 500
+
+    /// An `application/x-json-stream` listing read page by page from the catalog: `page` gives a page's documents and
+    /// where the next starts (nil: done). The first page is read before answering, so a bad request is still a Rucio
+    /// error with its status; the others are written as they are read, so memory holds one page and the first byte
+    /// leaves at once. Each page takes its turn at `gate`.
+    static func streamPages<Cursor: Sendable>(_ gate: ListingGate, from start: Cursor,
+                                              _ page: @escaping @Sendable (Cursor) async throws -> ([JSON], Cursor?)) async throws -> Response {
+        @Sendable func text(_ rows: [JSON]) -> String {
+            var out = ""
+            out.reserveCapacity(rows.count * 96)
+            for v in rows { v.write(to: &out); out += "\n" }
+            return out
+        }
+        let (first, next) = try await gate.run { let (rows, next) = try await page(start); return (text(rows), next) }
+        guard let next else { return make(.ok, streamType, first) }
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: first))
+            var cursor: Cursor? = next
+            while let c = cursor {
+                let (chunk, after) = try await gate.run { let (rows, after) = try await page(c); return (text(rows), after) }
+                if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                cursor = after
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: streamType], body: body)
+    }
+}

@@ -1,0 +1,78 @@
+"""Subscriptions and the transmogrifier with the real client: a new dataset matching a subscription gets its rules."""
+import pytest
+import requests
+from rucio.common.exception import AccessDenied, InvalidObject, SubscriptionDuplicate, SubscriptionNotFound
+
+from conftest import control, run_rucio
+from lakepaths import hash_path
+
+
+def cli(lake, *args, check=True):
+    return run_rucio(*args, cfg=lake.cfg, env_extra=lake.env, check=check)
+
+
+RULES = [{"copies": 1, "rse_expression": "SITE-B", "activity": "User Subscriptions"}]
+
+
+def test_subscription_turns_a_new_dataset_into_a_rule_that_reaches_ok(manual_lake, make_file):
+    lake, c = manual_lake, manual_lake.client
+    assert list(c.list_subscriptions(name="to-b")) == []  # the client turns Rucio's 404 into an empty list
+    r = requests.get(f"{lake.url}/subscriptions/name/to-b", headers={"X-Rucio-Auth-Token": c.auth_token})
+    assert (r.status_code, r.headers["ExceptionClass"]) == (404, "SubscriptionNotFound")
+    sid = c.add_subscription("to-b", "root", {"scope": ["user.root"], "pattern": "sub-data.*", "did_type": ["DATASET"]},
+                             RULES, "copy new sub-data datasets to SITE-B", None, False, False)
+    assert len(sid) == 32
+    with pytest.raises(SubscriptionDuplicate):
+        c.add_subscription("to-b", "root", {"scope": ["user.root"]}, RULES, "again", None, False, False)
+    sub = next(iter(c.list_subscriptions(name="to-b", account="root")))
+    assert sub["id"] == sid and sub["state"] == "ACTIVE" and sub["policyid"] == 3
+    r = requests.get(f"{lake.url}/subscriptions/id/{sid}", headers={"X-Rucio-Auth-Token": c.auth_token})
+    assert r.headers["Content-Type"] == "application/json" and r.json()["name"] == "to-b"
+
+    f = make_file("sub-file.dat", 50_000)
+    cli(lake, "upload", "--rse", "SITE-A", "--scope", "user.root", str(f))
+    c.add_dataset("user.root", "sub-data.2026")
+    c.attach_dids("user.root", "sub-data.2026", [{"scope": "user.root", "name": "sub-file.dat"}])
+    c.add_dataset("user.root", "other-data.2026")  # the pattern does not match it
+    assert c.get_metadata("user.root", "sub-data.2026")["is_new"] is True
+
+    control(lake, "POST", "clock/advance", json={"seconds": 60})
+    rules = list(c.list_subscription_rules("root", "to-b"))
+    assert [(r["scope"], r["name"], r["rse_expression"], r["subscription_id"]) for r in rules] == \
+        [("user.root", "sub-data.2026", "SITE-B", sid)]
+    assert rules[0]["comments"] == "copy new sub-data datasets to SITE-B"
+    assert not [r for r in c.list_did_rules("user.root", "other-data.2026")]
+    assert c.get_metadata("user.root", "sub-data.2026")["is_new"] is None
+    assert c.get_replication_rule(rules[0]["id"])["state"] == "OK"
+    assert (lake.rse_dir("SITE-B") / hash_path("user.root", "sub-file.dat")).read_bytes() == f.read_bytes()
+    states = list(c.list_subscription_rule_states("root", "to-b"))
+    assert [tuple(s) for s in states] == [("root", "to-b", "OK", 1)]
+
+    # A deactivated subscription makes no more rules.
+    c.deactivate_subscription("to-b", account="root")
+    assert next(iter(c.list_subscriptions(name="to-b")))["state"] == "INACTIVE"
+    c.add_dataset("user.root", "sub-data.2027")
+    control(lake, "POST", "clock/advance", json={"seconds": 60})
+    assert len(list(c.list_subscription_rules("root", "to-b"))) == 1
+
+
+def test_subscription_input_is_checked_as_rucio_checks_it(manual_lake, jdoe):
+    c = manual_lake.client
+    with pytest.raises(InvalidObject, match="You must specify a rule"):
+        c.add_subscription("no-rules", "root", {"scope": ["user.root"]}, [], "c", None, False, False)
+    with pytest.raises(InvalidObject, match="not of type 'array'"):
+        c.add_subscription("bad-filter", "root", {"scope": "user.root"}, RULES, "c", None, False, False)
+    with pytest.raises(InvalidObject, match="Problem validating activity"):
+        c.add_subscription("bad-activity", "root", {"scope": ["user.root"]}, [{"copies": 1, "rse_expression": "SITE-B"}], "c", None, False, False)
+    with pytest.raises(SubscriptionNotFound):
+        c.update_subscription("nosuch", account="root", comments="x")
+    c.add_subscription("valid", "root", {"scope": ["user.root"]}, RULES, "c", None, False, False)
+    c.update_subscription("valid", account="root", comments="changed", priority=2)
+    sub = next(iter(c.list_subscriptions(name="valid")))
+    assert (sub["comments"], sub["policyid"], sub["state"]) == ("changed", 2, "UPDATED")
+    r = requests.put(f"{manual_lake.url}/subscriptions/root/valid", json={"options": {"state": "BOGUS"}},
+                     headers={"X-Rucio-Auth-Token": c.auth_token})
+    assert (r.status_code, r.headers["ExceptionClass"]) == (400, "InvalidObject")
+    # Rucio's generic policy: only root and admins add subscriptions.
+    with pytest.raises(AccessDenied):
+        jdoe.add_subscription("mine", "jdoe", {"scope": ["user.jdoe"]}, RULES, "c", None, False, False)

@@ -3,8 +3,22 @@ import GRDB
 
 /// A DID that was once in a collection (Rucio's `contents_history`).
 public struct DetachedContent: Sendable {
-    public var scope: String, name: String, type: DIDType, bytes: Int64?, adler32: String?, md5: String?
-    public var createdAt: Date, deletedAt: Date
+    /// Scope of the DID that was in the collection.
+    public var scope: String
+    /// Name of that DID.
+    public var name: String
+    /// FILE, DATASET or CONTAINER.
+    public var type: DIDType
+    /// Its bytes as the content row had them; nil = unknown.
+    public var bytes: Int64?
+    /// Its adler32; nil = unknown.
+    public var adler32: String?
+    /// Its md5; nil = unknown.
+    public var md5: String?
+    /// When it was attached.
+    public var createdAt: Date
+    /// When it was detached.
+    public var deletedAt: Date
 }
 
 extension DIDStore {

@@ -3,15 +3,36 @@ import GRDB
 
 /// One DID of a lifetime exception (a request to keep DIDs past their end of life).
 public struct LifetimeException: Sendable {
-    public var id: String, scope: String, name: String, didType: DIDType, account: String, pattern: String?, comments: String?
-    public var state: String, createdAt: Date, expiresAt: Date?
+    /// The exception's id (shared by its DIDs).
+    public var id: String
+    /// Scope of the DID.
+    public var scope: String
+    /// Name of the DID.
+    public var name: String
+    /// DATASET or CONTAINER (FILE when a file was named).
+    public var didType: DIDType
+    /// Who asked.
+    public var account: String
+    /// The pattern given with the request; nil = none.
+    public var pattern: String?
+    /// Why the exception is asked for; nil = no reason given.
+    public var comments: String?
+    /// WAITING, APPROVED or REJECTED.
+    public var state: String
+    /// When it was asked for.
+    public var createdAt: Date
+    /// When the exception ends; nil = not said.
+    public var expiresAt: Date?
 }
 
 /// What adding lifetime exceptions did: new exceptions by id, DIDs the catalog does not know, DIDs whose end of life
 /// does not fall before the lifetime model's cutoff date.
 public struct LifetimeExceptionResult: Sendable {
+    /// The new exceptions, each id with its DIDs.
     public var exceptions: [(String, [(DIDRef, DIDType)])] = []
+    /// DIDs the catalog does not know.
     public var unknown: [DIDRef] = []
+    /// DIDs whose end of life is not before the cutoff (or who have none).
     public var notAffected: [(DIDRef, DIDType)] = []
 }
 

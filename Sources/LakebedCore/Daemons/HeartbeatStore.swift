@@ -3,7 +3,20 @@ import GRDB
 
 /// A daemon's last sign of life (Rucio's `heartbeats`).
 public struct Heartbeat: Sendable {
-    public var executable: String, hostname: String, pid: Int64, threadName: String, payload: String?, createdAt: Date, updatedAt: Date
+    /// The daemon's executable, as it reported it.
+    public var executable: String
+    /// The host it runs on.
+    public var hostname: String
+    /// Its process id.
+    public var pid: Int64
+    /// The thread that reported.
+    public var threadName: String
+    /// What the daemon says it works on; nil = nothing said.
+    public var payload: String?
+    /// Its first heartbeat.
+    public var createdAt: Date
+    /// Its last heartbeat.
+    public var updatedAt: Date
 }
 
 /// Heartbeats that daemons outside the lake send over `/heartbeats` (Rucio's `core/heartbeat.py`). Lakebed's own

@@ -26,23 +26,67 @@ public enum BadReplicaState: String, Sendable, CaseIterable {
 
 /// One declaration of a replica as bad or suspicious (a row of Rucio's `bad_replicas`).
 public struct BadReplica: Sendable {
-    public var scope: String, name: String, rseID: String, rse: String, state: BadReplicaState, reason: String?, account: String
-    public var createdAt: Date, updatedAt: Date
+    /// Scope of the file.
+    public var scope: String
+    /// Name of the file.
+    public var name: String
+    /// The RSE of the replica.
+    public var rseID: String
+    /// That RSE's name.
+    public var rse: String
+    /// BAD until the necromancer acts (then RECOVERED, LOST or DELETED), or SUSPICIOUS.
+    public var state: BadReplicaState
+    /// Why it was declared; nil = no reason given.
+    public var reason: String?
+    /// Who declared it.
+    public var account: String
+    /// When it was declared.
+    public var createdAt: Date
+    /// When its state last changed.
+    public var updatedAt: Date
 }
 
 /// A replica declared suspicious more often than asked (`get_suspicious_files`).
 public struct SuspiciousReplica: Sendable {
-    public var scope: String, name: String, rseID: String, rse: String, count: Int, createdAt: Date
+    /// Scope of the file.
+    public var scope: String
+    /// Name of the file.
+    public var name: String
+    /// The RSE of the replica.
+    public var rseID: String
+    /// That RSE's name.
+    public var rse: String
+    /// How often it was declared in the period.
+    public var count: Int
+    /// When the replica was created.
+    public var createdAt: Date
 }
 
 /// One line of the bad-replica summary: declarations per RSE, day and reason, counted by state.
 public struct BadReplicaSummary: Sendable {
-    public var rseID: String, rse: String, day: String, reason: String?, counts: [(BadReplicaState, Int)]
+    /// The RSE.
+    public var rseID: String
+    /// That RSE's name.
+    public var rse: String
+    /// The UTC day of the declarations, `YYYY-MM-DD`.
+    public var day: String
+    /// The reason given; nil = none.
+    public var reason: String?
+    /// Declarations by their state now.
+    public var counts: [(BadReplicaState, Int)]
 }
 
 /// What a client names when it declares a replica bad: a DID on an RSE.
 public struct BadReplicaTarget: Sendable {
-    public var scope: String, name: String, rse: String?, rseID: String?
+    /// Scope of the file.
+    public var scope: String
+    /// Name of the file.
+    public var name: String
+    /// The RSE by name (or `rseID`).
+    public var rse: String?
+    /// The RSE by id (preferred when both are given).
+    public var rseID: String?
+    /// A replica of `scope:name` on an RSE given by name or id.
     public init(scope: String, name: String, rse: String?, rseID: String?) { self.scope = scope; self.name = name; self.rse = rse; self.rseID = rseID }
 }
 

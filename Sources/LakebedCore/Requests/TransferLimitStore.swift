@@ -3,10 +3,32 @@ import GRDB
 
 /// A limit on transfers towards (or from) the RSEs of an expression, for an activity (Rucio's `transfer_limits`).
 public struct TransferLimit: Sendable {
-    public var id: String, rseExpression: String, activity: String?, direction: String
-    public var maxTransfers: Int64?, volume: Int64?, deadline: Int64?, strategy: String?, transfers: Int64?, waitings: Int64?
-    public var createdAt: Date, updatedAt: Date
+    /// The limit's id.
+    public var id: String
+    /// The RSEs it limits.
+    public var rseExpression: String
+    /// The activity it limits; nil = every activity.
+    public var activity: String?
+    /// DESTINATION or SOURCE: which end of a transfer the RSEs are.
+    public var direction: String
+    /// Transfers allowed at once; nil = no count limit.
+    public var maxTransfers: Int64?
+    /// Bytes allowed (Rucio's throttler's volume); nil = none.
+    public var volume: Int64?
+    /// Rucio's throttler deadline; nil = none.
+    public var deadline: Int64?
+    /// Rucio's throttler strategy; nil = default.
+    public var strategy: String?
+    /// Rucio's throttler counter of transfers; nil = unset.
+    public var transfers: Int64?
+    /// Rucio's throttler counter of waiting requests; nil = unset.
+    public var waitings: Int64?
+    /// When it was set.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
 
+    /// A limit as the client sets it.
     public init(id: String, rseExpression: String, activity: String?, direction: String, maxTransfers: Int64?, volume: Int64?, deadline: Int64?,
                 strategy: String?, transfers: Int64?, waitings: Int64?, createdAt: Date, updatedAt: Date) {
         self.id = id; self.rseExpression = rseExpression; self.activity = activity; self.direction = direction; self.maxTransfers = maxTransfers

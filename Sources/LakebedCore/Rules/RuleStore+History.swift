@@ -4,15 +4,50 @@ import GRDB
 /// One row of a rule's long-term history (Rucio's `rules_history`): the rule as it was when it was created,
 /// re-evaluated by the repairer, or deleted.
 public struct RuleHistoryEntry: Sendable {
-    public var ruleID: String, scope: String, name: String, account: String, rseExpression: String, state: RuleState
-    public var locksOK: Int, locksReplicating: Int, locksStuck: Int
-    public var createdAt: Date, updatedAt: Date
+    /// The rule's id.
+    public var ruleID: String
+    /// Scope of the rule's DID.
+    public var scope: String
+    /// Name of the rule's DID.
+    public var name: String
+    /// The account the rule belongs to.
+    public var account: String
+    /// The RSE expression the rule's locks were placed by.
+    public var rseExpression: String
+    /// The rule's state at that moment.
+    public var state: RuleState
+    /// Locks whose replica was AVAILABLE.
+    public var locksOK: Int
+    /// Locks waiting for a transfer.
+    public var locksReplicating: Int
+    /// Locks whose transfers had failed for good.
+    public var locksStuck: Int
+    /// When the rule was created.
+    public var createdAt: Date
+    /// When the rule last changed before this row was written.
+    public var updatedAt: Date
 }
 
 /// The locks of one rule on one RSE for the files of one dataset, seen as a whole (Rucio's dataset locks).
 public struct DatasetLock: Sendable {
-    public var scope: String, name: String, ruleID: String, rseID: String, rse: String, account: String
-    public var state: LockState, length: Int64, bytes: Int64
+    /// Scope of the dataset.
+    public var scope: String
+    /// Name of the dataset.
+    public var name: String
+    /// The rule whose locks these are.
+    public var ruleID: String
+    /// The RSE the locks are on.
+    public var rseID: String
+    /// That RSE's name.
+    public var rse: String
+    /// The rule's account.
+    public var account: String
+    /// STUCK if any file lock is, else REPLICATING if any is, else OK.
+    public var state: LockState
+    /// Files in the dataset.
+    public var length: Int64
+    /// Bytes of the dataset's files.
+    public var bytes: Int64
 }
 
 extension RuleStore {

@@ -25,7 +25,7 @@ public struct FTSFileSpec: Sendable, Equatable {
     public var destSE: String
     /// Absolute paths on this machine.
     public var sourcePath: String
-    /// Absolute path on this machine the bytes are copied to (via a `.lakebed-part` file, then renamed).
+    /// Absolute path on this machine the bytes are copied to (via a hidden partial file beside it, `RSEStorage.partialPath`, then renamed).
     public var destPath: String
     /// File size in bytes (FTS `filesize`); a 0 skips the size check after the copy.
     public var bytes: Int64

@@ -417,7 +417,7 @@ public actor TransferEngine {
         if fm.fileExists(atPath: spec.destPath) && !overwrite {
             return "DESTINATION [17] Destination file exists and overwrite is not enabled"
         }
-        let part = spec.destPath + ".lakebed-part"
+        let part = RSEStorage.partialPath(beside: spec.destPath)
         do {
             try fm.createDirectory(atPath: (spec.destPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try? fm.removeItem(atPath: part)

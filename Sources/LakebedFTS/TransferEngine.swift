@@ -239,12 +239,12 @@ public actor TransferEngine {
     /// Takes what the conveyor's submitter has for FTS now, as bulk jobs of at most `filesPerJob`, one per link.
     private func admit(at t: Date) async throws {
         guard try await submitter.hasEligibleRequests(at: t) else { return }
-        let assignments = try await submitter.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
-        guard !assignments.isEmpty else { return }
-        var byLink: [LinkKey: [TransferAssignment]] = [:]
+        let claimed = try await submitter.claimQueuedRequests(now: t, limit: claimBatch, policy: policy, externalHost: host)
+        guard !claimed.isEmpty else { return }
+        var byLink: [LinkKey: [FTSFileSpec]] = [:]
         var linkOrder: [LinkKey] = []
-        for a in assignments {
-            let k = LinkKey(a.sourceRSE, a.destRSE)
+        for a in claimed {
+            let k = LinkKey(a.sourceSE, a.destSE)
             if byLink[k] == nil { linkOrder.append(k) }
             byLink[k, default: []].append(a)
         }
@@ -255,14 +255,9 @@ public actor TransferEngine {
             while i < group.count {
                 let chunk = group[i..<min(i + filesPerJob, group.count)]
                 i += filesPerJob
-                let specs = chunk.map { a in
-                    FTSFileSpec(sourceURL: "file://" + a.sourcePath, destURL: "file://" + a.destPath, sourceSE: a.sourceRSE, destSE: a.destRSE,
-                                sourcePath: a.sourcePath, destPath: a.destPath, bytes: a.bytes, adler32: a.adler32, isVirtual: a.isVirtual,
-                                activity: a.activity, metadata: nil, requestID: a.requestID, scope: a.scope, name: a.name)
-                }
-                let job = makeJob(specs, submitter: "rucio", priority: chunk.map(\.priority).max() ?? 3, verifyChecksum: "b",
+                let job = makeJob(Array(chunk), submitter: "rucio", priority: chunk.map(\.priority).max() ?? 3, verifyChecksum: "b",
                                   metadata: nil, overwrite: true, at: t)
-                for a in chunk { pairs.append((a.requestID, job.jobID)) }
+                for a in chunk { if let rid = a.requestID { pairs.append((rid, job.jobID)) } }
             }
         }
         try await submitter.setExternalIDs(pairs)
@@ -417,7 +412,7 @@ public actor TransferEngine {
         if fm.fileExists(atPath: spec.destPath) && !overwrite {
             return "DESTINATION [17] Destination file exists and overwrite is not enabled"
         }
-        let part = spec.destPath + ".lakebed-part"
+        let part = RSEStorage.partialPath(beside: spec.destPath)
         do {
             try fm.createDirectory(atPath: (spec.destPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try? fm.removeItem(atPath: part)

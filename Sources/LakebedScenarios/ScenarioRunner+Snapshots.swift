@@ -1,7 +1,7 @@
-public import Foundation
-public import LakebedCore
-public import LakebedDaemons
-public import LakebedIAM
+import Foundation
+import LakebedCore
+import LakebedDaemons
+import LakebedIAM
 import LakebedOIDC
 import LakebedFTS
 import Synchronization

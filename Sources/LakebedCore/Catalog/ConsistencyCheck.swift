@@ -160,7 +160,7 @@ extension Catalog {
                 guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
                 report.filesOnDisk += 1
                 let base = (rel as NSString).lastPathComponent
-                if base.hasPrefix(RSEStorage.partialPrefix) || base.hasSuffix(".lakebed-part") || base.hasSuffix(".rucio.upload") {
+                if RSEStorage.isPartial(base) || base.hasSuffix(".rucio.upload") {
                     note("partial-file", "\(rse): \(rel) is an unfinished write under a hidden name"); continue
                 }
                 guard let want = byPath[rel] else { note("orphan-file", "\(rse): \(rel) is not a registered replica"); continue }

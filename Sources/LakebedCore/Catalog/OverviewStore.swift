@@ -41,17 +41,17 @@ public struct OverviewStore: CatalogStore {
     public func rseOverview() async throws -> [RSEOverview] {
         try await db.read { db in
             var available: [String: (Int64, Int64)] = [:], incoming: [String: (Int64, Int64)] = [:]
-            let replicas = "SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state = 'A' GROUP BY rse_id"
+            let replicas = "SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE state = \(ReplicaState.available.sql) GROUP BY rse_id"
             for r in try Row.fetchAll(db, sql: replicas) { available[r["rse_id"]] = (r["b"], r["n"]) }
             // On its way: COPYING, unless only STUCK locks wait for it (then it waits for the repairer, not a transfer).
             for r in try Row.fetchAll(db, sql: """
-                SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas r WHERE state = 'C'
-                  AND (NOT EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'S')
-                       OR EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = 'R'))
+                SELECT rse_id, COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas r WHERE state = \(ReplicaState.copying.sql)
+                  AND (NOT EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = \(LockState.stuck.sql))
+                       OR EXISTS (SELECT 1 FROM locks l WHERE l.scope = r.scope AND l.name = r.name AND l.rse_id = r.rse_id AND l.state = \(LockState.replicating.sql)))
                 GROUP BY rse_id
                 """) { incoming[r["rse_id"]] = (r["b"], r["n"]) }
             var stuck: [String: Int64] = [:]
-            let stuckLocks = "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = 'S' GROUP BY rse_id"
+            let stuckLocks = "SELECT rse_id, COUNT(DISTINCT scope || ':' || name) AS n FROM locks WHERE state = \(LockState.stuck.sql) GROUP BY rse_id"
             for r in try Row.fetchAll(db, sql: stuckLocks) { stuck[r["rse_id"]] = r["n"] }
             return try Row.fetchAll(db, sql: "SELECT * FROM rses WHERE deleted = 0 ORDER BY rse").map { row in
                 let rse = RSE(row: row)
@@ -98,7 +98,7 @@ public struct OverviewStore: CatalogStore {
     public func recentRules(limit: Int) async throws -> [Rule] {
         let policy = catalog.retryPolicy
         return try await db.read { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT * FROM rules ORDER BY (state = 'O'), created_at DESC, id LIMIT ?", arguments: [limit]).map(Rule.init(row:))
+            let rules = try Row.fetchAll(db, sql: "SELECT * FROM rules ORDER BY (state = \(RuleState.ok.sql)), created_at DESC, id LIMIT ?", arguments: [limit]).map(Rule.init(row:))
             return try JudgeRepairer.planned(db, rules, policy: policy)
         }
     }

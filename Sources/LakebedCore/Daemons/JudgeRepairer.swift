@@ -17,8 +17,8 @@ public struct JudgeRepairer: CatalogStore {
     /// Stuck locks go back to REPLICATING with a fresh transfer request.
     func retryStuckLocks(_ db: Database, ruleID: String, now: Double) throws {
         let rule = try RuleStore.rule(db, ruleID)
-        for l in try db.all(sql: "SELECT scope, name, rse_id FROM locks WHERE rule_id = ? AND state = 'S'", arguments: [ruleID]) {
-            try db.exec(sql: "UPDATE locks SET state = 'R', repair_cnt = repair_cnt + 1, updated_at = ? WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?", arguments: [now, ruleID, l["scope"], l["name"], l["rse_id"]])
+        for l in try db.all(sql: "SELECT scope, name, rse_id FROM locks WHERE rule_id = ? AND state = \(LockState.stuck.sql)", arguments: [ruleID]) {
+            try db.exec(sql: "UPDATE locks SET state = \(LockState.replicating.sql), repair_cnt = repair_cnt + 1, updated_at = ? WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?", arguments: [now, ruleID, l["scope"], l["name"], l["rse_id"]])
             let file = try DIDStore.did(db, l["scope"], l["name"])
             try JudgeEvaluator(catalog: catalog).queueTransfer(db, file: file, rse: try RSEStore.rse(db, id: l["rse_id"]), rule: rule, now: now)
         }
@@ -28,7 +28,7 @@ public struct JudgeRepairer: CatalogStore {
     public func repairStuckRules(at time: Date, policy: RetryPolicy) async throws -> Int {
         let t = time.timeIntervalSince1970
         return try await db.write { db in
-            let due = "SELECT id FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL AND \(Self.dueSQL) <= ? ORDER BY id"
+            let due = "SELECT id FROM rules WHERE state = \(RuleState.stuck.sql) AND stuck_at IS NOT NULL AND \(Self.dueSQL) <= ? ORDER BY id"
             let ids = try String.fetchAll(db, sql: due, arguments: [policy.repairDelay, t])
             for id in ids {
                 try db.exec(sql: "DELETE FROM requests WHERE state = 'FAILED' AND rule_id = ?", arguments: [id])
@@ -43,7 +43,7 @@ public struct JudgeRepairer: CatalogStore {
     /// The earliest time the repairer will act on a stuck rule.
     public func nextRepairTime(policy: RetryPolicy) async throws -> Date? {
         try await db.read { db in
-            let next = "SELECT MIN(\(Self.dueSQL)) FROM rules WHERE state = 'S' AND stuck_at IS NOT NULL"
+            let next = "SELECT MIN(\(Self.dueSQL)) FROM rules WHERE state = \(RuleState.stuck.sql) AND stuck_at IS NOT NULL"
             return try Double.fetchOne(db, sql: next, arguments: [policy.repairDelay]).map { Date(timeIntervalSince1970: $0) }
         }
     }

@@ -25,7 +25,7 @@ public struct Reaper: CatalogStore {
                 let r = Replica(row: row)
                 // Keep replicas a transfer still uses as source.
                 try db.execute(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [r.rseID, r.scope, r.name])
-                try db.execute(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')", arguments: [r.scope, r.name, r.rseID])
+                try db.execute(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [r.scope, r.name, r.rseID])
                 if let p = try? containedPath(root: row["root"], relative: r.path) { victims.append((p, r.isVirtual)) }
                 bytes += r.bytes
             }
@@ -33,7 +33,6 @@ public struct Reaper: CatalogStore {
         }
         for (p, isVirtual) in victims where !isVirtual {
             try? FileManager.default.removeItem(atPath: p)
-            try? FileManager.default.removeItem(atPath: p + ".lakebed-part")
         }
         return (victims.count, bytes)
     }

@@ -25,6 +25,15 @@ public struct RSEStorage: Sendable {
     /// Files being written carry this prefix until they are complete; listings hide them.
     public static let partialPrefix = ".lakebed-part-"
 
+    /// Where bytes for `target` (an absolute path) are written before they are complete: a hidden, unique name in the
+    /// same folder, renamed onto the target once whole and checked. Uploads through WebDAV and FTS's copies both use it.
+    public static func partialPath(beside target: String) -> String {
+        (target as NSString).deletingLastPathComponent + "/" + partialPrefix + UUID().uuidString.lowercased()
+    }
+
+    /// Whether a file name is an unfinished write (also the `<name>.lakebed-part` files older Lakebeds' FTS left).
+    public static func isPartial(_ name: String) -> Bool { name.hasPrefix(partialPrefix) || name.hasSuffix(".lakebed-part") }
+
     public init(rse: RSE) {
         self.rse = rse.rse
         self.root = (rse.root as NSString).standardizingPath
@@ -58,7 +67,7 @@ public struct RSEStorage: Sendable {
         let path = try absolute(relative)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         var out: [(String, Entry)] = []
-        for name in names.sorted() where !name.hasPrefix(Self.partialPrefix) {
+        for name in names.sorted() where !Self.isPartial(name) {
             // A symbolic link planted in the RSE is not storage: it is left out, so the listing of its parent still works.
             if (try? FileManager.default.destinationOfSymbolicLink(atPath: path + "/" + name)) != nil { continue }
             guard let e = try? stat(relative + "/" + name) else { continue }
@@ -87,7 +96,7 @@ public struct RSEStorage: Sendable {
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw .conflict("cannot create the parent of \(relative)")
         }
-        let temp = dir + "/" + Self.partialPrefix + UUID().uuidString.lowercased()
+        let temp = Self.partialPath(beside: target)
         guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
             throw .conflict("cannot write \(relative)")
         }
@@ -130,7 +139,7 @@ public struct RSEStorage: Sendable {
         guard let walk = FileManager.default.enumerator(atPath: root) else { return 0 }
         var removed = 0
         while let rel = walk.nextObject() as? String {
-            guard (rel as NSString).lastPathComponent.hasPrefix(partialPrefix) else { continue }
+            guard isPartial((rel as NSString).lastPathComponent) else { continue }
             if (try? FileManager.default.removeItem(atPath: (root as NSString).appendingPathComponent(rel))) != nil { removed += 1 }
         }
         return removed

@@ -386,7 +386,7 @@ public struct RSEStore: CatalogStore {
             let model = try Self.rse(db, name: rse)
             var out: [RSEUsage] = []
             if source == nil || source == "rucio" {
-                let row = try db.one(sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN ('A', 'C', 'U', 'B', 'T')", arguments: [model.id])!
+                let row = try db.one(sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN \([ReplicaState.available, .copying, .unavailable, .beingDeleted, .temporaryUnavailable].sql)", arguments: [model.id])!
                 let used: Int64 = row["b"]
                 let limit = try Int64.fetchOne(db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
                 out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0.clampedSubtracting(used)) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))

@@ -21,7 +21,7 @@ extension ReplicaStore {
                 """)
             let insertReplica = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, virtual, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'A', 0, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.available.sql), 0, ?, ?, ?)
                 """)
             let insertContent = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at)
@@ -55,7 +55,7 @@ extension ReplicaStore {
     public func availableReplicaCount(rse: String) async throws -> Int {
         try await db.read { db in
             let r = try RSEStore.rse(db, name: rse)
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE rse_id = ? AND state = 'A'", arguments: [r.id]) ?? 0
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE rse_id = ? AND state = \(ReplicaState.available.sql)", arguments: [r.id]) ?? 0
         }
     }
 
@@ -64,10 +64,10 @@ extension ReplicaStore {
         let rows = try db.read { db in
             let noCopy = try Row.fetchAll(db, sql: """
                 SELECT d.scope, d.name FROM dids d WHERE d.did_type = 'FILE'
-                AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.scope = d.scope AND r.name = d.name AND r.state = 'A') LIMIT ?
+                AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.scope = d.scope AND r.name = d.name AND r.state = \(ReplicaState.available.sql)) LIMIT ?
                 """, arguments: [limit]).map { "\($0["scope"] as String):\($0["name"] as String) has no available replica" }
             let real = try Row.fetchAll(db, sql: """
-                SELECT r.scope, r.name, r.path, r.bytes, s.root, s.rse FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.state = 'A' AND r.virtual = 0
+                SELECT r.scope, r.name, r.path, r.bytes, s.root, s.rse FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.state = \(ReplicaState.available.sql) AND r.virtual = 0
                 """)
             return (noCopy, real)
         }

@@ -256,7 +256,7 @@ public struct ReplicaStore: CatalogStore {
             let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0.clampedAdding($1.bytes ?? 0) }
             _ = d
             let rows = try db.all(sql: DIDStore.filesCTE + """
-                SELECT r.rse_id, SUM(CASE WHEN r.state = 'A' THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = 'A' THEN r.bytes ELSE 0 END) AS b,
+                SELECT r.rse_id, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN r.bytes ELSE 0 END) AS b,
                   MIN(r.created_at) AS c, MAX(r.updated_at) AS u
                 FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id
                 """, arguments: [scope, name])

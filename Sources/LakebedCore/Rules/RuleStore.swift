@@ -8,6 +8,9 @@ public struct RuleStore: CatalogStore {
     /// Works on `catalog`.
     public init(catalog: Catalog) { self.catalog = catalog }
 
+    /// The `new_state` a rule event gets when the rule is removed (not a rule state: the rule is gone).
+    static let deletedMark = "'X'"
+
     /// Adds rules (one per DID) and evaluates them into locks, replicas and transfer requests.
     public func addRules(_ spec: RuleSpec, issuer: Issuer) async throws -> [String] {
         try await db.write { db in try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, spec, issuer: issuer) }
@@ -181,7 +184,7 @@ public struct RuleStore: CatalogStore {
         try db.exec(sql: "UPDATE requests SET rule_id = NULL WHERE rule_id = ?", arguments: [rule.id])
         try recordHistory(db, ruleID: rule.id)
         try db.exec(sql: "DELETE FROM rules WHERE id = ?", arguments: [rule.id])
-        try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, 'X')", arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
+        try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, \(Self.deletedMark))", arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
     }
 
     /// Updates rule options (`PUT /rules/<id>`).

@@ -1,7 +1,7 @@
 import Foundation
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
-public import LakebedCore
+import LakebedCore
 import NIOCore
 
 /// How many listing pages are built at once across every client, with waiting listings served in arrival order, one

@@ -1,38 +1,6 @@
 public import Foundation
 import GRDB
 
-/// A request handed to the transfer service: where the bytes come from and where they go.
-public struct TransferAssignment: Sendable, Equatable {
-    /// Rucio request id the transfer serves (reported back to the poller and finisher).
-    public var requestID: String
-    /// Scope of the file to move.
-    public var scope: String
-    /// Name of the file to move.
-    public var name: String
-    /// Name of the source RSE chosen (nearest readable AVAILABLE replica, within the rule's source expression).
-    public var sourceRSE: String
-    /// Name of the destination RSE.
-    public var destRSE: String
-    /// Absolute paths (inside the RSE roots).
-    public var sourcePath: String
-    /// Absolute path the bytes go to, inside the destination RSE's root.
-    public var destPath: String
-    /// File size in bytes.
-    public var bytes: Int64
-    /// Expected adler32 (hex) for the destination check; nil = not checked.
-    public var adler32: String?
-    /// Expected MD5 (hex); nil = unknown. Carried along only: the transfer engine does not check it.
-    public var md5: String?
-    /// The source has no bytes on disk (large simulations): the transfer moves nothing but time.
-    public var isVirtual: Bool
-    /// Transfer priority of the request (Rucio default 3); a job takes its files' highest.
-    public var priority: Int
-    /// Rucio/FTS activity of the request (`User Subscriptions` when the request has none).
-    public var activity: String
-    /// Failed attempts before this one; carried along only, the engine does not read it.
-    public var retryCount: Int
-}
-
 /// The conveyor's submitter: picks eligible transfer requests, chooses a source for each and hands them to FTS.
 public struct ConveyorSubmitter: CatalogStore {
     /// The catalog this works on.
@@ -59,7 +27,7 @@ public struct ConveyorSubmitter: CatalogStore {
     /// The conveyor's submitter: takes eligible QUEUED requests, chooses a source for each (nearest readable
     /// AVAILABLE replica, by distance then name, within the rule's `source_replica_expression`), and marks them
     /// SUBMITTED. Requests whose destination is not writable wait; requests with no source wait `noSourceDelay`.
-    public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [TransferAssignment] {
+    public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [FTSFileSpec] {
         let t = now.timeIntervalSince1970
         return try await db.write { db in
             let rows = try db.all(sql: """
@@ -67,7 +35,7 @@ public struct ConveyorSubmitter: CatalogStore {
                 WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                 ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
                 """, arguments: [t, t, limit])
-            var out: [TransferAssignment] = []
+            var out: [FTSFileSpec] = []
             var rseCache: [String: RSE] = [:]
             func rse(_ id: String) throws -> RSE {
                 if let r = rseCache[id] { return r }
@@ -111,10 +79,10 @@ public struct ConveyorSubmitter: CatalogStore {
                 try db.exec(sql: """
                     UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
                     """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
-                out.append(TransferAssignment(requestID: req.id, scope: req.scope, name: req.name, sourceRSE: src["rse"], destRSE: dest.rse,
-                                              sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, md5: req.md5,
-                                              isVirtual: src["virtual"], priority: req.priority, activity: req.activity ?? "User Subscriptions",
-                                              retryCount: req.retryCount))
+                out.append(FTSFileSpec(sourceURL: "file://" + srcPath, destURL: "file://" + dstPath, sourceSE: src["rse"], destSE: dest.rse,
+                                       sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, isVirtual: src["virtual"],
+                                       activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
+                                       scope: req.scope, name: req.name))
             }
             return out
         }

@@ -75,7 +75,7 @@ public struct LifetimeExceptionStore: CatalogStore {
                     do {
                         try db.exec(sql: """
                             INSERT INTO lifetime_exceptions (id, scope, name, did_type, account, pattern, comments, state, created_at, updated_at, expires_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, 'W', ?, ?, ?)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, 'W', ?, ?, ?)  -- W: WAITING for an admin
                             """, arguments: [id, ref.scope, ref.name, type.rawValue, issuer.account, pattern, comments, now, now, expiresAt?.timeIntervalSince1970])
                     } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
                         throw RucioError(.lifetimeExceptionDuplicate, "An exception already exists.")

@@ -24,7 +24,7 @@ public struct Necromancer: CatalogStore {
     static let pendingSQL = """
         SELECT DISTINCT b.scope, b.name, b.rse_id FROM bad_replicas b
         JOIN replicas p ON p.rse_id = b.rse_id AND p.scope = b.scope AND p.name = b.name
-        WHERE b.state = 'B' AND p.state = 'D' ORDER BY b.seq
+        WHERE b.state = \(BadReplicaState.bad.sql) AND p.state = \(ReplicaState.bad.sql) ORDER BY b.seq
         """
 
     /// Whether a declared bad replica waits for the necromancer (the lake driver then stops at once).
@@ -46,7 +46,7 @@ public struct Necromancer: CatalogStore {
                 let scope: String = row["scope"], name: String = row["name"], rseID: String = row["rse_id"]
                 let rse = try RSEStore.rse(db, id: rseID)
                 let fields = [("did", "\(scope):\(name)"), ("rse", rse.rse)]
-                let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE scope = ? AND name = ? AND rse_id != ? AND state IN ('A', 'T')",
+                let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE scope = ? AND name = ? AND rse_id != ? AND state IN \([ReplicaState.available, .temporaryUnavailable].sql)",
                                               arguments: [scope, name, rseID]) ?? 0
                 let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? ORDER BY rule_id",
                                                   arguments: [scope, name, rseID])
@@ -56,7 +56,7 @@ public struct Necromancer: CatalogStore {
                     log.append(("necromancer.lost", fields))
                 } else if ruleIDs.isEmpty {
                     try Self.obsolete(db, scope: scope, name: name, rseID: rseID, now: now)
-                    try db.exec(sql: "UPDATE bad_replicas SET state = 'D', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'",
+                    try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.deleted.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
                                 arguments: [now, scope, name, rseID])
                     report.deleted += 1
                     log.append(("necromancer.deleted", fields))
@@ -81,8 +81,8 @@ public struct Necromancer: CatalogStore {
     /// Each lock on the bad replica goes back to REPLICATING with a transfer request; the replica is COPYING again.
     func recover(_ db: Database, scope: String, name: String, rse: RSE, ruleIDs: [String], now: Double) throws {
         let file = try DIDStore.did(db, scope, name)
-        try db.exec(sql: "UPDATE replicas SET state = 'C', updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, scope, name])
-        try db.exec(sql: "UPDATE locks SET state = 'R', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ?", arguments: [now, scope, name, rse.id])
+        try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, scope, name])
+        try db.exec(sql: "UPDATE locks SET state = \(LockState.replicating.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ?", arguments: [now, scope, name, rse.id])
         for id in ruleIDs {
             try JudgeEvaluator(catalog: catalog).queueTransfer(db, file: file, rse: rse, rule: try RuleStore.rule(db, id), now: now)
             try RuleStore.recountRule(db, id: id, now: now)
@@ -91,19 +91,19 @@ public struct Necromancer: CatalogStore {
 
     /// The last copy is gone: its locks go, the file is LOST, the replica is left to the reaper.
     static func markLost(_ db: Database, scope: String, name: String, rseID: String, ruleIDs: [String], now: Double) throws {
-        try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN ('QUEUED', 'SUBMITTED', 'WAITING')",
+        try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
                     arguments: [scope, name, rseID])
         try db.exec(sql: "DELETE FROM locks WHERE scope = ? AND name = ? AND rse_id = ?", arguments: [scope, name, rseID])
         for id in ruleIDs { try RuleStore.recountRule(db, id: id, now: now) }
         try obsolete(db, scope: scope, name: name, rseID: rseID, now: now)
         try db.exec(sql: "UPDATE dids SET availability = 'LOST', updated_at = ? WHERE scope = ? AND name = ?", arguments: [now, scope, name])
-        try db.exec(sql: "UPDATE bad_replicas SET state = 'L', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'",
+        try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.lost.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
                     arguments: [now, scope, name, rseID])
     }
 
     /// The replica is UNAVAILABLE with a tombstone of now and no locks: the reaper deletes it (row, then bytes).
     static func obsolete(_ db: Database, scope: String, name: String, rseID: String, now: Double) throws {
-        try db.exec(sql: "UPDATE replicas SET state = 'U', lock_cnt = 0, tombstone = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+        try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.unavailable.sql), lock_cnt = 0, tombstone = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
                     arguments: [now, now, rseID, scope, name])
     }
 }

@@ -24,6 +24,8 @@ public enum BadReplicaState: String, Sendable, CaseIterable {
     }
 }
 
+extension BadReplicaState: CatalogState {}
+
 /// One declaration of a replica as bad or suspicious (a row of Rucio's `bad_replicas`).
 public struct BadReplica: Sendable {
     /// Scope of the file.
@@ -165,7 +167,7 @@ public struct BadReplicaStore: CatalogStore {
         guard let replica = try db.one(sql: "SELECT bytes FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, scope, name]) else {
             return "Unknown replica"
         }
-        let already = try db.one(sql: "SELECT 1 FROM bad_replicas WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'", arguments: [scope, name, rse.id]) != nil
+        let already = try db.one(sql: "SELECT 1 FROM bad_replicas WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)", arguments: [scope, name, rse.id]) != nil
         if state == .bad {
             if already && !force { return "Already declared" }
             try db.exec(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
@@ -252,7 +254,7 @@ public struct BadReplicaStore: CatalogStore {
             var sql = """
                 SELECT b.scope, b.name, b.rse_id, s.rse, COUNT(*) AS n, MIN(p.created_at) AS c FROM bad_replicas b
                 JOIN replicas p ON p.rse_id = b.rse_id AND p.scope = b.scope AND p.name = b.name JOIN rses s ON s.id = b.rse_id
-                WHERE b.created_at >= ? AND b.state NOT IN ('B', 'R', 'D')
+                WHERE b.created_at >= ? AND b.state NOT IN \([BadReplicaState.bad, .recovered, .deleted].sql)
                 """
             var args: [any DatabaseValueConvertible] = [since]
             if let e = rseExpression {

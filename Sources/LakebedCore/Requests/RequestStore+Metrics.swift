@@ -29,7 +29,7 @@ extension RequestStore {
             }
             for row in try db.all(sql: """
                 SELECT source_rse_id, dest_rse_id, COALESCE(activity, 'default') AS activity, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM requests
-                WHERE state = 'QUEUED' AND source_rse_id IS NOT NULL\(filter) GROUP BY source_rse_id, dest_rse_id, activity ORDER BY source_rse_id, dest_rse_id, activity
+                WHERE state = \(RequestState.queued.sql) AND source_rse_id IS NOT NULL\(filter) GROUP BY source_rse_id, dest_rse_id, activity ORDER BY source_rse_id, dest_rse_id, activity
                 """, arguments: StatementArguments(args)) {
                 let a: String = row["activity"], n: Int64 = row["n"], b: Int64 = row["b"]
                 entry(row["source_rse_id"], row["dest_rse_id"]) { o in
@@ -39,9 +39,9 @@ extension RequestStore {
             }
             for (seconds, label) in [(3600.0, "1h"), (21600.0, "6h")] {
                 for row in try db.all(sql: """
-                    SELECT source_rse_id, dest_rse_id, COALESCE(activity, 'default') AS activity, SUM(state = 'DONE') AS done, SUM(state = 'FAILED') AS failed,
-                      COALESCE(SUM(CASE WHEN state = 'DONE' THEN bytes ELSE 0 END), 0) AS b FROM requests
-                    WHERE state IN ('DONE', 'FAILED') AND source_rse_id IS NOT NULL AND updated_at >= ?\(filter)
+                    SELECT source_rse_id, dest_rse_id, COALESCE(activity, 'default') AS activity, SUM(state = \(RequestState.done.sql)) AS done, SUM(state = \(RequestState.failed.sql)) AS failed,
+                      COALESCE(SUM(CASE WHEN state = \(RequestState.done.sql) THEN bytes ELSE 0 END), 0) AS b FROM requests
+                    WHERE state IN \([RequestState.done, .failed].sql) AND source_rse_id IS NOT NULL AND updated_at >= ?\(filter)
                     GROUP BY source_rse_id, dest_rse_id, activity ORDER BY source_rse_id, dest_rse_id, activity
                     """, arguments: StatementArguments([now - seconds] + args)) {
                     let a: String = row["activity"], done: Int64 = row["done"], failed: Int64 = row["failed"], b: Int64 = row["b"]

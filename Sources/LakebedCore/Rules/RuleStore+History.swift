@@ -116,7 +116,7 @@ extension RuleStore {
     static func datasetLockRows(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [DatasetLock] {
         try db.all(sql: """
             SELECT c.scope AS ds_scope, c.name AS ds_name, l.rule_id, l.rse_id, s.rse, r.account,
-              SUM(l.state = 'S') AS stuck, SUM(l.state = 'R') AS replicating,
+              SUM(l.state = \(LockState.stuck.sql)) AS stuck, SUM(l.state = \(LockState.replicating.sql)) AS replicating,
               (SELECT COUNT(*) FROM contents x WHERE x.scope = c.scope AND x.name = c.name) AS length,
               (SELECT COALESCE(SUM(x.bytes), 0) FROM contents x WHERE x.scope = c.scope AND x.name = c.name) AS bytes
             FROM locks l JOIN contents c ON c.child_scope = l.scope AND c.child_name = l.name AND c.did_type = 'DATASET'

@@ -62,7 +62,7 @@ public struct RuleStore: CatalogStore {
         try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
                        arguments: [now, now, scope, name, rseID])
         // A replica the necromancer was recovering is whole again.
-        try db.exec(sql: "UPDATE bad_replicas SET state = 'R', updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = 'B'",
+        try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.recovered.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
                     arguments: [now, scope, name, rseID])
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
         for row in changed {

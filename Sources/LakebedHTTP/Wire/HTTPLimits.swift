@@ -32,6 +32,8 @@ public enum HTTPLimits {
 ///   format, then the connection is closed (Hummingbird alone would answer a bare 400);
 /// - a request asking for a protocol upgrade is answered as usual, then the connection is closed: Lakebed upgrades
 ///   nothing, and the decoder parses nothing more after such a request, so a keep-alive client would wait forever.
+/// - a request with `Expect: 100-continue` (gfal2, davix and curl send it before a large PUT) gets `100 Continue` at
+///   once, so the client sends its body instead of waiting (RFC 9110 §10.1.1; Hummingbird does not answer it).
 /// Other protocol errors, and an overflow while an earlier response is still being written, go on to Hummingbird.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -45,6 +47,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
         inFlight += 1
+        if head.headerFields[.expect]?.lowercased() == "100-continue" {
+            head.headerFields[.expect] = nil
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            if head.headerFields[.upgrade] == nil { return context.fireChannelRead(wrapInboundOut(.head(head))) }
+        }
         if head.headerFields[.upgrade] != nil, head.headerFields[.connection]?.lowercased().contains("upgrade") == true {
             head.headerFields[.connection] = "close"
             closeAfterResponse = true

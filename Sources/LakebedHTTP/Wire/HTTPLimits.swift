@@ -11,6 +11,9 @@ import NIOHTTPTypes
 public enum HTTPLimits {
     /// Largest request body on the Rucio API and the control API (413 `RequestEntityTooLarge` beyond it).
     public static let maxBody = 32 << 20
+    /// A request body larger than this is read and handled one at a time (`LakebedResponder.largeBodies`): parsing JSON
+    /// costs several times the body's size, and that must not multiply with the number of clients.
+    public static let largeBody = 1 << 20
     /// Largest request body on the IAM's endpoints.
     public static let maxIAMBody = 1 << 20
     /// Largest request line plus header lines of one request (and largest single header line).

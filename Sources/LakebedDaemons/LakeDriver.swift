@@ -4,7 +4,8 @@ public import LakebedFTS
 public import Logging
 
 /// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule
-/// expiry), the reaper, the judge-repairer (stuck rules) and the transmogrifier (subscriptions).
+/// expiry), the reaper, the judge-repairer (stuck rules), the transmogrifier (subscriptions) and the necromancer
+/// (bad replicas).
 ///
 /// Live, `tick()` is called a few times a second of real time. Under test or simulation, `advance(to:)` moves a
 /// virtual clock from event to event, so an hour of lake time costs only the work done in it.
@@ -67,7 +68,8 @@ public final class LakeDriver: Sendable {
         var rep = try await Housekeeping(catalog: catalog).housekeeping()
         rep.repairedRules = try await JudgeRepairer(catalog: catalog).repairStuckRules(at: clock.now(), policy: policy)
         let subscribed = try await Transmogrifier(catalog: catalog).run(at: clock.now())
-        if rep.repairedRules > 0 || rep.expiredRules > 0 || subscribed > 0 { try await engine.step() }
+        let necromancy = try await Necromancer(catalog: catalog).run()
+        if rep.repairedRules > 0 || rep.expiredRules > 0 || subscribed > 0 || necromancy.recovering > 0 { try await engine.step() }
         try await catalog.drainRuleEvents()
         return rep
     }
@@ -76,7 +78,8 @@ public final class LakeDriver: Sendable {
     public func nextEventTime() async throws -> Date? {
         let policy = await engine.policy
         let candidates = [try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy), try await JudgeCleaner(catalog: catalog).nextRuleExpiry(),
-                          try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil]
+                          try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil,
+                          try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil]
         return candidates.compactMap { $0 }.min()
     }
 

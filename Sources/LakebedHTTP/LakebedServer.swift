@@ -95,7 +95,7 @@ public struct LakebedResponder: HTTPResponder {
                     let buffer = try await Self.readBody(&req, upTo: maxBody)
                     var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                     if found.auth { rr.issuer = try await authenticate(request) }
-                    return try await found.handler(rr)
+                    return try Self.negotiated(try await found.handler(rr), request: request)
                 }
                 if declared > HTTPLimits.largeBody && declared <= maxBody { return (try await largeBodies.run(handle), endpoint) }
                 return (try await handle(), endpoint)
@@ -107,6 +107,20 @@ public struct LakebedResponder: HTTPResponder {
             logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             return (Reply.error(RucioError(.internalError("\(error)")), status: .internalServerError), endpoint)
         }
+    }
+
+    /// Rucio's `check_accept_header_wrapper_flask`: a read whose `Accept` header matches none of the types the route
+    /// answers with is refused with 406 `UnsupportedRequestedContentType`. Reads have no effects, so the answer the
+    /// route made can be checked instead of a list of types per route.
+    static func negotiated(_ response: Response, request: Request) throws -> Response {
+        guard request.method == .get || request.method == .head, response.status.code < 300,
+              let accept = request.headers[.accept], !accept.isEmpty,
+              let type = response.headers[.contentType]?.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
+              ["application/json", "application/x-json-stream", "application/metalink4+xml"].contains(type) else { return response }
+        let ranges = accept.split(separator: ",").compactMap { $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() }
+        let major = type.split(separator: "/").first.map(String.init) ?? ""
+        if ranges.contains(where: { $0 == type || $0 == "*/*" || $0 == major + "/*" }) { return response }
+        throw RucioError(.unsupportedRequestedContentType, "The requested content type \(Validation.printable(accept)) is not supported. Use ['\(type)'].")
     }
 
     /// A request for one of Lakebed's own services (IAM, FTS, control API): no Rucio auth, the service's own errors.

@@ -76,8 +76,9 @@ struct CatalogTests {
         catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierAlreadyExists) }
         do { _ = try await c.dids.did("test", "nope"); Issue.record("missing") }
         catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
+        // As in Rucio, a DID in an unknown scope is simply not found.
         do { _ = try await c.dids.did("noscope", "x"); Issue.record("missing scope") }
-        catch let e as RucioError { #expect(e.exceptionClass == .scopeNotFound) }
+        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
     }
 
     @Test func filterSearchesMetadata() async throws {

@@ -210,10 +210,12 @@ def test_esap_rucio_connector_calls(dlaas, tmp_path):
     assert r.ok and len(scopes) == 1 and "user.root" in scopes[0]  # a JSON list: one "line"
     r, rows = esap_query(dlaas, token, "dids", scope="user.root", name="esap-ds", recursive="true")
     assert r.ok and r.headers["Content-Type"] == "application/x-json-stream"
-    assert [(x["name"], x["type"], x["level"]) for x in rows] == [("esap-ds", "DATASET", 0), ("esap-1.dat", "FILE", 1), ("esap-2.dat", "FILE", 1)]
-    assert rows[1]["parent"] == {"scope": "user.root", "name": "esap-ds"} and rows[1]["bytes"] == 1000
+    # As Rucio's scope_list: the dataset's content, each row with its parent and level (content rows carry no bytes).
+    assert [(x["name"], x["type"], x["level"]) for x in rows] == [("esap-1.dat", "FILE", 1), ("esap-2.dat", "FILE", 1)]
+    assert rows[0]["parent"] == {"scope": "user.root", "name": "esap-ds"} and "bytes" not in rows[0]
+    # Rucio's scope_list takes `name` as a name, not a pattern: 404 DataIdentifierNotFound, as on the real server.
     r, rows = esap_query(dlaas, token, "dids", scope="user.root", name="esap-*")
-    assert {x["name"] for x in rows} == {"esap-1.dat", "esap-2.dat", "esap-ds"}
+    assert r.status_code == 404 and r.headers["ExceptionClass"] == "DataIdentifierNotFound"
     # As on the real server: "files" asks for the DID '<scope>:files/' (404), "replicas" cannot be parsed (400).
     r, rows = esap_query(dlaas, token, "files", scope="user.root")
     assert (r.status_code, r.headers["ExceptionClass"], rows) == (404, "DataIdentifierNotFound", [])
@@ -350,10 +352,11 @@ def test_workshop_story_search_basket_notebook(dlaas, jl_home, tmp_path):
     tok = token_file(dlaas, tmp_path / "workshop-token", scope="openid email profile")
     token = tok.read_text()
 
-    # 1. Search the lake like ESAP does, with the user's IAM token.
-    r, rows = esap_query(dlaas, token, "dids", scope="user.root", name="workshop-*")
-    assert r.ok
-    found = [x for x in rows if x["type"] == "DATASET"]
+    # 1. Search the lake like ESAP does, with the user's IAM token: Rucio's scope_list lists the dataset's files, each
+    #    with the dataset as its parent.
+    r, rows = esap_query(dlaas, token, "dids", scope="user.root", name="workshop-ds")
+    assert r.ok and sorted(x["name"] for x in rows) == sorted(data)
+    found = [{"scope": p["scope"], "name": p["name"], "type": "DATASET"} for p in {(x["parent"]["scope"], x["parent"]["name"]): x["parent"] for x in rows}.values()]
     assert [x["name"] for x in found] == ["workshop-ds"]
 
     # 2. Put the result in the basket, as ESAP's GUI saves it.

@@ -87,12 +87,14 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     r = requests.get(url + "/ping", headers={f"X-{i}": "a" for i in range(300)}, timeout=10)
     assert r.status_code == 431
     # A protocol update colliding with another protocol is a 409 Duplicate (it was a 500: the fuzzer's first find).
-    requests.post(url + "/rses/SITE-A/protocols/file", headers=h, json={"hostname": "localhost", "port": 2, "prefix": "/x"}, timeout=10)
-    r = requests.put(url + "/rses/SITE-A/protocols/file", headers=h, json={"port": 2}, timeout=10)
+    requests.post(url + "/rses/SITE-A/protocols/file", headers=h, json={"hostname": "localhost", "port": 2, "prefix": "/x",
+                                                                          "impl": "rucio.rse.protocols.posix.Default"}, timeout=10)
+    r = requests.put(url + "/rses/SITE-A/protocols/file/localhost/0", headers=h, json={"port": 2}, timeout=10)
     assert r.status_code == 409 and rucio_error(r) == "Duplicate"
     requests.delete(url + "/rses/SITE-A/protocols/file/localhost/2", headers=h, timeout=10)
     # Deep or long RSE expressions and huge lifetimes are refused, not recursed into or overflowed (both crashed the server).
-    rule = {"dids": [{"scope": "demo", "name": "lofar.L630262"}], "copies": 1, "rse_expression": "(" * 20000 + "SITE-B" + ")" * 20000}
+    rule = {"dids": [{"scope": "demo", "name": "lofar.L630262"}], "copies": 1, "rse_expression": "(" * 20000 + "SITE-B" + ")" * 20000,
+            "account": "root"}
     r = requests.post(url + "/rules", headers=h, json=rule, timeout=30)
     assert r.status_code == 409 and rucio_error(r) == "InvalidRSEExpression"
     r = requests.post(url + "/rules", headers=h, json=dict(rule, rse_expression="SITE-B", lifetime=1e300), timeout=30)

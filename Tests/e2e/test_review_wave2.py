@@ -388,7 +388,7 @@ def test_a_user_account_cannot_add_locked_rules(lake, client):
         client.add_scope("lockuser", "user.lockuser")
     h = {"X-Rucio-Auth-Token": token}
     assert requests.post(f"{lake.url}/dids/user.lockuser/lockme", json={"type": "DATASET"}, headers=h, timeout=30).status_code == 201
-    rule = {"dids": [{"scope": "user.lockuser", "name": "lockme"}], "copies": 1, "rse_expression": "SITE-A"}
+    rule = {"dids": [{"scope": "user.lockuser", "name": "lockme"}], "copies": 1, "rse_expression": "SITE-A", "account": "lockuser"}
     r = requests.post(f"{lake.url}/rules/", json={**rule, "locked": True}, headers=h, timeout=30)
     assert r.status_code == 401 and r.headers["ExceptionClass"] == "AccessDenied", (r.status_code, r.text)
     r = requests.post(f"{lake.url}/rules/", json={**rule, "locked": False}, headers=h, timeout=30)

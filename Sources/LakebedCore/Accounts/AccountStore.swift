@@ -31,7 +31,7 @@ public struct AccountStore: CatalogStore {
     public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_account") }
         try Validation.checkAccount(account)
-        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: Problem validating account_type : '\(type)' is not one of ['USER', 'GROUP', 'SERVICE']") }
+        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidAccountType, "\(Validation.printable(type)) is an invalid account type. Choose from ['USER', 'GROUP', 'SERVICE']") }
         let now = nowStamp
         try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ?", arguments: [account]) != nil {
@@ -72,6 +72,7 @@ public struct AccountStore: CatalogStore {
             var args: [any DatabaseValueConvertible] = []
             if let type { sql += " AND account_type = ?"; args.append(type.uppercased()) }
             if let identity { sql += " AND EXISTS (SELECT 1 FROM identities i WHERE i.account = a.account AND i.identity = ?)"; args.append(identity) }
+            var attributes: [(String, String)] = []
             for (k, v) in filters.sorted(by: { $0.key < $1.key }) {
                 if k == "account" {
                     sql += " AND account LIKE ? ESCAPE '\\'"
@@ -79,9 +80,16 @@ public struct AccountStore: CatalogStore {
                 } else if k == "email" {
                     sql += " AND email = ?"; args.append(v)
                 } else {
-                    sql += " AND EXISTS (SELECT 1 FROM account_attributes x WHERE x.account = a.account AND x.key = ? AND x.value = ?)"
-                    args.append(k); args.append(JSON.string(v).serialized())
+                    attributes.append((k, JSON.string(v).serialized()))
                 }
+            }
+            if !attributes.isEmpty {
+                // One subquery for every attribute filter (not one each): a query string of hundreds of keys must not
+                // grow SQLite's expression tree past its limit.
+                sql += " AND a.account IN (SELECT account FROM account_attributes WHERE (key, value) IN (VALUES "
+                    + attributes.map { _ in "(?, ?)" }.joined(separator: ", ") + ") GROUP BY account HAVING COUNT(*) = ?)"
+                for (k, v) in attributes { args.append(k); args.append(v) }
+                args.append(attributes.count)
             }
             sql += " ORDER BY account"
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Account.init(row:))
@@ -108,7 +116,7 @@ public struct AccountStore: CatalogStore {
                 guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError(.invalidObject, "Invalid account type") }
                 try db.execute(sql: "UPDATE accounts SET account_type = ?, updated_at = ? WHERE account = ?", arguments: [t, now, account])
             default:
-                throw RucioError(.valueError, "Key '\(key)' cannot be updated")
+                break  // Rucio's update_account ignores keys it does not know
             }
         }
     }

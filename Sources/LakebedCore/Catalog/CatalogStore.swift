@@ -40,6 +40,18 @@ extension Catalog {
     public var dids: DIDStore { DIDStore(catalog: self) }
     /// Replicas.
     public var replicas: ReplicaStore { ReplicaStore(catalog: self) }
+    /// Bad and suspicious replicas.
+    public var badReplicas: BadReplicaStore { BadReplicaStore(catalog: self) }
+    /// Lifetime exceptions.
+    public var lifetimeExceptions: LifetimeExceptionStore { LifetimeExceptionStore(catalog: self) }
+    /// Metadata conventions (keys and their allowed values).
+    public var metaConventions: MetaConventionStore { MetaConventionStore(catalog: self) }
+    /// Transfer limits (kept, not enforced).
+    public var transferLimits: TransferLimitStore { TransferLimitStore(catalog: self) }
+    /// Heartbeats of daemons that report to the lake.
+    public var heartbeats: HeartbeatStore { HeartbeatStore(catalog: self) }
+    /// The configuration table (`rucio-admin config`).
+    public var config: ConfigStore { ConfigStore(catalog: self) }
     /// RSEs, protocols, attributes, distances.
     public var rses: RSEStore { RSEStore(catalog: self) }
     /// Rules and locks.

@@ -76,7 +76,8 @@ extension Catalog {
             SELECT l.rule_id, l.scope, l.name, l.state AS lock_state, s.rse, p.state AS replica_state
             FROM locks l JOIN rses s ON s.id = l.rse_id
             LEFT JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state != \(ReplicaState.available.sql)) OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
+            WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state NOT IN (\(ReplicaState.available.sql), \(ReplicaState.bad.sql)))
+              OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
             LIMIT ?
             """, arguments: [limit]) {
             let did = "\(row["scope"] as String):\(row["name"] as String)", rse: String = row["rse"]
@@ -164,6 +165,7 @@ extension Catalog {
                 }
                 guard let want = byPath[rel] else { note("orphan-file", "\(rse): \(rel) is not a registered replica"); continue }
                 if want.state == ReplicaState.available.rawValue { continue }  // checked above
+                if want.state == ReplicaState.bad.rawValue { continue }  // declared bad: its bytes are known to be wrong
                 let size = (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.int64Value ?? -1
                 var whole = size == want.bytes
                 if whole, verifyChecksums, let sum = want.adler32, let got = try? Checksums.ofFile(at: full).adler32 { whole = got == sum.lowercased() }

@@ -128,6 +128,7 @@ enum Schema {
             try db.execute(sql: sql)
         }
         registerSubscriptions(&m)
+        registerBookkeeping(&m)
         return m
     }
 }

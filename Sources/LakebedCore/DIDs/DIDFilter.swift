@@ -106,7 +106,7 @@ extension DIDStore {
         let query = sql
         let finalArgs = args.map { $0.databaseValue }
         return try await db.read { db in
-            _ = try ScopeStore.scopeOwner(db, scope)
+            // An unknown scope holds nothing (Rucio answers an empty list, not ScopeNotFound).
             return try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
                 SearchHit(scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
             }
@@ -132,7 +132,18 @@ extension DIDStore {
         }
     }
 
+    /// Rucio's filter keywords for date ranges: `created_after: T` is `created_at >= T`, and so on.
+    static let dateRangeKeys: [String: (column: String, op: DIDFilter.Op)] = [
+        "created_after": ("created_at", .gte), "created_before": ("created_at", .lte),
+        "updated_after": ("updated_at", .gte), "updated_before": ("updated_at", .lte)]
+
     static func conditionSQL(_ c: DIDFilter.Condition) throws -> (String, [any DatabaseValueConvertible]) {
+        if let range = dateRangeKeys[c.key] {
+            guard let s = c.value.stringValue, let d = RucioDate.parse(s.hasSuffix("Z") ? String(s.dropLast()) : s) else {
+                throw RucioError(.didFilterSyntaxError, "\(c.key) must be a date")
+            }
+            return ("\(range.column) \(range.op.rawValue) ?", [d.timeIntervalSince1970])
+        }
         let value = typed(c.value)
         if c.key == "name" {
             guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else { throw RucioError(.didFilterSyntaxError, "name must be a string") }

@@ -38,7 +38,7 @@ public struct DIDStore: CatalogStore {
 
     static func did(_ db: Database, _ scope: String, _ name: String) throws -> DID {
         guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) else {
-            _ = try ScopeStore.scopeOwner(db, scope)
+            // Rucio does not look at the scope first: a DID in an unknown scope is simply not found.
             throw RucioError.didNotFound(scope, name)
         }
         return DID(row: row)
@@ -252,6 +252,7 @@ public struct DIDStore: CatalogStore {
             }
             if p.type == .dataset, p.isOpen == false { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
             for c in children {
+                try Self.recordDetachment(db, parent: parent, child: c, now: now)
                 try db.exec(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
             }
@@ -322,41 +323,54 @@ public struct DIDStore: CatalogStore {
     // MARK: listing a scope
 
     /// One row of `GET /dids/<scope>/`.
+    /// One row of `scope_list`.
     public struct ScopeListEntry: Sendable {
         /// The DID listed.
         public var did: DIDRef
         /// FILE, DATASET or CONTAINER.
         public var type: DIDType
-        /// The collection it was reached through in a recursive walk; nil for the walk's starting DIDs.
+        /// The collection it was reached through; nil for top-level DIDs.
         public var parent: DIDRef?
-        /// Depth in the walk: 0 for the starting DIDs, 1 for their content, and so on (at most 32).
+        /// Depth in the walk: 0 for the top-level DIDs, 1 for a collection's content, and so on (at most 32).
         public var level: Int
-        /// The DID's recorded bytes; nil = unknown.
+        /// The DID's recorded bytes (collections: nil, as Rucio lists them); only top-level rows carry it.
         public var bytes: Int64?
+        /// Whether the row is a top-level DID (Rucio's content rows have no `bytes` key).
+        public var isTopLevel: Bool
     }
 
-    /// DIDs of a scope as a tree walk: top-level DIDs (no parent), or `name` and, if recursive, its descendants.
+    /// DIDs of a scope as Rucio's `scope_list` walks them: the top-level DIDs (no parent in the scope) and, if recursive,
+    /// their content; or, for `name`, that DID's content (its children at level 1, deeper levels if recursive).
     public func scopeList(scope: String, name: String?, recursive: Bool, limit: Int = 100_000) async throws -> [ScopeListEntry] {
         try await db.read { db in
             _ = try ScopeStore.scopeOwner(db, scope)
             var out: [ScopeListEntry] = []
-            var roots: [(DID, DIDRef?)] = []
-            if let name {
-                let pattern = name.likePattern
-                roots = try db.all(sql: "SELECT * FROM dids WHERE scope = ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", arguments: [scope, pattern, limit]).map { (DID(row: $0), nil) }
-                if roots.isEmpty && !name.contains("*") { throw RucioError.didNotFound(scope, name) }
-            } else {
-                roots = try db.all(sql: "SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.child_scope = d.scope AND c.child_name = d.name) ORDER BY name LIMIT ?", arguments: [scope, limit]).map { (DID(row: $0), nil) }
-            }
-            func walk(_ d: DID, _ parent: DIDRef?, _ level: Int) throws {
-                guard out.count < limit else { return }
-                out.append(ScopeListEntry(did: DIDRef(d.scope, d.name), type: d.type, parent: parent, level: level, bytes: d.bytes))
-                guard recursive, d.type.isCollection, level < 32 else { return }
-                for row in try db.all(sql: "SELECT d.* FROM contents c JOIN dids d ON d.scope = c.child_scope AND d.name = c.child_name WHERE c.scope = ? AND c.name = ? ORDER BY d.scope, d.name", arguments: [d.scope, d.name]) {
-                    try walk(DID(row: row), DIDRef(d.scope, d.name), level + 1)
+            func drill(_ parent: DIDRef, _ level: Int) throws {
+                let rows = try db.all(sql: "SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ? ORDER BY child_name",
+                                      arguments: [parent.scope, parent.name])
+                for row in rows {
+                    guard out.count < limit else { return }
+                    let child = DIDRef(row["child_scope"], row["child_name"]), type = DIDType(loose: row["child_type"]) ?? .file
+                    out.append(ScopeListEntry(did: child, type: type, parent: parent, level: level + 1, bytes: nil, isTopLevel: false))
+                    if recursive, type.isCollection, level < 32 { try drill(child, level + 1) }
                 }
             }
-            for (d, p) in roots { try walk(d, p, 0) }
+            if let name {
+                guard let row = try db.one(sql: "SELECT scope, name FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) else {
+                    throw RucioError.didNotFound(scope, name)
+                }
+                try drill(DIDRef(row["scope"], row["name"]), 0)
+                return out
+            }
+            let roots = try db.all(sql: """
+                SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.scope = d.scope AND c.child_scope = d.scope
+                  AND c.child_name = d.name) ORDER BY name LIMIT ?
+                """, arguments: [scope, limit]).map(DID.init(row:))
+            for d in roots {
+                guard out.count < limit else { break }
+                out.append(ScopeListEntry(did: DIDRef(d.scope, d.name), type: d.type, parent: nil, level: 0, bytes: d.type == .file ? d.bytes : nil, isTopLevel: true))
+                if recursive, d.type.isCollection { try drill(DIDRef(d.scope, d.name), 0) }
+            }
             return out
         }
     }

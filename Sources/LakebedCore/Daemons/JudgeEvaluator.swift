@@ -59,6 +59,7 @@ public struct JudgeEvaluator: CatalogStore {
             let files = try DIDStore.files(db, ref.scope, ref.name)
             try placeLocks(db, rule: rule, files: files, groups: try Self.groups(db, rule: rule, files: files), candidates: candidates, now: now)
             try RuleStore.recountRule(db, id: id, now: now)
+            try RuleStore.recordHistory(db, ruleID: id)
             ids.append(id)
         }
         return ids

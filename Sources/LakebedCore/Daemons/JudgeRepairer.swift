@@ -34,6 +34,7 @@ public struct JudgeRepairer: CatalogStore {
                 try db.exec(sql: "DELETE FROM requests WHERE state = 'FAILED' AND rule_id = ?", arguments: [id])
                 try self.retryStuckLocks(db, ruleID: id, now: t)
                 try RuleStore.recountRule(db, id: id, now: t)
+                try RuleStore.recordHistory(db, ruleID: id)
             }
             return ids.count
         }

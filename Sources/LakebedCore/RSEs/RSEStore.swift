@@ -61,6 +61,7 @@ public struct RSEStore: CatalogStore {
             if model.isTape {
                 try db.exec(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
             }
+            try Self.mirrorSettingsAsAttributes(db, rseID: id, settings.values)
             try db.exec(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
                            arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
             if let endpoint = webdavEndpoint { try Self.upsertWebDAV(db, rse: model, endpoint: endpoint) }
@@ -68,6 +69,18 @@ public struct RSEStore: CatalogStore {
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return created
+    }
+
+    /// Rucio's location settings that it also keeps as RSE attributes (so expressions like `country_name=CH` work).
+    static let settingsKeptAsAttributes = ["continent", "city", "region_code", "country_name", "time_zone", "ISP", "ASN"]
+
+    /// Copies the location settings among `values` into the RSE's attributes, as Rucio's `add_rse`/`update_rse` do.
+    static func mirrorSettingsAsAttributes(_ db: Database, rseID: String, _ values: JSONObject) throws {
+        for key in settingsKeptAsAttributes {
+            guard let v = values[key], !v.isNull, v.stringValue != "" else { continue }
+            let value: JSON = v.stringValue.map { JSON.string($0) } ?? .string(v.serialized())
+            try db.exec(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [rseID, key, value.serialized()])
+        }
     }
 
     static func rseAssignments(_ values: JSONObject) throws -> [(String, DatabaseValue)] {
@@ -109,14 +122,19 @@ public struct RSEStore: CatalogStore {
             values["availability_read"] = .bool(a & 4 != 0); values["availability_write"] = .bool(a & 2 != 0); values["availability_delete"] = .bool(a & 1 != 0)
         }
         if let newName = values["name"]?.stringValue { try Validation.checkRSE(newName) }
+        for k in values.keys where Self.rseColumns[k] == nil && !["rse", "id", "vo", "availability", "name"].contains(k) {
+            throw RucioError(.inputValidationError, "The key '\(Validation.printable(k))' does not exist for RSE properties.")
+        }
         let sets = try Self.rseAssignments(values.filtering { $0 != "name" })
         let newName = values["name"]?.stringValue
+        let settingValues = values
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             for (col, val) in sets {
                 try db.exec(sql: "UPDATE rses SET \(col) = ?, updated_at = ? WHERE id = ?", arguments: [val, now, model.id])
             }
+            try Self.mirrorSettingsAsAttributes(db, rseID: model.id, settingValues)
             if let newName, newName != rse {
                 if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil { throw RucioError.duplicate("RSE '\(newName)' already exists!") }
                 try db.exec(sql: "UPDATE rses SET rse = ? WHERE id = ?", arguments: [newName, model.id])

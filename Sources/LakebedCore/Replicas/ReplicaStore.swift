@@ -187,7 +187,9 @@ public struct ReplicaStore: CatalogStore {
         var files: [DID] = []
         var seen = Set<DIDRef>()
         for ref in dids {
-            for f in try DIDStore.files(db, ref.scope, ref.name) where seen.insert(DIDRef(f.scope, f.name)).inserted {
+            // Rucio lists nothing for a DID it does not know, without an error.
+            guard let known = try Self.filesIfKnown(db, ref) else { continue }
+            for f in known where seen.insert(DIDRef(f.scope, f.name)).inserted {
                 files.append(f)
                 if let limit = query.limit, files.count >= limit { return try replicaEntries(db, files, query) }
             }
@@ -263,5 +265,10 @@ public struct ReplicaStore: CatalogStore {
                                createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
             }.sorted { $0.rse.rse < $1.rse.rse }
         }
+    }
+
+    /// The files of a DID, or nil when there is no such DID.
+    static func filesIfKnown(_ db: Database, _ ref: DIDRef) throws -> [DID]? {
+        do { return try DIDStore.files(db, ref.scope, ref.name) } catch let e as RucioError where e.exceptionClass == .dataIdentifierNotFound { return nil }
     }
 }

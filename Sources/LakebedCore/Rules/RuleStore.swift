@@ -61,6 +61,9 @@ public struct RuleStore: CatalogStore {
         try db.exec(sql: "UPDATE locks SET state = \(LockState.ok.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)", arguments: [now, scope, name, rseID])
         try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
                        arguments: [now, now, scope, name, rseID])
+        // A replica the necromancer was recovering is whole again.
+        try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.recovered.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
+                    arguments: [now, scope, name, rseID])
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
         for row in changed {
             let st: String = row["state"]
@@ -179,6 +182,7 @@ public struct RuleStore: CatalogStore {
             try releaseLock(db, ruleID: rule.id, scope: l["scope"], name: l["name"], rseID: l["rse_id"], purge: purge, now: now)
         }
         try db.exec(sql: "UPDATE requests SET rule_id = NULL WHERE rule_id = ?", arguments: [rule.id])
+        try recordHistory(db, ruleID: rule.id)
         try db.exec(sql: "DELETE FROM rules WHERE id = ?", arguments: [rule.id])
         try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, \(Self.deletedMark))", arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
     }

@@ -9,6 +9,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case didFilterSyntaxError = "DIDFilterSyntaxError"
     case identityError = "IdentityError"
     case inputValidationError = "InputValidationError"
+    case invalidAccountType = "InvalidAccountType"
     case invalidMetadata = "InvalidMetadata"
     case invalidObject = "InvalidObject"
     case invalidPath = "InvalidPath"
@@ -19,7 +20,9 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case missingParameter = "MissingParameter"
     case rucioException = "RucioException"
     case typeError = "TypeError"  // a Python builtin
+    case unsupportedKeyType = "UnsupportedKeyType"
     case unsupportedMetadataPlugin = "UnsupportedMetadataPlugin"
+    case unsupportedValueType = "UnsupportedValueType"
     case valueError = "ValueError"  // a Python builtin
     // 401 Unauthorized
     case accessDenied = "AccessDenied"
@@ -27,11 +30,13 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case cannotAuthorize = "CannotAuthorize"
     // 404 Not Found
     case accountNotFound = "AccountNotFound"
+    case configNotFound = "ConfigNotFound"
     case counterNotFound = "CounterNotFound"
     case dataIdentifierNotFound = "DataIdentifierNotFound"
     case distanceNotFound = "DistanceNotFound"
     case identityNotFound = "IdentityNotFound"
     case keyNotFound = "KeyNotFound"
+    case lifetimeExceptionNotFound = "LifetimeExceptionNotFound"
     case notFound = "NotFound"  // werkzeug's, for a path or method no route has
     case rseAttributeNotFound = "RSEAttributeNotFound"
     case rseNotFound = "RSENotFound"
@@ -56,6 +61,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case fileAlreadyExists = "FileAlreadyExists"
     case insufficientAccountLimit = "InsufficientAccountLimit"
     case insufficientTargetRSEs = "InsufficientTargetRSEs"
+    case lifetimeExceptionDuplicate = "LifetimeExceptionDuplicate"
     case invalidReplicationRule = "InvalidReplicationRule"
     case invalidRuleWeight = "InvalidRuleWeight"
     case manualRuleApprovalBlocked = "ManualRuleApprovalBlocked"
@@ -79,17 +85,17 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     /// The status Rucio's REST layer answers this class with (`generate_http_error_flask(status, error)` in each route).
     public var status: Int {
         switch self {
-        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedMetadataPlugin, .valueError:
+        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedKeyType, .unsupportedMetadataPlugin, .unsupportedValueType, .valueError:
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401
-        case .accountNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported, .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
+        case .accountNotFound, .configNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound, .lifetimeExceptionNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported, .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
             return 404
         case .methodNotAllowed:
             return 405
         case .unsupportedRequestedContentType:
             return 406
-        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit, .insufficientTargetRSEs, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked, .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict, .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
+        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit, .insufficientTargetRSEs, .lifetimeExceptionDuplicate, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked, .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict, .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
             return 409
         case .fileConsistencyMismatch:
             return 412

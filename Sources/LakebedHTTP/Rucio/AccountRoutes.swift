@@ -5,20 +5,21 @@ import LakebedCore
 extension RucioAPI {
     func registerAccounts(_ t: inout RouteTable) {
         t.add(.get, "/accounts/whoami", doc: RouteDoc("The caller's account (303 to /accounts/<account>)")) { r in
-            Reply.make(.seeOther, "text/html; charset=utf-8", "", extra: [("Location", "/accounts/\(r.caller.account)")])
+            Reply.make(.seeOther, "text/html; charset=utf-8", "", extra: [("Location", r.caller.account)])
         }
         t.add(.get, "/accounts", doc: RouteDoc("List accounts", query: "account_type:USER|GROUP|SERVICE identity:string")) { r in
             var filters: [String: String] = [:]
             for (k, v) in r.query where !["account_type", "identity"].contains(k) { filters[k] = v }
             let list = try await catalog.accounts.listAccounts(type: r.q("account_type"), identity: r.q("identity"), filters: filters)
-            return Reply.stream(list.map(Doc.account))
+            return Reply.stream(list.map(Doc.accountListing))
         }
         t.add(.get, "/accounts/:account", doc: RouteDoc("An account")) { r in
             Reply.json(Doc.account(try await catalog.accounts.account(r.param("account"))))
         }
         t.add(.post, "/accounts/:account", doc: RouteDoc("Add an account", body: "type:USER|GROUP|SERVICE email:string")) { r in
             let body = try r.jsonObject()
-            let type = try body.optionalString("type") ?? body.optionalString("account_type") ?? "USER"
+            // Rucio reads `type` without a default: an account without one is a KeyError.
+            guard let type = try body.optionalString("type") ?? body.optionalString("account_type") else { throw RucioError.keyError("type") }
             try await catalog.accounts.addAccount(r.param("account"), type: type.uppercased(), email: try body.optionalString("email"), by: r.caller)
             return Reply.created()
         }
@@ -79,6 +80,21 @@ extension RucioAPI {
             for (rse, bytes) in list { o[rse] = bytes.map { .int($0) } ?? .null }
             return Reply.json(.object(o))
         }
+        let globalLimits: RouteTable.Handler = { r in
+            let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: nil)
+            var o = JSONObject()
+            for (expr, rses, bytes) in list {
+                o[expr] = ["resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }), "limit": .int(bytes)]
+            }
+            return Reply.json(.object(o))
+        }
+        // `limits/global` before the legacy `limits/:rse`: the first matching route wins.
+        t.add(.get, "/accounts/:account/limits/global", doc: RouteDoc("Global account limits"), globalLimits)
+        t.add(.get, "/accounts/:account/limits/global/:expr", doc: RouteDoc("The global account limit of one expression")) { r in
+            // `get_global_account_limit` answers {expression: bytes} (null when unset), not the listing's document.
+            let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.param("expr"))
+            return Reply.json(.object(JSONObject([(r.param("expr"), list.first.map { .int($0.2) } ?? .null)])))
+        }
         for p in ["/accounts/:account/limits/local", "/accounts/:account/limits/local/:rse", "/accounts/:account/limits", "/accounts/:account/limits/:rse"] {
             t.add(.get, p, doc: RouteDoc("Local account limits"), localLimits)
         }
@@ -96,16 +112,20 @@ extension RucioAPI {
         t.add(.post, "/accounts/:account/limits/:rse", doc: RouteDoc("Set a local account limit", body: "bytes!:int"), setLocal)
         t.add(.delete, "/accounts/:account/limits/local/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
         t.add(.delete, "/accounts/:account/limits/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
-        let globalLimits: RouteTable.Handler = { r in
-            let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.params["expr"])
-            var o = JSONObject()
-            for (expr, rses, bytes) in list {
-                o[expr] = ["resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }), "limit": .int(bytes)]
-            }
-            return Reply.json(.object(o))
+        // The older `/accountlimits/…` forms of the same calls.
+        t.add(.post, "/accountlimits/local/:account/:rse", doc: RouteDoc("Set a local account limit", body: "bytes!:int"), setLocal)
+        t.add(.delete, "/accountlimits/local/:account/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
+        t.add(.post, "/accountlimits/global/:account/:expr", doc: RouteDoc("Set a global account limit", body: "bytes!:int")) { r in
+            guard let bytes = try r.jsonObject().optionalInt("bytes") else { throw RucioError.keyError("bytes") }
+            try await catalog.accountLimits.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: bytes, by: r.caller)
+            return Reply.created()
         }
-        t.add(.get, "/accounts/:account/limits/global", doc: RouteDoc("Global account limits"), globalLimits)
-        t.add(.get, "/accounts/:account/limits/global/:expr", doc: RouteDoc("Global account limits"), globalLimits)
+        t.add(.delete, "/accountlimits/global/:account/:expr", doc: RouteDoc("Delete a global account limit")) { r in
+            try await catalog.accountLimits.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: nil, by: r.caller)
+            return Reply.ok()
+        }
+        t.add(.post, "/accountlimits/:account/:rse", doc: RouteDoc("Set a local account limit", body: "bytes!:int"), setLocal)
+        t.add(.delete, "/accountlimits/:account/:rse", doc: RouteDoc("Delete a local account limit"), delLocal)
         t.add(.post, "/accounts/:account/limits/global/:expr", doc: RouteDoc("Set a global account limit", body: "bytes!:int")) { r in
             guard let bytes = try r.jsonObject().optionalInt("bytes") else { throw RucioError.keyError("bytes") }
             try await catalog.accountLimits.setGlobalAccountLimit(r.param("account"), expression: r.param("expr"), bytes: bytes, by: r.caller)
@@ -125,8 +145,8 @@ extension RucioAPI {
             })
         }
         // `usage/global` before `usage/:rse`: the first matching route wins.
-        t.add(.get, "/accounts/:account/usage/global", doc: RouteDoc("Global account usage")) { r in
-            let limits = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: nil)
+        let globalUsage: RouteTable.Handler = { r in
+            let limits = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.params["expr"])
             let usage = try await catalog.accountLimits.localAccountUsage(r.param("account"), rse: nil)
             return Reply.stream(limits.map { (expr, rses, bytes) in
                 let ids = Set(rses.map(\.id))
@@ -134,6 +154,15 @@ extension RucioAPI {
                 let b = used.reduce(Int64(0)) { $0.clampedAdding($1.bytes) }, f = used.reduce(Int64(0)) { $0.clampedAdding($1.files) }
                 return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes.clampedSubtracting(b))]
             })
+        }
+        t.add(.get, "/accounts/:account/usage/global", doc: RouteDoc("Global account usage"), globalUsage)
+        t.add(.get, "/accounts/:account/usage/global/:expr", doc: RouteDoc("Global account usage of one expression"), globalUsage)
+        t.add(.get, "/accounts/:account/usage/history/:rse", doc: RouteDoc("Usage history of an account on an RSE")) { r in
+            // Rucio's history is what its abacus daemon wrote down over time; Lakebed computes usage when asked and
+            // keeps no history, so the list is empty (as on a Rucio server whose abacus has not run).
+            _ = try await catalog.accounts.account(r.param("account"))
+            _ = try await catalog.rses.rse(r.param("rse"))
+            return Reply.json(.array([]))
         }
         for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {
             t.add(.get, p, doc: RouteDoc("Local account usage"), localUsage)

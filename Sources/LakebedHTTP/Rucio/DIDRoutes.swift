@@ -42,8 +42,10 @@ extension RucioAPI {
         t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
             let list = try await catalog.dids.scopeList(scope: r.param("scope"), name: r.q("name"), recursive: r.qBool("recursive"))
             return Reply.stream(list.map { e in
-                ["scope": .string(e.did.scope), "name": .string(e.did.name), "type": .string(e.type.rawValue),
-                 "parent": e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null, "level": .int(Int64(e.level)), "bytes": .num(e.bytes)]
+                var o = JSONObject([("scope", .string(e.did.scope)), ("name", .string(e.did.name)), ("type", .string(e.type.rawValue)),
+                                    ("parent", e.parent.map { ["scope": .string($0.scope), "name": .string($0.name)] } ?? .null), ("level", .int(Int64(e.level)))])
+                if e.isTopLevel { o["bytes"] = .num(e.bytes) }
+                return .object(o)
             })
         }
         t.add(.post, "/dids", doc: RouteDoc("Add datasets and containers", body: "[] scope!:string name!:string type:DATASET|CONTAINER|FILE account:string meta:object lifetime:number rse:string statuses:object dids:[file] rules:[object]")) { r in
@@ -70,6 +72,9 @@ extension RucioAPI {
             try await catalog.dids.attachMany(attachments, issuer: r.caller, ignoreDuplicate: ignoreDuplicate)
             return Reply.created()
         }
+        t.add(.get, "/dids/:guid/guid", doc: RouteDoc("Datasets holding the file with a GUID")) { r in
+            Reply.stream(try await catalog.dids.datasets(byGUID: r.param("guid")).map { ["scope": .string($0.scope), "name": .string($0.name)] })
+        }
         t.add(.get, "/dids/:scope/:name", doc: RouteDoc("A DID", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
             let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
             // Rucio's `/<path:scope_name>` keeps a trailing slash in the name: ESAP's `dids/<scope>/files/` asks for DID `<scope>:files/`.
@@ -80,9 +85,13 @@ extension RucioAPI {
             try await addDID(scope: r.param("scope"), name: r.param("name"), body: try r.jsonObject(), issuer: r.caller)
             return Reply.created()
         }
+        t.add(.get, "/dids/:scope/:name/status", doc: RouteDoc("A DID's status")) { r in
+            Reply.json(Doc.did(try await catalog.dids.did(r.param("scope"), r.param("name"), dynamicDepth: nil)))
+        }
         t.add(.put, "/dids/:scope/:name/status", doc: RouteDoc("Open or close a collection", body: "open:bool")) { r in
             let b = try r.jsonObject()
-            try await catalog.dids.setStatus(r.param("scope"), r.param("name"), open: try b.optionalBool("open"), issuer: r.caller)
+            // Rucio tests `open` for Python truth: any non-empty string reopens, as `true` does.
+            try await catalog.dids.setStatus(r.param("scope"), r.param("name"), open: b["open"].map(Self.pythonTruth), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/dids/:scope/:name/dids", doc: RouteDoc("Content of a collection")) { r in
@@ -152,8 +161,9 @@ extension RucioAPI {
         t.add(.post, "/dids/bulkmeta", doc: RouteDoc("Metadata of many DIDs", body: "dids!:[did] plugin:DID_COLUMN|JSON|ALL inherit:bool")) { r in
             let b = try r.jsonObject()
             var out: [JSON] = []
+            // Rucio's `get_metadata_bulk` answers the DIDs' column rows whatever plugin the client names (all of them for ALL).
             let raw = (try b.optionalString("plugin") ?? "JSON").uppercased()
-            let plugin = DIDStore.MetadataPlugin(rawValue: raw) ?? .json
+            let plugin: DIDStore.MetadataPlugin = raw == "ALL" ? .all : .didColumn
             for ref in try Self.didRefs(try b.requiredArray("dids")) {
                 var m = try await catalog.dids.metadata(ref.scope, ref.name, plugin: plugin)
                 m["scope"] = .string(ref.scope); m["name"] = .string(ref.name)
@@ -163,6 +173,15 @@ extension RucioAPI {
         }
         t.add(.get, "/dids/:scope/:name/rules", doc: RouteDoc("Rules on a DID")) { r in
             Reply.stream(try await catalog.rules.rules(onDID: r.param("scope"), r.param("name")).map { Doc.rule($0, now: catalog.clock.now()) })
+        }
+        t.add(.get, "/dids/:scope/:name/associated_rules", doc: RouteDoc("Rules holding a lock on a file")) { r in
+            let now = catalog.clock.now()
+            return Reply.stream(try await catalog.rules.associatedRules(scope: r.param("scope"), name: r.param("name")).map { Doc.rule($0, now: now) })
+        }
+        t.add(.get, "/dids/:scope/*path", doc: RouteDoc("A DID whose name holds '/'", query: "dynamic_depth:FILE|DATASET dynamic:bool")) { r in
+            // Rucio's `<path:scope_name>` takes the rest of the path as the name: `dir/with/slash` is one DID name.
+            let depth = r.q("dynamic_depth").flatMap { DIDType(loose: $0) } ?? (r.qBool("dynamic") ? .file : nil)
+            return Reply.json(Doc.did(try await catalog.dids.did(r.param("scope"), r.param("path"), dynamicDepth: depth)))
         }
     }
 
@@ -180,5 +199,18 @@ extension RucioAPI {
                                         meta: try body.optionalObject("meta") ?? JSONObject(), isOpen: true,
                                         monotonic: try statuses.optionalBool("monotonic") ?? false, lifetime: try body.optionalDouble("lifetime"),
                                         files: try Self.fileSpecs(try body.optionalArray("dids") ?? []), rse: try body.optionalString("rse"), rules: rules)
+    }
+
+    /// Python's truth of a JSON value (`bool(x)`).
+    static func pythonTruth(_ v: JSON) -> Bool {
+        switch v {
+        case .null: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return o.count > 0
+        }
     }
 }

@@ -60,12 +60,31 @@ enum Doc {
          "notification": .string(r.notification), "stuck_at": .date(r.stuckAt), "purge_replicas": .bool(r.purgeReplicas),
          "ignore_availability": .bool(r.ignoreAvailability), "ignore_account_limit": .bool(r.ignoreAccountLimit), "priority": .int(Int64(r.priority)),
          "comments": .str(r.comments), "child_rule_id": .str(r.childRuleID), "eol_at": .date(r.eolAt), "split_container": .bool(r.splitContainer),
-         "meta": .str(r.meta), "bytes": .num(r.bytes), "created_at": .date(r.createdAt), "updated_at": .date(r.updatedAt)]
+         "meta": .str(r.meta), "bytes": .num(r.bytes), "created_at": .date(r.createdAt), "updated_at": .date(r.updatedAt), "deleted_at": .null]
     }
 
+    /// A lock as `list_replica_locks` shows it.
     static func lock(_ l: ReplicaLock) -> JSON {
         ["scope": .string(l.scope), "name": .string(l.name), "rse_id": .string(l.rseID), "rse": .string(l.rse), "state": .string(l.state.name),
-         "rule_id": .string(l.ruleID), "account": .string(l.account), "bytes": .int(l.bytes), "created_at": .date(l.createdAt), "updated_at": .date(l.updatedAt)]
+         "rule_id": .string(l.ruleID)]
+    }
+
+    /// A dataset lock as `get_dataset_locks` shows it.
+    static func datasetLock(_ l: DatasetLock) -> JSON {
+        ["scope": .string(l.scope), "name": .string(l.name), "rule_id": .string(l.ruleID), "rse_id": .string(l.rseID), "rse": .string(l.rse),
+         "account": .string(l.account), "state": .string(l.state.name), "length": .int(l.length), "bytes": .int(l.bytes), "accessed_at": .null]
+    }
+
+    /// A row of a rule's long-term history.
+    static func ruleHistory(_ h: RuleHistoryEntry) -> JSON {
+        ["rule_id": .string(h.ruleID), "created_at": .date(h.createdAt), "updated_at": .date(h.updatedAt), "rse_expression": .string(h.rseExpression),
+         "state": .string(h.state.name), "account": .string(h.account), "locks_ok_cnt": .int(Int64(h.locksOK)),
+         "locks_stuck_cnt": .int(Int64(h.locksStuck)), "locks_replicating_cnt": .int(Int64(h.locksReplicating))]
+    }
+
+    /// An account as `list_accounts` shows it (its row is `get_account`'s).
+    static func accountListing(_ a: Account) -> JSON {
+        ["account": .string(a.account), "type": .string(a.accountType), "email": .str(a.email)]
     }
 
     static func scopeOf(_ s: String) -> JSON { .string(s) }

@@ -50,15 +50,22 @@ extension RucioAPI {
         }
         t.add(.get, "/rses/:rse/protocols/:scheme", doc: RouteDoc("An RSE settings document with the protocols of one scheme")) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
+            // Rucio's `get_rse_protocols`: the settings without the legacy integer `availability`; a scheme the RSE
+            // lacks gives an empty protocol list, not an error.
             let protos = try await catalog.rses.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
-            if protos.isEmpty { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))'") }
-            return Reply.json(Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse)))
+            let doc = Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse))
+            return Reply.json(.object(doc.objectValue!.filtering { $0 != "availability" }))
         }
         t.add(.post, "/rses/:rse/protocols/:scheme", doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
             let b = try r.jsonObject()
+            // Rucio's protocol row needs an implementation; an SRM protocol its web service path too.
+            guard let impl = try b.optionalString("impl") else { throw RucioError(.invalidObject, "Missing values!") }
+            if r.param("scheme") == "srm", b["extended_attributes"]?["web_service_path"] == nil {
+                throw RucioError(.invalidObject, "Missing values! For SRM, extended_attributes and web_service_path must be specified")
+            }
             let p = RSEProtocol(scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
                                 port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
-                                impl: try b.optionalString("impl") ?? "rucio.rse.protocols.posix.Default",
+                                impl: impl,
                                 domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
                                 extendedAttributes: b["extended_attributes"] ?? .null)
             try await catalog.rses.addProtocol(r.param("rse"), p, by: r.caller)
@@ -70,6 +77,12 @@ extension RucioAPI {
                 return Reply.ok()
             }
             t.add(.put, p, doc: RouteDoc("Update protocols", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
+                // Rucio's update_protocols matches scheme, hostname and port exactly: without a hostname and a port in the
+                // path it finds no protocol.
+                guard r.params["hostname"] != nil, r.params["port"] != nil else {
+                    let rse = try await catalog.rses.rse(r.param("rse"))
+                    throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))' for hostname '\(r.params["hostname"] ?? "None")' on port '\(r.params["port"] ?? "None")'")
+                }
                 try await catalog.rses.updateProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, data: try r.jsonObject(), by: r.caller)
                 return Reply.ok()
             }
@@ -80,6 +93,7 @@ extension RucioAPI {
             let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
             guard let proto = protos.first else { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no matching protocol") }
             var o = JSONObject()
+            if r.qAll("lfn").isEmpty { throw RucioError(.replicaNotFound, "No replicas found") }
             for lfn in r.qAll("lfn") {
                 let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw RucioError.invalidPath("LFN '\(Validation.printable(lfn))' is not scope:name") }
@@ -91,7 +105,8 @@ extension RucioAPI {
         // distances
         t.add(.get, "/rses/:src/distances/:dst", doc: RouteDoc("Distance between two RSEs")) { r in
             let d = try await catalog.rses.distances(from: r.param("src"), to: r.param("dst"))
-            return Reply.json(.array(d.map { ["src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "distance": .int(Int64($0.distance)),
+            return Reply.json(.array(d.map { ["src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "src_rse": .string(r.param("src")),
+                                                "dest_rse": .string(r.param("dst")), "distance": .int(Int64($0.distance)),
                                                 "ranking": .int(Int64($0.distance)), "created_at": .date($0.createdAt), "updated_at": .date($0.updatedAt)] }))
         }
         for (method, create) in [(HTTPRequest.Method.post, true), (.put, false)] {
@@ -132,6 +147,35 @@ extension RucioAPI {
         t.add(.put, "/rses/:rse/usage", doc: RouteDoc("Set RSE usage for a source", body: "source!:string used:int free:int files:int")) { r in
             let b = try r.jsonObject()
             try await catalog.rses.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
+            return Reply.ok()
+        }
+        t.add(.get, "/rses/:rse/accounts/usage", doc: RouteDoc("Usage and local limit of every account on an RSE")) { r in
+            let rse = try await catalog.rses.rse(r.param("rse"))
+            var lines = ""
+            for a in try await catalog.accounts.listAccounts(type: nil, identity: nil, filters: [:]) {
+                guard let u = try await catalog.accountLimits.localAccountUsage(a.account, rse: rse.rse).first else { continue }
+                let doc: JSON = ["rse_id": .string(rse.id), "rse": .string(rse.rse), "account": .string(a.account), "used_files": .int(u.files),
+                                 "used_bytes": .int(u.bytes), "quota_bytes": .num(u.limit)]
+                lines += doc.serialized() + "\n"
+            }
+            // As Rucio's: one JSON document per line, labelled application/json.
+            return Reply.make(.ok, "application/json", lines)
+        }
+        t.add(.get, "/rses/:rse/usage/history", doc: RouteDoc("Usage history of an RSE", query: "source:string per_account:bool")) { r in
+            // Rucio's history is what its abacus daemon wrote down over time; Lakebed computes usage when asked and keeps
+            // no history, so the list is empty (as on a Rucio server whose abacus has not run).
+            _ = try await catalog.rses.rse(r.param("rse"))
+            return Reply.stream([])
+        }
+        t.add(.get, "/rses/:rse/qos_policy", doc: RouteDoc("QoS policies of an RSE")) { r in
+            Reply.json(.array(try await catalog.rses.qosPolicies(r.param("rse")).map { .string($0) }))
+        }
+        t.add(.post, "/rses/:rse/qos_policy/:policy", doc: RouteDoc("Add a QoS policy to an RSE")) { r in
+            try await catalog.rses.setQoSPolicy(r.param("rse"), r.param("policy"), present: true, by: r.caller)
+            return Reply.created()
+        }
+        t.add(.delete, "/rses/:rse/qos_policy/:policy", doc: RouteDoc("Remove a QoS policy from an RSE")) { r in
+            try await catalog.rses.setQoSPolicy(r.param("rse"), r.param("policy"), present: false, by: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/rses/:rse/limits", doc: RouteDoc("RSE limits")) { r in

@@ -13,13 +13,24 @@ extension RucioAPI {
             q.resolveParents = try b.optionalBool("resolve_parents") ?? false
             q.ignoreAvailability = try b.optionalBool("ignore_availability") ?? true
             q.limit = r.q("limit").flatMap { Int($0) }
-            let dids = try Self.didRefs(try b.requiredArray("dids"))
+            // Rucio lists nothing, without an error, for DIDs it does not know (and for no DIDs at all).
+            let dids = try await catalog.replicas.knownDIDs(try Self.didRefs(try b.optionalArray("dids") ?? []))
+            if let n = try b.optionalInt("nrandom"), n > 0 {
+                // Rucio samples `nrandom` files at random; Lakebed by a hash of their names, so a replay lists the same ones.
+                var files = try await catalog.replicas.listReplicas(dids, query: q)
+                if files.count > n {
+                    let chosen = Set(files.map { "\($0.scope):\($0.name)" }.sorted { md5Hex($0) < md5Hex($1) }.prefix(Int(n)))
+                    files = files.filter { chosen.contains("\($0.scope):\($0.name)") }
+                }
+                if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(files, parents: q.resolveParents) }
+                return Reply.stream(files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) })
+            }
             if (r.header("Accept") ?? "").contains("metalink") {
                 return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: q.resolveParents)
             }
             return try await streamReplicas(dids, q)
         }
-        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool"),
+        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool nrandom:int"),
               statuses: [.dataIdentifierNotFound: .badRequest], list)
         t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
             let b = try r.jsonObject()
@@ -38,12 +49,8 @@ extension RucioAPI {
             return Reply.ok()
         }
         t.add(.get, "/replicas/:scope/:name/datasets", doc: RouteDoc("Dataset replicas")) { r in
-            let rows = try await catalog.replicas.datasetReplicas(r.param("scope"), r.param("name"))
-            return Reply.stream(rows.map { d in
-                ["scope": .string(r.param("scope")), "name": .string(r.param("name")), "rse": .string(d.rse.rse), "rse_id": .string(d.rse.id),
-                 "bytes": .int(d.bytes), "length": .int(d.length), "available_bytes": .int(d.availableBytes), "available_length": .int(d.availableLength),
-                 "state": d.availableLength == d.length ? "AVAILABLE" : "UNAVAILABLE", "created_at": .date(d.createdAt), "updated_at": .date(d.updatedAt), "accessed_at": .null]
-            })
+            let did = DIDRef(r.param("scope"), r.param("name"))
+            return Reply.stream(try await catalog.replicas.datasetReplicas(did.scope, did.name).map { Doc.datasetReplica(did, $0) })
         }
         t.add(.get, "/replicas/:scope", doc: RouteDoc("A scope alone (always 400, as Rucio)")) { _ in
             // A scope alone (ESAP's `replicas/<scope>/`) cannot be split into scope and name: Rucio answers 400.
@@ -53,7 +60,8 @@ extension RucioAPI {
             var q = ReplicaStore.ReplicaQuery()
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
-            let dids = [DIDRef(r.param("scope"), r.param("name"))]
+            // As for DIDs, a trailing slash is part of the name (`file1.dat/` is another, unknown, file).
+            let dids = try await catalog.replicas.knownDIDs([DIDRef(r.param("scope"), r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : ""))])
             if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: false) }
             return try await streamReplicas(dids, q)
         }

@@ -17,6 +17,9 @@ extension Doc {
         o["priority"] = .int(Int64(q.priority)); o["transfertool"] = .string("fts3")
         o["requested_at"] = JSON.date(q.requestedAt); o["submitted_at"] = JSON.date(q.submittedAt); o["started_at"] = JSON.date(q.startedAt)
         o["transferred_at"] = JSON.date(q.transferredAt); o["created_at"] = JSON.date(q.createdAt); o["updated_at"] = JSON.date(q.updatedAt)
+        // Columns of Rucio's request row Lakebed does not track.
+        for k in ["dest_url", "estimated_at", "estimated_started_at", "estimated_transferred_at", "last_processed_at", "last_processed_by",
+                  "staging_started_at", "staging_finished_at", "submitter_id"] { o[k] = .null }
         return .object(o)
     }
 }
@@ -28,23 +31,43 @@ extension RucioAPI {
         "N": "NO_SOURCES", "U": "SUBMISSION_FAILED", "A": "SUSPEND", "P": "PREPARING",
     ]
 
+    /// The states and RSEs of a request listing, checked as Rucio's `/requests/list` checks them.
+    static func requestListing(_ r: RucioRequest) throws -> (src: [String], dst: [String], states: [String]) {
+        // The client sends `request_states` as the repr of a Python list; accept that, commas, letters or names.
+        let raw = r.qAll("request_states").joined(separator: ",")
+        let states = raw.split(whereSeparator: { ",[]' \"".contains($0) }).map { s -> String in
+            let u = s.uppercased()
+            return Self.requestStates[u] ?? u
+        }
+        let src = r.q("src_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
+        let dst = r.q("dst_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
+        guard !states.isEmpty else { throw RucioError(.missingParameter, "Request state is missing") }
+        if src != nil && dst == nil { throw RucioError(.missingParameter, "Destination RSE is missing") }
+        if dst != nil && src == nil { throw RucioError(.missingParameter, "Source RSE is missing") }
+        guard let src, let dst else { throw RucioError.valueError("Source or destination RSE must be given") }
+        return ([src], [dst], states)
+    }
+
     func registerRequests(_ t: inout RouteTable) {
-        t.add(.get, "/requests/list", doc: RouteDoc("Transfer requests between RSEs", query: "src_rse:string dst_rse:string request_states:string")) { r in
-            // The client sends `request_states` as the repr of a Python list; accept that, commas, letters or names.
-            let raw = r.qAll("request_states").joined(separator: ",")
-            let states = raw.split(whereSeparator: { ",[]' \"".contains($0) }).map { s -> String in
-                let u = s.uppercased()
-                return Self.requestStates[u] ?? u
-            }
-            let src = r.q("src_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
-            let dst = r.q("dst_rse").flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
-            guard src != nil || dst != nil else { throw RucioError.valueError("Source or destination RSE must be given") }
-            let list = try await catalog.requests.listRequests(sources: src.map { [$0] } ?? [], destinations: dst.map { [$0] } ?? [], states: states)
-            return Reply.stream(list.map(Doc.request))
+        t.add(.get, "/requests/list", doc: RouteDoc("Transfer requests between RSEs", query: "src_rse:string dst_rse:string request_states!:string")) { r in
+            let q = try Self.requestListing(r)
+            return Reply.stream(try await catalog.requests.listRequests(sources: q.src, destinations: q.dst, states: q.states).map(Doc.request))
+        }
+        t.add(.get, "/requests/metrics", doc: RouteDoc("Transfer metrics per link", query: "src_rse:string dst_rse:string activity:string format:panda")) { r in
+            let metrics = try await catalog.requests.metrics(source: r.q("src_rse"), destination: r.q("dst_rse"), activity: r.q("activity"))
+            if r.q("format") == "panda" { return Reply.json(.object(JSONObject(metrics.map { ($0.0, JSON.object($0.1)) }))) }
+            return Reply.stream(metrics.map { .object($0.1) })
+        }
+        t.add(.get, "/requests/history/list", doc: RouteDoc("Finished transfer requests between RSEs", query: "src_rse:string dst_rse:string request_states!:string")) { r in
+            let q = try Self.requestListing(r)
+            return Reply.stream(try await catalog.requests.history(sources: q.src, destinations: q.dst, states: q.states).map(Doc.request))
+        }
+        t.add(.get, "/requests/history/:scope/:name/:rse", doc: RouteDoc("The finished transfer request of a file to an RSE")) { r in
+            Reply.json(Doc.request(try await catalog.requests.historyRequest(scope: r.param("scope"), name: r.param("name"), rse: r.param("rse"))))
         }
         t.add(.get, "/requests/:scope/:name/:rse", doc: RouteDoc("The transfer request of a file to an RSE")) { r in
             let all = try await catalog.requests.requests(scope: r.param("scope"), name: r.param("name"), rse: r.param("rse"))
-            return Reply.stream([Doc.request(all[0])])
+            return Reply.json(Doc.request(all[0]))
         }
         t.add(.get, "/rules/:id/analysis", doc: RouteDoc("Why a rule is stuck (rule show --examine)")) { r in
             let (error, transfers) = try await catalog.rules.examineRule(r.param("id"))

@@ -14,12 +14,21 @@ struct RucioAPI: Sendable {
         t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
         registerAccounts(&t)
+        registerIdentities(&t)
         registerScopes(&t)
         registerRSEs(&t)
+        registerDIDBulk(&t)
         registerDIDs(&t)
+        registerBadReplicas(&t)
         registerReplicas(&t)
+        registerLifetimeExceptions(&t)
+        registerConfig(&t)
+        registerHeartbeats(&t)
+        registerRedirect(&t)
         registerRules(&t)
+        registerTransferLimits(&t)
         registerRequests(&t)
+        registerMetaConventions(&t)
         registerSubscriptions(&t)
     }
 

@@ -17,5 +17,9 @@ extension RucioAPI {
             try await catalog.scopes.addScope(r.param("scope"), account: r.param("account"), by: r.caller)
             return Reply.created()
         }
+        t.add(.put, "/scopes/:account/:scope", doc: RouteDoc("Give a scope to another account")) { r in
+            try await catalog.scopes.updateScope(r.param("scope"), account: r.param("account"), by: r.caller)
+            return Reply.text("", status: .created, contentType: "text/html; charset=utf-8")
+        }
     }
 }

@@ -10,7 +10,7 @@ swift build
 echo "== swift test"
 swift test
 
-echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab, websocket-client; chromium"
+echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab, websocket-client; chromium, gfal2, davix"
 # The fts3 client needs M2Crypto, which builds from source with swig and OpenSSL's headers.
 if ! command -v swig >/dev/null || [ ! -e /usr/include/openssl/ssl.h ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -21,6 +21,13 @@ if ! command -v chromium >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   { $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; } \
     || echo "WARNING: could not install chromium; the dashboard test will fail" >&2
+fi
+# The WLCG storage clients (gfal2 with its HTTP and file plugins, davix), as sites and FTS use them: Debian's packages.
+if ! command -v gfal-copy >/dev/null || ! command -v davix-put >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/gfal2-plugins/libgfal_plugin_file.so ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+      gfal2 gfal2-plugin-http gfal2-plugin-file gfal2-util-scripts python3-gfal2 davix >/dev/null; } \
+    || echo "WARNING: could not install gfal2/davix; test_wlcg_clients.py will be skipped" >&2
 fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

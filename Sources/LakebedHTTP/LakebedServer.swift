@@ -20,6 +20,8 @@ public struct LakebedResponder: HTTPResponder {
     let metrics: RequestMetrics?
     let logger: Logger
     let siteGuard: SiteGuard
+    /// Large request bodies are read and handled one at a time (see `HTTPLimits.largeBody`).
+    let largeBodies = FairGate(slots: 1)
 
     public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
                 externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
@@ -87,11 +89,16 @@ public struct LakebedResponder: HTTPResponder {
             case .found(let found, let params):
                 route = found
                 endpoint = found.pattern
-                var req = request
-                let buffer = try await Self.readBody(&req, upTo: maxBody)
-                var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
-                if found.auth { rr.issuer = try await authenticate(request) }
-                return (try Self.negotiated(try await found.handler(rr), request: request), endpoint)
+                let declared = request.headers[.contentLength].flatMap { Int($0) } ?? 0
+                let handle: @Sendable () async throws -> Response = { [self] in
+                    var req = request
+                    let buffer = try await Self.readBody(&req, upTo: maxBody)
+                    var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                    if found.auth { rr.issuer = try await authenticate(request) }
+                    return try Self.negotiated(try await found.handler(rr), request: request)
+                }
+                if declared > HTTPLimits.largeBody && declared <= maxBody { return (try await largeBodies.run(handle), endpoint) }
+                return (try await handle(), endpoint)
             }
         } catch let f as HTTPFailure {
             return (Reply.error(RucioError(f)), endpoint)

@@ -41,4 +41,16 @@ public enum DefaultScenario {
     """
 
     public static func load() throws -> Scenario { try ScenarioParser.parse(yaml, file: "<default scenario>") }
+
+    /// `lakebed serve --empty`: a lake as a fresh Rucio is, only the root account with its userpass login.
+    public static let emptyYAML = """
+    name: empty
+    description: |
+      An empty lake, as a fresh Rucio deployment is: the root account (userpass ddmlab / secret) and nothing else. Add
+      RSEs, protocols, attributes, distances, scopes and accounts with the rucio client, as Rucio's dev environment does.
+    start: now
+    root_scopes: false
+    """
+
+    public static func loadEmpty() throws -> Scenario { try ScenarioParser.parse(emptyYAML, file: "<empty lake>") }
 }

@@ -20,6 +20,8 @@ public struct Scenario: Sendable {
     public var duration: TimeInterval?
     /// Whether to keep the default lake (SITE-A/B/C) and add to it, or start from an empty one.
     public var keepDefaultLake = false
+    /// Whether root gets the scopes `user.root` and `test` (every lake but `serve --empty`'s, which is as bare as a fresh Rucio).
+    public var rootScopes = true
 
     /// Rucio accounts to create (`accounts:`); `root` always exists and is not re-created.
     public var accounts: [AccountSeed] = []

@@ -199,7 +199,7 @@ public struct ScenarioParser {
     // MARK: sections
 
     mutating func scenario(_ map: Node.Mapping, _ root: Node) -> Scenario? {
-        let top = ["name", "description", "seed", "start", "time_scale", "duration", "keep_default_lake", "accounts", "scopes", "rses",
+        let top = ["name", "description", "seed", "start", "time_scale", "duration", "keep_default_lake", "root_scopes", "accounts", "scopes", "rses",
                    "distances", "topology", "retries", "files", "datasets", "containers", "rules", "iam_users", "basket", "timeline",
                    "faults", "expectations"]
         guard let f = fields(root, "", allowed: top) else { return nil }
@@ -213,6 +213,7 @@ public struct ScenarioParser {
         if let v = double(f["time_scale"], "time_scale") { if v < 0 { fail(f["time_scale"], "time_scale", "must be >= 0 (0 = manual)") } else { s.timeScale = v } }
         s.duration = duration(f["duration"], "duration")
         s.keepDefaultLake = bool(f["keep_default_lake"], "keep_default_lake") ?? false
+        s.rootScopes = bool(f["root_scopes"], "root_scopes") ?? true
         for (i, n) in list(f["accounts"], "accounts").enumerated() { if let a = account(n, "accounts[\(i)]") { s.accounts.append(a) } }
         for (i, n) in list(f["scopes"], "scopes").enumerated() {
             let p = "scopes[\(i)]"
@@ -512,7 +513,8 @@ public struct ScenarioParser {
         var rses = Set(s.rses.map(\.name))
         var accounts = Set(s.accounts.map(\.name)).union(["root"])
         var scopes = Set(s.scopes.map(\.name))
-        if s.keepDefaultLake { rses.formUnion(["SITE-A", "SITE-B", "SITE-C"]); scopes.formUnion(["user.root", "test"]) }
+        if s.keepDefaultLake { rses.formUnion(["SITE-A", "SITE-B", "SITE-C"]) }
+        if s.rootScopes { scopes.formUnion(["user.root", "test"]) }
         accounts.insert("root")
         for sc in s.scopes where !accounts.contains(sc.account) { fail(root, "scopes", "scope \(sc.name) belongs to unknown account `\(sc.account)`") }
         for f in s.files {

@@ -77,7 +77,7 @@ public final class ScenarioRunner: Sendable {
     public func seed(progress: (@Sendable (Int, Int) -> Void)? = nil) async throws {
         let s = scenario
         driver.clock.advance(to: s.start)
-        try await DefaultLake.seedRoot(catalog)
+        try await DefaultLake.seedRoot(catalog, scopes: s.rootScopes)
         if s.keepDefaultLake { try await DefaultLake.seedSites(catalog) }
         for a in s.accounts where a.name != "root" {
             try await catalog.accounts.addAccount(a.name, type: a.type, email: a.email, by: nil)

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
+    @Flag(name: .long, help: "Start an empty lake, as a fresh Rucio is: only the root account (userpass ddmlab / secret), no RSEs, no scopes; bootstrap it with the rucio client. Its folder defaults to ./lakebed-data/scenarios/empty.")
+    var empty = false
+
     @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario; a scenario's folder that holds an earlier run needs it).")
     var fresh = false
 
@@ -73,6 +76,13 @@ struct Serve: AsyncParsableCommand {
         let logger = logging.bootstrap()
         FileLimit.raise()
         var loaded: Scenario? = nil
+        if empty {
+            if scenario != nil {
+                FileHandle.standardError.write(Data("--empty starts a lake with no scenario: give --empty or --scenario, not both\n".utf8))
+                throw ExitCode(2)
+            }
+            loaded = try DefaultScenario.loadEmpty()
+        }
         if let scenario {
             do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
                 FileHandle.standardError.write(Data("Scenario \(scenario) has mistakes:\n\(e.description)\n".utf8))

@@ -17,10 +17,11 @@ public enum DefaultLake {
         return true
     }
 
-    /// The root account with its userpass login and scopes `user.root` and `test`.
-    public static func seedRoot(_ catalog: Catalog) async throws {
+    /// The root account with its userpass login and (unless `scopes` is false) the scopes `user.root` and `test`.
+    public static func seedRoot(_ catalog: Catalog, scopes: Bool = true) async throws {
         try await catalog.accounts.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
         try await catalog.auth.addIdentity(account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
+        guard scopes else { return }
         for scope in ["user.root", "test"] { try await catalog.scopes.addScope(scope, account: "root", by: nil) }
     }
 

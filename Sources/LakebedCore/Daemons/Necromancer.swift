@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// Rucio's necromancer: replicas declared BAD are recovered from another copy (their locks go back to REPLICATING

@@ -7,7 +7,7 @@ struct RucioAPI: Sendable {
     let catalog: Catalog
     let version: String
     /// Turns for the pages of big listings (replicas, files, DID searches), shared by every client.
-    let listings = ListingGate()
+    let listings = FairGate()
 
     func register(_ t: inout RouteTable) {
         t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }

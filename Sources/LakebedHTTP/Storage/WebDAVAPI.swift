@@ -170,6 +170,9 @@ public struct WebDAVAPI: Sendable {
                 length = r.upperBound - r.lowerBound + 1
                 headers.append(("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"))
             }
+            if let wanted = request.headers[HTTPField.Name("Want-Digest")!], let digest = try Self.digest(wanted, of: target) {
+                headers.append(("Digest", digest))
+            }
             var fields = Self.fields(headers)
             fields[.contentType] = "application/octet-stream"
             fields[.contentLength] = String(length)
@@ -189,6 +192,22 @@ public struct WebDAVAPI: Sendable {
             }
             return Response(status: status, headers: fields, body: body)
         }
+    }
+
+    /// RFC 3230 instance digests for `Want-Digest` (what gfal2 and davix ask for `gfal-sum`): `adler32` as 8 hex
+    /// digits, `md5` base64-encoded, in the order the client asked, the ones Lakebed knows. Nil when it asked for none of them.
+    static func digest(_ wanted: String, of target: Target) throws -> String? {
+        let asked = wanted.split(separator: ",").compactMap { $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known = asked.filter { $0 == "adler32" || $0 == "md5" }
+        guard !known.isEmpty else { return nil }
+        let sums = try Checksums.ofFile(at: try target.storage.absolute(target.rel))
+        let md5 = Data(stride(from: 0, to: sums.md5.count, by: 2).compactMap { i -> UInt8? in
+            let a = sums.md5.index(sums.md5.startIndex, offsetBy: i)
+            return UInt8(sums.md5[a..<sums.md5.index(a, offsetBy: 2)], radix: 16)
+        })
+        var seen = Set<String>()
+        return known.filter { seen.insert($0).inserted }.map { $0 == "adler32" ? "adler32=\(sums.adler32)" : "md5=\(md5.base64EncodedString())" }
+            .joined(separator: ",")
     }
 
     func put(_ request: Request, _ target: Target) async throws -> Response {

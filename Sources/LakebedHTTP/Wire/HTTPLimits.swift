@@ -11,6 +11,9 @@ import NIOHTTPTypes
 public enum HTTPLimits {
     /// Largest request body on the Rucio API and the control API (413 `RequestEntityTooLarge` beyond it).
     public static let maxBody = 32 << 20
+    /// A request body larger than this is read and handled one at a time (`LakebedResponder.largeBodies`): parsing JSON
+    /// costs several times the body's size, and that must not multiply with the number of clients.
+    public static let largeBody = 1 << 20
     /// Largest request body on the IAM's endpoints.
     public static let maxIAMBody = 1 << 20
     /// Largest request line plus header lines of one request (and largest single header line).
@@ -32,6 +35,8 @@ public enum HTTPLimits {
 ///   format, then the connection is closed (Hummingbird alone would answer a bare 400);
 /// - a request asking for a protocol upgrade is answered as usual, then the connection is closed: Lakebed upgrades
 ///   nothing, and the decoder parses nothing more after such a request, so a keep-alive client would wait forever.
+/// - a request with `Expect: 100-continue` (gfal2, davix and curl send it before a large PUT) gets `100 Continue` at
+///   once, so the client sends its body instead of waiting (RFC 9110 §10.1.1; Hummingbird does not answer it).
 /// Other protocol errors, and an overflow while an earlier response is still being written, go on to Hummingbird.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -45,6 +50,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
         inFlight += 1
+        if head.headerFields[.expect]?.lowercased() == "100-continue" {
+            head.headerFields[.expect] = nil
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            if head.headerFields[.upgrade] == nil { return context.fireChannelRead(wrapInboundOut(.head(head))) }
+        }
         if head.headerFields[.upgrade] != nil, head.headerFields[.connection]?.lowercased().contains("upgrade") == true {
             head.headerFields[.connection] = "close"
             closeAfterResponse = true

@@ -4,10 +4,10 @@ import HTTPTypes
 import LakebedCore
 import NIOCore
 
-/// How many listing pages are built at once across every client, with waiting listings served in arrival order, one
-/// page per turn: a big listing takes its turn with the others, and requests that need no page (`/ping`, a DID
-/// lookup) never queue behind them.
-public actor ListingGate {
+/// A first-come-first-served gate of a few slots for expensive work shared by every client: listing pages (a big
+/// listing takes its turn, one page per turn, and requests that need no page never queue behind it) and large request
+/// bodies (one parsed at a time, so concurrent 32 MiB bodies cannot multiply the memory a parse costs).
+public actor FairGate {
     let slots: Int
     var busy = 0
     var waiters: [CheckedContinuation<Void, Never>] = []
@@ -49,7 +49,7 @@ extension Reply {
     /// where the next starts (nil: done). The first page is read before answering, so a bad request is still a Rucio
     /// error with its status; the others are written as they are read, so memory holds one page and the first byte
     /// leaves at once. Each page takes its turn at `gate`.
-    static func streamPages<Cursor: Sendable>(_ gate: ListingGate, from start: Cursor,
+    static func streamPages<Cursor: Sendable>(_ gate: FairGate, from start: Cursor,
                                               _ page: @escaping @Sendable (Cursor) async throws -> ([JSON], Cursor?)) async throws -> Response {
         @Sendable func text(_ rows: [JSON]) -> String {
             var out = ""

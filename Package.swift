@@ -11,7 +11,7 @@ let package = Package(
     name: "Lakebed",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "lakebed", targets: ["lakebed"]),
+        .executable(name: "lakebed", targets: ["lakebed"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
@@ -114,9 +114,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LakebedCoreTests", dependencies: ["LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LakebedScenariosTests", dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedOIDC", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LakebedScenariosTests",
+            dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedOIDC", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedHTTPTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import LakebedCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,10 +24,11 @@ final class DataFolderLock: Sendable {
             close(fd)
             let endpoints = FileManager.default.contents(atPath: (dataDir as NSString).appendingPathComponent("endpoints.json"))
             let url = endpoints.flatMap { try? JSONParser.parse(Array($0)) }?.objectValue?["url"]?.stringValue
-            throw LakeOpenError(description: """
-                \(dataDir) is in use by another lakebed (\(holder.isEmpty ? "pid unknown" : "pid \(holder)")\(url.map { ", at \($0)" } ?? "")). \
-                Stop it first, or give this one another --data-dir.
-                """)
+            throw LakeOpenError(
+                description: """
+                    \(dataDir) is in use by another lakebed (\(holder.isEmpty ? "pid unknown" : "pid \(holder)")\(url.map { ", at \($0)" } ?? "")). \
+                    Stop it first, or give this one another --data-dir.
+                    """)
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)

@@ -70,8 +70,10 @@ public final class Lake: Sendable {
     /// The data folder's lock, held while this lake is open (nil for headless simulations in their own folder).
     let folderLock: DataFolderLock?
 
-    private init(catalog: Catalog, clock: VirtualClock, iam: IAM?, engine: TransferEngine, driver: LakeDriver, scenario: ScenarioRunner,
-                 seeded: Bool, playsScenarioFile: Bool, timeScale: Double, folderLock: DataFolderLock?) {
+    private init(
+        catalog: Catalog, clock: VirtualClock, iam: IAM?, engine: TransferEngine, driver: LakeDriver, scenario: ScenarioRunner,
+        seeded: Bool, playsScenarioFile: Bool, timeScale: Double, folderLock: DataFolderLock?
+    ) {
         self.catalog = catalog
         self.clock = clock
         self.iam = iam
@@ -111,12 +113,14 @@ public final class Lake: Sendable {
         // over those bytes would hide the loss, so say so and stop.
         let rses = (dataDir as NSString).appendingPathComponent("rses")
         if !FileManager.default.fileExists(atPath: catalogFile),
-           let held = try? FileManager.default.contentsOfDirectory(atPath: rses), !held.isEmpty {
-            throw LakeOpenError(description: """
-                \(dataDir) holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", "))\(held.count > 3 ? ", …" : "")) but no catalog.sqlite: \
-                its catalog is lost, and Lakebed will not seed a new lake over those bytes. Restore catalog.sqlite, or move \
-                the folder aside (or remove its rses/) to start a new lake.
-                """)
+            let held = try? FileManager.default.contentsOfDirectory(atPath: rses), !held.isEmpty
+        {
+            throw LakeOpenError(
+                description: """
+                    \(dataDir) holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", "))\(held.count > 3 ? ", …" : "")) but no catalog.sqlite: \
+                    its catalog is lost, and Lakebed will not seed a new lake over those bytes. Restore catalog.sqlite, or move \
+                    the folder aside (or remove its rses/) to start a new lake.
+                    """)
         }
         if loaded != nil || !FileManager.default.fileExists(atPath: catalogFile) {
             _ = FileManager.default.createFile(atPath: seedingMarker, contents: Data())
@@ -130,7 +134,8 @@ public final class Lake: Sendable {
         }
         // After a finished restore (which moves the count past the mark), so a deliberate return is never taken for a loss.
         if let (count, mark) = try catalog.noticeRollBack() {
-            logger.error("""
+            logger.error(
+                """
                 the catalog was rolled back: its commit count is \(count), but this lake saw \(mark.seq) committed \
                 (\(mark.writtenAt)). Changes were lost; `lakebed check` reports it until catalog.mark.rolled-back is removed
                 """)
@@ -169,8 +174,9 @@ public final class Lake: Sendable {
             _ = try await ConveyorSubmitter(catalog: catalog).requeueInFlightRequests()
         }
         clock.setPaused(false)
-        return Lake(catalog: catalog, clock: clock, iam: iam, engine: engine, driver: driver, scenario: runner, seeded: seeded,
-                    playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock)
+        return Lake(
+            catalog: catalog, clock: clock, iam: iam, engine: engine, driver: driver, scenario: runner, seeded: seeded,
+            playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock)
     }
 
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
@@ -182,8 +188,9 @@ public final class Lake: Sendable {
         await driver.connectEventLog()
         let runner = ScenarioRunner(scenario: scenario, driver: driver)
         try await runner.seed(progress: seedProgress)
-        return Lake(catalog: catalog, clock: clock, iam: nil, engine: engine, driver: driver, scenario: runner, seeded: true,
-                    playsScenarioFile: true, timeScale: 0, folderLock: nil)
+        return Lake(
+            catalog: catalog, clock: clock, iam: nil, engine: engine, driver: driver, scenario: runner, seeded: true,
+            playsScenarioFile: true, timeScale: 0, folderLock: nil)
     }
 
     /// Every HTTP service of the lake behind one responder: the Rucio API, IAM, FTS, WebDAV storage, ESAP, the
@@ -193,31 +200,39 @@ public final class Lake: Sendable {
     public func responder(logger: Logger, loopbackOnly: Bool = true, controlToken: String? = nil) throws -> LakebedResponder {
         guard let iam else { throw LakeOpenError(description: "a headless simulation serves no HTTP") }
         let catalog = self.catalog
-        let fts = FTSAPI(catalog: catalog, engine: engine, authenticate: { token in
-            let name: String
-            if TokenInfo.looksLikeJWT(token) {
-                guard let sub = (try? await iam.validate(token))?.sub else { return nil }
-                name = sub
-            } else {
-                guard let account = (try? await catalog.auth.validateNativeToken(token))?.account else { return nil }
-                name = account
-            }
-            return FTSCaller(name: name, privileged: await iam.rucioIssuer(anyToken: token, catalog: catalog)?.isAdmin ?? false)
-        }, storageCheck: { token, rse, path, write in
-            await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
-        })
+        let fts = FTSAPI(
+            catalog: catalog, engine: engine,
+            authenticate: { token in
+                let name: String
+                if TokenInfo.looksLikeJWT(token) {
+                    guard let sub = (try? await iam.validate(token))?.sub else { return nil }
+                    name = sub
+                } else {
+                    guard let account = (try? await catalog.auth.validateNativeToken(token))?.account else { return nil }
+                    name = account
+                }
+                return FTSCaller(name: name, privileged: await iam.rucioIssuer(anyToken: token, catalog: catalog)?.isAdmin ?? false)
+            },
+            storageCheck: { token, rse, path, write in
+                await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
+            })
         let requestMetrics = RequestMetrics()
         let loopback = Loopback(controlToken: controlToken)
-        let webdav = WebDAVAPI(catalog: catalog, authorize: { token, rse, path, operation in
-            await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
-                .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-        }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
+        let webdav = WebDAVAPI(
+            catalog: catalog,
+            authorize: { token, rse, path, operation in
+                await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
+                    .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
+            }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
-            mounts: [IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam, token: controlToken).mount, webdav.mount,
-                     ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
-                     MetricsAPI(driver: driver, requests: requestMetrics).mount],
+            mounts: [
+                IAMRoutes(iam: iam).mount(), fts.mount, ControlAPI(driver: driver, scenario: runner, iam: iam, token: controlToken).mount,
+                webdav.mount,
+                ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
+                MetricsAPI(driver: driver, requests: requestMetrics).mount,
+            ],
             metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
         loopback.attach(responder)
         return responder
@@ -256,12 +271,13 @@ public final class Lake: Sendable {
         let interrupted = fm.fileExists(atPath: (dir as NSString).appendingPathComponent(".seeding"))
         if fm.fileExists(atPath: catalog) && !interrupted {
             guard fresh else {
-                throw LakeOpenError(description: given == nil
-                    ? """
+                throw LakeOpenError(
+                    description: given == nil
+                        ? """
                         \(dir) holds the lake of an earlier `lakebed serve --scenario` (\(scenario.name)). A scenario seeds an \
                         empty lake: add --fresh to start it over (this wipes that folder's catalog and RSE bytes), or give another --data-dir.
                         """
-                    : """
+                        : """
                         \(dir) already holds a lake. A scenario seeds an empty one: add --fresh to wipe it, or leave out --data-dir \
                         for the scenario's own folder (\(scenarioDataDir(scenario.name))).
                         """)
@@ -273,8 +289,10 @@ public final class Lake: Sendable {
 
     /// Removes a lake's catalog, RSE directories and snapshots (keys, certificates and endpoints stay).
     public static func wipe(_ dir: String) {
-        for item in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.mark", "catalog.mark.tmp", "catalog.mark.rolled-back",
-                     "rses", "snapshots", ".seeding"] {  // never .lock
+        for item in [
+            "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.mark", "catalog.mark.tmp", "catalog.mark.rolled-back",
+            "rses", "snapshots", ".seeding",
+        ] {  // never .lock
             try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(item))
         }
     }

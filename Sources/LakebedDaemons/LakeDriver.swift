@@ -77,20 +77,27 @@ public final class LakeDriver: Sendable {
     /// When the next daemon has something to do by itself.
     public func nextEventTime() async throws -> Date? {
         let policy = await engine.policy
-        let candidates = [try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy), try await JudgeCleaner(catalog: catalog).nextRuleExpiry(),
-                          try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil,
-                          try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil]
+        let candidates = [
+            try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy),
+            try await JudgeCleaner(catalog: catalog).nextRuleExpiry(),
+            try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil,
+            try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil,
+        ]
         return candidates.compactMap { $0 }.min()
     }
 
     /// Moves the clock to `target`, stopping at every event on the way (and at whatever `also` says is next:
     /// a scenario's timeline). Returns the number of stops.
     @discardableResult
-    public func advance(to target: Date, also: (@Sendable () async throws -> Date?)? = nil, at stop: (@Sendable (Date) async throws -> Void)? = nil) async throws -> Int {
+    public func advance(
+        to target: Date, also: (@Sendable () async throws -> Date?)? = nil, at stop: (@Sendable (Date) async throws -> Void)? = nil
+    ) async throws -> Int {
         try await exclusive { try await self.advanceHeld(to: target, also: also, at: stop) }
     }
 
-    func advanceHeld(to target: Date, also: (@Sendable () async throws -> Date?)?, at stop: (@Sendable (Date) async throws -> Void)?) async throws -> Int {
+    func advanceHeld(
+        to target: Date, also: (@Sendable () async throws -> Date?)?, at stop: (@Sendable (Date) async throws -> Void)?
+    ) async throws -> Int {
         var stops = 0
         var stalled = 0
         while true {
@@ -123,7 +130,10 @@ actor Gate {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     func lock() async {
-        if !busy { busy = true; return }
+        if !busy {
+            busy = true
+            return
+        }
         await withCheckedContinuation { waiters.append($0) }
     }
     func unlock() {

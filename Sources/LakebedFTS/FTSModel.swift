@@ -3,14 +3,24 @@ public import LakebedCore
 
 /// File states as FTS3 reports them.
 public enum FTSFileState: String, Sendable, CaseIterable {
-    case submitted = "SUBMITTED", ready = "READY", active = "ACTIVE", finished = "FINISHED", failed = "FAILED", canceled = "CANCELED"
+    case submitted = "SUBMITTED"
+    case ready = "READY"
+    case active = "ACTIVE"
+    case finished = "FINISHED"
+    case failed = "FAILED"
+    case canceled = "CANCELED"
     public var isTerminal: Bool { self == .finished || self == .failed || self == .canceled }
 }
 
 /// Job states as FTS3 reports them.
 public enum FTSJobState: String, Sendable, CaseIterable {
-    case submitted = "SUBMITTED", ready = "READY", active = "ACTIVE", finished = "FINISHED", failed = "FAILED"
-    case finishedDirty = "FINISHEDDIRTY", canceled = "CANCELED"
+    case submitted = "SUBMITTED"
+    case ready = "READY"
+    case active = "ACTIVE"
+    case finished = "FINISHED"
+    case failed = "FAILED"
+    case finishedDirty = "FINISHEDDIRTY"
+    case canceled = "CANCELED"
     public var isTerminal: Bool { [.finished, .failed, .finishedDirty, .canceled].contains(self) }
 }
 

@@ -15,8 +15,10 @@ public struct LinkSettings: Sendable, Equatable {
     /// The error a failure reports.
     public var failureReason: String?
 
-    public init(bandwidth: Double = 100_000_000, latency: TimeInterval = 1, concurrency: Int = 10,
-                failureRate: Double = 0, down: Bool = false, failureReason: String? = nil) {
+    public init(
+        bandwidth: Double = 100_000_000, latency: TimeInterval = 1, concurrency: Int = 10,
+        failureRate: Double = 0, down: Bool = false, failureReason: String? = nil
+    ) {
         self.bandwidth = bandwidth
         self.latency = latency
         self.concurrency = concurrency
@@ -121,8 +123,10 @@ public struct Topology: Sendable, Equatable {
         change(&s)
         if src == "*" && dst == "*" { defaults = s } else { links[LinkKey(src, dst)] = s }
         guard src == "*" || dst == "*" else { return }
-        for key in links.keys.sorted() where key != LinkKey(src, dst)
-            && (src == "*" || key.source == src) && (dst == "*" || key.destination == dst) {
+        for key in links.keys.sorted()
+        where key != LinkKey(src, dst)
+            && (src == "*" || key.source == src) && (dst == "*" || key.destination == dst)
+        {
             change(&links[key]!)
         }
     }

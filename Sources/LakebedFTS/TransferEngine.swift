@@ -45,8 +45,10 @@ public actor TransferEngine {
     /// Finished jobs kept for inspection.
     public var jobHistory = 10_000
 
-    public init(catalog: Catalog, topology: Topology = Topology(), policy: RetryPolicy = RetryPolicy(), seed: UInt64 = 0,
-                host: String = "lakebed-fts", logger: Logger = Logger(label: "lakebed.fts")) {
+    public init(
+        catalog: Catalog, topology: Topology = Topology(), policy: RetryPolicy = RetryPolicy(), seed: UInt64 = 0,
+        host: String = "lakebed-fts", logger: Logger = Logger(label: "lakebed.fts")
+    ) {
         self.catalog = catalog
         self.topology = topology
         catalog.retryPolicy = policy
@@ -76,7 +78,13 @@ public actor TransferEngine {
 
     /// Drops every job and file (after a catalog reset or restore); requests in flight are requeued by the catalog.
     public func reset(at time: Date) {
-        jobs = [:]; jobOrder = []; files = [:]; waiting = [:]; active = [:]; stats = [:]; nextFileID = 1
+        jobs = [:]
+        jobOrder = []
+        files = [:]
+        waiting = [:]
+        active = [:]
+        stats = [:]
+        nextFileID = 1
         simTime = time
     }
 
@@ -120,10 +128,13 @@ public actor TransferEngine {
 
     /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step. `jobID`: the id to file it under
     /// (FTS's REST API gives random ones); nil takes the next from the seeded sequence, as the conveyor's jobs do.
-    public func submit(files specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int = 3, verifyChecksum: String = "b",
-                       metadata: String? = nil, overwrite: Bool = false) -> FTSJob {
-        makeJob(specs, submitter: submitter, jobID: jobID, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
-                overwrite: overwrite, at: max(simTime, catalog.clock.now()))
+    public func submit(
+        files specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int = 3, verifyChecksum: String = "b",
+        metadata: String? = nil, overwrite: Bool = false
+    ) -> FTSJob {
+        makeJob(
+            specs, submitter: submitter, jobID: jobID, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
+            overwrite: overwrite, at: max(simTime, catalog.clock.now()))
     }
 
     public func job(_ id: String) -> FTSJob? { jobs[id] }
@@ -191,22 +202,26 @@ public actor TransferEngine {
     }
 
     private func newJobID() -> String {
-        let a = jobIDs.next(), b = jobIDs.next()
+        let a = jobIDs.next()
+        let b = jobIDs.next()
         let h = String(format: "%016llx%016llx", a, b)
         let c = Array(h)
         return "\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))"
     }
 
     @discardableResult
-    private func makeJob(_ specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int, verifyChecksum: String,
-                         metadata: String?, overwrite: Bool, at time: Date) -> FTSJob {
+    private func makeJob(
+        _ specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int, verifyChecksum: String,
+        metadata: String?, overwrite: Bool, at time: Date
+    ) -> FTSJob {
         let id = jobID.flatMap { jobs[$0] == nil ? $0 : nil } ?? newJobID()
         var ids: [Int] = []
         for spec in specs {
             let fid = nextFileID
             nextFileID += 1
-            let f = FTSFile(fileID: fid, jobID: id, spec: spec, state: .submitted, reason: "", submitTime: time, startTime: nil,
-                            finishTime: nil, remaining: Double(spec.bytes), flowFrom: nil, plannedFailure: nil)
+            let f = FTSFile(
+                fileID: fid, jobID: id, spec: spec, state: .submitted, reason: "", submitTime: time, startTime: nil,
+                finishTime: nil, remaining: Double(spec.bytes), flowFrom: nil, plannedFailure: nil)
             files[fid] = f
             let link = LinkKey(spec.sourceSE, spec.destSE)
             waiting[link, default: []].append(fid)
@@ -214,8 +229,9 @@ public actor TransferEngine {
             ids.append(fid)
             emit(.submitted, f, at: time)
         }
-        let job = FTSJob(jobID: id, state: .submitted, submitTime: time, finishTime: nil, submitter: submitter, priority: priority,
-                         verifyChecksum: verifyChecksum, metadata: metadata, fileIDs: ids, reason: "", overwrite: overwrite)
+        let job = FTSJob(
+            jobID: id, state: .submitted, submitTime: time, finishTime: nil, submitter: submitter, priority: priority,
+            verifyChecksum: verifyChecksum, metadata: metadata, fileIDs: ids, reason: "", overwrite: overwrite)
         jobs[id] = job
         jobOrder.append(id)
         trimHistory()
@@ -231,7 +247,9 @@ public actor TransferEngine {
                 for fid in j.fileIDs { files[fid] = nil }
                 jobs[id] = nil
                 excess -= 1
-            } else { keep.append(id) }
+            } else {
+                keep.append(id)
+            }
         }
         jobOrder = keep
     }
@@ -255,8 +273,9 @@ public actor TransferEngine {
             while i < group.count {
                 let chunk = group[i..<min(i + filesPerJob, group.count)]
                 i += filesPerJob
-                let job = makeJob(Array(chunk), submitter: "rucio", priority: chunk.map(\.priority).max() ?? 3, verifyChecksum: "b",
-                                  metadata: nil, overwrite: true, at: t)
+                let job = makeJob(
+                    Array(chunk), submitter: "rucio", priority: chunk.map(\.priority).max() ?? 3, verifyChecksum: "b",
+                    metadata: nil, overwrite: true, at: t)
                 for a in chunk { if let rid = a.requestID { pairs.append((rid, job.jobID)) } }
             }
         }
@@ -304,10 +323,15 @@ public actor TransferEngine {
             for id in ids {
                 guard let f = files[id], let from = f.flowFrom else { continue }
                 let when: Date
-                if from > simTime { when = from }
-                else if f.remaining <= Self.tolerance(share) || share.isInfinite { when = simTime }
-                else if share <= 0 { continue }
-                else { when = simTime.addingTimeInterval(f.remaining / share) }
+                if from > simTime {
+                    when = from
+                } else if f.remaining <= Self.tolerance(share) || share.isInfinite {
+                    when = simTime
+                } else if share <= 0 {
+                    continue
+                } else {
+                    when = simTime.addingTimeInterval(f.remaining / share)
+                }
                 best = min(best ?? when, when)
             }
         }
@@ -343,11 +367,17 @@ public actor TransferEngine {
             let tol = Self.tolerance(s.bandwidth / Double(max(1, flowing.count)))
             var keep: [Int] = []
             for id in ids {
-                guard let f = files[id], let from = f.flowFrom, from <= t, f.remaining <= tol else { keep.append(id); continue }
+                guard let f = files[id], let from = f.flowFrom, from <= t, f.remaining <= tol else {
+                    keep.append(id)
+                    continue
+                }
                 if availability == nil { availability = try await catalog.rses.rseAvailability() }
                 var outage: String? = nil
-                if availability?[link.destination]?.write == false { outage = "DESTINATION [503] \(link.destination) is not available for writing" }
-                else if availability?[link.source]?.read == false { outage = "SOURCE [503] \(link.source) is not available for reading" }
+                if availability?[link.destination]?.write == false {
+                    outage = "DESTINATION [503] \(link.destination) is not available for writing"
+                } else if availability?[link.source]?.read == false {
+                    outage = "SOURCE [503] \(link.source) is not available for reading"
+                }
                 ended.append((id, link, finishBytes(id, link: link, at: t, outage: outage)))
             }
             active[link] = keep
@@ -455,10 +485,15 @@ public actor TransferEngine {
         guard states.allSatisfy(\.isTerminal) else { return }
         let finished = states.filter { $0 == .finished }.count
         let canceled = states.filter { $0 == .canceled }.count
-        if canceled > 0 && finished == 0 { j.state = .canceled }
-        else if finished == states.count { j.state = .finished }
-        else if finished == 0 { j.state = .failed }
-        else { j.state = .finishedDirty }
+        if canceled > 0 && finished == 0 {
+            j.state = .canceled
+        } else if finished == states.count {
+            j.state = .finished
+        } else if finished == 0 {
+            j.state = .failed
+        } else {
+            j.state = .finishedDirty
+        }
         j.finishTime = t
         if j.state != .finished {
             j.reason = j.fileIDs.compactMap { files[$0] }.first { $0.state != .finished }?.reason ?? ""
@@ -468,9 +503,10 @@ public actor TransferEngine {
 
     private func emit(_ kind: TransferEvent.Kind, _ f: FTSFile, at t: Date, reason: String? = nil) {
         guard !sinks.isEmpty else { return }
-        let e = TransferEvent(time: t, kind: kind, jobID: f.jobID, fileID: f.fileID, source: f.spec.sourceSE, destination: f.spec.destSE,
-                              bytes: f.spec.bytes, requestID: f.spec.requestID,
-                              did: f.spec.scope.map { "\($0):\(f.spec.name ?? "")" }, reason: reason)
+        let e = TransferEvent(
+            time: t, kind: kind, jobID: f.jobID, fileID: f.fileID, source: f.spec.sourceSE, destination: f.spec.destSE,
+            bytes: f.spec.bytes, requestID: f.spec.requestID,
+            did: f.spec.scope.map { "\($0):\(f.spec.name ?? "")" }, reason: reason)
         for s in sinks { s(e) }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import LakebedCore
 public import LakebedDaemons
-public import LakebedScenarios
 import LakebedFTS
+public import LakebedScenarios
 public import Logging
 public import ServiceLifecycle
 
@@ -31,13 +31,16 @@ public struct DaemonService: Service {
                 do { try driver.catalog.maintain() } catch { logger.error("catalog maintenance failed: \(error)") }
             }
             do {
-                let driver = self.driver, scenario = self.scenario
+                let driver = self.driver
+                let scenario = self.scenario
                 let rep = try await driver.exclusive {
                     if let scenario { try await scenario.applyDue(driver.clock.now()) }
                     return try await driver.tick()
                 }
                 if rep.expiredRules + rep.reapedReplicas + rep.repairedRules > 0 {
-                    logger.info("daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules")
+                    logger.info(
+                        "daemons: expired \(rep.expiredRules) rules, reaped \(rep.reapedReplicas) replicas (\(rep.reapedBytes) bytes), repaired \(rep.repairedRules) rules"
+                    )
                 }
             } catch is CancellationError {
                 return  // shutting down

@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 public import Logging
 import NIOCore
@@ -23,9 +23,11 @@ public struct LakebedResponder: HTTPResponder {
     /// Large request bodies are read and handled one at a time (see `HTTPLimits.largeBody`).
     let largeBodies = FairGate(slots: 1)
 
-    public init(catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
-                externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
-                siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http")) {
+    public init(
+        catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
+        externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
+        siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http")
+    ) {
         self.catalog = catalog
         self.siteGuard = siteGuard
         self.metrics = metrics
@@ -46,12 +48,18 @@ public struct LakebedResponder: HTTPResponder {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let method = Self.metricMethods.contains(request.method) ? request.method.rawValue : "OTHER"  // bounded labels
         metrics?.record(endpoint: endpoint, method: method, status: response.status.code, seconds: seconds)
-        logger.debug("request", metadata: ["method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "endpoint": "\(endpoint)",
-                                           "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))"])
+        logger.debug(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "endpoint": "\(endpoint)",
+                "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", seconds * 1000))",
+            ])
         return response
     }
 
-    static let metricMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .options, .patch, .init("PROPFIND")!, .init("MKCOL")!, .init("MOVE")!, .init("COPY")!]
+    static let metricMethods: Set<HTTPRequest.Method> = [
+        .get, .head, .post, .put, .delete, .options, .patch, .init("PROPFIND")!, .init("MKCOL")!, .init("MOVE")!, .init("COPY")!,
+    ]
 
     /// Routes a request and answers it; `endpoint` is the matched route's pattern (`-` when none matched).
     func dispatch(_ request: Request) async -> (response: Response, endpoint: String) {
@@ -64,11 +72,18 @@ public struct LakebedResponder: HTTPResponder {
             if fault.delay > 0 { try? await Task.sleep(for: .milliseconds(Int(fault.delay * 1000))) }
             if let status = fault.status {
                 let cls: RucioExceptionClass = status == 503 ? .resourceTemporaryUnavailable : .rucioException
-                return (Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status)), "fault")
+                return (
+                    Reply.error(RucioError(cls, "Injected fault: \(request.uri.path) answers \(status) (scenario)"), status: .init(code: status)),
+                    "fault"
+                )
             }
         }
         if segments.first == "iam", catalog.faults.iamDown {
-            return (Reply.make(.serviceUnavailable, "application/json", #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#), "fault")
+            return (
+                Reply.make(
+                    .serviceUnavailable, "application/json",
+                    #"{"error": "temporarily_unavailable", "error_description": "IAM is unreachable (scenario)"}"#), "fault"
+            )
         }
         for mount in mounts where segments.starts(with: mount.prefix) {
             let rest = Array(segments.dropFirst(mount.prefix.count))
@@ -93,7 +108,8 @@ public struct LakebedResponder: HTTPResponder {
                 let handle: @Sendable () async throws -> Response = { [self] in
                     var req = request
                     let buffer = try await Self.readBody(&req, upTo: maxBody)
-                    var rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                    var rr = RucioRequest(
+                        request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                     if found.auth { rr.issuer = try await authenticate(request) }
                     return try Self.negotiated(try await found.handler(rr), request: request)
                 }
@@ -114,17 +130,21 @@ public struct LakebedResponder: HTTPResponder {
     /// route made can be checked instead of a list of types per route.
     static func negotiated(_ response: Response, request: Request) throws -> Response {
         guard request.method == .get || request.method == .head, response.status.code < 300,
-              let accept = request.headers[.accept], !accept.isEmpty,
-              let type = response.headers[.contentType]?.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
-              ["application/json", "application/x-json-stream", "application/metalink4+xml"].contains(type) else { return response }
+            let accept = request.headers[.accept], !accept.isEmpty,
+            let type = response.headers[.contentType]?.split(separator: ";").first.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
+            ["application/json", "application/x-json-stream", "application/metalink4+xml"].contains(type)
+        else { return response }
         let ranges = accept.split(separator: ",").compactMap { $0.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() }
         let major = type.split(separator: "/").first.map(String.init) ?? ""
         if ranges.contains(where: { $0 == type || $0 == "*/*" || $0 == major + "/*" }) { return response }
-        throw RucioError(.unsupportedRequestedContentType, "The requested content type \(Validation.printable(accept)) is not supported. Use ['\(type)'].")
+        throw RucioError(
+            .unsupportedRequestedContentType, "The requested content type \(Validation.printable(accept)) is not supported. Use ['\(type)'].")
     }
 
     /// A request for one of Lakebed's own services (IAM, FTS, control API): no Rucio auth, the service's own errors.
-    func serve(_ mount: Mount, _ table: RouteTable, _ errors: Mount.Errors, _ segments: [String], _ request: Request) async -> (response: Response, endpoint: String) {
+    func serve(
+        _ mount: Mount, _ table: RouteTable, _ errors: Mount.Errors, _ segments: [String], _ request: Request
+    ) async -> (response: Response, endpoint: String) {
         var endpoint = "/" + mount.prefix.joined(separator: "/") + " -"
         do {
             switch table.match(method: request.method, segments: segments) {
@@ -134,7 +154,8 @@ public struct LakebedResponder: HTTPResponder {
                 endpoint = "/" + mount.prefix.joined(separator: "/") + (route.pattern == "/" ? "" : route.pattern)
                 var req = request
                 let buffer = try await Self.readBody(&req, upTo: mount.maxBody ?? maxBody)
-                let rr = RucioRequest(request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
+                let rr = RucioRequest(
+                    request: req, params: params, query: QueryString.parse(request.uri.query), body: Array(buffer.readableBytesView), issuer: nil)
                 try mount.admit?(rr)
                 return (try await route.handler(rr), endpoint)
             }
@@ -165,7 +186,11 @@ public struct LakebedResponder: HTTPResponder {
         // A JWT is checked by the IAM every time, never answered from the catalog's remembered tokens, so a revoked
         // token, a retired key or an early cutoff takes effect on the next request.
         let info: TokenInfo?
-        if TokenInfo.looksLikeJWT(token), let ext = externalTokens { info = await ext(token) } else { info = try await catalog.auth.validateNativeToken(token) }
+        if TokenInfo.looksLikeJWT(token), let ext = externalTokens {
+            info = await ext(token)
+        } else {
+            info = try await catalog.auth.validateNativeToken(token)
+        }
         guard let info else { throw RucioError.cannotAuthenticate() }
         return try await catalog.auth.issuer(for: info)
     }
@@ -191,7 +216,10 @@ public struct Mount: Sendable {
         let render: @Sendable (any Error) -> Response
         let isUnexpected: @Sendable (any Error) -> Bool
     }
-    enum Service: Sendable { case routes(RouteTable, Errors), raw(RawHandler) }
+    enum Service: Sendable {
+        case routes(RouteTable, Errors)
+        case raw(RawHandler)
+    }
     /// Checks every request before its route runs (the control API's token and content types); throws to refuse.
     public typealias Admission = @Sendable (RucioRequest) throws -> Void
 

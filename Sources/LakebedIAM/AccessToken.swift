@@ -45,12 +45,28 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     /// IAM `organisation_name`, kept when decoding a token; this IAM never writes it in access tokens.
     public var organisationName: String?
 
-    public init(iss: String, sub: String, aud: [String], exp: Int64, iat: Int64, nbf: Int64?, jti: String, clientID: String?,
-                scope: String?, groups: [String]? = nil, wlcgGroups: [String]? = nil, wlcgVer: String? = "1.0", act: TokenActor? = nil,
-                preferredUsername: String? = nil, name: String? = nil, email: String? = nil, organisationName: String? = nil) {
-        self.iss = iss; self.sub = sub; self.aud = aud; self.exp = exp; self.iat = iat; self.nbf = nbf; self.jti = jti
-        self.clientID = clientID; self.scope = scope; self.groups = groups; self.wlcgGroups = wlcgGroups; self.wlcgVer = wlcgVer
-        self.act = act; self.preferredUsername = preferredUsername; self.name = name; self.email = email; self.organisationName = organisationName
+    public init(
+        iss: String, sub: String, aud: [String], exp: Int64, iat: Int64, nbf: Int64?, jti: String, clientID: String?,
+        scope: String?, groups: [String]? = nil, wlcgGroups: [String]? = nil, wlcgVer: String? = "1.0", act: TokenActor? = nil,
+        preferredUsername: String? = nil, name: String? = nil, email: String? = nil, organisationName: String? = nil
+    ) {
+        self.iss = iss
+        self.sub = sub
+        self.aud = aud
+        self.exp = exp
+        self.iat = iat
+        self.nbf = nbf
+        self.jti = jti
+        self.clientID = clientID
+        self.scope = scope
+        self.groups = groups
+        self.wlcgGroups = wlcgGroups
+        self.wlcgVer = wlcgVer
+        self.act = act
+        self.preferredUsername = preferredUsername
+        self.name = name
+        self.email = email
+        self.organisationName = organisationName
     }
 
     /// The scopes as a list.
@@ -58,8 +74,11 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case iss, sub, aud, exp, iat, nbf, jti, scope, groups, act, name, email
-        case clientID = "client_id", wlcgGroups = "wlcg.groups", wlcgVer = "wlcg.ver"
-        case preferredUsername = "preferred_username", organisationName = "organisation_name"
+        case clientID = "client_id"
+        case wlcgGroups = "wlcg.groups"
+        case wlcgVer = "wlcg.ver"
+        case preferredUsername = "preferred_username"
+        case organisationName = "organisation_name"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,7 +92,11 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
         jti = try c.decodeIfPresent(String.self, forKey: .jti) ?? ""
         clientID = try c.decodeIfPresent(String.self, forKey: .clientID)
         // Some issuers write scope as a list.
-        if let list = try? c.decode([String].self, forKey: .scope) { scope = list.joined(separator: " ") } else { scope = try c.decodeIfPresent(String.self, forKey: .scope) }
+        if let list = try? c.decode([String].self, forKey: .scope) {
+            scope = list.joined(separator: " ")
+        } else {
+            scope = try c.decodeIfPresent(String.self, forKey: .scope)
+        }
         groups = try c.decodeIfPresent([String].self, forKey: .groups)
         wlcgGroups = try c.decodeIfPresent([String].self, forKey: .wlcgGroups)
         wlcgVer = try c.decodeIfPresent(String.self, forKey: .wlcgVer)

@@ -21,8 +21,10 @@ public struct IAMUser: Codable, Sendable, Equatable {
     /// Rucio account that gets this user's OIDC identity `SUB=<sub>, ISS=<issuer>` when the server starts (nil: none).
     public var rucioAccount: String?
 
-    public init(username: String, sub: String, password: String, name: String, email: String, groups: [String],
-                organisation: String = "lakebed", rucioAccount: String? = nil) {
+    public init(
+        username: String, sub: String, password: String, name: String, email: String, groups: [String],
+        organisation: String = "lakebed", rucioAccount: String? = nil
+    ) {
         self.username = username
         self.sub = sub
         self.passwordHash = PasswordHash.make(password)
@@ -36,14 +38,21 @@ public struct IAMUser: Codable, Sendable, Equatable {
     /// Whether `password` is this user's.
     public func checkPassword(_ password: String) -> Bool { PasswordHash.verify(password, against: passwordHash) }
 
-    enum CodingKeys: String, CodingKey { case username, sub, password, passwordHash = "password_hash", name, email, groups, organisation, rucioAccount }
+    enum CodingKeys: String, CodingKey {
+        case username, sub, password
+        case passwordHash = "password_hash"
+        case name, email, groups, organisation, rucioAccount
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         username = try c.decode(String.self, forKey: .username)
         sub = try c.decode(String.self, forKey: .sub)
-        if let hash = try c.decodeIfPresent(String.self, forKey: .passwordHash) { passwordHash = hash }
-        else { passwordHash = PasswordHash.make(try c.decode(String.self, forKey: .password)) }
+        if let hash = try c.decodeIfPresent(String.self, forKey: .passwordHash) {
+            passwordHash = hash
+        } else {
+            passwordHash = PasswordHash.make(try c.decode(String.self, forKey: .password))
+        }
         name = try c.decode(String.self, forKey: .name)
         email = try c.decode(String.self, forKey: .email)
         groups = try c.decode([String].self, forKey: .groups)
@@ -53,9 +62,14 @@ public struct IAMUser: Codable, Sendable, Equatable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(username, forKey: .username); try c.encode(sub, forKey: .sub); try c.encode(passwordHash, forKey: .passwordHash)
-        try c.encode(name, forKey: .name); try c.encode(email, forKey: .email); try c.encode(groups, forKey: .groups)
-        try c.encode(organisation, forKey: .organisation); try c.encodeIfPresent(rucioAccount, forKey: .rucioAccount)
+        try c.encode(username, forKey: .username)
+        try c.encode(sub, forKey: .sub)
+        try c.encode(passwordHash, forKey: .passwordHash)
+        try c.encode(name, forKey: .name)
+        try c.encode(email, forKey: .email)
+        try c.encode(groups, forKey: .groups)
+        try c.encode(organisation, forKey: .organisation)
+        try c.encodeIfPresent(rucioAccount, forKey: .rucioAccount)
     }
 }
 
@@ -76,8 +90,10 @@ public struct IAMClient: Codable, Sendable, Equatable {
     /// Refresh token lifetime in seconds.
     public var refreshTokenLifetime: Int
 
-    public init(clientID: String, secret: String?, name: String, scopes: [String], grantTypes: [String],
-                accessTokenLifetime: Int = 3600, refreshTokenLifetime: Int = 30 * 86400) {
+    public init(
+        clientID: String, secret: String?, name: String, scopes: [String], grantTypes: [String],
+        accessTokenLifetime: Int = 3600, refreshTokenLifetime: Int = 30 * 86400
+    ) {
         self.clientID = clientID
         self.secretHash = secret.map(PasswordHash.make)
         self.name = name
@@ -94,14 +110,19 @@ public struct IAMClient: Codable, Sendable, Equatable {
     public func checkSecret(_ secret: String) -> Bool { secretHash.map { PasswordHash.verify(secret, against: $0) } ?? false }
 
     enum CodingKeys: String, CodingKey {
-        case clientID, secret, secretHash = "secret_hash", name, scopes, grantTypes, accessTokenLifetime, refreshTokenLifetime
+        case clientID, secret
+        case secretHash = "secret_hash"
+        case name, scopes, grantTypes, accessTokenLifetime, refreshTokenLifetime
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         clientID = try c.decode(String.self, forKey: .clientID)
-        if let hash = try c.decodeIfPresent(String.self, forKey: .secretHash) { secretHash = hash }
-        else { secretHash = try c.decodeIfPresent(String.self, forKey: .secret).map(PasswordHash.make) }
+        if let hash = try c.decodeIfPresent(String.self, forKey: .secretHash) {
+            secretHash = hash
+        } else {
+            secretHash = try c.decodeIfPresent(String.self, forKey: .secret).map(PasswordHash.make)
+        }
         name = try c.decode(String.self, forKey: .name)
         scopes = try c.decode([String].self, forKey: .scopes)
         grantTypes = try c.decode([String].self, forKey: .grantTypes)
@@ -111,9 +132,13 @@ public struct IAMClient: Codable, Sendable, Equatable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(clientID, forKey: .clientID); try c.encodeIfPresent(secretHash, forKey: .secretHash); try c.encode(name, forKey: .name)
-        try c.encode(scopes, forKey: .scopes); try c.encode(grantTypes, forKey: .grantTypes)
-        try c.encode(accessTokenLifetime, forKey: .accessTokenLifetime); try c.encode(refreshTokenLifetime, forKey: .refreshTokenLifetime)
+        try c.encode(clientID, forKey: .clientID)
+        try c.encodeIfPresent(secretHash, forKey: .secretHash)
+        try c.encode(name, forKey: .name)
+        try c.encode(scopes, forKey: .scopes)
+        try c.encode(grantTypes, forKey: .grantTypes)
+        try c.encode(accessTokenLifetime, forKey: .accessTokenLifetime)
+        try c.encode(refreshTokenLifetime, forKey: .refreshTokenLifetime)
     }
 }
 
@@ -146,16 +171,20 @@ public struct IAMDirectory: Codable, Sendable, Equatable {
     /// The directory a new data folder starts with.
     public static let seed = IAMDirectory(
         users: [
-            IAMUser(username: "jdoe", sub: "5c0b1a9e-7d2f-4e3a-9b61-2f8d4c7e1a05", password: "jdoe-password", name: "John Doe",
-                    email: "jdoe@example.org", groups: ["/escape", "/escape/users"], rucioAccount: "root"),
-            IAMUser(username: "asmith", sub: "a7e3f2c1-4b8d-4f6e-8c2a-9d1e5b3f7a60", password: "asmith-password", name: "Alice Smith",
-                    email: "asmith@example.org", groups: ["/escape"]),
+            IAMUser(
+                username: "jdoe", sub: "5c0b1a9e-7d2f-4e3a-9b61-2f8d4c7e1a05", password: "jdoe-password", name: "John Doe",
+                email: "jdoe@example.org", groups: ["/escape", "/escape/users"], rucioAccount: "root"),
+            IAMUser(
+                username: "asmith", sub: "a7e3f2c1-4b8d-4f6e-8c2a-9d1e5b3f7a60", password: "asmith-password", name: "Alice Smith",
+                email: "asmith@example.org", groups: ["/escape"]),
         ],
         clients: [
-            IAMClient(clientID: "rucio", secret: "rucio-secret", name: "Rucio",
-                      scopes: standardScopes + ["fts"], grantTypes: GrantType.all),
-            IAMClient(clientID: "lakebed-cli", secret: nil, name: "Scripts and notebooks (public client)",
-                      scopes: standardScopes, grantTypes: [GrantType.password, GrantType.refreshToken]),
+            IAMClient(
+                clientID: "rucio", secret: "rucio-secret", name: "Rucio",
+                scopes: standardScopes + ["fts"], grantTypes: GrantType.all),
+            IAMClient(
+                clientID: "lakebed-cli", secret: nil, name: "Scripts and notebooks (public client)",
+                scopes: standardScopes, grantTypes: [GrantType.password, GrantType.refreshToken]),
         ])
 
     /// The scopes seeded clients may ask for.

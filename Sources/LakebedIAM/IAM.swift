@@ -126,19 +126,26 @@ public actor IAM {
 
     /// Signs an access token for a user (or, with `username == nil`, for the client itself) without any
     /// authentication or scope policy: what `lakebed token` and tests use. A negative lifetime makes an expired token.
-    public func issueAccessToken(username: String?, clientID: String, scope: String, audience: [String], lifetime: Int = 3600) async throws -> String {
+    public func issueAccessToken(username: String?, clientID: String, scope: String, audience: [String], lifetime: Int = 3600) async throws -> String
+    {
         let user: IAMUser?
         if let username {
             guard let u = directory.user(named: username) else { throw OAuthError.invalidRequest("Unknown user '\(username)'") }
             user = u
-        } else { user = nil }
-        return try await mint(user: user, sub: user?.sub ?? clientID, clientID: clientID, scopes: ScopeList.split(scope),
-                              audience: audience, lifetime: lifetime, act: nil).token
+        } else {
+            user = nil
+        }
+        return try await mint(
+            user: user, sub: user?.sub ?? clientID, clientID: clientID, scopes: ScopeList.split(scope),
+            audience: audience, lifetime: lifetime, act: nil
+        ).token
     }
 
     /// Builds and signs an access token.
-    func mint(user: IAMUser?, sub: String, clientID: String, scopes: [String], audience: [String], lifetime: Int,
-              act: TokenActor?) async throws -> (token: String, claims: AccessTokenClaims) {
+    func mint(
+        user: IAMUser?, sub: String, clientID: String, scopes: [String], audience: [String], lifetime: Int,
+        act: TokenActor?
+    ) async throws -> (token: String, claims: AccessTokenClaims) {
         let t = now
         let claims = AccessTokenClaims(
             iss: issuer, sub: sub, aud: audience.isEmpty ? [Self.anyAudience] : audience, exp: t + Int64(lifetime), iat: t, nbf: t,
@@ -161,7 +168,8 @@ public actor IAM {
     public func validate(_ token: String) async throws(InvalidToken) -> AccessTokenClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(parts[0]),
-              let header = try? JSONParser.parse(Array(headerData)).objectValue else { throw InvalidToken("malformed token") }
+            let header = try? JSONParser.parse(Array(headerData)).objectValue
+        else { throw InvalidToken("malformed token") }
         guard header["alg"]?.stringValue == "RS256" else { throw InvalidToken("unsupported algorithm") }
         guard let kid = header["kid"]?.stringValue else { throw InvalidToken("no key id") }
         await refreshKeys()

@@ -14,8 +14,10 @@ public struct SigningKey: Sendable {
     /// The JWK of the public half.
     public var jwk: JSON {
         let (n, e) = try! key.publicKey.getKeyPrimitives()
-        let fields: [(String, JSON)] = [("kty", .string("RSA")), ("use", .string("sig")), ("alg", .string("RS256")), ("kid", .string(kid)),
-                                        ("n", .string(Base64URL.encode(n))), ("e", .string(Base64URL.encode(e)))]
+        let fields: [(String, JSON)] = [
+            ("kty", .string("RSA")), ("use", .string("sig")), ("alg", .string("RS256")), ("kid", .string(kid)),
+            ("n", .string(Base64URL.encode(n))), ("e", .string(Base64URL.encode(e))),
+        ]
         return .object(JSONObject(fields))
     }
 }
@@ -89,7 +91,8 @@ public struct KeyStore: Sendable {
 /// base64url without padding, as JOSE writes binary values.
 enum Base64URL {
     static func encode(_ d: Data) -> String {
-        d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+            of: "=", with: "")
     }
     static func decode(_ s: some StringProtocol) -> Data? {
         var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

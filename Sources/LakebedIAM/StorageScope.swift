@@ -113,8 +113,10 @@ extension IAM {
     /// - operation: what the request does (`GET`/`PROPFIND` = `.read`, `PUT` of a new file = `.create`, `DELETE`/`MOVE`/overwrite = `.modify`).
     /// - audience: the storage's audience (e.g. its hostname); when given, the token's `aud` must contain it or the WLCG "any" audience.
     /// - basePath: the storage area that scope paths are relative to (Rucio's RSE attribute `oidc_base_path`); a path outside it is refused.
-    public func authorizeStorage(token: String, path: String, operation: StorageOperation, audience: String? = nil,
-                                 basePath: String = "/") async throws(StorageDenied) -> StorageGrant {
+    public func authorizeStorage(
+        token: String, path: String, operation: StorageOperation, audience: String? = nil,
+        basePath: String = "/"
+    ) async throws(StorageDenied) -> StorageGrant {
         var raw = token.trimmingCharacters(in: .whitespaces)
         if raw.lowercased().hasPrefix("bearer ") { raw = String(raw.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
         let claims: AccessTokenClaims
@@ -123,20 +125,24 @@ extension IAM {
             throw StorageDenied(kind: .invalidToken, message: "token audience \(claims.aud) does not include '\(audience)'")
         }
         guard let full = StoragePath.normalize(path), let base = StoragePath.normalize(basePath),
-              let rel = StoragePath.relative(full, to: base) else {
+            let rel = StoragePath.relative(full, to: base)
+        else {
             throw StorageDenied(kind: .insufficientScope, message: "path '\(path)' is outside the storage area '\(basePath)'")
         }
         let scopes = claims.scopes.compactMap(StorageScope.init)
         guard let match = scopes.first(where: { $0.allows(operation) && $0.covers(rel) }) else {
-            throw StorageDenied(kind: .insufficientScope,
-                                message: "no scope in the token allows \(operation.rawValue) on '\(rel)' (token scopes: \(claims.scope ?? ""))")
+            throw StorageDenied(
+                kind: .insufficientScope,
+                message: "no scope in the token allows \(operation.rawValue) on '\(rel)' (token scopes: \(claims.scope ?? ""))")
         }
         return StorageGrant(claims: claims, scope: match, path: rel)
     }
 
     /// The same check with a read/write flag: `write` needs `storage.create` or `storage.modify`, otherwise `storage.read`.
-    public func authorizeStorage(token: String, path: String, write: Bool, audience: String? = nil,
-                                 basePath: String = "/") async throws(StorageDenied) -> StorageGrant {
+    public func authorizeStorage(
+        token: String, path: String, write: Bool, audience: String? = nil,
+        basePath: String = "/"
+    ) async throws(StorageDenied) -> StorageGrant {
         try await authorizeStorage(token: token, path: path, operation: write ? .create : .read, audience: audience, basePath: basePath)
     }
 }

@@ -34,8 +34,10 @@ public struct TokenRequest: Sendable {
     /// RFC 8693 `subject_token_type`: the access-token or JWT URN; nil = not given (taken as an access token).
     public var subjectTokenType: String?
 
-    public init(grantType: String, client: ClientCredentials?, scope: String? = nil, audience: [String] = [], username: String? = nil,
-                password: String? = nil, refreshToken: String? = nil, subjectToken: String? = nil, subjectTokenType: String? = nil) {
+    public init(
+        grantType: String, client: ClientCredentials?, scope: String? = nil, audience: [String] = [], username: String? = nil,
+        password: String? = nil, refreshToken: String? = nil, subjectToken: String? = nil, subjectTokenType: String? = nil
+    ) {
         self.grantType = grantType
         self.client = client
         self.scope = scope
@@ -65,8 +67,10 @@ public struct TokenResponse: Sendable {
 
     /// The JSON body IAM returns.
     public var json: JSON {
-        var o = JSONObject([("access_token", .string(accessToken)), ("token_type", "Bearer"), ("expires_in", .int(Int64(expiresIn))),
-                            ("scope", .string(claims.scope ?? ""))])
+        var o = JSONObject([
+            ("access_token", .string(accessToken)), ("token_type", "Bearer"), ("expires_in", .int(Int64(expiresIn))),
+            ("scope", .string(claims.scope ?? "")),
+        ])
         if let refreshToken { o["refresh_token"] = .string(refreshToken) }
         if let idToken { o["id_token"] = .string(idToken) }
         if let issuedTokenType { o["issued_token_type"] = .string(issuedTokenType) }
@@ -91,8 +95,12 @@ extension IAM {
                 let scopes = try grantedScopes(r.scope, client: client, ceiling: nil).filter { $0 != "offline_access" }
                 return try await respond(client: client, user: nil, sub: client.clientID, scopes: scopes, audience: r.audience, act: nil)
             case GrantType.password:
-                guard let username = r.username, let password = r.password else { throw OAuthError.invalidRequest("username and password are required") }
-                guard let user = directory.user(named: username), user.checkPassword(password) else { throw OAuthError.invalidGrant("Bad credentials") }
+                guard let username = r.username, let password = r.password else {
+                    throw OAuthError.invalidRequest("username and password are required")
+                }
+                guard let user = directory.user(named: username), user.checkPassword(password) else {
+                    throw OAuthError.invalidGrant("Bad credentials")
+                }
                 let scopes = try grantedScopes(r.scope, client: client, ceiling: nil)
                 return try await respond(client: client, user: user, sub: user.sub, scopes: scopes, audience: r.audience, act: nil)
             case GrantType.refreshToken:
@@ -124,7 +132,9 @@ extension IAM {
         let asked = ScopeList.split(requested)
         if asked.isEmpty { return ceiling ?? client.scopes }
         for s in asked {
-            guard client.scopes.contains(where: { ScopePolicy.permits($0, s) }) else { throw OAuthError.invalidScope("Scope not allowed for client '\(client.clientID)': \(s)") }
+            guard client.scopes.contains(where: { ScopePolicy.permits($0, s) }) else {
+                throw OAuthError.invalidScope("Scope not allowed for client '\(client.clientID)': \(s)")
+            }
             if let ceiling, !ceiling.contains(where: { ScopePolicy.permits($0, s) }) {
                 throw OAuthError.invalidScope("Up-scoping is not allowed: \(s)")
             }
@@ -132,28 +142,37 @@ extension IAM {
         return asked
     }
 
-    func respond(client: IAMClient, user: IAMUser?, sub: String, scopes: [String], audience: [String], act: TokenActor?,
-                 reuseRefresh: String? = nil, issuedTokenType: String? = nil) async throws -> TokenResponse {
-        let (token, claims) = try await mint(user: user, sub: sub, clientID: client.clientID, scopes: scopes, audience: audience,
-                                             lifetime: client.accessTokenLifetime, act: act)
+    func respond(
+        client: IAMClient, user: IAMUser?, sub: String, scopes: [String], audience: [String], act: TokenActor?,
+        reuseRefresh: String? = nil, issuedTokenType: String? = nil
+    ) async throws -> TokenResponse {
+        let (token, claims) = try await mint(
+            user: user, sub: sub, clientID: client.clientID, scopes: scopes, audience: audience,
+            lifetime: client.accessTokenLifetime, act: act)
         var refresh: String?
         if let reuseRefresh {
             refresh = reuseRefresh
         } else if scopes.contains("offline_access"), user != nil || act != nil {
             let r = "lbrt-" + UUID().uuidString.lowercased() + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             let t = Double(now)
-            try grants.addRefresh(r, RefreshGrant(clientID: client.clientID, sub: sub, scopes: scopes, audience: audience,
-                                                  issuedAt: t, expiresAt: t + Double(client.refreshTokenLifetime)), now: t)
+            try grants.addRefresh(
+                r,
+                RefreshGrant(
+                    clientID: client.clientID, sub: sub, scopes: scopes, audience: audience,
+                    issuedAt: t, expiresAt: t + Double(client.refreshTokenLifetime)), now: t)
             refresh = r
         }
         var idToken: String?
         if let user, scopes.contains("openid") {
-            idToken = try await sign(IDTokenClaims(iss: issuer, sub: user.sub, aud: client.clientID, exp: claims.exp, iat: claims.iat,
-                                                   jti: UUID().uuidString.lowercased(), name: user.name, preferred_username: user.username,
-                                                   email: user.email, groups: user.groups))
+            idToken = try await sign(
+                IDTokenClaims(
+                    iss: issuer, sub: user.sub, aud: client.clientID, exp: claims.exp, iat: claims.iat,
+                    jti: UUID().uuidString.lowercased(), name: user.name, preferred_username: user.username,
+                    email: user.email, groups: user.groups))
         }
-        return TokenResponse(accessToken: token, claims: claims, expiresIn: client.accessTokenLifetime, refreshToken: refresh,
-                             idToken: idToken, issuedTokenType: issuedTokenType)
+        return TokenResponse(
+            accessToken: token, claims: claims, expiresIn: client.accessTokenLifetime, refreshToken: refresh,
+            idToken: idToken, issuedTokenType: issuedTokenType)
     }
 
     /// `grant_type=refresh_token`: a new access token for the same subject, scopes at most the original ones.
@@ -163,8 +182,9 @@ extension IAM {
         guard g.clientID == client.clientID else { throw OAuthError.invalidGrant("Client ID does not match the refresh token") }
         let scopes = try grantedScopes(r.scope, client: client, ceiling: g.scopes)
         let user = directory.user(sub: g.sub)
-        return try await respond(client: client, user: user, sub: g.sub, scopes: scopes, audience: r.audience.isEmpty ? g.audience : r.audience,
-                                 act: nil, reuseRefresh: rt)
+        return try await respond(
+            client: client, user: user, sub: g.sub, scopes: scopes, audience: r.audience.isEmpty ? g.audience : r.audience,
+            act: nil, reuseRefresh: rt)
     }
 
     /// Token exchange (RFC 8693): a token for the subject of `subject_token`, acted on by the exchanging client.
@@ -176,8 +196,9 @@ extension IAM {
         let subject: AccessTokenClaims
         do { subject = try await validate(st) } catch { throw OAuthError.invalidGrant("Invalid subject token: \(error.reason)") }
         let scopes = try grantedScopes(r.scope, client: client, ceiling: nil)
-        return try await respond(client: client, user: directory.user(sub: subject.sub), sub: subject.sub, scopes: scopes, audience: r.audience,
-                                 act: TokenActor(sub: client.clientID), issuedTokenType: Self.accessTokenType)
+        return try await respond(
+            client: client, user: directory.user(sub: subject.sub), sub: subject.sub, scopes: scopes, audience: r.audience,
+            act: TokenActor(sub: client.clientID), issuedTokenType: Self.accessTokenType)
     }
 }
 

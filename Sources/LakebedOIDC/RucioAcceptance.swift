@@ -10,16 +10,20 @@ extension IAM {
     /// `aud` ⊇ `expectedAudience`, `scope` ⊇ `expectedScope`, and an active default account for the OIDC identity
     /// `SUB=<sub>, ISS=<iss>`. The accepted token is remembered in the catalog until it expires, as Rucio saves it.
     /// Returns nil to refuse (the API answers 401 `CannotAuthenticate`).
-    public func rucioTokenInfo(_ token: String, catalog: Catalog, expectedAudience: String = "rucio",
-                               expectedScope: String = "openid profile") async -> TokenInfo? {
+    public func rucioTokenInfo(
+        _ token: String, catalog: Catalog, expectedAudience: String = "rucio",
+        expectedScope: String = "openid profile"
+    ) async -> TokenInfo? {
         guard let claims = try? await validate(token) else { return nil }
         let scopes = Set(claims.scopes)
         guard ScopeList.split(expectedAudience).allSatisfy(claims.aud.contains),
-              ScopeList.split(expectedScope).allSatisfy(scopes.contains) else { return nil }
+            ScopeList.split(expectedScope).allSatisfy(scopes.contains)
+        else { return nil }
         let identity = Self.rucioIdentity(sub: claims.sub, iss: claims.iss)
         guard let account = try? await catalog.auth.defaultAccount(identity: identity, type: "OIDC") else { return nil }
-        let info = TokenInfo.external(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
-                             audience: claims.aud.joined(separator: " "), scope: claims.scope)
+        let info = TokenInfo.external(
+            token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
+            audience: claims.aud.joined(separator: " "), scope: claims.scope)
         try? await catalog.auth.rememberToken(info)
         return info
     }
@@ -36,8 +40,9 @@ extension IAM {
             guard try await catalog.auth.accounts(forIdentity: identity, type: "OIDC").isEmpty else { continue }
             guard (try? await catalog.auth.listIdentities(account: account)) != nil else { continue }
             do {
-                try await catalog.auth.addIdentity(account: account, identity: identity, type: "OIDC", email: user.email, password: nil,
-                                              isDefault: true, by: nil)
+                try await catalog.auth.addIdentity(
+                    account: account, identity: identity, type: "OIDC", email: user.email, password: nil,
+                    isDefault: true, by: nil)
                 added.append(identity)
             } catch let e as RucioError where e.exceptionClass == .duplicate {}
         }
@@ -52,8 +57,9 @@ extension IAM {
             guard let claims = try? await validate(token) else { return nil }
             let identity = Self.rucioIdentity(sub: claims.sub, iss: claims.iss)
             guard let account = try? await catalog.auth.defaultAccount(identity: identity, type: "OIDC") else { return nil }
-            info = TokenInfo.external(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
-                                      audience: nil, scope: nil)
+            info = TokenInfo.external(
+                token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: Double(claims.exp)),
+                audience: nil, scope: nil)
         } else {
             guard let native = try? await catalog.auth.validateNativeToken(token) else { return nil }
             info = native

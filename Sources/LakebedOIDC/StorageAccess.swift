@@ -36,7 +36,8 @@ extension IAM {
         guard let model = try? await catalog.rses.rse(rse) else { return "unknown RSE \(rse)" }
         let root = (model.root as NSString).standardizingPath
         let rel = absolutePath.hasPrefix(root) ? String(absolutePath.dropFirst(root.count)) : absolutePath
-        return await checkStorageAccess(token: token, rse: rse, path: rel.hasPrefix("/") ? rel : "/" + rel,
-                                        operation: write ? .create : .read, catalog: catalog)?.message
+        return await checkStorageAccess(
+            token: token, rse: rse, path: rel.hasPrefix("/") ? rel : "/" + rel,
+            operation: write ? .create : .read, catalog: catalog)?.message
     }
 }

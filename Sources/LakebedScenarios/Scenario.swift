@@ -279,10 +279,19 @@ public enum Durations {
         var sawUnit = false
         while i < t.endIndex {
             let c = t[i]
-            if c.isNumber || c == "." { number.append(c); i = t.index(after: i); continue }
+            if c.isNumber || c == "." {
+                number.append(c)
+                i = t.index(after: i)
+                continue
+            }
             var unit = String(c)
             let next = t.index(after: i)
-            if c == "m", next < t.endIndex, t[next] == "s" { unit = "ms"; i = t.index(after: next) } else { i = next }
+            if c == "m", next < t.endIndex, t[next] == "s" {
+                unit = "ms"
+                i = t.index(after: next)
+            } else {
+                i = next
+            }
             guard let v = Double(number) else { return nil }
             switch unit {
             case "ms": total += v / 1000
@@ -303,9 +312,18 @@ public enum Durations {
         if t == 0 { return "0s" }
         var s = Int(t.rounded())
         var out = ""
-        if s >= 86400 { out += "\(s / 86400)d"; s %= 86400 }
-        if s >= 3600 { out += "\(s / 3600)h"; s %= 3600 }
-        if s >= 60 { out += "\(s / 60)m"; s %= 60 }
+        if s >= 86400 {
+            out += "\(s / 86400)d"
+            s %= 86400
+        }
+        if s >= 3600 {
+            out += "\(s / 3600)h"
+            s %= 3600
+        }
+        if s >= 60 {
+            out += "\(s / 60)m"
+            s %= 60
+        }
         if s > 0 || out.isEmpty { out += "\(s)s" }
         return out
     }
@@ -316,8 +334,10 @@ public enum Sizes {
     public static func parse(_ s: String) -> Int64? {
         let t = s.trimmingCharacters(in: .whitespaces)
         if let v = Int64(t) { return v >= 0 ? v : nil }
-        let units: [(String, Double)] = [("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024),
-                                         ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3), ("KB", 1e3), ("B", 1)]
+        let units: [(String, Double)] = [
+            ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024),
+            ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3), ("KB", 1e3), ("B", 1),
+        ]
         for (u, f) in units where t.hasSuffix(u) {
             guard let v = Double(t.dropLast(u.count).trimmingCharacters(in: .whitespaces)), v >= 0 else { return nil }
             return Int64(v * f)

@@ -1,9 +1,9 @@
 public import Foundation
 public import LakebedCore
 import LakebedDaemons
+import LakebedFTS
 import LakebedIAM
 import LakebedOIDC
-import LakebedFTS
 import Synchronization
 
 extension ScenarioRunner {
@@ -11,20 +11,27 @@ extension ScenarioRunner {
     public func report(wallSeconds: Double) async throws -> ScenarioReport {
         tallyEvents()
         let tally = state.withLock { $0.tally }
-        let added = tally.added, ok = tally.ok, stuckCount = tally.stuck, retries = tally.retries, stuck = tally.stuckTransfers
+        let added = tally.added
+        let ok = tally.ok
+        let stuckCount = tally.stuck
+        let retries = tally.retries
+        let stuck = tally.stuckTransfers
         let eventCount = log.lastSeq
         let labelOf = Dictionary(ruleLabels.map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var rules: [ScenarioReport.RuleLine] = []
         for (id, at) in added.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             let state = (try? await catalog.rules.rule(id))?.state.name ?? "GONE"
-            rules.append(.init(id: id, label: labelOf[id], addedAt: offset(at), okAfter: ok[id].map { $0.timeIntervalSince(at) },
-                               state: state, timesStuck: stuckCount[id] ?? 0))
+            rules.append(
+                .init(
+                    id: id, label: labelOf[id], addedAt: offset(at), okAfter: ok[id].map { $0.timeIntervalSince(at) },
+                    state: state, timesStuck: stuckCount[id] ?? 0))
         }
         let links = await driver.engine.linkStats().map { k, s in
             ScenarioReport.LinkLine(source: k.source, destination: k.destination, finished: s.finished, failed: s.failed, bytes: s.bytes)
         }
-        return ScenarioReport(scenario: scenario.name, seed: scenario.seed, simulated: offset(driver.clock.now()), wallSeconds: wallSeconds,
-                              events: eventCount, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
+        return ScenarioReport(
+            scenario: scenario.name, seed: scenario.seed, simulated: offset(driver.clock.now()), wallSeconds: wallSeconds,
+            events: eventCount, rules: rules, links: links, retries: retries, stuckTransfers: stuck, expectations: results)
     }
 }
 
@@ -84,8 +91,12 @@ public struct ScenarioReport: Sendable {
 
     static func bytes(_ b: Int64) -> String {
         let units = ["B", "kB", "MB", "GB", "TB", "PB"]
-        var v = Double(b), i = 0
-        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        var v = Double(b)
+        var i = 0
+        while v >= 1000 && i < units.count - 1 {
+            v /= 1000
+            i += 1
+        }
         return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
     }
 
@@ -100,14 +111,17 @@ public struct ScenarioReport: Sendable {
         for r in rules {
             let name = r.label.map { "\($0) (\(r.id.prefix(8)))" } ?? String(r.id.prefix(8))
             let done = r.okAfter.map { "OK after \(Durations.format($0))" } ?? "not OK"
-            out += "  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) added t=\(Durations.format(r.addedAt).padding(toLength: 8, withPad: " ", startingAt: 0)) \(done.padding(toLength: 20, withPad: " ", startingAt: 0)) now \(r.state)\(r.timesStuck > 0 ? ", stuck \(r.timesStuck)x" : "")\n"
+            out +=
+                "  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) added t=\(Durations.format(r.addedAt).padding(toLength: 8, withPad: " ", startingAt: 0)) \(done.padding(toLength: 20, withPad: " ", startingAt: 0)) now \(r.state)\(r.timesStuck > 0 ? ", stuck \(r.timesStuck)x" : "")\n"
         }
         out += "\nTransfers per link\n"
         if links.isEmpty { out += "  (none)\n" }
         for l in links {
-            out += "  \("\(l.source) -> \(l.destination)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(l.finished).leftPad(7)) done \(String(l.failed).leftPad(6)) failed \(Self.bytes(l.bytes).leftPad(10))\n"
+            out +=
+                "  \("\(l.source) -> \(l.destination)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(l.finished).leftPad(7)) done \(String(l.failed).leftPad(6)) failed \(Self.bytes(l.bytes).leftPad(10))\n"
         }
-        let finished = links.reduce(0) { $0 + $1.finished }, failed = links.reduce(0) { $0 + $1.failed }
+        let finished = links.reduce(0) { $0 + $1.finished }
+        let failed = links.reduce(0) { $0 + $1.failed }
         out += "  total: \(finished) done, \(failed) failed, \(retries) retried, \(stuckTransfers) gave up (stuck), \(Self.bytes(bytesMoved)) moved\n"
         out += "\nExpectations\n"
         if expectations.isEmpty { out += "  (none)\n" }
@@ -121,17 +135,24 @@ public struct ScenarioReport: Sendable {
             "scenario": .string(scenario), "seed": .int(Int64(seed)), "simulated_seconds": .double(simulated), "wall_seconds": .double(wallSeconds),
             "events": .int(Int64(events)), "passed": .bool(passed), "bytes_moved": .int(bytesMoved), "retries": .int(Int64(retries)),
             "stuck_transfers": .int(Int64(stuckTransfers)),
-            "rules": .array(rules.map { r in
-                ["id": .string(r.id), "label": r.label.map(JSON.string) ?? .null, "added_at": .double(r.addedAt),
-                 "ok_after": r.okAfter.map(JSON.double) ?? .null, "state": .string(r.state), "times_stuck": .int(Int64(r.timesStuck))]
-            }),
-            "links": .array(links.map { l in
-                ["source": .string(l.source), "destination": .string(l.destination), "finished": .int(Int64(l.finished)),
-                 "failed": .int(Int64(l.failed)), "bytes": .int(l.bytes)]
-            }),
-            "expectations": .array(expectations.map { e in
-                ["expectation": .string(e.expectation), "passed": .bool(e.passed), "actual": .string(e.actual), "line": .int(Int64(e.line))]
-            }),
+            "rules": .array(
+                rules.map { r in
+                    [
+                        "id": .string(r.id), "label": r.label.map(JSON.string) ?? .null, "added_at": .double(r.addedAt),
+                        "ok_after": r.okAfter.map(JSON.double) ?? .null, "state": .string(r.state), "times_stuck": .int(Int64(r.timesStuck)),
+                    ]
+                }),
+            "links": .array(
+                links.map { l in
+                    [
+                        "source": .string(l.source), "destination": .string(l.destination), "finished": .int(Int64(l.finished)),
+                        "failed": .int(Int64(l.failed)), "bytes": .int(l.bytes),
+                    ]
+                }),
+            "expectations": .array(
+                expectations.map { e in
+                    ["expectation": .string(e.expectation), "passed": .bool(e.passed), "actual": .string(e.actual), "line": .int(Int64(e.line))]
+                }),
         ]
     }
 }

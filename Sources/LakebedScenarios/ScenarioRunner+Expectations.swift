@@ -1,9 +1,9 @@
 import Foundation
 import LakebedCore
 import LakebedDaemons
+import LakebedFTS
 import LakebedIAM
 import LakebedOIDC
-import LakebedFTS
 import Synchronization
 
 /// Expectations: checked when due, and at the end.
@@ -31,8 +31,13 @@ extension ScenarioRunner {
                     let r = try await catalog.rules.rule(id)
                     actual = "\(r.state.name) (\(r.locksOK) ok, \(r.locksReplicating) replicating, \(r.locksStuck) stuck)"
                     passed = r.state.name == want
-                } catch { actual = "GONE"; passed = want == "GONE" }
-            } else { actual = "never created" }
+                } catch {
+                    actual = "GONE"
+                    passed = want == "GONE"
+                }
+            } else {
+                actual = "never created"
+            }
         case .rseFiles(let rse, let op, let n):
             let have = try await catalog.replicas.availableReplicaCount(rse: rse)
             actual = "\(have) files"

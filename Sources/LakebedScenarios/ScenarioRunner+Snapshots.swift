@@ -1,9 +1,9 @@
 import Foundation
 import LakebedCore
 import LakebedDaemons
+import LakebedFTS
 import LakebedIAM
 import LakebedOIDC
-import LakebedFTS
 import Synchronization
 
 /// Reset, snapshots and restores of the whole lake (catalog, RSE bytes, the runner's own labels and progress).
@@ -22,7 +22,8 @@ extension ScenarioRunner {
 
     func snapshotHeld(_ name: String) async throws {
         // Written beside its final place and renamed in: a kill mid-snapshot never leaves half a snapshot under the name.
-        let final = try snapshotDir(name), partial = final + ".partial"
+        let final = try snapshotDir(name)
+        let partial = final + ".partial"
         do { try await catalog.snapshots.snapshot(to: partial) } catch {
             // Nothing half-written stays behind; a full disk is said as such (the control API answers 507).
             try? FileManager.default.removeItem(atPath: partial)
@@ -47,7 +48,8 @@ extension ScenarioRunner {
     func snapshotMeta(_ name: String) -> [String: String]? {
         if let m = state.withLock({ $0.snapshots[name] }) { return m }
         guard let dir = try? snapshotDir(name), let data = FileManager.default.contents(atPath: dir + "/scenario.json"),
-              let o = (try? JSONParser.parse(Array(data)))?.objectValue else { return nil }
+            let o = (try? JSONParser.parse(Array(data)))?.objectValue
+        else { return nil }
         var m: [String: String] = [:]
         for (k, v) in o { if let s = v.stringValue { m[k] = s } }
         return m
@@ -69,7 +71,11 @@ extension ScenarioRunner {
         var labels = meta
         let next = Int(labels.removeValue(forKey: "__next_event") ?? "0") ?? 0
         let clockAt = Double(labels.removeValue(forKey: "__clock") ?? "") ?? driver.clock.now().timeIntervalSince1970
-        state.withLock { s in s.ruleLabels = labels; s.nextEvent = next; s.results = [:] }
+        state.withLock { s in
+            s.ruleLabels = labels
+            s.nextEvent = next
+            s.results = [:]
+        }
         // A scripted lake goes back to the snapshot's instant; one that follows the wall clock only when reset.
         if rewindClock || !scenario.startsNow { driver.clock.set(Date(timeIntervalSince1970: clockAt)) }
         await driver.engine.reset(at: driver.clock.now())

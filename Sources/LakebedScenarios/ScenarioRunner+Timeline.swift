@@ -1,9 +1,9 @@
 public import Foundation
 import LakebedCore
 import LakebedDaemons
+import LakebedFTS
 import LakebedIAM
 import LakebedOIDC
-import LakebedFTS
 import Synchronization
 
 /// The timeline: events due on the lake clock, faults injected by name, each action applied and logged.
@@ -62,7 +62,9 @@ extension ScenarioRunner {
             try await catalog.rses.setRSEAvailability(rse, read: read, write: write, delete: delete)
             let up = [read, write, delete].compactMap { $0 }.allSatisfy { $0 }
             var ops: [String] = []
-            if read != nil { ops.append("read") }; if write != nil { ops.append("write") }; if delete != nil { ops.append("delete") }
+            if read != nil { ops.append("read") }
+            if write != nil { ops.append("write") }
+            if delete != nil { ops.append("delete") }
             log.append(time, up ? "scenario.rse_up" : "scenario.rse_down", [("rse", rse), ("operations", ops.joined(separator: ","))])
         case .link(let from, let to, let change, let bothWays):
             await engine.updateLink(from, to) { change.apply(to: &$0) }
@@ -82,7 +84,8 @@ extension ScenarioRunner {
             catalog.faults.setIAMDown(false)
             log.append(time, "scenario.iam_up", [])
         case .apiFault(let path, let method, let status, let delay, let duration):
-            catalog.faults.addAPIFault(Faults.APIFault(pathPrefix: path, method: method, status: status, delay: delay, until: duration.map { time.addingTimeInterval($0) }))
+            catalog.faults.addAPIFault(
+                Faults.APIFault(pathPrefix: path, method: method, status: status, delay: delay, until: duration.map { time.addingTimeInterval($0) }))
             var f: [(String, String)] = [("path", path)]
             if let method { f.append(("method", method)) }
             if let status { f.append(("status", String(status))) }
@@ -108,7 +111,8 @@ extension ScenarioRunner {
         case .addRule(let r):
             do {
                 try await addRule(r, at: time)
-                log.append(time, "scenario.add_rule", [("did", r.did.description), ("rse_expression", r.rseExpression), ("copies", String(r.copies))])
+                log.append(
+                    time, "scenario.add_rule", [("did", r.did.description), ("rse_expression", r.rseExpression), ("copies", String(r.copies))])
             } catch let e as RucioError {
                 log.append(time, "scenario.add_rule_failed", [("did", r.did.description), ("error", "\(e.exceptionClass): \(e.message)")])
             }

@@ -1,9 +1,9 @@
 public import Foundation
 public import LakebedCore
 public import LakebedDaemons
+import LakebedFTS
 public import LakebedIAM
 import LakebedOIDC
-import LakebedFTS
 import Synchronization
 
 /// Plays a scenario against a lake: seeds it, applies the timeline on the lake clock, checks expectations,
@@ -84,7 +84,8 @@ public final class ScenarioRunner: Sendable {
         }
         for a in s.accounts {
             if let u = a.username, let p = a.password {
-                try await catalog.auth.addIdentity(account: a.name, identity: u, type: "USERPASS", email: a.email, password: p, isDefault: true, by: nil)
+                try await catalog.auth.addIdentity(
+                    account: a.name, identity: u, type: "USERPASS", email: a.email, password: p, isDefault: true, by: nil)
             }
         }
         for sc in s.scopes { try await catalog.scopes.addScope(sc.name, account: sc.account, by: nil) }
@@ -97,14 +98,19 @@ public final class ScenarioRunner: Sendable {
             for (k, v) in r.attributes { try await catalog.rses.addRSEAttribute(r.name, key: k, value: v, by: nil) }
             if r.oidcSupport { try await catalog.rses.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
         }
-        for a in s.accounts { for (rse, bytes) in a.limits { try await catalog.accountLimits.setLocalAccountLimit(a.name, rse: rse, bytes: bytes, by: nil) } }
+        for a in s.accounts {
+            for (rse, bytes) in a.limits { try await catalog.accountLimits.setLocalAccountLimit(a.name, rse: rse, bytes: bytes, by: nil) }
+        }
         for d in s.distances {
             try await catalog.rses.setDistance(from: d.from, to: d.to, distance: d.distance, create: true, by: nil)
-            if d.symmetric && d.from != d.to { try await catalog.rses.setDistance(from: d.to, to: d.from, distance: d.distance, create: true, by: nil) }
+            if d.symmetric && d.from != d.to {
+                try await catalog.rses.setDistance(from: d.to, to: d.from, distance: d.distance, create: true, by: nil)
+            }
         }
         // Datasets first (files attach to them), then files, then containers.
         for c in s.collections where c.type == .dataset {
-            try await catalog.dids.addCollection(scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+            try await catalog.dids.addCollection(
+                scope: c.did.scope, name: c.did.name, type: .dataset, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
         }
         CrashPoint.reach("seed:datasets")
         let total = s.files.reduce(0) { $0 + $1.count }
@@ -113,13 +119,17 @@ public final class ScenarioRunner: Sendable {
             var batch: [FileSpec] = []
             for i in 0..<f.count {
                 let name = f.name.replacingOccurrences(of: "{i}", with: Self.pad(i, f.count))
-                let (adler, md5) = f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
+                let (adler, md5) =
+                    f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
                 var meta = JSONObject(f.metadata)
-                for (k, v) in meta { if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) } }
+                for (k, v) in meta {
+                    if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) }
+                }
                 batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
                 if batch.count == 5000 || i == f.count - 1 {
                     let seed = s.seed
-                    try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) { spec, path in
+                    try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) {
+                        spec, path in
                         try ScenarioContent.write(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
                     }
                     done += batch.count
@@ -129,7 +139,8 @@ public final class ScenarioRunner: Sendable {
             }
         }
         for c in s.collections where c.type == .container {
-            try await catalog.dids.addCollection(scope: c.did.scope, name: c.did.name, type: .container, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
+            try await catalog.dids.addCollection(
+                scope: c.did.scope, name: c.did.name, type: .container, issuer: admin, account: c.account, meta: JSONObject(c.metadata))
         }
         for c in s.collections where !c.contents.isEmpty {
             try await catalog.dids.attach(to: c.did, children: c.contents.map { FileSpec(scope: $0.scope, name: $0.name) }, rse: nil, issuer: admin)
@@ -140,8 +151,10 @@ public final class ScenarioRunner: Sendable {
             for u in s.iamUsers {
                 dir.users.removeAll { $0.username == u.username }
                 let sub = Self.stableUUID("\(s.name)/\(u.username)")
-                dir.users.append(IAMUser(username: u.username, sub: sub, password: u.password, name: u.username, email: "\(u.username)@lakebed.local",
-                                         groups: u.groups, rucioAccount: u.account))
+                dir.users.append(
+                    IAMUser(
+                        username: u.username, sub: sub, password: u.password, name: u.username, email: "\(u.username)@lakebed.local",
+                        groups: u.groups, rucioAccount: u.account))
             }
             // `oidc_users` on an account: the IAM user's identity maps to that account.
             for (user, account) in oidcMapped {
@@ -157,8 +170,13 @@ public final class ScenarioRunner: Sendable {
             var items: [JSON] = []
             for d in b.dids {
                 let did = try await catalog.dids.did(d.scope, d.name)
-                items.append(["archive": "rucio", "record": ["scope": .string(d.scope), "name": .string(d.name), "type": .string(did.type.rawValue),
-                                                             "parent": .null, "level": 0, "bytes": did.bytes.map(JSON.int) ?? .null]])
+                items.append([
+                    "archive": "rucio",
+                    "record": [
+                        "scope": .string(d.scope), "name": .string(d.name), "type": .string(did.type.rawValue),
+                        "parent": .null, "level": 0, "bytes": did.bytes.map(JSON.int) ?? .null,
+                    ],
+                ])
             }
             try await catalog.baskets.setBasket(user: b.user, items: items)
         }
@@ -166,7 +184,8 @@ public final class ScenarioRunner: Sendable {
         for r in s.rules { try await addRule(r, at: s.start) }
         // RSEs counted in the catalog: the default lake's come from `keep_default_lake`, not from the scenario's list.
         let rses = try await catalog.rses.listRSEs().count
-        log.append(s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(rses)), ("rules", String(s.rules.count))])
+        log.append(
+            s.start, "scenario.seeded", [("scenario", s.name), ("files", String(total)), ("rses", String(rses)), ("rules", String(s.rules.count))])
         try await catalog.drainRuleEvents()
     }
 
@@ -199,10 +218,12 @@ public final class ScenarioRunner: Sendable {
         let wallStart = Date()
         let end = t(scenario.end)
         try await applyDue(driver.clock.now())
-        let stops = try await driver.advance(to: end, also: { [self] in self.nextDue() }, at: { [self] now in
-            try await self.applyDue(now)
-            progress?(self.offset(now), self.scenario.end)
-        })
+        let stops = try await driver.advance(
+            to: end, also: { [self] in self.nextDue() },
+            at: { [self] now in
+                try await self.applyDue(now)
+                progress?(self.offset(now), self.scenario.end)
+            })
         try await applyDue(end)
         try await checkFinal()
         var rep = try await report(wallSeconds: Date().timeIntervalSince(wallStart))

@@ -7,12 +7,12 @@ struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a lake's catalog against itself and the bytes on disk; exits 1 when something is broken.",
         discussion: """
-        Checks: every AVAILABLE replica has its bytes with the catalog's size and adler32; no file under a replica's \
-        name is half-written; every lock has its rule and replica and agrees with the replica's state; REPLICATING \
-        locks have a transfer request that will finish them; rule counters and states equal their locks; SQLite's \
-        integrity and foreign keys. Orphan files and hidden unfinished writes are reported as notes.
-        Works on a stopped lake (e.g. after kill -9) and on a running one (GET /lakebed/check answers the same).
-        """)
+            Checks: every AVAILABLE replica has its bytes with the catalog's size and adler32; no file under a replica's \
+            name is half-written; every lock has its rule and replica and agrees with the replica's state; REPLICATING \
+            locks have a transfer request that will finish them; rule counters and states equal their locks; SQLite's \
+            integrity and foreign keys. Orphan files and hidden unfinished writes are reported as notes.
+            Works on a stopped lake (e.g. after kill -9) and on a running one (GET /lakebed/check answers the same).
+            """)
 
     @Option(name: .long, help: "The lake's data folder.")
     var dataDir: String = "./lakebed-data"
@@ -31,8 +31,10 @@ struct Check: AsyncParsableCommand {
             let held = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/rses")) ?? []
             guard mark != nil || !held.isEmpty else { throw ValidationError("No lake in \(dir): there is no catalog.sqlite.") }
             print("INCONSISTENT: 1 problem(s):")
-            print("  ✗ [catalog-lost] \(dir) has no catalog.sqlite, but "
-                  + (mark.map { "its mark says \($0.seq) changes were committed (\($0.writtenAt))" } ?? "it holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", ")))"))
+            print(
+                "  ✗ [catalog-lost] \(dir) has no catalog.sqlite, but "
+                    + (mark.map { "its mark says \($0.seq) changes were committed (\($0.writtenAt))" }
+                        ?? "it holds RSE folders (\(held.sorted().prefix(3).joined(separator: ", ")))"))
             throw ExitCode(1)
         }
         let catalog = try Catalog(dataDir: dir, clock: VirtualClock(scale: 0))
@@ -51,11 +53,16 @@ struct Check: AsyncParsableCommand {
 extension ConsistencyReport {
     /// The report for a terminal.
     var text: String {
-        var lines = ["Checked \(replicas) replicas (\(bytesVerified) AVAILABLE with their bytes verified), \(rules) rules, \(locks) locks, "
-                     + "\(liveRequests) live transfer requests, \(filesOnDisk) files on disk."]
+        var lines = [
+            "Checked \(replicas) replicas (\(bytesVerified) AVAILABLE with their bytes verified), \(rules) rules, \(locks) locks, "
+                + "\(liveRequests) live transfer requests, \(filesOnDisk) files on disk."
+        ]
         lines.append(isConsistent ? "Consistent: nothing lost, nothing half-written." : "INCONSISTENT: \(problems.count) problem(s):")
         lines += problems.map { "  ✗ [\($0.kind)] \($0.detail)" }
-        if !notes.isEmpty { lines.append("Notes (harmless):"); lines += notes.map { "  · [\($0.kind)] \($0.detail)" } }
+        if !notes.isEmpty {
+            lines.append("Notes (harmless):")
+            lines += notes.map { "  · [\($0.kind)] \($0.detail)" }
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -40,9 +40,11 @@ struct LakeEndpoints: Codable, Equatable {
     /// is: the client ranks `RUCIO_ACCOUNT` and `RUCIO_AUTH_TYPE` above any `rucio.cfg`, so exporting them would make
     /// every other configuration in that shell (an OIDC one, a second user's) answer as root with a password.
     var environment: [(String, String)] {
-        [("RUCIO_CONFIG", rucioConfigPath),
-         ("LAKEBED_URL", url), ("LAKEBED_DASHBOARD", dashboard), ("LAKEBED_FTS", fts), ("LAKEBED_IAM_ISSUER", iamIssuer),
-         ("LAKEBED_METRICS", metrics), ("LAKEBED_DATA_DIR", dataDir)]
+        [
+            ("RUCIO_CONFIG", rucioConfigPath),
+            ("LAKEBED_URL", url), ("LAKEBED_DASHBOARD", dashboard), ("LAKEBED_FTS", fts), ("LAKEBED_IAM_ISSUER", iamIssuer),
+            ("LAKEBED_METRICS", metrics), ("LAKEBED_DATA_DIR", dataDir),
+        ]
     }
 
     /// `export KEY='value'` lines for `eval "$(lakebed env --shell)"`.

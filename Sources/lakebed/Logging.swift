@@ -24,7 +24,8 @@ struct LoggingOptions: ParsableArguments {
 
     /// Installs the structured log handler (once per process) and returns a logger at the chosen level.
     func bootstrap(label: String = "lakebed") -> Logger {
-        let format = logFormat, level = logLevel
+        let format = logFormat
+        let level = logLevel
         StructuredLogHandler.bootstrapOnce { label in StructuredLogHandler(label: label, format: format, logLevel: level) }
         var logger = Logger(label: label)
         logger.logLevel = level
@@ -44,7 +45,10 @@ struct StructuredLogHandler: LogHandler {
     private static let output = Mutex(FileHandle.standardError)
 
     static func bootstrapOnce(_ factory: @escaping @Sendable (String) -> any LogHandler) {
-        let first = installed.withLock { done in defer { done = true }; return !done }
+        let first = installed.withLock { done in
+            defer { done = true }
+            return !done
+        }
         if first { LoggingSystem.bootstrap(factory) }
     }
 
@@ -70,7 +74,8 @@ struct StructuredLogHandler: LogHandler {
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { k, v in
             let needsQuotes = v.isEmpty || v.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }
-            let escaped = v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            let escaped = v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(
+                of: "\n", with: "\\n")
             return "\(k)=" + (needsQuotes ? "\"\(escaped)\"" : escaped)
         }.joined(separator: " ")
     }

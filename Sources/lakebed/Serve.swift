@@ -1,16 +1,16 @@
 import ArgumentParser
 import Foundation
-import NIOCore
 import Hummingbird
 import HummingbirdTLS
 import LakebedApp
 import LakebedCore
 import LakebedDaemons
+import LakebedFTS
 import LakebedHTTP
 import LakebedIAM
 import LakebedScenarios
-import LakebedFTS
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `lakebed serve`: run the lake and its Rucio API.
@@ -18,25 +18,37 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start Lakebed: the Rucio API on a catalog and RSE directories under a data folder.",
         discussion: """
-        One process serves the Rucio REST API (/), the emulated FTS3 (/fts), the emulated INDIGO IAM (/iam/), the control API (/lakebed/), the dashboard (/dashboard/) and Prometheus metrics (/metrics). On start it prints every URL, the accounts and passwords, a ready rucio.cfg (also written to the data folder) and the environment lines to use; `lakebed env --shell` prints them again later.
+            One process serves the Rucio REST API (/), the emulated FTS3 (/fts), the emulated INDIGO IAM (/iam/), the control API (/lakebed/), the dashboard (/dashboard/) and Prometheus metrics (/metrics). On start it prints every URL, the accounts and passwords, a ready rucio.cfg (also written to the data folder) and the environment lines to use; `lakebed env --shell` prints them again later.
 
-        Examples:
-          lakebed serve                       # http://127.0.0.1:8080
-          lakebed serve --time-scale 60       # workshops: a minute a second
-          lakebed serve --time-scale 0 --port 0 --seed 1   # tests
-          lakebed serve --log-level debug     # log every request
-        """)
+            Examples:
+              lakebed serve                       # http://127.0.0.1:8080
+              lakebed serve --time-scale 60       # workshops: a minute a second
+              lakebed serve --time-scale 0 --port 0 --seed 1   # tests
+              lakebed serve --log-level debug     # log every request
+            """)
 
-    @Option(name: .long, help: "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or ./lakebed-data/scenarios/<name> with --scenario.")
+    @Option(
+        name: .long,
+        help:
+            "Folder for the catalog and RSE directories (created if missing; reused on restart). Default: ./lakebed-data, or ./lakebed-data/scenarios/<name> with --scenario."
+    )
     var dataDir: String?
 
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
-    @Flag(name: .long, help: "Start an empty lake, as a fresh Rucio is: only the root account (userpass ddmlab / secret), no RSEs, no scopes; bootstrap it with the rucio client. Its folder defaults to ./lakebed-data/scenarios/empty.")
+    @Flag(
+        name: .long,
+        help:
+            "Start an empty lake, as a fresh Rucio is: only the root account (userpass ddmlab / secret), no RSEs, no scopes; bootstrap it with the rucio client. Its folder defaults to ./lakebed-data/scenarios/empty."
+    )
     var empty = false
 
-    @Flag(name: .long, help: "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario; a scenario's folder that holds an earlier run needs it).")
+    @Flag(
+        name: .long,
+        help:
+            "Start over: wipe the data folder's catalog, RSE directories and snapshots first (then seed the default lake, or the scenario; a scenario's folder that holds an earlier run needs it)."
+    )
     var fresh = false
 
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
@@ -51,13 +63,21 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not start the HTTPS listener (RSEs are still served over WebDAV on the HTTP port).")
     var noHttps = false
 
-    @Option(name: .long, help: "Clock speed: 1 = real time, 100 = a hundred times faster, 0 = manual (moves only through the control API). Default: 1, or the scenario's time_scale.")
+    @Option(
+        name: .long,
+        help:
+            "Clock speed: 1 = real time, 100 = a hundred times faster, 0 = manual (moves only through the control API). Default: 1, or the scenario's time_scale."
+    )
     var timeScale: Double?
 
     @Option(name: .long, help: "Seed for everything random (transfer failures, identifiers): same seed, same events.")
     var seed: UInt64?
 
-    @Option(name: .long, help: ArgumentHelp("A token the control API (/lakebed/…) requires in X-Lakebed-Control-Token or Authorization: Bearer (default: $LAKEBED_CONTROL_TOKEN; none: open on loopback).", valueName: "token"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A token the control API (/lakebed/…) requires in X-Lakebed-Control-Token or Authorization: Bearer (default: $LAKEBED_CONTROL_TOKEN; none: open on loopback).",
+            valueName: "token"))
     var controlToken: String?
 
     @OptionGroup(title: "Logging")
@@ -103,14 +123,16 @@ struct Serve: AsyncParsableCommand {
         let seeded = lake.seeded && loaded == nil
         if !Self.isLoopback(host) {
             let line = String(repeating: "!", count: 100)
-            FileHandle.standardError.write(Data("""
-                \(line)
-                WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use
-                the lake, its control API (reset, inject faults; give it --control-token) and its storage, with the PUBLIC default passwords.
-                Bind to 127.0.0.1 (the default) unless this machine's network is yours alone.
-                \(line)
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    \(line)
+                    WARNING: Lakebed is binding to \(host), which is not loopback. Anyone who can reach this address can use
+                    the lake, its control API (reset, inject faults; give it --control-token) and its storage, with the PUBLIC default passwords.
+                    Bind to 127.0.0.1 (the default) unless this machine's network is yours alone.
+                    \(line)
 
-                """.utf8))
+                    """.utf8))
         }
         let iamLogger = logger
         let controlSecret = controlToken ?? ProcessInfo.processInfo.environment["LAKEBED_CONTROL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -126,16 +148,18 @@ struct Serve: AsyncParsableCommand {
         if noHttps {
             tlsPort.announce(nil)
         } else {
-            services.append(Application(
-                responder: responder, server: try .tls(.http1(configuration: HTTPLimits.http1), tlsConfiguration: try certs.serverConfiguration()),
-                configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
-                onServerRunning: { channel in
-                    let bound = channel.localAddress?.port ?? httpsPort
-                    do { try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: bound)) } catch {
-                        iamLogger.error("cannot publish the WebDAV protocols: \(error)")
-                    }
-                    tlsPort.announce(bound)
-                }, logger: logger))
+            services.append(
+                Application(
+                    responder: responder,
+                    server: try .tls(.http1(configuration: HTTPLimits.http1), tlsConfiguration: try certs.serverConfiguration()),
+                    configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
+                    onServerRunning: { channel in
+                        let bound = channel.localAddress?.port ?? httpsPort
+                        do { try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: bound)) } catch {
+                            iamLogger.error("cannot publish the WebDAV protocols: \(error)")
+                        }
+                        tlsPort.announce(bound)
+                    }, logger: logger))
         }
         let app = Application(
             responder: responder, server: .http1(configuration: HTTPLimits.http1),
@@ -147,9 +171,9 @@ struct Serve: AsyncParsableCommand {
                 let httpsLines: String
                 if let p = await tlsPort.value() {
                     httpsLines = """
-                      HTTPS       : https://localhost:\(p)  (CA certificate: \(certs.caPath); `lakebed cert` prints it)
-                      WebDAV      : https://localhost:\(p)/storage/<RSE>/  (each RSE's `https` protocol; also \(url)/storage/<RSE>/)
-                    """
+                          HTTPS       : https://localhost:\(p)  (CA certificate: \(certs.caPath); `lakebed cert` prints it)
+                          WebDAV      : https://localhost:\(p)/storage/<RSE>/  (each RSE's `https` protocol; also \(url)/storage/<RSE>/)
+                        """
                 } else {
                     httpsLines = "  WebDAV      : \(url)/storage/<RSE>/"
                 }
@@ -158,26 +182,26 @@ struct Serve: AsyncParsableCommand {
                 do { try endpoints.save() } catch { iamLogger.error("cannot write \(endpoints.rucioConfigPath): \(error)") }
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 let banner = """
-                Lakebed ready at \(url)  (started in \(ms) ms\(bannerNote))
-                  data folder : \(dataFolder)
-                  Rucio API   : \(endpoints.rucioAPI)
-                  auth        : \(endpoints.auth)  (userpass; also /auth/validate)
-                  FTS3 REST   : \(endpoints.fts)
-                  storage     : \(endpoints.storage)  (file:// protocol, one folder per RSE)
-                \(httpsLines)
-                  ESAP        : \(url)/esap-api/accounts/user-profiles/  (shopping baskets, bearer token)
-                  dashboard   : \(endpoints.dashboard)\(controlSecret.map { "#control-token=\($0)" } ?? "")
-                  metrics     : \(endpoints.metrics)  (Prometheus)
-                  control API : \(endpoints.control)  (clock, links, transfers, events\(controlExtra))
-                  clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
-                  login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
-                \(iamLines)
+                    Lakebed ready at \(url)  (started in \(ms) ms\(bannerNote))
+                      data folder : \(dataFolder)
+                      Rucio API   : \(endpoints.rucioAPI)
+                      auth        : \(endpoints.auth)  (userpass; also /auth/validate)
+                      FTS3 REST   : \(endpoints.fts)
+                      storage     : \(endpoints.storage)  (file:// protocol, one folder per RSE)
+                    \(httpsLines)
+                      ESAP        : \(url)/esap-api/accounts/user-profiles/  (shopping baskets, bearer token)
+                      dashboard   : \(endpoints.dashboard)\(controlSecret.map { "#control-token=\($0)" } ?? "")
+                      metrics     : \(endpoints.metrics)  (Prometheus)
+                      control API : \(endpoints.control)  (clock, links, transfers, events\(controlExtra))
+                      clock       : \(timeScale == 0 ? "manual (advance with POST /lakebed/clock/advance)" : "\(timeScale)x real time")
+                      login       : account root, username \(DefaultLake.rootUsername), password \(DefaultLake.rootPassword)
+                    \(iamLines)
 
-                rucio.cfg for clients (also written to \(endpoints.rucioConfigPath)):
-                \(endpoints.rucioConfig)
-                environment (or: eval "$(lakebed env --shell --data-dir \(dataDir))"):
-                \(endpoints.shellExports)
-                """
+                    rucio.cfg for clients (also written to \(endpoints.rucioConfigPath)):
+                    \(endpoints.rucioConfig)
+                    environment (or: eval "$(lakebed env --shell --data-dir \(dataDir))"):
+                    \(endpoints.shellExports)
+                    """
                 FileHandle.standardOutput.write(Data(banner.utf8))
             },
             logger: logger
@@ -185,8 +209,13 @@ struct Serve: AsyncParsableCommand {
         defer {
             do { try catalog.checkpoint() } catch { logger.error("cannot checkpoint the catalog at stop: \(error)") }
         }
-        do { try await app.runService() } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
-            FileHandle.standardError.write(Data("Cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode))). Choose another --port (0 picks a free one) or --host.\n".utf8))
+        do { try await app.runService() } catch let error as IOError
+            where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES
+        {
+            FileHandle.standardError.write(
+                Data(
+                    "Cannot listen on \(host):\(port): \(String(cString: strerror(error.errnoCode))). Choose another --port (0 picks a free one) or --host.\n"
+                        .utf8))
             throw ExitCode(1)
         }
     }

@@ -3,8 +3,8 @@ import Foundation
 import LakebedApp
 import LakebedCore
 import LakebedDaemons
-import LakebedScenarios
 import LakebedFTS
+import LakebedScenarios
 
 /// `lakebed simulate`: play a scenario headless on the virtual clock and report.
 struct Simulate: AsyncParsableCommand {
@@ -29,7 +29,11 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .long, help: "No progress on stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "Write SVG charts (transfers in flight and throughput per link, rule completion, failures) and report.html, which shows them with the report, into this folder.")
+    @Option(
+        name: .long,
+        help:
+            "Write SVG charts (transfers in flight and throughput per link, rule completion, failures) and report.html, which shows them with the report, into this folder."
+    )
     var plot: String?
 
     func run() async throws {
@@ -44,9 +48,11 @@ struct Simulate: AsyncParsableCommand {
         defer { if temporary { try? FileManager.default.removeItem(atPath: dir) } }
         let showProgress = !quiet && !json
         let total = scenario.files.reduce(0) { $0 + $1.count }
-        let lake = try await Lake.simulation(of: scenario, dataDir: dir,
-                                             seedProgress: showProgress && total >= 10_000 ? Serve.seedProgress(scenario.name) : nil)
-        let catalog = lake.catalog, runner = lake.scenario
+        let lake = try await Lake.simulation(
+            of: scenario, dataDir: dir,
+            seedProgress: showProgress && total >= 10_000 ? Serve.seedProgress(scenario.name) : nil)
+        let catalog = lake.catalog
+        let runner = lake.scenario
         let terminal = TerminalProgress()
         let report = try await runner.simulate(progress: showProgress ? Self.progress(terminal) : nil)
         if showProgress { terminal.finish() }
@@ -72,8 +78,9 @@ struct Simulate: AsyncParsableCommand {
 
 /// `lakebed scenario …`: work with scenario files.
 struct ScenarioCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scenario", abstract: "Check and list scenario files.",
-                                                    subcommands: [Validate.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "scenario", abstract: "Check and list scenario files.",
+        subcommands: [Validate.self, List.self])
 
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check scenario files; mistakes are reported as FILE:LINE:COLUMN: what is wrong.")
@@ -85,7 +92,9 @@ struct ScenarioCommand: AsyncParsableCommand {
             for f in files {
                 do {
                     let s = try ScenarioParser.load(path: f)
-                    print("\(f): OK — \(s.name): \(s.rses.count) RSEs, \(s.files.reduce(0) { $0 + $1.count }) files, \(s.rules.count) rules, \(s.timeline.count) timeline events, \(s.expectations.count) expectations")
+                    print(
+                        "\(f): OK — \(s.name): \(s.rses.count) RSEs, \(s.files.reduce(0) { $0 + $1.count }) files, \(s.rules.count) rules, \(s.timeline.count) timeline events, \(s.expectations.count) expectations"
+                    )
                 } catch let e as ScenarioErrors {
                     bad += 1
                     print(e.description)
@@ -101,12 +110,16 @@ struct ScenarioCommand: AsyncParsableCommand {
         var folder: String = "scenarios"
 
         func run() async throws {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+                $0.hasSuffix(".yaml") || $0.hasSuffix(".yml")
+            }.sorted()
             for n in names {
                 let path = (folder as NSString).appendingPathComponent(n)
                 if let s = try? ScenarioParser.load(path: path) {
                     print("\(path)\n    \(s.description.split(separator: "\n").first.map(String.init) ?? s.name)")
-                } else { print("\(path)\n    (has mistakes: run `lakebed scenario validate \(path)`)") }
+                } else {
+                    print("\(path)\n    (has mistakes: run `lakebed scenario validate \(path)`)")
+                }
             }
         }
     }

@@ -5,14 +5,20 @@ import Synchronization
 /// Shows a long operation's progress on stderr: one line redrawn in place on a terminal, or a plain line at
 /// most every `interval` (and at the end) when stderr is a file or a CI log.
 final class TerminalProgress: Sendable {
-    struct State { var lastPrint: ContinuousClock.Instant?; var lastPhase = ""; var drawn = false }
+    struct State {
+        var lastPrint: ContinuousClock.Instant?
+        var lastPhase = ""
+        var drawn = false
+    }
     private let state = Mutex(State())
     let isTerminal: Bool
     let interval: Duration
     let write: @Sendable (String) -> Void
 
-    init(isTerminal: Bool = isatty(STDERR_FILENO) != 0, interval: Duration = .seconds(1),
-         write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+    init(
+        isTerminal: Bool = isatty(STDERR_FILENO) != 0, interval: Duration = .seconds(1),
+        write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    ) {
         self.isTerminal = isTerminal
         self.interval = interval
         self.write = write
@@ -40,7 +46,10 @@ final class TerminalProgress: Sendable {
 
     /// Ends a line left open on a terminal.
     func finish() {
-        let open = state.withLock { s in defer { s.drawn = false }; return s.drawn }
+        let open = state.withLock { s in
+            defer { s.drawn = false }
+            return s.drawn
+        }
         if open { write("\n") }
     }
 }

@@ -1,21 +1,22 @@
 import ArgumentParser
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import LakebedCore
 import LakebedIAM
 import LakebedOIDC
 import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `lakebed token`: prints an access token signed with the IAM keys of a data folder, for scripts and notebooks.
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print an IAM access token (signed with the data folder's keys; no server needed).",
         discussion: """
-        Use it as a WLCG bearer token: `lakebed token --output /tmp/token` and point BEARER_TOKEN_FILE at the file
-        with `auth_type = oidc` in rucio.cfg. The issuer is the one the last `lakebed serve` on this data folder wrote.
-        """)
+            Use it as a WLCG bearer token: `lakebed token --output /tmp/token` and point BEARER_TOKEN_FILE at the file
+            with `auth_type = oidc` in rucio.cfg. The issuer is the one the last `lakebed serve` on this data folder wrote.
+            """)
 
     @Option(name: .long, help: "The lake's data folder (default: ./lakebed-data, or the one `serve --scenario` running under it uses).")
     var dataDir: String?
@@ -52,7 +53,8 @@ struct Token: AsyncParsableCommand {
         let clientID = client ?? directory.clients.first(where: \.isPublic)?.clientID ?? directory.clients.first?.clientID ?? "lakebed-cli"
         let token: String
         do {
-            token = try await iam.issueAccessToken(username: username, clientID: clientID, scope: scope, audience: ScopeList.split(audience), lifetime: lifetime)
+            token = try await iam.issueAccessToken(
+                username: username, clientID: clientID, scope: scope, audience: ScopeList.split(audience), lifetime: lifetime)
         } catch let e as OAuthError {
             throw ValidationError(e.message)
         }
@@ -83,7 +85,9 @@ struct RotateKeys: AsyncParsableCommand {
     func run() async throws {
         let iam = try await IAM(dataDir: dataDir, clock: SystemClock())
         let kid = try await iam.rotateKeys()
-        print("new signing key \(kid); a running lake on this folder signs with it and publishes it at once, and the key before the previous one no longer verifies")
+        print(
+            "new signing key \(kid); a running lake on this folder signs with it and publishes it at once, and the key before the previous one no longer verifies"
+        )
     }
 }
 
@@ -106,7 +110,9 @@ enum IAMBanner {
             out += "\n  IAM user    : \(u.username), \(password)\(u.rucioAccount.map { " (Rucio account \($0))" } ?? "")"
         }
         if let c = d.clients.first(where: { !$0.isPublic }) {
-            out += "\n  IAM client  : \(c.clientID), " + (c.checkSecret("\(c.clientID)-secret") ? "secret \(c.clientID)-secret" : "secret as set in the scenario")
+            out +=
+                "\n  IAM client  : \(c.clientID), "
+                + (c.checkSecret("\(c.clientID)-secret") ? "secret \(c.clientID)-secret" : "secret as set in the scenario")
         }
         out += "\n  token       : lakebed token --data-dir \(catalog.dataDir) --output /tmp/token  (BEARER_TOKEN_FILE=/tmp/token, auth_type = oidc)"
         return out
@@ -123,8 +129,9 @@ enum LakeTime {
 
     static func clock(dataDir: String) -> any LakeClock {
         guard let endpoints = LakeEndpoints.load(dataDir: dataDir), let url = URL(string: endpoints.url), let port = url.port,
-              let body = httpGet(host: url.host == "localhost" ? "127.0.0.1" : (url.host ?? "127.0.0.1"), port: port, path: "/lakebed/clock"),
-              let epoch = (try? JSONParser.parse(Array(body.utf8)))?.objectValue?["epoch"]?.doubleValue else { return SystemClock() }
+            let body = httpGet(host: url.host == "localhost" ? "127.0.0.1" : (url.host ?? "127.0.0.1"), port: port, path: "/lakebed/clock"),
+            let epoch = (try? JSONParser.parse(Array(body.utf8)))?.objectValue?["epoch"]?.doubleValue
+        else { return SystemClock() }
         return Offset(seconds: epoch - Date().timeIntervalSince1970)
     }
 
@@ -134,7 +141,8 @@ enum LakeTime {
         guard let split = text.range(of: "\r\n\r\n") else { return false }
         let head = text[..<split.lowerBound].lowercased()
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
         return text[split.upperBound...].utf8.count >= length
     }
 

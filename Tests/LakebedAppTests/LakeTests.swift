@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -13,15 +10,23 @@ import LakebedTesting
 import Logging
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The lake `lakebed serve` runs, opened in-process through the one composition root and driven over HTTP.
 @Suite("The served lake, in process")
 struct LakeTests {
     static let logger = Logger(label: "test")
 
     static func token(_ client: some TestClientProtocol) async throws -> String {
-        try await client.execute(uri: "/auth/userpass", method: .get, headers: [
-            HTTPField.Name("X-Rucio-Username")!: "ddmlab", HTTPField.Name("X-Rucio-Password")!: "secret", HTTPField.Name("X-Rucio-Account")!: "root",
-        ]) { r in r.headers[HTTPField.Name("X-Rucio-Auth-Token")!] ?? "" }
+        try await client.execute(
+            uri: "/auth/userpass", method: .get,
+            headers: [
+                HTTPField.Name("X-Rucio-Username")!: "ddmlab", HTTPField.Name("X-Rucio-Password")!: "secret",
+                HTTPField.Name("X-Rucio-Account")!: "root",
+            ]
+        ) { r in r.headers[HTTPField.Name("X-Rucio-Auth-Token")!] ?? "" }
     }
 
     @Test func defaultLakeAnswersAndReplicates() async throws {
@@ -41,7 +46,8 @@ struct LakeTests {
                 #expect(String(buffer: r.body).split(separator: "\n").count == 4)
             }
             // A rule added over the API is evaluated, handed to FTS and finished by the daemons on the lake clock.
-            let body = "{\"dids\": [{\"scope\": \"demo\", \"name\": \"lofar.L630262\"}], \"copies\": 1, \"rse_expression\": \"SITE-B\", \"account\": \"root\"}"
+            let body =
+                "{\"dids\": [{\"scope\": \"demo\", \"name\": \"lofar.L630262\"}], \"copies\": 1, \"rse_expression\": \"SITE-B\", \"account\": \"root\"}"
             let id = try await client.execute(uri: "/rules/", method: .post, headers: auth, body: ByteBuffer(string: body)) { r in
                 #expect(r.status.code == 201)
                 return String(buffer: r.body).trimmingCharacters(in: CharacterSet(charactersIn: "[]\"\n"))
@@ -112,13 +118,15 @@ struct NecromancerTests {
     @Test func badCopyIsRecoveredAndLastCopyIsLost() async throws {
         let lake = try await TemporaryLake.served("necromancer")
         let c = lake.catalog
-        let id = try await c.rules.addRules(RuleSpec(dids: [DIDRef("demo", "lofar.L630262")], copies: 1, rseExpression: "SITE-C"), issuer: Self.root)[0]
+        let id = try await c.rules.addRules(RuleSpec(dids: [DIDRef("demo", "lofar.L630262")], copies: 1, rseExpression: "SITE-C"), issuer: Self.root)[
+            0]
         try await lake.driver.advance(by: 3600)
         #expect(try await c.rules.rule(id).state == .ok)
         let file = try await c.dids.listFiles("demo", "lofar.L630262")[0]
 
-        let refused = try await c.badReplicas.declare([BadReplicaTarget(scope: file.scope, name: file.name, rse: "SITE-C", rseID: nil)],
-                                                      reason: "test", state: .bad, issuer: Self.root)
+        let refused = try await c.badReplicas.declare(
+            [BadReplicaTarget(scope: file.scope, name: file.name, rse: "SITE-C", rseID: nil)],
+            reason: "test", state: .bad, issuer: Self.root)
         #expect(refused.isEmpty)
         #expect(try await Necromancer(catalog: c).hasWork())
         // Declared bad and not yet seen by the necromancer is a state the consistency check accepts.
@@ -135,8 +143,9 @@ struct NecromancerTests {
 
         // Every copy bad: the necromancer has nothing to recover from, the file is lost and its locks go.
         let copies = listed.first?.replicas.map(\.rse.rse) ?? []
-        _ = try await c.badReplicas.declare(copies.map { BadReplicaTarget(scope: file.scope, name: file.name, rse: $0, rseID: nil) },
-                                            reason: "test", state: .bad, issuer: Self.root)
+        _ = try await c.badReplicas.declare(
+            copies.map { BadReplicaTarget(scope: file.scope, name: file.name, rse: $0, rseID: nil) },
+            reason: "test", state: .bad, issuer: Self.root)
         try await lake.driver.advance(by: 600)
         let lost = try await c.badReplicas.list(state: .lost, rse: nil, youngerThan: nil, olderThan: nil, limit: nil)
         #expect(lost.count == copies.count)

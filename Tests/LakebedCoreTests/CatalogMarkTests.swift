@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
 
 /// The catalog's high-water mark and its maintenance: what `lakebed check` knows about commits a catalog lost.

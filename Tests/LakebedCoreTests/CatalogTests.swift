@@ -1,6 +1,7 @@
 import Foundation
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
 
 @Suite("Catalog rules and permissions")
@@ -23,7 +24,9 @@ struct CatalogTests {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let sums = Checksums.of(bytes)
-        try await c.replicas.addReplicas(rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
+        try await c.replicas.addReplicas(
+            rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false,
+            issuer: root)
     }
 
     @Test func ordinaryAccountsWriteOnlyTheirScopes() async throws {
@@ -33,13 +36,18 @@ struct CatalogTests {
             Issue.record("jdoe wrote in user.root")
         } catch let e as RucioError { #expect(e.exceptionClass == .accessDenied) }
         try await c.dids.addCollection(scope: "user.jdoe", name: "ds", type: .dataset, issuer: jdoe)
-        do { try await c.rses.addRSE("NEW", by: jdoe); Issue.record("jdoe added an RSE") } catch let e as RucioError { #expect(e.exceptionClass == .accessDenied) }
+        do {
+            try await c.rses.addRSE("NEW", by: jdoe)
+            Issue.record("jdoe added an RSE")
+        } catch let e as RucioError { #expect(e.exceptionClass == .accessDenied) }
     }
 
     @Test func availableNeedsBytesOnDisk() async throws {
         let c = try await lake()
         do {
-            try await c.replicas.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: "ghost", bytes: 10, adler32: "00000001")], ignoreAvailability: false, issuer: root)
+            try await c.replicas.addReplicas(
+                rse: "SITE-A", files: [FileSpec(scope: "test", name: "ghost", bytes: 10, adler32: "00000001")], ignoreAvailability: false,
+                issuer: root)
             Issue.record("registered a replica without bytes")
         } catch let e as RucioError { #expect(e.exceptionClass == .fileConsistencyMismatch) }
         // The failed registration rolled back whole: not even the file DID was created.
@@ -51,7 +59,10 @@ struct CatalogTests {
         try await put(c, "SITE-A", "test", "f1", Array("one".utf8))
         try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
         try await c.dids.attach(to: DIDRef("test", "ds"), children: [FileSpec(scope: "test", name: "f1")], rse: nil, issuer: root)
-        var spec = RuleSpec(); spec.dids = [DIDRef("test", "ds")]; spec.copies = 2; spec.rseExpression = "SITE-A|SITE-B"
+        var spec = RuleSpec()
+        spec.dids = [DIDRef("test", "ds")]
+        spec.copies = 2
+        spec.rseExpression = "SITE-A|SITE-B"
         let id = try await c.rules.addRules(spec, issuer: root)[0]
         var rule = try await c.rules.rule(id)
         #expect(rule.state == .replicating)
@@ -72,19 +83,26 @@ struct CatalogTests {
     @Test func duplicateAndMissing() async throws {
         let c = try await lake()
         try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
-        do { try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root); Issue.record("duplicate") }
-        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierAlreadyExists) }
-        do { _ = try await c.dids.did("test", "nope"); Issue.record("missing") }
-        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
+        do {
+            try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
+            Issue.record("duplicate")
+        } catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierAlreadyExists) }
+        do {
+            _ = try await c.dids.did("test", "nope")
+            Issue.record("missing")
+        } catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
         // As in Rucio, a DID in an unknown scope is simply not found.
-        do { _ = try await c.dids.did("noscope", "x"); Issue.record("missing scope") }
-        catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
+        do {
+            _ = try await c.dids.did("noscope", "x")
+            Issue.record("missing scope")
+        } catch let e as RucioError { #expect(e.exceptionClass == .dataIdentifierNotFound) }
     }
 
     @Test func filterSearchesMetadata() async throws {
         let c = try await lake()
         for (n, run) in [("ds_a", 1), ("ds_b", 5), ("other", 9)] {
-            try await c.dids.addCollection(scope: "test", name: n, type: .dataset, issuer: root, meta: JSONObject([("run_number", .int(Int64(run))), ("telescope", "LOFAR")]))
+            try await c.dids.addCollection(
+                scope: "test", name: n, type: .dataset, issuer: root, meta: JSONObject([("run_number", .int(Int64(run))), ("telescope", "LOFAR")]))
         }
         let f = try DIDFilter.fromDictionaries([JSONObject([("name", "ds_*"), ("run_number.gt", "2")])])
         #expect(try await c.dids.searchDIDs(scope: "test", filter: f, type: "dataset", limit: nil).map(\.name) == ["ds_b"])

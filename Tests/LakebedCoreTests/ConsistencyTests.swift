@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
 
 /// `lakebed check` must find each kind of broken promise it claims to find, and nothing on a healthy lake.
@@ -19,11 +20,17 @@ struct ConsistencyTests {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             let sums = Checksums.of(bytes)
-            try await c.replicas.addReplicas(rse: "SITE-A", files: [FileSpec(scope: "test", name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
+            try await c.replicas.addReplicas(
+                rse: "SITE-A", files: [FileSpec(scope: "test", name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)],
+                ignoreAvailability: false, issuer: root)
         }
         try await c.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: root)
-        try await c.dids.attach(to: DIDRef("test", "ds"), children: [FileSpec(scope: "test", name: "f1"), FileSpec(scope: "test", name: "f2")], rse: nil, issuer: root)
-        var spec = RuleSpec(); spec.dids = [DIDRef("test", "ds")]; spec.copies = 2; spec.rseExpression = "SITE-A|SITE-B"
+        try await c.dids.attach(
+            to: DIDRef("test", "ds"), children: [FileSpec(scope: "test", name: "f1"), FileSpec(scope: "test", name: "f2")], rse: nil, issuer: root)
+        var spec = RuleSpec()
+        spec.dids = [DIDRef("test", "ds")]
+        spec.copies = 2
+        spec.rseExpression = "SITE-A|SITE-B"
         let id = try await c.rules.addRules(spec, issuer: root)[0]
         return (c, id)
     }

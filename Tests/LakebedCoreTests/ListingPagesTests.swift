@@ -1,6 +1,7 @@
 import Foundation
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
 
 /// Streamed listings read page by page: concatenated, the pages give exactly what the whole listing gives.
@@ -15,15 +16,17 @@ struct ListingPagesTests {
         func files(_ prefix: String, _ n: Int) -> [FileSpec] {
             (0..<n).map { FileSpec(scope: "test", name: "\(prefix)\(String(format: "%03d", $0))", bytes: 10, adler32: "0000000a", md5: nil) }
         }
-        let a = files("a", 23), b = files("b", 17) + [a[5]]
+        let a = files("a", 23)
+        let b = files("b", 17) + [a[5]]
         try await c.replicas.addReplicas(rse: "SITE-A", files: a + Array(b.prefix(17)), ignoreAvailability: true, issuer: root, virtual: true)
         try await c.dids.addCollection(scope: "test", name: "dsa", type: .dataset, issuer: root)
         try await c.dids.attach(to: DIDRef("test", "dsa"), children: a, rse: nil, issuer: root)
         try await c.dids.addCollection(scope: "test", name: "dsb", type: .dataset, issuer: root)
         try await c.dids.attach(to: DIDRef("test", "dsb"), children: b, rse: nil, issuer: root)
         try await c.dids.addCollection(scope: "test", name: "cont", type: .container, issuer: root)
-        try await c.dids.attach(to: DIDRef("test", "cont"), children: [FileSpec(scope: "test", name: "dsa"), FileSpec(scope: "test", name: "dsb")],
-                                rse: nil, issuer: root)
+        try await c.dids.attach(
+            to: DIDRef("test", "cont"), children: [FileSpec(scope: "test", name: "dsa"), FileSpec(scope: "test", name: "dsb")],
+            rse: nil, issuer: root)
         return c
     }
 
@@ -68,7 +71,10 @@ struct ListingPagesTests {
         let c = try await lake()
         for name in ["dsa", "dsb", "cont"] {
             for rse in ["SITE-A", "SITE-B"] {
-                var spec = RuleSpec(); spec.dids = [DIDRef("test", name)]; spec.copies = 1; spec.rseExpression = rse
+                var spec = RuleSpec()
+                spec.dids = [DIDRef("test", name)]
+                spec.copies = 1
+                spec.rseExpression = rse
                 _ = try await c.rules.addRules(spec, issuer: root)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LakebedCore
 
 @Suite("lfn2pfn, checksums and names")
@@ -21,7 +22,8 @@ struct NamingTests {
         // Long input exercises the modulo batching.
         let big = [UInt8](repeating: 0xff, count: 100_000)
         var acc = Checksums.Accumulator()
-        acc.update(big[0..<50_000]); acc.update(big[50_000...])
+        acc.update(big[0..<50_000])
+        acc.update(big[50_000...])
         #expect(acc.finalize() == Checksums.of(big))
     }
 
@@ -49,7 +51,8 @@ struct NamingTests {
     }
 
     @Test func passwordsAreSaltedAndVerified() {
-        let a = PasswordHash.make("secret"), b = PasswordHash.make("secret")
+        let a = PasswordHash.make("secret")
+        let b = PasswordHash.make("secret")
         #expect(a != b)
         #expect(PasswordHash.verify("secret", against: a))
         #expect(!PasswordHash.verify("Secret", against: a))
@@ -57,7 +60,7 @@ struct NamingTests {
     }
 
     @Test func datesUseRucioFormat() {
-        let d = Date(timeIntervalSince1970: 1_764_064_800) // 2025-11-25 10:00:00 UTC
+        let d = Date(timeIntervalSince1970: 1_764_064_800)  // 2025-11-25 10:00:00 UTC
         #expect(RucioDate.rfc1123(d) == "Tue, 25 Nov 2025 10:00:00 UTC")
         #expect(RucioDate.iso(d) == "2025-11-25T10:00:00")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
 
 @Suite("RSE expressions")
@@ -57,7 +58,10 @@ struct RSEExpressionTests {
         for bad in ["(A1", "A1)", "A1||B2", "tier=", "a1", "", "A1&", "NOPE"] {
             await #expect(throws: RucioError.self) { try await c.rses.resolveRSEExpression(bad) }
         }
-        do { _ = try await c.rses.resolveRSEExpression("NOPE"); Issue.record("should fail") } catch let e as RucioError {
+        do {
+            _ = try await c.rses.resolveRSEExpression("NOPE")
+            Issue.record("should fail")
+        } catch let e as RucioError {
             #expect(e.exceptionClass == .invalidRSEExpression)
         }
     }

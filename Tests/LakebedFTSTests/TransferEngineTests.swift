@@ -1,10 +1,11 @@
 import Foundation
-import Synchronization
 import LakebedTesting
+import Synchronization
 import Testing
+
 @testable import LakebedCore
-@testable import LakebedFTS
 @testable import LakebedDaemons
+@testable import LakebedFTS
 
 final class EventLog: Sendable {
     let events = Mutex<[TransferEvent]>([])
@@ -38,11 +39,16 @@ struct TestLake {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let sums = Checksums.of(bytes)
-        try await catalog.replicas.addReplicas(rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false, issuer: root)
+        try await catalog.replicas.addReplicas(
+            rse: rse, files: [FileSpec(scope: scope, name: name, bytes: sums.bytes, adler32: sums.adler32, md5: sums.md5)], ignoreAvailability: false,
+            issuer: root)
     }
 
     func rule(_ did: DIDRef, _ expr: String, copies: Int = 1) async throws -> String {
-        var spec = RuleSpec(); spec.dids = [did]; spec.copies = copies; spec.rseExpression = expr
+        var spec = RuleSpec()
+        spec.dids = [did]
+        spec.copies = copies
+        spec.rseExpression = expr
         return try await catalog.rules.addRules(spec, issuer: root)[0]
     }
 
@@ -70,7 +76,8 @@ struct TransferEngineTests {
         #expect(rule.state == .ok)
         #expect(rule.locksOK == 1)
         let b = try await lake.catalog.rses.rse("SITE-B")
-        let copied = try Data(contentsOf: URL(fileURLWithPath: lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
+        let copied = try Data(
+            contentsOf: URL(fileURLWithPath: lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "f1"))))
         #expect(Array(copied) == bytes)
         let req = try await lake.catalog.requests.requests(scope: "test", name: "f1", rse: "SITE-B")[0]
         #expect(req.state == .done)
@@ -168,7 +175,9 @@ struct TransferEngineTests {
         let failures = lake.log.withLock { $0.filter { $0.kind == .failed } }
         #expect(failures.first?.reason?.contains("CHECKSUM MISMATCH") == true)
         let b = try await lake.catalog.rses.rse("SITE-B")
-        #expect(!FileManager.default.fileExists(atPath: try lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: try lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))))
     }
 
     @Test func sameSeedSameEvents() async throws {
@@ -177,12 +186,18 @@ struct TransferEngineTests {
             let lake = try await TestLake(topology: topo, seed: 42)
             for i in 0..<12 { try await lake.put("SITE-A", "test", "f\(i)", Array(repeating: UInt8(i), count: 1000 + i * 300)) }
             try await lake.catalog.dids.addCollection(scope: "test", name: "ds", type: .dataset, issuer: lake.root)
-            try await lake.catalog.dids.attach(to: DIDRef("test", "ds"), children: (0..<12).map { FileSpec(scope: "test", name: "f\($0)") }, rse: nil, issuer: lake.root)
+            try await lake.catalog.dids.attach(
+                to: DIDRef("test", "ds"), children: (0..<12).map { FileSpec(scope: "test", name: "f\($0)") }, rse: nil, issuer: lake.root)
             _ = try await lake.rule(DIDRef("test", "ds"), "SITE-B|SITE-C", copies: 2)
             try await lake.driver.advance(by: 3600)
-            return lake.log.withLock { $0.map { "\($0.time.timeIntervalSince1970) \($0.kind) \($0.jobID) \($0.did ?? "") \($0.source)->\($0.destination) \($0.reason ?? "")" } }
+            return lake.log.withLock {
+                $0.map {
+                    "\($0.time.timeIntervalSince1970) \($0.kind) \($0.jobID) \($0.did ?? "") \($0.source)->\($0.destination) \($0.reason ?? "")"
+                }
+            }
         }
-        let first = try await run(), second = try await run()
+        let first = try await run()
+        let second = try await run()
         #expect(first.count > 24)
         #expect(first == second)
         #expect(first.contains { $0.contains(" failed ") })

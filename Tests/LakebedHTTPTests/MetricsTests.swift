@@ -6,6 +6,7 @@ import LakebedDaemons
 import LakebedFTS
 import LakebedTesting
 import Testing
+
 @testable import LakebedHTTP
 
 @Suite("Metrics and dashboard")
@@ -35,8 +36,12 @@ struct MetricsTests {
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: TransferEngine(catalog: catalog))
         let metrics = RequestMetrics()
         let loopback = Loopback()
-        let responder = LakebedResponder(catalog: catalog, mounts: [ControlAPI(driver: driver).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
-                                                                    MetricsAPI(driver: driver, requests: metrics).mount], metrics: metrics)
+        let responder = LakebedResponder(
+            catalog: catalog,
+            mounts: [
+                ControlAPI(driver: driver).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
+                MetricsAPI(driver: driver, requests: metrics).mount,
+            ], metrics: metrics)
         loopback.attach(responder)
         try await Application(responder: responder).test(.router) { client in
             try await client.execute(uri: "/dids/user.root/x1", method: .get) { #expect($0.status == .badRequest) }
@@ -67,10 +72,12 @@ struct MetricsTests {
             Reply.json(["name": "site-outage", "faults": [["id": "c-down", "label": "SITE-C goes dark"]]])
         }
         let loopback = Loopback()
-        let responder = LakebedResponder(catalog: catalog, mounts: [
-            Mount(prefix: "/lakebed", table: scenario, errors: ControlError.self),
-            DashboardAPI(driver: driver, loopback: loopback).mount,
-        ])
+        let responder = LakebedResponder(
+            catalog: catalog,
+            mounts: [
+                Mount(prefix: "/lakebed", table: scenario, errors: ControlError.self),
+                DashboardAPI(driver: driver, loopback: loopback).mount,
+            ])
         loopback.attach(responder)
         try await Application(responder: responder).test(.router) { client in
             try await client.execute(uri: "/dashboard/api/scenario", method: .get) { r in

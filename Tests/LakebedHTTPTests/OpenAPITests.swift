@@ -5,6 +5,7 @@ import HummingbirdTesting
 import LakebedCore
 import LakebedTesting
 import Testing
+
 @testable import LakebedHTTP
 
 @Suite("OpenAPI description and request limits")

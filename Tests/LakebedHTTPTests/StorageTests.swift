@@ -6,6 +6,7 @@ import LakebedCore
 import LakebedIAM
 import LakebedTesting
 import Testing
+
 @testable import LakebedHTTP
 
 @Suite("Storage over WebDAV, ESAP basket, TLS identity")
@@ -36,7 +37,10 @@ struct StorageTests {
         try w.append(Data("abc".utf8))
         #expect(try storage.list("a/b").isEmpty)
         #expect(try w.commit() == false)
-        guard case .file(let size, _)? = try storage.stat("a/b/f") else { Issue.record("no file"); return }
+        guard case .file(let size, _)? = try storage.stat("a/b/f") else {
+            Issue.record("no file")
+            return
+        }
         #expect(size == 3)
         try storage.beginWrite("a/b/g").commit()
         #expect(throws: StorageFault.exists("a/b/g")) { try storage.move("a/b/f", to: "a/b/g", overwrite: false) }
@@ -49,19 +53,23 @@ struct StorageTests {
         let catalog = try await lake()
         try await catalog.rses.addRSEAttribute("SITE-B", key: "oidc_support", value: .bool(true), by: nil)
         // Tokens are stand-ins here: "rw" may write, "ro" may only read; IAM-signed tokens are covered by the e2e suite.
-        let api = WebDAVAPI(catalog: catalog, authorize: { token, rse, _, op in
-            guard rse == "SITE-B" else { return nil }
-            switch (token, op) {
-            case (nil, _): return StorageRefusal(status: 401, message: "token required")
-            case ("rw", _), ("ro", .read): return nil
-            default: return StorageRefusal(status: 403, message: "insufficient scope")
-            }
-        })
+        let api = WebDAVAPI(
+            catalog: catalog,
+            authorize: { token, rse, _, op in
+                guard rse == "SITE-B" else { return nil }
+                switch (token, op) {
+                case (nil, _): return StorageRefusal(status: 401, message: "token required")
+                case ("rw", _), ("ro", .read): return nil
+                default: return StorageRefusal(status: 403, message: "insufficient scope")
+                }
+            })
         let app = Application(responder: LakebedResponder(catalog: catalog, mounts: [api.mount]))
         try await app.test(.router) { client in
             try await client.execute(uri: "/storage/SITE-A/", method: .head) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/storage/NOPE/", method: .head) { r in #expect(r.status == .notFound) }
-            try await client.execute(uri: "/storage/SITE-A/x/y.dat", method: .put, body: ByteBuffer(string: "0123456789")) { r in #expect(r.status == .created) }
+            try await client.execute(uri: "/storage/SITE-A/x/y.dat", method: .put, body: ByteBuffer(string: "0123456789")) { r in
+                #expect(r.status == .created)
+            }
             try await client.execute(uri: "/storage/SITE-A/x/y.dat", method: .get, headers: [.range: "bytes=2-4"]) { r in
                 #expect(r.status == .partialContent)
                 #expect(String(buffer: r.body) == "234")
@@ -72,20 +80,26 @@ struct StorageTests {
                 #expect(body.contains("<d:href>/storage/SITE-A/x/</d:href>") && body.contains("<d:href>/storage/SITE-A/x/y.dat</d:href>"))
                 #expect(body.contains("<d:getcontentlength>10</d:getcontentlength>"))
             }
-            try await client.execute(uri: "/storage/SITE-A/x/y.dat", method: HTTPRequest.Method("MOVE")!,
-                                     headers: [Self.name("Destination"): "https://localhost:1/storage/SITE-A/x/z.dat"]) { r in #expect(r.status == .created) }
-            try await client.execute(uri: "/storage/SITE-A/x/z.dat", method: HTTPRequest.Method("MOVE")!,
-                                     headers: [Self.name("Destination"): "/storage/SITE-B/z.dat"]) { r in #expect(r.status == .badGateway) }
+            try await client.execute(
+                uri: "/storage/SITE-A/x/y.dat", method: HTTPRequest.Method("MOVE")!,
+                headers: [Self.name("Destination"): "https://localhost:1/storage/SITE-A/x/z.dat"]
+            ) { r in #expect(r.status == .created) }
+            try await client.execute(
+                uri: "/storage/SITE-A/x/z.dat", method: HTTPRequest.Method("MOVE")!,
+                headers: [Self.name("Destination"): "/storage/SITE-B/z.dat"]
+            ) { r in #expect(r.status == .badGateway) }
             try await client.execute(uri: "/storage/SITE-A/x/z.dat", method: .delete) { r in #expect(r.status == .noContent) }
             try await client.execute(uri: "/storage/SITE-A/x/z.dat", method: .delete) { r in #expect(r.status == .notFound) }
             try await client.execute(uri: "/storage/SITE-B/f", method: .put, body: ByteBuffer(string: "x")) { r in
                 #expect(r.status == .unauthorized)
                 #expect(r.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
             }
-            try await client.execute(uri: "/storage/SITE-B/f", method: .put, headers: [.authorization: "Bearer ro"], body: ByteBuffer(string: "x")) { r in
+            try await client.execute(uri: "/storage/SITE-B/f", method: .put, headers: [.authorization: "Bearer ro"], body: ByteBuffer(string: "x")) {
+                r in
                 #expect(r.status == .forbidden)
             }
-            try await client.execute(uri: "/storage/SITE-B/f", method: .put, headers: [.authorization: "Bearer rw"], body: ByteBuffer(string: "x")) { r in
+            try await client.execute(uri: "/storage/SITE-B/f", method: .put, headers: [.authorization: "Bearer rw"], body: ByteBuffer(string: "x")) {
+                r in
                 #expect(r.status == .created)
             }
             try await client.execute(uri: "/storage/SITE-B/f", method: .get, headers: [.authorization: "Bearer ro"]) { r in
@@ -115,11 +129,14 @@ struct StorageTests {
                 #expect(String(buffer: r.body).contains("\"results\": []"))
             }
             let auth: HTTPFields = [.authorization: "Bearer \(token)"]
-            try await client.execute(uri: "/esap-api/accounts/user-profiles/jdoe/", method: .patch, headers: auth,
-                                     body: ByteBuffer(string: #"{"shopping_cart": [{"archive": "rucio", "record": {"scope": "test", "name": "f"}}]}"#)) { r in
+            try await client.execute(
+                uri: "/esap-api/accounts/user-profiles/jdoe/", method: .patch, headers: auth,
+                body: ByteBuffer(string: #"{"shopping_cart": [{"archive": "rucio", "record": {"scope": "test", "name": "f"}}]}"#)
+            ) { r in
                 #expect(r.status == .ok)
             }
-            try await client.execute(uri: "/esap-api/accounts/user-profiles/asmith/", method: .put, headers: auth, body: ByteBuffer(string: "{}")) { r in
+            try await client.execute(uri: "/esap-api/accounts/user-profiles/asmith/", method: .put, headers: auth, body: ByteBuffer(string: "{}")) {
+                r in
                 #expect(r.status == .notFound)
             }
         }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import LakebedCore
 import LakebedTesting
 import Testing
+
 @testable import LakebedHTTP
 
 @Suite("Rucio wire format")
@@ -30,7 +31,10 @@ struct WireTests {
         // POST /rules/ answers InvalidRSEExpression with 409 where the class's own status is 400.
         var t = RouteTable()
         t.add(.post, "/rules", statuses: [.invalidRSEExpression: .conflict]) { _ in throw RucioError(.invalidRSEExpression, "bad") }
-        guard case .found(let route, _) = t.match(method: .post, segments: ["rules"]) else { Issue.record("no route"); return }
+        guard case .found(let route, _) = t.match(method: .post, segments: ["rules"]) else {
+            Issue.record("no route")
+            return
+        }
         #expect(route.statusOverrides[.invalidRSEExpression] == .conflict)
         #expect(route.statusOverrides[.invalidObject] == nil)
         #expect(RucioExceptionClass.invalidRSEExpression.status == 400)
@@ -39,7 +43,10 @@ struct WireTests {
     @Test func routesDecodeSegmentsAndIgnoreTrailingSlashes() {
         var t = RouteTable()
         t.add(.get, "/dids/:scope/:name/meta") { _ in Reply.ok() }
-        guard case .found(_, let p) = t.match(method: .get, segments: RouteTable.segments("/dids/user.jdoe/f%2E1/meta/")) else { Issue.record("no match"); return }
+        guard case .found(_, let p) = t.match(method: .get, segments: RouteTable.segments("/dids/user.jdoe/f%2E1/meta/")) else {
+            Issue.record("no match")
+            return
+        }
         #expect(p["scope"] == "user.jdoe" && p["name"] == "f.1")
         if case .wrongMethod = t.match(method: .post, segments: ["dids", "a", "b", "meta"]) {} else { Issue.record("expected wrong method") }
     }
@@ -58,9 +65,13 @@ struct WireTests {
                 #expect(r.status.code == 401)
                 #expect(r.headers[HTTPField.Name("ExceptionClass")!] == "CannotAuthenticate")
             }
-            let token = try await client.execute(uri: "/auth/userpass", method: .get, headers: [
-                HTTPField.Name("X-Rucio-Username")!: "ddmlab", HTTPField.Name("X-Rucio-Password")!: "secret", HTTPField.Name("X-Rucio-Account")!: "root",
-            ]) { r in r.headers[HTTPField.Name("X-Rucio-Auth-Token")!] ?? "" }
+            let token = try await client.execute(
+                uri: "/auth/userpass", method: .get,
+                headers: [
+                    HTTPField.Name("X-Rucio-Username")!: "ddmlab", HTTPField.Name("X-Rucio-Password")!: "secret",
+                    HTTPField.Name("X-Rucio-Account")!: "root",
+                ]
+            ) { r in r.headers[HTTPField.Name("X-Rucio-Auth-Token")!] ?? "" }
             #expect(token.hasPrefix("root-"))
             let auth: HTTPFields = [HTTPField.Name("X-Rucio-Auth-Token")!: token]
             try await client.execute(uri: "/rses/?expression=tier%3D2", method: .get, headers: auth) { r in
@@ -71,7 +82,9 @@ struct WireTests {
                 #expect(r.status.code == 404)
                 #expect(String(buffer: r.body).contains("DataIdentifierNotFound"))
             }
-            try await client.execute(uri: "/dids/test/..%2F..%2Fetc", method: .post, headers: auth, body: ByteBuffer(string: "{\"type\": \"DATASET\"}")) { r in
+            try await client.execute(
+                uri: "/dids/test/..%2F..%2Fetc", method: .post, headers: auth, body: ByteBuffer(string: "{\"type\": \"DATASET\"}")
+            ) { r in
                 #expect(r.status.code == 400)
                 #expect(r.headers[HTTPField.Name("ExceptionClass")!] == "InvalidObject")
             }

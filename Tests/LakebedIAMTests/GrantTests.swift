@@ -1,6 +1,7 @@
 import Foundation
 import LakebedCore
 import Testing
+
 @testable import LakebedIAM
 
 @Suite("Token endpoint grants")
@@ -9,8 +10,10 @@ struct GrantTests {
 
     @Test func clientCredentials() async throws {
         let (iam, _, _) = try await makeIAM()
-        let r = try await iam.token(TokenRequest(grantType: GrantType.clientCredentials, client: rucioClient,
-                                                 scope: "fts offline_access", audience: ["fts.example.org"]))
+        let r = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.clientCredentials, client: rucioClient,
+                scope: "fts offline_access", audience: ["fts.example.org"]))
         #expect(r.claims.sub == "rucio" && r.claims.clientID == "rucio")
         #expect(r.claims.aud == ["fts.example.org"])
         #expect(r.claims.scope == "fts")
@@ -43,8 +46,10 @@ struct GrantTests {
 
     @Test func passwordGrant() async throws {
         let (iam, _, _) = try await makeIAM()
-        let r = try await iam.token(TokenRequest(grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
-                                                 scope: "openid profile offline_access", audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
+        let r = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
+                scope: "openid profile offline_access", audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
         #expect(r.claims.sub == jdoeSub && r.claims.clientID == "lakebed-cli" && r.claims.aud == ["rucio"])
         #expect(r.claims.groups == ["/escape", "/escape/users"])
         #expect(r.refreshToken != nil && r.idToken != nil)
@@ -52,21 +57,27 @@ struct GrantTests {
             try await iam.token(TokenRequest(grantType: GrantType.password, client: rucioClient, username: "jdoe", password: "nope"))
         }
         await #expect(throws: OAuthError.invalidScope("Scope not allowed for client 'lakebed-cli': fts")) {
-            try await iam.token(TokenRequest(grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
-                                             scope: "openid fts", username: "jdoe", password: "jdoe-password"))
+            try await iam.token(
+                TokenRequest(
+                    grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
+                    scope: "openid fts", username: "jdoe", password: "jdoe-password"))
         }
         // No offline_access, no refresh token.
-        let short = try await iam.token(TokenRequest(grantType: GrantType.password, client: rucioClient, scope: "openid",
-                                                     username: "jdoe", password: "jdoe-password"))
+        let short = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.password, client: rucioClient, scope: "openid",
+                username: "jdoe", password: "jdoe-password"))
         #expect(short.refreshToken == nil)
     }
 
     @Test func refreshRoundTrip() async throws {
         let (iam, clock, dir) = try await makeIAM()
-        let first = try await iam.token(TokenRequest(grantType: GrantType.password, client: rucioClient, scope: "openid profile offline_access storage.read:/",
-                                                     audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
+        let first = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.password, client: rucioClient, scope: "openid profile offline_access storage.read:/",
+                audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
         let rt = try #require(first.refreshToken)
-        clock.advance(by: 4000) // the access token has expired, the refresh token has not
+        clock.advance(by: 4000)  // the access token has expired, the refresh token has not
         await #expect(throws: InvalidToken.self) { try await iam.validate(first.accessToken) }
 
         let again = try await iam.token(TokenRequest(grantType: GrantType.refreshToken, client: rucioClient, refreshToken: rt))
@@ -75,14 +86,16 @@ struct GrantTests {
         _ = try await iam.validate(again.accessToken)
 
         // Narrowing is fine, widening is not.
-        let narrow = try await iam.token(TokenRequest(grantType: GrantType.refreshToken, client: rucioClient, scope: "openid storage.read:/data", refreshToken: rt))
+        let narrow = try await iam.token(
+            TokenRequest(grantType: GrantType.refreshToken, client: rucioClient, scope: "openid storage.read:/data", refreshToken: rt))
         #expect(narrow.claims.scope == "openid storage.read:/data")
         await #expect(throws: OAuthError.invalidScope("Up-scoping is not allowed: storage.modify:/")) {
             try await iam.token(TokenRequest(grantType: GrantType.refreshToken, client: rucioClient, scope: "storage.modify:/", refreshToken: rt))
         }
         // Another client may not use it; a restarted IAM still knows it.
         await #expect(throws: OAuthError.invalidGrant("Client ID does not match the refresh token")) {
-            try await iam.token(TokenRequest(grantType: GrantType.refreshToken, client: ClientCredentials(id: "lakebed-cli", secret: nil), refreshToken: rt))
+            try await iam.token(
+                TokenRequest(grantType: GrantType.refreshToken, client: ClientCredentials(id: "lakebed-cli", secret: nil), refreshToken: rt))
         }
         let (restarted, _, _) = try await makeIAM(dataDir: dir, clock: clock)
         _ = try await restarted.token(TokenRequest(grantType: GrantType.refreshToken, client: rucioClient, refreshToken: rt))
@@ -96,11 +109,15 @@ struct GrantTests {
 
     @Test func tokenExchange() async throws {
         let (iam, _, _) = try await makeIAM()
-        let user = try await iam.token(TokenRequest(grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
-                                                    scope: "openid profile", audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
-        let ex = try await iam.token(TokenRequest(grantType: GrantType.tokenExchange, client: rucioClient, scope: "fts offline_access",
-                                                  audience: ["fts.example.org"], subjectToken: user.accessToken,
-                                                  subjectTokenType: "urn:ietf:params:oauth:token-type:access_token"))
+        let user = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.password, client: ClientCredentials(id: "lakebed-cli", secret: nil),
+                scope: "openid profile", audience: ["rucio"], username: "jdoe", password: "jdoe-password"))
+        let ex = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.tokenExchange, client: rucioClient, scope: "fts offline_access",
+                audience: ["fts.example.org"], subjectToken: user.accessToken,
+                subjectTokenType: "urn:ietf:params:oauth:token-type:access_token"))
         #expect(ex.claims.sub == jdoeSub)
         #expect(ex.claims.clientID == "rucio")
         #expect(ex.claims.act == TokenActor(sub: "rucio"))
@@ -120,8 +137,10 @@ struct GrantTests {
 
     @Test func userinfoAndIntrospection() async throws {
         let (iam, _, _) = try await makeIAM()
-        let r = try await iam.token(TokenRequest(grantType: GrantType.password, client: rucioClient, scope: "openid profile email",
-                                                 audience: ["rucio", "fts"], username: "jdoe", password: "jdoe-password"))
+        let r = try await iam.token(
+            TokenRequest(
+                grantType: GrantType.password, client: rucioClient, scope: "openid profile email",
+                audience: ["rucio", "fts"], username: "jdoe", password: "jdoe-password"))
         let info = try await iam.userinfo(accessToken: r.accessToken)
         #expect(info["sub"]?.stringValue == jdoeSub && info["preferred_username"] == "jdoe" && info["email"] == "jdoe@example.org")
         let intro = try await iam.introspect(token: r.accessToken, client: rucioClient)

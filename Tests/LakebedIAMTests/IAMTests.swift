@@ -2,10 +2,13 @@ import Foundation
 import LakebedCore
 import LakebedTesting
 import Testing
+
 @testable import LakebedIAM
 
 /// A fresh IAM on a temporary data folder and a manual lake clock.
-func makeIAM(issuer: String = "http://127.0.0.1:9999/iam/", dataDir: String? = nil, clock: VirtualClock = .manual()) async throws -> (IAM, VirtualClock, String) {
+func makeIAM(
+    issuer: String = "http://127.0.0.1:9999/iam/", dataDir: String? = nil, clock: VirtualClock = .manual()
+) async throws -> (IAM, VirtualClock, String) {
     let dir = dataDir ?? TemporaryLake.folder("iam")
     return (try await IAM(dataDir: dir, clock: clock, issuer: issuer), clock, dir)
 }

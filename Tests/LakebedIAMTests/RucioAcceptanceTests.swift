@@ -1,9 +1,10 @@
 import Foundation
 import LakebedCore
+import LakebedOIDC
 import LakebedTesting
 import Testing
+
 @testable import LakebedIAM
-import LakebedOIDC
 
 @Suite("Rucio accepts IAM tokens")
 struct RucioAcceptanceTests {
@@ -14,7 +15,7 @@ struct RucioAcceptanceTests {
         try await DefaultLake.seedIfEmpty(c)
         let iam = try await IAM(dataDir: dir, clock: clock, issuer: "http://127.0.0.1:9999/iam/")
         #expect(try await iam.ensureRucioIdentities(in: c).count == 1)
-        #expect(try await iam.ensureRucioIdentities(in: c).isEmpty) // idempotent
+        #expect(try await iam.ensureRucioIdentities(in: c).isEmpty)  // idempotent
         return (c, iam)
     }
 

@@ -1,9 +1,10 @@
 import Foundation
 import LakebedCore
+import LakebedOIDC
 import LakebedTesting
 import Testing
+
 @testable import LakebedIAM
-import LakebedOIDC
 
 @Suite("WLCG storage scopes")
 struct StorageScopeTests {
@@ -33,15 +34,19 @@ struct StorageScopeTests {
 
     @Test func authorizeStorage() async throws {
         let (iam, _, _) = try await makeIAM()
-        let token = try await iam.issueAccessToken(username: "jdoe", clientID: "rucio", scope: "storage.read:/data storage.modify:/data/jdoe",
-                                                   audience: ["storage.example.org"])
+        let token = try await iam.issueAccessToken(
+            username: "jdoe", clientID: "rucio", scope: "storage.read:/data storage.modify:/data/jdoe",
+            audience: ["storage.example.org"])
         let g = try await iam.authorizeStorage(token: "Bearer " + token, path: "/data/run1/f.root", write: false)
         #expect(g.scope == StorageScope("storage.read:/data") && g.claims.sub == IAMDirectory.seed.user(named: "jdoe")!.sub)
         _ = try await iam.authorizeStorage(token: token, path: "/data/jdoe/new", write: true)
         _ = try await iam.authorizeStorage(token: token, path: "/data/jdoe/old", operation: .modify)
 
         func denied(_ path: String, write: Bool, audience: String? = nil, base: String = "/") async -> StorageDenied? {
-            do { _ = try await iam.authorizeStorage(token: token, path: path, write: write, audience: audience, basePath: base); return nil } catch { return error }
+            do {
+                _ = try await iam.authorizeStorage(token: token, path: path, write: write, audience: audience, basePath: base)
+                return nil
+            } catch { return error }
         }
         #expect(await denied("/data/other/f", write: true)?.httpStatus == 403)
         #expect(await denied("/database/f", write: false)?.kind == .insufficientScope)

@@ -1,36 +1,37 @@
 import Foundation
+import LakebedApp
 import LakebedTesting
 import Testing
+
 @testable import LakebedCore
-@testable import LakebedScenarios
-@testable import LakebedFTS
 @testable import LakebedDaemons
-import LakebedApp
+@testable import LakebedFTS
+@testable import LakebedScenarios
 
 let smallScenario = """
-name: small
-seed: 5
-duration: 2h
-rses:
-  - {name: EU-DISK, attributes: {continent: EU}}
-  - {name: US-DISK, attributes: {continent: NA}}
-scopes:
-  - {name: data, account: root}
-topology:
-  defaults: {bandwidth: 10kB/s, latency: 1s, concurrency: 3, failure_rate: 0.3}
-retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10m}
-datasets:
-  - did: data:ds
-files:
-  - {scope: data, name: "f{i}", count: 12, size: 5kB, rse: EU-DISK, dataset: "data:ds"}
-rules:
-  - {id: r1, did: "data:ds", rse_expression: continent=NA}
-timeline:
-  - {at: 30m, event: link, from: EU-DISK, to: US-DISK, failure_rate: 0}
-expectations:
-  - {by: 1h30m, rule: r1, state: OK}
-  - {at: end, rse: US-DISK, files: 12}
-"""
+    name: small
+    seed: 5
+    duration: 2h
+    rses:
+      - {name: EU-DISK, attributes: {continent: EU}}
+      - {name: US-DISK, attributes: {continent: NA}}
+    scopes:
+      - {name: data, account: root}
+    topology:
+      defaults: {bandwidth: 10kB/s, latency: 1s, concurrency: 3, failure_rate: 0.3}
+    retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10m}
+    datasets:
+      - did: data:ds
+    files:
+      - {scope: data, name: "f{i}", count: 12, size: 5kB, rse: EU-DISK, dataset: "data:ds"}
+    rules:
+      - {id: r1, did: "data:ds", rse_expression: continent=NA}
+    timeline:
+      - {at: 30m, event: link, from: EU-DISK, to: US-DISK, failure_rate: 0}
+    expectations:
+      - {by: 1h30m, rule: r1, state: OK}
+      - {at: end, rse: US-DISK, files: 12}
+    """
 
 func makeRunner(_ text: String, seed: UInt64? = nil) async throws -> ScenarioRunner {
     var s = try ScenarioParser.parse(text)
@@ -56,25 +57,26 @@ struct ScenarioTests {
 
     @Test func mistakesAreReportedWithLinesAndHints() {
         let text = """
-        name: broken
-        rses:
-          - name: A-DISK
-            atributes: {tier: 1}
-        timeline:
-          - at: soon
-            event: rse_down
-            rse: A-DISK
-          - at: 1h
-            event: link_down
-        expectations:
-          - {at: 2h, rule: nope, state: OK}
-        """
+            name: broken
+            rses:
+              - name: A-DISK
+                atributes: {tier: 1}
+            timeline:
+              - at: soon
+                event: rse_down
+                rse: A-DISK
+              - at: 1h
+                event: link_down
+            expectations:
+              - {at: 2h, rule: nope, state: OK}
+            """
         do {
             _ = try ScenarioParser.parse(text, file: "broken.yaml")
             Issue.record("a broken scenario parsed")
         } catch let e as ScenarioErrors {
             let lines = e.errors.map(\.description)
-            #expect(lines.contains { $0.hasPrefix("broken.yaml:4:") && $0.contains("unknown key `atributes` (did you mean `attributes`?)") }, "\(lines)")
+            #expect(
+                lines.contains { $0.hasPrefix("broken.yaml:4:") && $0.contains("unknown key `atributes` (did you mean `attributes`?)") }, "\(lines)")
             #expect(lines.contains { $0.hasPrefix("broken.yaml:6:") && $0.contains("`soon` is not a duration") }, "\(lines)")
             #expect(lines.contains { $0.hasPrefix("broken.yaml:10:") && $0.contains("unknown event `link_down`") }, "\(lines)")
             #expect(lines.contains { $0.hasPrefix("broken.yaml:12:") && $0.contains("no rule has the id `nope`") }, "\(lines)")
@@ -86,7 +88,8 @@ struct ScenarioTests {
         let ra = try await a.simulate()
         let b = try await makeRunner(smallScenario)
         let rb = try await b.simulate()
-        let la = a.catalog.events.all.map(\.line), lb = b.catalog.events.all.map(\.line)
+        let la = a.catalog.events.all.map(\.line)
+        let lb = b.catalog.events.all.map(\.line)
         #expect(la == lb)
         #expect(la.contains { $0.contains("transfer.failed") })
         #expect(ra.passed && rb.passed, "\(ra.text)")
@@ -122,40 +125,42 @@ struct ScenarioTests {
         #expect(try await r.catalog.rules.rule(r.ruleLabels["r1"]!).state == .replicating)
         // The US copies' bytes are gone from disk too; the EU originals are back.
         let us = try await r.catalog.rses.rse("US-DISK")
-        let left = (FileManager.default.enumerator(atPath: us.root)?.allObjects as? [String] ?? []).filter { $0.hasPrefix("data/") && $0.split(separator: "/").count == 4 }
+        let left = (FileManager.default.enumerator(atPath: us.root)?.allObjects as? [String] ?? []).filter {
+            $0.hasPrefix("data/") && $0.split(separator: "/").count == 4
+        }
         #expect(left.isEmpty, "\(left)")
         #expect(try await r.catalog.replicas.availableReplicaCount(rse: "EU-DISK") == 12)
     }
 
     @Test func lostAndCorruptedFilesFailTheirTransfersAndAreReported() async throws {
         let text = """
-        name: damage
-        seed: 9
-        duration: 3h
-        rses:
-          - {name: SRC-DISK}
-          - {name: DST-DISK}
-        scopes:
-          - {name: data, account: root}
-        topology:
-          defaults: {bandwidth: 1MB/s, latency: 1s, concurrency: 5}
-        retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10h}
-        datasets:
-          - did: data:ds
-        files:
-          - {scope: data, name: "f{i}", count: 3, size: 2kB, rse: SRC-DISK, dataset: "data:ds"}
-        rules:
-          - {id: keep, did: "data:f2", rse_expression: SRC-DISK}
-        timeline:
-          - {at: 1m, event: corrupt_file, did: "data:f0", rse: SRC-DISK}
-          - {at: 1m, event: lose_file, did: "data:f1", rse: SRC-DISK}
-          - {at: 2m, event: add_rule, id: copy, did: "data:ds", rse_expression: DST-DISK}
-          - {at: 2h, event: delete_rule, rule: keep}
-        expectations:
-          - {at: 1h, rule: copy, state: STUCK}
-          - {at: end, rse: DST-DISK, files: 1}
-          - {at: end, no_lost_replicas: true}
-        """
+            name: damage
+            seed: 9
+            duration: 3h
+            rses:
+              - {name: SRC-DISK}
+              - {name: DST-DISK}
+            scopes:
+              - {name: data, account: root}
+            topology:
+              defaults: {bandwidth: 1MB/s, latency: 1s, concurrency: 5}
+            retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10h}
+            datasets:
+              - did: data:ds
+            files:
+              - {scope: data, name: "f{i}", count: 3, size: 2kB, rse: SRC-DISK, dataset: "data:ds"}
+            rules:
+              - {id: keep, did: "data:f2", rse_expression: SRC-DISK}
+            timeline:
+              - {at: 1m, event: corrupt_file, did: "data:f0", rse: SRC-DISK}
+              - {at: 1m, event: lose_file, did: "data:f1", rse: SRC-DISK}
+              - {at: 2m, event: add_rule, id: copy, did: "data:ds", rse_expression: DST-DISK}
+              - {at: 2h, event: delete_rule, rule: keep}
+            expectations:
+              - {at: 1h, rule: copy, state: STUCK}
+              - {at: end, rse: DST-DISK, files: 1}
+              - {at: end, no_lost_replicas: true}
+            """
         let r = try await makeRunner(text)
         let report = try await r.simulate()
         let failures = r.catalog.events.all.filter { $0.kind == "transfer.failed" }

@@ -14,9 +14,20 @@ public struct AccountLimitStore: CatalogStore {
             try AccountStore.requireAccount(db, account)
             if let rse {
                 let model = try RSEStore.rse(db, name: rse)
-                return [(rse, try Int64.fetchOne(db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, model.id]))]
+                return [
+                    (
+                        rse,
+                        try Int64.fetchOne(
+                            db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, model.id])
+                    )
+                ]
             }
-            return try Row.fetchAll(db, sql: "SELECT r.rse, l.bytes FROM account_limits l JOIN rses r ON r.id = l.rse_id WHERE l.account = ? AND r.deleted = 0 ORDER BY r.rse", arguments: [account]).map { ($0["rse"], $0["bytes"]) }
+            return try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT r.rse, l.bytes FROM account_limits l JOIN rses r ON r.id = l.rse_id WHERE l.account = ? AND r.deleted = 0 ORDER BY r.rse",
+                arguments: [account]
+            ).map { ($0["rse"], $0["bytes"]) }
         }
     }
 
@@ -26,7 +37,8 @@ public struct AccountLimitStore: CatalogStore {
             try AccountStore.requireAccount(db, account)
             let model = try RSEStore.rse(db, name: rse)
             if let bytes {
-                try db.execute(sql: "INSERT OR REPLACE INTO account_limits (account, rse_id, bytes) VALUES (?, ?, ?)", arguments: [account, model.id, bytes])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO account_limits (account, rse_id, bytes) VALUES (?, ?, ?)", arguments: [account, model.id, bytes])
             } else {
                 try db.execute(sql: "DELETE FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, model.id])
             }
@@ -36,7 +48,8 @@ public struct AccountLimitStore: CatalogStore {
     public func globalAccountLimits(_ account: String, expression: String?) async throws -> [(String, [RSE], Int64)] {
         try await db.read { db in
             try AccountStore.requireAccount(db, account)
-            var rows = try Row.fetchAll(db, sql: "SELECT rse_expression, bytes FROM global_account_limits WHERE account = ? ORDER BY rse_expression", arguments: [account])
+            var rows = try Row.fetchAll(
+                db, sql: "SELECT rse_expression, bytes FROM global_account_limits WHERE account = ? ORDER BY rse_expression", arguments: [account])
             if let expression { rows = rows.filter { ($0["rse_expression"] as String) == expression } }
             return rows.map { ($0["rse_expression"], (try? RSEStore.resolve(db, expression: $0["rse_expression"])) ?? [], $0["bytes"]) }
         }
@@ -48,7 +61,9 @@ public struct AccountLimitStore: CatalogStore {
             try AccountStore.requireAccount(db, account)
             _ = try RSEStore.resolve(db, expression: expression)
             if let bytes {
-                try db.execute(sql: "INSERT OR REPLACE INTO global_account_limits (account, rse_expression, bytes) VALUES (?, ?, ?)", arguments: [account, expression, bytes])
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO global_account_limits (account, rse_expression, bytes) VALUES (?, ?, ?)",
+                    arguments: [account, expression, bytes])
             } else {
                 try db.execute(sql: "DELETE FROM global_account_limits WHERE account = ? AND rse_expression = ?", arguments: [account, expression])
             }
@@ -74,9 +89,15 @@ public struct AccountLimitStore: CatalogStore {
             if let rse { rses = [try RSEStore.rse(db, name: rse)] }
             var out: [AccountUsage] = []
             for r in rses {
-                let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM (SELECT DISTINCT scope, name, bytes FROM locks WHERE account = ? AND rse_id = ?)", arguments: [account, r.id])!
-                let limit = try Int64.fetchOne(db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, r.id])
-                let b: Int64 = row["b"], n: Int64 = row["n"]
+                let row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM (SELECT DISTINCT scope, name, bytes FROM locks WHERE account = ? AND rse_id = ?)",
+                    arguments: [account, r.id])!
+                let limit = try Int64.fetchOne(
+                    db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, r.id])
+                let b: Int64 = row["b"]
+                let n: Int64 = row["n"]
                 if rse == nil && b == 0 && limit == nil { continue }
                 out.append(AccountUsage(rse: r, bytes: b, files: n, limit: limit))
             }

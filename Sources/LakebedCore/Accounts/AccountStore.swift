@@ -31,14 +31,18 @@ public struct AccountStore: CatalogStore {
     public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_account") }
         try Validation.checkAccount(account)
-        guard Self.accountTypes.contains(type) else { throw RucioError(.invalidAccountType, "\(Validation.printable(type)) is an invalid account type. Choose from ['USER', 'GROUP', 'SERVICE']") }
+        guard Self.accountTypes.contains(type) else {
+            throw RucioError(
+                .invalidAccountType, "\(Validation.printable(type)) is an invalid account type. Choose from ['USER', 'GROUP', 'SERVICE']")
+        }
         let now = nowStamp
         try await db.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM accounts WHERE account = ?", arguments: [account]) != nil {
                 throw RucioError.duplicate("Account ID '\(account)' already exists!")
             }
-            try db.execute(sql: "INSERT INTO accounts (account, account_type, status, email, created_at, updated_at) VALUES (?, ?, 'ACTIVE', ?, ?, ?)",
-                           arguments: [account, type, email, now, now])
+            try db.execute(
+                sql: "INSERT INTO accounts (account, account_type, status, email, created_at, updated_at) VALUES (?, ?, 'ACTIVE', ?, ?, ?)",
+                arguments: [account, type, email, now, now])
         }
     }
 
@@ -70,15 +74,22 @@ public struct AccountStore: CatalogStore {
         try await db.read { db in
             var sql = "SELECT * FROM accounts a WHERE status != 'DELETED'"
             var args: [any DatabaseValueConvertible] = []
-            if let type { sql += " AND account_type = ?"; args.append(type.uppercased()) }
-            if let identity { sql += " AND EXISTS (SELECT 1 FROM identities i WHERE i.account = a.account AND i.identity = ?)"; args.append(identity) }
+            if let type {
+                sql += " AND account_type = ?"
+                args.append(type.uppercased())
+            }
+            if let identity {
+                sql += " AND EXISTS (SELECT 1 FROM identities i WHERE i.account = a.account AND i.identity = ?)"
+                args.append(identity)
+            }
             var attributes: [(String, String)] = []
             for (k, v) in filters.sorted(by: { $0.key < $1.key }) {
                 if k == "account" {
                     sql += " AND account LIKE ? ESCAPE '\\'"
                     args.append(v.likePattern)
                 } else if k == "email" {
-                    sql += " AND email = ?"; args.append(v)
+                    sql += " AND email = ?"
+                    args.append(v)
                 } else {
                     attributes.append((k, JSON.string(v).serialized()))
                 }
@@ -86,9 +97,13 @@ public struct AccountStore: CatalogStore {
             if !attributes.isEmpty {
                 // One subquery for every attribute filter (not one each): a query string of hundreds of keys must not
                 // grow SQLite's expression tree past its limit.
-                sql += " AND a.account IN (SELECT account FROM account_attributes WHERE (key, value) IN (VALUES "
+                sql +=
+                    " AND a.account IN (SELECT account FROM account_attributes WHERE (key, value) IN (VALUES "
                     + attributes.map { _ in "(?, ?)" }.joined(separator: ", ") + ") GROUP BY account HAVING COUNT(*) = ?)"
-                for (k, v) in attributes { args.append(k); args.append(v) }
+                for (k, v) in attributes {
+                    args.append(k)
+                    args.append(v)
+                }
                 args.append(attributes.count)
             }
             sql += " ORDER BY account"
@@ -105,15 +120,20 @@ public struct AccountStore: CatalogStore {
             try Self.requireAccount(db, account)
             switch key {
             case "status":
-                guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else { throw RucioError(.invalidObject, "Invalid status") }
-                try db.execute(sql: "UPDATE accounts SET status = ?, suspended_at = ?, updated_at = ? WHERE account = ?",
-                               arguments: [s, s == "SUSPENDED" ? now : nil, now, account])
+                guard let s = value.stringValue?.uppercased(), ["ACTIVE", "SUSPENDED"].contains(s) else {
+                    throw RucioError(.invalidObject, "Invalid status")
+                }
+                try db.execute(
+                    sql: "UPDATE accounts SET status = ?, suspended_at = ?, updated_at = ? WHERE account = ?",
+                    arguments: [s, s == "SUSPENDED" ? now : nil, now, account])
                 // A suspended account's tokens end now, the cached ones too (they would skip the status check).
                 if s == "SUSPENDED" { try db.execute(sql: "DELETE FROM tokens WHERE account = ?", arguments: [account]) }
             case "email":
                 try db.execute(sql: "UPDATE accounts SET email = ?, updated_at = ? WHERE account = ?", arguments: [value.stringValue, now, account])
             case "account_type":
-                guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else { throw RucioError(.invalidObject, "Invalid account type") }
+                guard let t = value.stringValue?.uppercased(), Self.accountTypes.contains(t) else {
+                    throw RucioError(.invalidObject, "Invalid account type")
+                }
                 try db.execute(sql: "UPDATE accounts SET account_type = ?, updated_at = ? WHERE account = ?", arguments: [t, now, account])
             default:
                 break  // Rucio's update_account ignores keys it does not know
@@ -127,7 +147,8 @@ public struct AccountStore: CatalogStore {
         let now = nowStamp
         try await db.write { db in
             try Self.requireAccount(db, account)
-            try db.execute(sql: "UPDATE accounts SET status = 'DELETED', deleted_at = ?, updated_at = ? WHERE account = ?", arguments: [now, now, account])
+            try db.execute(
+                sql: "UPDATE accounts SET status = 'DELETED', deleted_at = ?, updated_at = ? WHERE account = ?", arguments: [now, now, account])
             try db.execute(sql: "DELETE FROM tokens WHERE account = ?", arguments: [account])
         }
         tokenCache.removeAll(account: account)
@@ -153,7 +174,8 @@ public struct AccountStore: CatalogStore {
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key]) != nil {
                 throw RucioError.duplicate("Attribute '\(key)' already exists for account '\(account)'")
             }
-            try db.execute(sql: "INSERT INTO account_attributes (account, key, value) VALUES (?, ?, ?)", arguments: [account, key, value.serialized()])
+            try db.execute(
+                sql: "INSERT INTO account_attributes (account, key, value) VALUES (?, ?, ?)", arguments: [account, key, value.serialized()])
         }
     }
 

@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 import GRDB
 import Synchronization
 
@@ -55,28 +55,39 @@ public struct AuthStore: CatalogStore {
     static let identityTypes = ["USERPASS", "X509", "GSS", "SSH", "OIDC", "SAML"]
 
     /// Adds a login identity to an account (passwords are stored salted and hashed).
-    public func addIdentity(account: String, identity: String, type: String, email: String?, password: String?, isDefault: Bool, by issuer: Issuer?) async throws {
+    public func addIdentity(
+        account: String, identity: String, type: String, email: String?, password: String?, isDefault: Bool, by issuer: Issuer?
+    ) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_identity") }
         let t = type.uppercased()
-        guard Self.identityTypes.contains(t) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: Invalid identity type '\(type)'") }
+        guard Self.identityTypes.contains(t) else {
+            throw RucioError(.invalidObject, "Provided object does not match schema. Details: Invalid identity type '\(type)'")
+        }
         guard !identity.isEmpty, identity.utf8.count <= 2048 else { throw RucioError(.identityError, "Identity must not be empty") }
         if t == "USERPASS" && (password ?? "").isEmpty { throw RucioError(.identityError, "You must provide a password for USERPASS identity") }
         let hashed = t == "USERPASS" ? PasswordHash.make(password!) : nil
         let now = nowStamp
         try await db.write { db in
             try AccountStore.requireAccount(db, account)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND account = ?", arguments: [identity, t, account]) != nil {
+            if try Row.fetchOne(
+                db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND account = ?", arguments: [identity, t, account]) != nil
+            {
                 throw RucioError.duplicate("Identity pair '\(identity)','\(t)' already exists!")
             }
-            let hasDefault = try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND is_default = 1", arguments: [identity, t]) != nil
+            let hasDefault =
+                try Row.fetchOne(db, sql: "SELECT 1 FROM identities WHERE identity = ? AND id_type = ? AND is_default = 1", arguments: [identity, t])
+                != nil
             // Rucio keeps one password per userpass identity.
             if t == "USERPASS" {
                 try db.execute(sql: "UPDATE identities SET password = ? WHERE identity = ? AND id_type = 'USERPASS'", arguments: [hashed, identity])
             }
-            try db.execute(sql: "INSERT INTO identities (identity, id_type, account, is_default, password, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [identity, t, account, (isDefault || !hasDefault) ? 1 : 0, hashed, email, now])
+            try db.execute(
+                sql: "INSERT INTO identities (identity, id_type, account, is_default, password, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [identity, t, account, (isDefault || !hasDefault) ? 1 : 0, hashed, email, now])
             if isDefault && hasDefault {
-                try db.execute(sql: "UPDATE identities SET is_default = 0 WHERE identity = ? AND id_type = ? AND account != ?", arguments: [identity, t, account])
+                try db.execute(
+                    sql: "UPDATE identities SET is_default = 0 WHERE identity = ? AND id_type = ? AND account != ?",
+                    arguments: [identity, t, account])
             }
         }
     }
@@ -86,7 +97,9 @@ public struct AuthStore: CatalogStore {
         try await db.read { db in
             try AccountStore.requireAccount(db, account)
             return try Row.fetchAll(db, sql: "SELECT * FROM identities WHERE account = ? ORDER BY identity", arguments: [account]).map {
-                Identity(identity: $0["identity"], type: $0["id_type"], account: $0["account"], email: $0["email"], isDefault: ($0["is_default"] as Int) == 1)
+                Identity(
+                    identity: $0["identity"], type: $0["id_type"], account: $0["account"], email: $0["email"],
+                    isDefault: ($0["is_default"] as Int) == 1)
             }
         }
     }
@@ -94,7 +107,8 @@ public struct AuthStore: CatalogStore {
     public func deleteIdentity(account: String, identity: String, type: String, by issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "del_identity")
         try await db.write { db in
-            try db.execute(sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])
+            try db.execute(
+                sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])
             if db.changesCount == 0 { throw RucioError(.identityError, "Identity ('\(identity)','\(type)') does not exist for account '\(account)'") }
             // Tokens that identity obtained for the account end with it.
             try db.execute(sql: "DELETE FROM tokens WHERE account = ? AND identity = ?", arguments: [account, identity])
@@ -105,14 +119,22 @@ public struct AuthStore: CatalogStore {
     /// Accounts an identity may act as.
     public func accounts(forIdentity identity: String, type: String) async throws -> [String] {
         try await db.read { db in
-            try String.fetchAll(db, sql: "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND a.status = 'ACTIVE' ORDER BY i.is_default DESC, i.account", arguments: [identity, type])
+            try String.fetchAll(
+                db,
+                sql:
+                    "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND a.status = 'ACTIVE' ORDER BY i.is_default DESC, i.account",
+                arguments: [identity, type])
         }
     }
 
     /// The default account of an identity (Rucio's `get_default_account`), if that account is active.
     public func defaultAccount(identity: String, type: String) async throws -> String? {
         try await db.read { db in
-            try String.fetchOne(db, sql: "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND i.is_default = 1 AND a.status = 'ACTIVE'", arguments: [identity, type])
+            try String.fetchOne(
+                db,
+                sql:
+                    "SELECT i.account FROM identities i JOIN accounts a ON a.account = i.account WHERE i.identity = ? AND i.id_type = ? AND i.is_default = 1 AND a.status = 'ACTIVE'",
+                arguments: [identity, type])
         }
     }
 
@@ -126,10 +148,12 @@ public struct AuthStore: CatalogStore {
     /// Checks a username and password and issues a token (`GET /auth/userpass`).
     public func loginUserpass(username: String, password: String, account: String?, appID: String?) async throws -> LoginResult {
         let rows = try quickRead { db in
-            try Row.fetchAll(db, sql: """
-                SELECT i.account, i.password, a.status FROM identities i JOIN accounts a ON a.account = i.account
-                WHERE i.identity = ? AND i.id_type = 'USERPASS' ORDER BY i.is_default DESC, i.account
-                """, arguments: [username])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.account, i.password, a.status FROM identities i JOIN accounts a ON a.account = i.account
+                    WHERE i.identity = ? AND i.id_type = 'USERPASS' ORDER BY i.is_default DESC, i.account
+                    """, arguments: [username])
         }
         guard let stored = rows.first?["password"] as String?, PasswordHash.verify(password, against: stored) else {
             throw RucioError.cannotAuthenticate("Cannot authenticate to account \(account ?? "") with given credentials")
@@ -155,16 +179,19 @@ public struct AuthStore: CatalogStore {
     public func issueToken(account: String, identity: String, appID: String?, lifetime: TimeInterval? = nil) async throws -> TokenInfo {
         let safeIdentity = identity.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }.prefix(40)
         let app = (appID ?? "unknown").filter { $0.isLetter || $0.isNumber }.prefix(20)
-        let token = "\(account)-\(safeIdentity)-\(app.isEmpty ? "unknown" : String(app))-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
+        let token =
+            "\(account)-\(safeIdentity)-\(app.isEmpty ? "unknown" : String(app))-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())"
         let now = nowStamp
         let exp = now + (lifetime ?? tokenLifetime)
         try await db.write { db in
-            try db.execute(sql: "INSERT INTO tokens (token, account, identity, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [TokenInfo.storageKey(token), account, identity, exp, now])
+            try db.execute(
+                sql: "INSERT INTO tokens (token, account, identity, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [TokenInfo.storageKey(token), account, identity, exp, now])
             // Old expired tokens are swept while we are here.
             try db.execute(sql: "DELETE FROM tokens WHERE expires_at < ?", arguments: [now - 86400])
         }
-        let info = TokenInfo(token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: exp), audience: nil, scope: nil)
+        let info = TokenInfo(
+            token: token, account: account, identity: identity, expiresAt: Date(timeIntervalSince1970: exp), audience: nil, scope: nil)
         tokenCache.put(info)
         return info
     }
@@ -173,9 +200,12 @@ public struct AuthStore: CatalogStore {
     public func rememberToken(_ info: TokenInfo) async throws {
         let now = nowStamp
         try await db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [TokenInfo.storageKey(info.token), info.account, info.identity, info.expiresAt.timeIntervalSince1970, info.audience,
-                                       info.scope, now])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    TokenInfo.storageKey(info.token), info.account, info.identity, info.expiresAt.timeIntervalSince1970, info.audience,
+                    info.scope, now,
+                ])
         }
         tokenCache.put(info)
     }
@@ -190,11 +220,14 @@ public struct AuthStore: CatalogStore {
         }
         guard token.utf8.count <= 4096 else { return nil }
         let row = try quickRead { db in
-            try Row.fetchOne(db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?",
-                           arguments: [TokenInfo.storageKey(token)])
+            try Row.fetchOne(
+                db, sql: "SELECT t.*, a.status FROM tokens t JOIN accounts a ON a.account = t.account WHERE t.token = ?",
+                arguments: [TokenInfo.storageKey(token)])
         }
         guard let row, (row["status"] as String) == "ACTIVE" else { return nil }
-        let info = TokenInfo(token: token, account: row["account"], identity: row["identity"] ?? "", expiresAt: Date(timeIntervalSince1970: row["expires_at"]), audience: row["audience"], scope: row["scope"])
+        let info = TokenInfo(
+            token: token, account: row["account"], identity: row["identity"] ?? "", expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+            audience: row["audience"], scope: row["scope"])
         guard info.expiresAt > now else { return nil }
         tokenCache.put(info)
         return info

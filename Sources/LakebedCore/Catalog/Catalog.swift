@@ -72,10 +72,14 @@ public final class Catalog: Sendable {
         }
         let names = ["R": "replicating", "O": "ok", "S": "stuck", "U": "suspended"]
         for r in rows {
-            var fields: [(String, String)] = [("rule", r["rule_id"]), ("did", "\(r["scope"] as String):\(r["name"] as String)"),
-                                              ("from", names[(r["old_state"] as String?) ?? ""] ?? "new")]
+            var fields: [(String, String)] = [
+                ("rule", r["rule_id"]), ("did", "\(r["scope"] as String):\(r["name"] as String)"),
+                ("from", names[(r["old_state"] as String?) ?? ""] ?? "new"),
+            ]
             if let e: String = r["error"] { fields.append(("error", e)) }
-            let kind = (r["old_state"] as String?) == nil ? "added" : (r["new_state"] as String) == "X" ? "removed" : names[r["new_state"] as String] ?? "unknown"
+            let kind =
+                (r["old_state"] as String?) == nil
+                ? "added" : (r["new_state"] as String) == "X" ? "removed" : names[r["new_state"] as String] ?? "unknown"
             events.append(Date(timeIntervalSince1970: r["time"]), "rule.\(kind)", fields)
         }
         return rows.count

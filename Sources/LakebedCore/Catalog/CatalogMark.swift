@@ -32,7 +32,8 @@ public struct CatalogMark: Codable, Sendable, Equatable {
         enc.outputFormatting = [.sortedKeys]
         let data = try enc.encode(self) + Data("\n".utf8)
         guard FileManager.default.createFile(atPath: temp, contents: data, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: temp) else {
+            let handle = FileHandle(forWritingAtPath: temp)
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temp])
         }
         try handle.synchronize()
@@ -110,17 +111,24 @@ extension Catalog {
         // A restore cut short puts an older catalog in place on purpose; the next start finishes it and moves the count on.
         let restoring = FileManager.default.fileExists(atPath: dataDir + "/.restoring")
         if !restoring, let mark = CatalogMark.load(dataDir: dataDir), seq < mark.seq {
-            out.append(.init(kind: "rolled-back", detail: """
-                The catalog's commit count is \(seq), but the lake saw \(mark.seq) committed (catalog.mark, \(mark.writtenAt)): \
-                \(mark.seq - seq) change(s) to files, replicas or rules were lost (a damaged WAL, or an older catalog.sqlite put back)
-                """))
+            out.append(
+                .init(
+                    kind: "rolled-back",
+                    detail: """
+                        The catalog's commit count is \(seq), but the lake saw \(mark.seq) committed (catalog.mark, \(mark.writtenAt)): \
+                        \(mark.seq - seq) change(s) to files, replicas or rules were lost (a damaged WAL, or an older catalog.sqlite put back)
+                        """))
         }
         if let data = FileManager.default.contents(atPath: CatalogMark.rolledBackPath(dataDir: dataDir)),
-           let old = try? JSONDecoder().decode(CatalogMark.self, from: data) {
-            out.append(.init(kind: "rolled-back", detail: """
-                A start found this catalog rolled back below the \(old.seq) commits the lake had seen (\(old.writtenAt)); \
-                see catalog.mark.rolled-back, and remove it once dealt with
-                """))
+            let old = try? JSONDecoder().decode(CatalogMark.self, from: data)
+        {
+            out.append(
+                .init(
+                    kind: "rolled-back",
+                    detail: """
+                        A start found this catalog rolled back below the \(old.seq) commits the lake had seen (\(old.writtenAt)); \
+                        see catalog.mark.rolled-back, and remove it once dealt with
+                        """))
         }
         return out
     }

@@ -69,69 +69,105 @@ extension Catalog {
 
         // Locks against their rules and replicas.
         report.locks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM locks") ?? 0
-        for row in try Row.fetchAll(db, sql: "SELECT l.rule_id, l.scope, l.name FROM locks l LEFT JOIN rules r ON r.id = l.rule_id WHERE r.id IS NULL LIMIT ?", arguments: [limit]) {
-            problem("lock-without-rule", "Lock on \(row["scope"] as String):\(row["name"] as String) belongs to rule \(row["rule_id"] as String), which does not exist")
+        for row in try Row.fetchAll(
+            db, sql: "SELECT l.rule_id, l.scope, l.name FROM locks l LEFT JOIN rules r ON r.id = l.rule_id WHERE r.id IS NULL LIMIT ?",
+            arguments: [limit])
+        {
+            problem(
+                "lock-without-rule",
+                "Lock on \(row["scope"] as String):\(row["name"] as String) belongs to rule \(row["rule_id"] as String), which does not exist")
         }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT l.rule_id, l.scope, l.name, l.state AS lock_state, s.rse, p.state AS replica_state
-            FROM locks l JOIN rses s ON s.id = l.rse_id
-            LEFT JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state NOT IN (\(ReplicaState.available.sql), \(ReplicaState.bad.sql)))
-              OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
-            LIMIT ?
-            """, arguments: [limit]) {
-            let did = "\(row["scope"] as String):\(row["name"] as String)", rse: String = row["rse"]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT l.rule_id, l.scope, l.name, l.state AS lock_state, s.rse, p.state AS replica_state
+                FROM locks l JOIN rses s ON s.id = l.rse_id
+                LEFT JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
+                WHERE p.state IS NULL OR (l.state = \(LockState.ok.sql) AND p.state NOT IN (\(ReplicaState.available.sql), \(ReplicaState.bad.sql)))
+                  OR (l.state = \(LockState.replicating.sql) AND p.state = \(ReplicaState.available.sql))
+                LIMIT ?
+                """, arguments: [limit])
+        {
+            let did = "\(row["scope"] as String):\(row["name"] as String)"
+            let rse: String = row["rse"]
             if let rs = row["replica_state"] as String? {
-                problem("lock-state", "Lock of rule \(row["rule_id"] as String) on \(did) at \(rse) is \(row["lock_state"] as String) but the replica is \(ReplicaState(rawValue: rs)?.name ?? rs)")
+                problem(
+                    "lock-state",
+                    "Lock of rule \(row["rule_id"] as String) on \(did) at \(rse) is \(row["lock_state"] as String) but the replica is \(ReplicaState(rawValue: rs)?.name ?? rs)"
+                )
             } else {
                 problem("lock-without-replica", "Lock of rule \(row["rule_id"] as String) on \(did) at \(rse) has no replica")
             }
         }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT l.rule_id, l.scope, l.name, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id
-            JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
-            WHERE l.state = \(LockState.replicating.sql) AND p.state != \(ReplicaState.copying.sql) AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
-                AND q.dest_rse_id = l.rse_id AND q.state IN \(RequestState.live.sql))
-            LIMIT ?
-            """, arguments: [limit]) {
-            problem("stranded-lock", "Lock of rule \(row["rule_id"] as String) on \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) is REPLICATING with no transfer request to finish it")
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT l.rule_id, l.scope, l.name, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id
+                JOIN replicas p ON p.rse_id = l.rse_id AND p.scope = l.scope AND p.name = l.name
+                WHERE l.state = \(LockState.replicating.sql) AND p.state != \(ReplicaState.copying.sql) AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.scope = l.scope AND q.name = l.name
+                    AND q.dest_rse_id = l.rse_id AND q.state IN \(RequestState.live.sql))
+                LIMIT ?
+                """, arguments: [limit])
+        {
+            problem(
+                "stranded-lock",
+                "Lock of rule \(row["rule_id"] as String) on \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) is REPLICATING with no transfer request to finish it"
+            )
         }
 
         // Rule counters and states against their locks.
         report.rules = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rules") ?? 0
-        for row in try Row.fetchAll(db, sql: """
-            SELECT r.id, r.state, r.locks_ok_cnt, r.locks_replicating_cnt, r.locks_stuck_cnt,
-                   COALESCE(c.ok, 0) AS ok, COALESCE(c.rep, 0) AS rep, COALESCE(c.stuck, 0) AS stuck
-            FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = \(LockState.ok.sql)) AS ok, SUM(state = \(LockState.replicating.sql)) AS rep, SUM(state = \(LockState.stuck.sql)) AS stuck
-                                    FROM locks GROUP BY rule_id) c ON c.rule_id = r.id
-            """) {
-            let id: String = row["id"], state: String = row["state"]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT r.id, r.state, r.locks_ok_cnt, r.locks_replicating_cnt, r.locks_stuck_cnt,
+                       COALESCE(c.ok, 0) AS ok, COALESCE(c.rep, 0) AS rep, COALESCE(c.stuck, 0) AS stuck
+                FROM rules r LEFT JOIN (SELECT rule_id, SUM(state = \(LockState.ok.sql)) AS ok, SUM(state = \(LockState.replicating.sql)) AS rep, SUM(state = \(LockState.stuck.sql)) AS stuck
+                                        FROM locks GROUP BY rule_id) c ON c.rule_id = r.id
+                """)
+        {
+            let id: String = row["id"]
+            let state: String = row["state"]
             let have = [row["locks_ok_cnt"] as Int, row["locks_replicating_cnt"] as Int, row["locks_stuck_cnt"] as Int]
             let want = [row["ok"] as Int, row["rep"] as Int, row["stuck"] as Int]
             if have != want {
-                problem("rule-counters", "Rule \(id) counts OK/REPLICATING/STUCK \(have.map(String.init).joined(separator: "/")) but its locks are \(want.map(String.init).joined(separator: "/"))")
+                problem(
+                    "rule-counters",
+                    "Rule \(id) counts OK/REPLICATING/STUCK \(have.map(String.init).joined(separator: "/")) but its locks are \(want.map(String.init).joined(separator: "/"))"
+                )
             }
             let expected = want[2] > 0 ? "S" : (want[1] > 0 ? "R" : "O")
             if ["O", "R", "S"].contains(state) && state != expected {
-                problem("rule-state", "Rule \(id) is \(RuleState(rawValue: state)?.name ?? state) but its locks make it \(RuleState(rawValue: expected)?.name ?? expected)")
+                problem(
+                    "rule-state",
+                    "Rule \(id) is \(RuleState(rawValue: state)?.name ?? state) but its locks make it \(RuleState(rawValue: expected)?.name ?? expected)"
+                )
             }
         }
-        for row in try Row.fetchAll(db, sql: """
-            SELECT p.scope, p.name, s.rse, p.lock_cnt, COALESCE(c.n, 0) AS n FROM replicas p JOIN rses s ON s.id = p.rse_id
-            LEFT JOIN (SELECT scope, name, rse_id, COUNT(*) AS n FROM locks GROUP BY scope, name, rse_id) c
-              ON c.scope = p.scope AND c.name = p.name AND c.rse_id = p.rse_id
-            WHERE p.lock_cnt != COALESCE(c.n, 0) LIMIT ?
-            """, arguments: [limit]) {
-            problem("replica-lock-count", "Replica \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) counts \(row["lock_cnt"] as Int) locks but has \(row["n"] as Int)")
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT p.scope, p.name, s.rse, p.lock_cnt, COALESCE(c.n, 0) AS n FROM replicas p JOIN rses s ON s.id = p.rse_id
+                LEFT JOIN (SELECT scope, name, rse_id, COUNT(*) AS n FROM locks GROUP BY scope, name, rse_id) c
+                  ON c.scope = p.scope AND c.name = p.name AND c.rse_id = p.rse_id
+                WHERE p.lock_cnt != COALESCE(c.n, 0) LIMIT ?
+                """, arguments: [limit])
+        {
+            problem(
+                "replica-lock-count",
+                "Replica \(row["scope"] as String):\(row["name"] as String) at \(row["rse"] as String) counts \(row["lock_cnt"] as Int) locks but has \(row["n"] as Int)"
+            )
         }
         report.liveRequests = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE state IN \(RequestState.live.sql)") ?? 0
 
         // Replicas against the bytes on disk, one RSE at a time.
         for rseRow in try Row.fetchAll(db, sql: "SELECT id, rse, root FROM rses WHERE deleted = 0 ORDER BY rse") {
-            let rseID: String = rseRow["id"], rse: String = rseRow["rse"]
+            let rseID: String = rseRow["id"]
+            let rse: String = rseRow["rse"]
             let root = (((rseRow["root"] as String?) ?? "") as NSString).standardizingPath
             var byPath: [String: (did: String, bytes: Int64, adler32: String?, state: String)] = [:]
-            let cursor = try Row.fetchCursor(db, sql: "SELECT scope, name, bytes, adler32, path, state, virtual FROM replicas WHERE rse_id = ?", arguments: [rseID])
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT scope, name, bytes, adler32, path, state, virtual FROM replicas WHERE rse_id = ?", arguments: [rseID])
             while let r = try cursor.next() {
                 report.replicas += 1
                 guard (r["virtual"] as Int) == 0, let path = r["path"] as String? else { continue }
@@ -140,15 +176,21 @@ extension Catalog {
                 byPath[normal] = (did, r["bytes"], r["adler32"], r["state"])
                 guard (r["state"] as String) == ReplicaState.available.rawValue else { continue }
                 guard let full = try? containedPath(root: root, relative: path) else {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but its path \(path) leaves the RSE root"); continue
+                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but its path \(path) leaves the RSE root")
+                    continue
                 }
                 let size = (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.int64Value
-                guard let size else { problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but \(full) does not exist"); continue }
+                guard let size else {
+                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but \(full) does not exist")
+                    continue
+                }
                 guard size == (r["bytes"] as Int64) else {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with \(r["bytes"] as Int64) bytes but \(full) has \(size)"); continue
+                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with \(r["bytes"] as Int64) bytes but \(full) has \(size)")
+                    continue
                 }
                 if verifyChecksums, let want = r["adler32"] as String?, let got = try? Checksums.ofFile(at: full).adler32, got != want.lowercased() {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with adler32 \(want) but \(full) has \(got)"); continue
+                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with adler32 \(want) but \(full) has \(got)")
+                    continue
                 }
                 report.bytesVerified += 1
             }
@@ -161,16 +203,25 @@ extension Catalog {
                 report.filesOnDisk += 1
                 let base = (rel as NSString).lastPathComponent
                 if RSEStorage.isPartial(base) || base.hasSuffix(".rucio.upload") {
-                    note("partial-file", "\(rse): \(rel) is an unfinished write under a hidden name"); continue
+                    note("partial-file", "\(rse): \(rel) is an unfinished write under a hidden name")
+                    continue
                 }
-                guard let want = byPath[rel] else { note("orphan-file", "\(rse): \(rel) is not a registered replica"); continue }
+                guard let want = byPath[rel] else {
+                    note("orphan-file", "\(rse): \(rel) is not a registered replica")
+                    continue
+                }
                 if want.state == ReplicaState.available.rawValue { continue }  // checked above
                 if want.state == ReplicaState.bad.rawValue { continue }  // declared bad: its bytes are known to be wrong
                 let size = (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.int64Value ?? -1
                 var whole = size == want.bytes
-                if whole, verifyChecksums, let sum = want.adler32, let got = try? Checksums.ofFile(at: full).adler32 { whole = got == sum.lowercased() }
+                if whole, verifyChecksums, let sum = want.adler32, let got = try? Checksums.ofFile(at: full).adler32 {
+                    whole = got == sum.lowercased()
+                }
                 if !whole {
-                    problem("half-written-file", "\(rse): \(rel) (\(want.did), \(ReplicaState(rawValue: want.state)?.name ?? want.state)) holds \(size) bytes that are not the file's \(want.bytes)")
+                    problem(
+                        "half-written-file",
+                        "\(rse): \(rel) (\(want.did), \(ReplicaState(rawValue: want.state)?.name ?? want.state)) holds \(size) bytes that are not the file's \(want.bytes)"
+                    )
                 }
             }
         }

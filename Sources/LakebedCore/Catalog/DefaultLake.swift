@@ -20,7 +20,8 @@ public enum DefaultLake {
     /// The root account with its userpass login and (unless `scopes` is false) the scopes `user.root` and `test`.
     public static func seedRoot(_ catalog: Catalog, scopes: Bool = true) async throws {
         try await catalog.accounts.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
-        try await catalog.auth.addIdentity(account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
+        try await catalog.auth.addIdentity(
+            account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
         guard scopes else { return }
         for scope in ["user.root", "test"] { try await catalog.scopes.addScope(scope, account: "root", by: nil) }
     }
@@ -28,11 +29,17 @@ public enum DefaultLake {
     /// SITE-A (tier 1, CH), SITE-B (tier 2, NL), SITE-C (tier 2, US) and their distances.
     public static func seedSites(_ catalog: Catalog) async throws {
         let sites: [(String, String, String, Double, Double, String)] = [
-            ("SITE-A", "1", "CH", 6.05, 46.23, "Geneva"), ("SITE-B", "2", "NL", 4.90, 52.37, "Amsterdam"), ("SITE-C", "2", "US", -88.26, 41.84, "Batavia"),
+            ("SITE-A", "1", "CH", 6.05, 46.23, "Geneva"), ("SITE-B", "2", "NL", 4.90, 52.37, "Amsterdam"),
+            ("SITE-C", "2", "US", -88.26, 41.84, "Batavia"),
         ]
         for (name, tier, country, lon, lat, city) in sites {
-            try await catalog.rses.addRSE(name, settings: RSESettings(JSONObject([("country_name", .string(country)), ("city", .string(city)),
-                                                                          ("longitude", .double(lon)), ("latitude", .double(lat))])), by: nil)
+            try await catalog.rses.addRSE(
+                name,
+                settings: RSESettings(
+                    JSONObject([
+                        ("country_name", .string(country)), ("city", .string(city)),
+                        ("longitude", .double(lon)), ("latitude", .double(lat)),
+                    ])), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)!), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "site", value: .string(name), by: nil)

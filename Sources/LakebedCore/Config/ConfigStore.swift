@@ -31,7 +31,9 @@ public struct ConfigStore: CatalogStore {
     public func section(_ section: String, issuer: Issuer) async throws -> [(String, String)] {
         try Self.requireAdmin(issuer)
         let rows = try await db.read { db in
-            try db.all(sql: "SELECT opt, value FROM configs WHERE section = ? ORDER BY opt", arguments: [section]).map { ($0["opt"] as String, $0["value"] as String) }
+            try db.all(sql: "SELECT opt, value FROM configs WHERE section = ? ORDER BY opt", arguments: [section]).map {
+                ($0["opt"] as String, $0["value"] as String)
+            }
         }
         guard !rows.isEmpty else { throw RucioError(.configNotFound, "No configuration found for section '\(Validation.printable(section))'") }
         return rows
@@ -41,14 +43,17 @@ public struct ConfigStore: CatalogStore {
     public func value(_ section: String, _ option: String, issuer: Issuer) async throws -> String {
         try Self.requireAdmin(issuer)
         guard let v = try await value(section, option) else {
-            throw RucioError(.configNotFound, "No configuration found for section '\(Validation.printable(section))' option '\(Validation.printable(option))'")
+            throw RucioError(
+                .configNotFound, "No configuration found for section '\(Validation.printable(section))' option '\(Validation.printable(option))'")
         }
         return v
     }
 
     /// One option's value for the lake's own use (nil when unset).
     public func value(_ section: String, _ option: String) async throws -> String? {
-        try await db.read { db in try String.fetchOne(db, sql: "SELECT value FROM configs WHERE section = ? AND opt = ?", arguments: [section, option]) }
+        try await db.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM configs WHERE section = ? AND opt = ?", arguments: [section, option])
+        }
     }
 
     /// Sets options (`{section: {option: value}}`).
@@ -57,10 +62,11 @@ public struct ConfigStore: CatalogStore {
         let now = nowStamp
         try await db.write { db in
             for v in values {
-                try db.exec(sql: """
-                    INSERT INTO configs (section, opt, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(section, opt) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                    """, arguments: [v.section, v.option, v.value, now, now])
+                try db.exec(
+                    sql: """
+                        INSERT INTO configs (section, opt, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(section, opt) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                        """, arguments: [v.section, v.option, v.value, now, now])
             }
         }
     }
@@ -69,13 +75,17 @@ public struct ConfigStore: CatalogStore {
     public func remove(_ section: String, option: String?, issuer: Issuer) async throws {
         try Self.requireAdmin(issuer)
         let removed = try await db.write { db -> Int in
-            if let option { try db.exec(sql: "DELETE FROM configs WHERE section = ? AND opt = ?", arguments: [section, option]) } else {
+            if let option {
+                try db.exec(sql: "DELETE FROM configs WHERE section = ? AND opt = ?", arguments: [section, option])
+            } else {
                 try db.exec(sql: "DELETE FROM configs WHERE section = ?", arguments: [section])
             }
             return db.changesCount
         }
         guard removed > 0 else {
-            let what = option.map { "section '\(Validation.printable(section))' option '\(Validation.printable($0))'" } ?? "section '\(Validation.printable(section))'"
+            let what =
+                option.map { "section '\(Validation.printable(section))' option '\(Validation.printable($0))'" }
+                ?? "section '\(Validation.printable(section))'"
             throw RucioError(.configNotFound, "No configuration found for \(what)")
         }
     }

@@ -3,7 +3,9 @@ import GRDB
 
 /// The three kinds of data identifier.
 public enum DIDType: String, Sendable, CaseIterable {
-    case file = "FILE", dataset = "DATASET", container = "CONTAINER"
+    case file = "FILE"
+    case dataset = "DATASET"
+    case container = "CONTAINER"
 
     /// Accepts Rucio's names and one-letter codes.
     public init?(loose: String) {
@@ -68,13 +70,17 @@ public struct DID: Sendable, Equatable {
     public enum ColumnKind: Sendable { case text, int, bool, date, real }
 
     /// Column order of Rucio's DID_COLUMN metadata document.
-    static let columnOrder = ["scope", "name", "account", "did_type", "is_open", "monotonic", "hidden", "obsolete", "complete",
-                              "is_new", "availability", "suppressed", "bytes", "length", "md5", "adler32", "expired_at",
-                              "purge_replicas", "deleted_at", "events", "guid", "project", "datatype", "run_number",
-                              "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id", "lumiblocknr",
-                              "provenance", "phys_group", "transient", "accessed_at", "closed_at", "eol_at", "is_archive",
-                              "constituent", "access_cnt", "created_at", "updated_at"]
-    static let boolColumns: Set<String> = ["is_open", "monotonic", "hidden", "obsolete", "complete", "suppressed", "purge_replicas", "transient", "is_archive", "constituent"]
+    static let columnOrder = [
+        "scope", "name", "account", "did_type", "is_open", "monotonic", "hidden", "obsolete", "complete",
+        "is_new", "availability", "suppressed", "bytes", "length", "md5", "adler32", "expired_at",
+        "purge_replicas", "deleted_at", "events", "guid", "project", "datatype", "run_number",
+        "stream_name", "prod_step", "version", "campaign", "task_id", "panda_id", "lumiblocknr",
+        "provenance", "phys_group", "transient", "accessed_at", "closed_at", "eol_at", "is_archive",
+        "constituent", "access_cnt", "created_at", "updated_at",
+    ]
+    static let boolColumns: Set<String> = [
+        "is_open", "monotonic", "hidden", "obsolete", "complete", "suppressed", "purge_replicas", "transient", "is_archive", "constituent",
+    ]
     static let dateColumns: Set<String> = ["expired_at", "accessed_at", "closed_at", "eol_at", "created_at", "updated_at"]
 
     /// One catalog column as metadata JSON. (Kept a separate, non-inlined function: Swift 6.3.1's optimizer
@@ -98,13 +104,19 @@ public struct DID: Sendable, Equatable {
         func text(_ k: String) -> String? { v[k].flatMap { String.fromDatabaseValue($0) } }
         func int(_ k: String) -> Int64? { v[k].flatMap { Int64.fromDatabaseValue($0) } }
         func real(_ k: String) -> Double? { v[k].flatMap { Double.fromDatabaseValue($0) } }
-        scope = text("scope") ?? ""; name = text("name") ?? ""
+        scope = text("scope") ?? ""
+        name = text("name") ?? ""
         type = DIDType(rawValue: text("did_type") ?? "") ?? .file
-        account = text("account") ?? ""; bytes = int("bytes"); length = int("length"); md5 = text("md5"); adler32 = text("adler32")
+        account = text("account") ?? ""
+        bytes = int("bytes")
+        length = int("length")
+        md5 = text("md5")
+        adler32 = text("adler32")
         isOpen = int("is_open").map { $0 == 1 }
         monotonic = (int("monotonic") ?? 0) != 0
         expiredAt = Date(stamp: real("expired_at"))
-        createdAt = Date(timeIntervalSince1970: real("created_at") ?? 0); updatedAt = Date(timeIntervalSince1970: real("updated_at") ?? 0)
+        createdAt = Date(timeIntervalSince1970: real("created_at") ?? 0)
+        updatedAt = Date(timeIntervalSince1970: real("updated_at") ?? 0)
         var cols = JSONObject()
         for c in Self.columnOrder {
             switch c {
@@ -145,6 +157,9 @@ public struct DIDRef: Sendable, Hashable, CustomStringConvertible {
     public var scope: String
     /// The DID's name, unique within its scope.
     public var name: String
-    public init(_ scope: String, _ name: String) { self.scope = scope; self.name = name }
+    public init(_ scope: String, _ name: String) {
+        self.scope = scope
+        self.name = name
+    }
     public var description: String { "\(scope):\(name)" }
 }

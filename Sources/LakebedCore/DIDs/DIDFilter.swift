@@ -3,7 +3,14 @@ import GRDB
 
 /// A DID search filter: OR of AND-groups of conditions, as Rucio's filter engine reads them.
 public struct DIDFilter: Sendable, Equatable {
-    public enum Op: String, Sendable { case eq = "=", ne = "!=", lt = "<", lte = "<=", gt = ">", gte = ">=" }
+    public enum Op: String, Sendable {
+        case eq = "="
+        case ne = "!="
+        case lt = "<"
+        case lte = "<="
+        case gt = ">"
+        case gte = ">="
+    }
     public struct Condition: Sendable, Equatable {
         /// What is compared: a DID column (`name`, `bytes`, `created_at`…), `type`, or a key of the DID's JSON metadata.
         public var key: String
@@ -11,7 +18,11 @@ public struct DIDFilter: Sendable, Equatable {
         public var op: Op
         /// The value compared with; a `name` with `*` matches as a wildcard.
         public var value: JSON
-        public init(key: String, op: Op, value: JSON) { self.key = key; self.op = op; self.value = value }
+        public init(key: String, op: Op, value: JSON) {
+            self.key = key
+            self.op = op
+            self.value = value
+        }
     }
     /// The filter: the groups are ORed, the conditions inside one group ANDed; `[[]]` matches everything.
     public var groups: [[Condition]]
@@ -30,11 +41,17 @@ public struct DIDFilter: Sendable, Equatable {
         for d in dicts {
             var g: [Condition] = []
             for (rawKey, value) in d {
-                var key = rawKey, op = Op.eq
-                for (suffix, o) in [(".gte", Op.gte), (".lte", Op.lte), (".gt", Op.gt), (".lt", Op.lt), (".ne", Op.ne)] where rawKey.hasSuffix(suffix) {
-                    key = String(rawKey.dropLast(suffix.count)); op = o; break
+                var key = rawKey
+                var op = Op.eq
+                for (suffix, o) in [(".gte", Op.gte), (".lte", Op.lte), (".gt", Op.gt), (".lt", Op.lt), (".ne", Op.ne)] where rawKey.hasSuffix(suffix)
+                {
+                    key = String(rawKey.dropLast(suffix.count))
+                    op = o
+                    break
                 }
-                guard !key.isEmpty, key.utf8.count <= 100, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-") }) else {
+                guard !key.isEmpty, key.utf8.count <= 100,
+                    key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-") })
+                else {
                     throw RucioError(.didFilterSyntaxError, "Invalid key '\(Validation.printable(rawKey))' in filter")
                 }
                 g.append(Condition(key: key, op: op, value: value))
@@ -99,7 +116,8 @@ extension DIDStore {
             orParts.append("(" + andParts.joined(separator: " AND ") + ")")
         }
         if let after { args.append(after) }
-        var sql = "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
+        var sql =
+            "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
         if after != nil { sql += " AND name > ?" }
         sql += " ORDER BY name"
         if let limit { sql += " LIMIT \(max(0, limit))" }
@@ -107,8 +125,9 @@ extension DIDStore {
         let finalArgs = args.map { $0.databaseValue }
         return try await db.read { db in
             // An unknown scope holds nothing (Rucio answers an empty list, not ScopeNotFound).
-            return try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
-                SearchHit(scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
+            try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
+                SearchHit(
+                    scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
             }
         }
     }
@@ -118,7 +137,11 @@ extension DIDStore {
         guard case .string(let s) = v else { return v }
         if let i = Int64(s) { return .int(i) }
         if let d = Double(s), s.contains(".") { return .double(d) }
-        switch s.lowercased() { case "true": return .bool(true); case "false": return .bool(false); default: return v }
+        switch s.lowercased() {
+        case "true": return .bool(true)
+        case "false": return .bool(false)
+        default: return v
+        }
     }
 
     static func sqlValue(_ v: JSON) -> (any DatabaseValueConvertible)? {
@@ -135,7 +158,8 @@ extension DIDStore {
     /// Rucio's filter keywords for date ranges: `created_after: T` is `created_at >= T`, and so on.
     static let dateRangeKeys: [String: (column: String, op: DIDFilter.Op)] = [
         "created_after": ("created_at", .gte), "created_before": ("created_at", .lte),
-        "updated_after": ("updated_at", .gte), "updated_before": ("updated_at", .lte)]
+        "updated_after": ("updated_at", .gte), "updated_before": ("updated_at", .lte),
+    ]
 
     static func conditionSQL(_ c: DIDFilter.Condition) throws -> (String, [any DatabaseValueConvertible]) {
         if let range = dateRangeKeys[c.key] {
@@ -146,7 +170,9 @@ extension DIDStore {
         }
         let value = typed(c.value)
         if c.key == "name" {
-            guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else { throw RucioError(.didFilterSyntaxError, "name must be a string") }
+            guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else {
+                throw RucioError(.didFilterSyntaxError, "name must be a string")
+            }
             if c.op == .eq { return s.contains("*") || s.contains("%") ? ("name LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name = ?", [s]) }
             if c.op == .ne { return s.contains("*") ? ("name NOT LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name != ?", [s]) }
             return ("name \(c.op.rawValue) ?", [s])
@@ -157,7 +183,9 @@ extension DIDStore {
         if let kind = DID.searchableColumns[c.key] {
             var v = value
             if kind == .date {
-                guard let s = c.value.stringValue, let d = RucioDate.parse(s) else { throw RucioError(.didFilterSyntaxError, "\(c.key) must be a date") }
+                guard let s = c.value.stringValue, let d = RucioDate.parse(s) else {
+                    throw RucioError(.didFilterSyntaxError, "\(c.key) must be a date")
+                }
                 v = .double(d.timeIntervalSince1970)
             }
             if kind == .bool, let b = value.boolValue { v = .bool(b) }
@@ -169,7 +197,10 @@ extension DIDStore {
         switch value {
         case .int, .double:
             if c.op == .eq || c.op == .ne {
-                return ("(\(path) IS NOT NULL AND (\(path) \(c.op.rawValue) ? \(c.op == .eq ? "OR" : "AND") CAST(\(path) AS TEXT) \(c.op.rawValue) ?))", [sqlValue(value)!, c.value.stringValue ?? value.serialized()])
+                return (
+                    "(\(path) IS NOT NULL AND (\(path) \(c.op.rawValue) ? \(c.op == .eq ? "OR" : "AND") CAST(\(path) AS TEXT) \(c.op.rawValue) ?))",
+                    [sqlValue(value)!, c.value.stringValue ?? value.serialized()]
+                )
             }
             return ("(json_type(meta, '$.\"\(c.key)\"') IN ('integer', 'real') AND \(path) \(c.op.rawValue) ?)", [sqlValue(value)!])
         case .bool(let b):

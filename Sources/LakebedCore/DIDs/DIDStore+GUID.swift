@@ -9,8 +9,10 @@ extension DIDStore {
             guard !files.isEmpty else { throw RucioError(.dataIdentifierNotFound, "No file associated to GUID : \(Validation.printable(guid))") }
             var out: [DIDRef] = []
             for f in files {
-                for p in try db.all(sql: "SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ? AND did_type = 'DATASET' ORDER BY scope, name",
-                                    arguments: [f["scope"], f["name"]]) {
+                for p in try db.all(
+                    sql: "SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ? AND did_type = 'DATASET' ORDER BY scope, name",
+                    arguments: [f["scope"], f["name"]])
+                {
                     out.append(DIDRef(p["scope"], p["name"]))
                 }
             }

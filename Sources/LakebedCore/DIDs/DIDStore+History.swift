@@ -24,11 +24,12 @@ public struct DetachedContent: Sendable {
 extension DIDStore {
     /// Keeps a content row about to be detached in the collection's history.
     static func recordDetachment(_ db: Database, parent: DIDRef, child: DIDRef, now: Double) throws {
-        try db.exec(sql: """
-            INSERT INTO contents_history (scope, name, child_scope, child_name, child_type, bytes, adler32, md5, created_at, deleted_at)
-            SELECT scope, name, child_scope, child_name, child_type, bytes, adler32, md5, created_at, ? FROM contents
-            WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?
-            """, arguments: [now, parent.scope, parent.name, child.scope, child.name])
+        try db.exec(
+            sql: """
+                INSERT INTO contents_history (scope, name, child_scope, child_name, child_type, bytes, adler32, md5, created_at, deleted_at)
+                SELECT scope, name, child_scope, child_name, child_type, bytes, adler32, md5, created_at, ? FROM contents
+                WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?
+                """, arguments: [now, parent.scope, parent.name, child.scope, child.name])
     }
 
     /// What was detached from a collection, oldest first (`list_content_history`).
@@ -36,9 +37,10 @@ extension DIDStore {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
             return try db.all(sql: "SELECT * FROM contents_history WHERE scope = ? AND name = ? ORDER BY seq", arguments: [scope, name]).map {
-                DetachedContent(scope: $0["child_scope"], name: $0["child_name"], type: DIDType(loose: $0["child_type"]) ?? .file, bytes: $0["bytes"],
-                                adler32: $0["adler32"], md5: $0["md5"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
-                                deletedAt: Date(timeIntervalSince1970: $0["deleted_at"]))
+                DetachedContent(
+                    scope: $0["child_scope"], name: $0["child_name"], type: DIDType(loose: $0["child_type"]) ?? .file, bytes: $0["bytes"],
+                    adler32: $0["adler32"], md5: $0["md5"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
+                    deletedAt: Date(timeIntervalSince1970: $0["deleted_at"]))
             }
         }
     }
@@ -47,7 +49,8 @@ extension DIDStore {
     public func followers(_ scope: String, _ name: String) async throws -> [String] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try String.fetchAll(db, sql: "SELECT account FROM dids_followed WHERE scope = ? AND name = ? ORDER BY account", arguments: [scope, name])
+            return try String.fetchAll(
+                db, sql: "SELECT account FROM dids_followed WHERE scope = ? AND name = ? ORDER BY account", arguments: [scope, name])
         }
     }
 
@@ -58,8 +61,9 @@ extension DIDStore {
             let d = try Self.did(db, scope, name)
             try AccountStore.requireAccount(db, account)
             if follow {
-                try db.exec(sql: "INSERT OR IGNORE INTO dids_followed (scope, name, account, did_type, created_at) VALUES (?, ?, ?, ?, ?)",
-                            arguments: [scope, name, account, d.type.rawValue, now])
+                try db.exec(
+                    sql: "INSERT OR IGNORE INTO dids_followed (scope, name, account, did_type, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [scope, name, account, d.type.rawValue, now])
             } else {
                 try db.exec(sql: "DELETE FROM dids_followed WHERE scope = ? AND name = ? AND account = ?", arguments: [scope, name, account])
             }

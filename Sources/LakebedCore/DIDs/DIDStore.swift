@@ -23,9 +23,20 @@ public struct FileSpec: Sendable, Equatable {
     public var state: String?
     /// PFN of the replica on a non-hash path, which must lie inside the RSE; nil = path from the RSE's lfn2pfn.
     public var pfn: String?
-    public init(scope: String, name: String, bytes: Int64? = nil, adler32: String? = nil, md5: String? = nil, guid: String? = nil, events: Int64? = nil, meta: JSONObject = JSONObject(), state: String? = nil, pfn: String? = nil) {
-        self.scope = scope; self.name = name; self.bytes = bytes; self.adler32 = adler32; self.md5 = md5
-        self.guid = guid; self.events = events; self.meta = meta; self.state = state; self.pfn = pfn
+    public init(
+        scope: String, name: String, bytes: Int64? = nil, adler32: String? = nil, md5: String? = nil, guid: String? = nil, events: Int64? = nil,
+        meta: JSONObject = JSONObject(), state: String? = nil, pfn: String? = nil
+    ) {
+        self.scope = scope
+        self.name = name
+        self.bytes = bytes
+        self.adler32 = adler32
+        self.md5 = md5
+        self.guid = guid
+        self.events = events
+        self.meta = meta
+        self.state = state
+        self.pfn = pfn
     }
 }
 
@@ -55,16 +66,22 @@ public struct DIDStore: CatalogStore {
             var d = try Self.did(db, scope, name)
             if let depth = dynamicDepth, d.type.isCollection {
                 if depth == .file || d.type == .dataset {
-                    let r = try db.one(sql: Self.filesCTE + " SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name", arguments: [scope, name])!
-                    d.length = r["n"]; d.bytes = r["b"]
+                    let r = try db.one(
+                        sql: Self.filesCTE
+                            + " SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name",
+                        arguments: [scope, name])!
+                    d.length = r["n"]
+                    d.bytes = r["b"]
                 } else {
-                    let r = try db.one(sql: """
-                        WITH RECURSIVE tree(scope, name, t) AS (
-                          SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ?
-                          UNION SELECT c.child_scope, c.child_name, c.child_type FROM contents c JOIN tree ON c.scope = tree.scope AND c.name = tree.name WHERE tree.t = 'CONTAINER')
-                        SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM tree JOIN dids d ON d.scope = tree.scope AND d.name = tree.name WHERE tree.t = 'DATASET'
-                        """, arguments: [scope, name])!
-                    d.length = r["n"]; d.bytes = r["b"]
+                    let r = try db.one(
+                        sql: """
+                            WITH RECURSIVE tree(scope, name, t) AS (
+                              SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ?
+                              UNION SELECT c.child_scope, c.child_name, c.child_type FROM contents c JOIN tree ON c.scope = tree.scope AND c.name = tree.name WHERE tree.t = 'CONTAINER')
+                            SELECT COUNT(*) AS n, COALESCE(SUM(d.bytes), 0) AS b FROM tree JOIN dids d ON d.scope = tree.scope AND d.name = tree.name WHERE tree.t = 'DATASET'
+                            """, arguments: [scope, name])!
+                    d.length = r["n"]
+                    d.bytes = r["b"]
                 }
             }
             return d
@@ -80,18 +97,26 @@ public struct DIDStore: CatalogStore {
         """
 
     /// Creates a dataset or container (optionally with metadata, lifetime, content and rules).
-    public func addCollection(scope: String, name: String, type: DIDType, issuer: Issuer, account: String? = nil, meta: JSONObject = JSONObject(),
-                              isOpen: Bool = true, monotonic: Bool = false, lifetime: Double? = nil,
-                              files: [FileSpec] = [], rse: String? = nil, rules: [RuleSpec] = []) async throws {
+    public func addCollection(
+        scope: String, name: String, type: DIDType, issuer: Issuer, account: String? = nil, meta: JSONObject = JSONObject(),
+        isOpen: Bool = true, monotonic: Bool = false, lifetime: Double? = nil,
+        files: [FileSpec] = [], rse: String? = nil, rules: [RuleSpec] = []
+    ) async throws {
         try Validation.checkScope(scope)
         try Validation.checkName(name)
-        guard type.isCollection else { throw RucioError(.unsupportedOperation, "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas") }
-        if let l = lifetime, !Validation.isValidLifetime(l) { throw RucioError.invalidObject("lifetime must be a number of seconds, at most \(Validation.maxLifetime)") }
+        guard type.isCollection else {
+            throw RucioError(.unsupportedOperation, "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas")
+        }
+        if let l = lifetime, !Validation.isValidLifetime(l) {
+            throw RucioError.invalidObject("lifetime must be a number of seconds, at most \(Validation.maxLifetime)")
+        }
         let now = nowStamp
         let owner = account ?? issuer.account
         try await db.write { db in
             try ScopeStore.requireScopeWrite(db, scope: scope, issuer: issuer, action: "add did")
-            try Self.insertCollection(db, scope: scope, name: name, type: type, account: owner, meta: meta, isOpen: isOpen, monotonic: monotonic, expiredAt: lifetime.map { now + $0 }, now: now)
+            try Self.insertCollection(
+                db, scope: scope, name: name, type: type, account: owner, meta: meta, isOpen: isOpen, monotonic: monotonic,
+                expiredAt: lifetime.map { now + $0 }, now: now)
             if !files.isEmpty {
                 try self.attachInTransaction(db, parent: DIDRef(scope, name), children: files, rse: rse, issuer: issuer, ignoreDuplicate: false)
             }
@@ -103,13 +128,18 @@ public struct DIDStore: CatalogStore {
         }
     }
 
-    static func insertCollection(_ db: Database, scope: String, name: String, type: DIDType, account: String, meta: JSONObject, isOpen: Bool, monotonic: Bool, expiredAt: Double?, now: Double) throws {
+    static func insertCollection(
+        _ db: Database, scope: String, name: String, type: DIDType, account: String, meta: JSONObject, isOpen: Bool, monotonic: Bool,
+        expiredAt: Double?, now: Double
+    ) throws {
         if try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil {
             throw RucioError(.dataIdentifierAlreadyExists, "Data Identifier already exists!")
         }
         // is_new: the transmogrifier will match the new collection against the subscriptions.
-        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, is_new, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, 1, ?, ?)",
-                       arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
+        try db.exec(
+            sql:
+                "INSERT INTO dids (scope, name, did_type, account, bytes, length, is_open, monotonic, expired_at, is_new, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, 1, ?, ?)",
+            arguments: [scope, name, type.rawValue, account, isOpen ? 1 : 0, monotonic ? 1 : 0, expiredAt, now, now])
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }
 
@@ -117,7 +147,9 @@ public struct DIDStore: CatalogStore {
     static func ensureFile(_ db: Database, _ f: FileSpec, account: String, now: Double) throws -> DID {
         if let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
             let d = DID(row: row)
-            guard d.type == .file else { throw RucioError(.unsupportedOperation, "Data identifier '\(f.scope):\(f.name)' is a \(d.type.rawValue.lowercased()), not a file") }
+            guard d.type == .file else {
+                throw RucioError(.unsupportedOperation, "Data identifier '\(f.scope):\(f.name)' is a \(d.type.rawValue.lowercased()), not a file")
+            }
             if let b = f.bytes, let have = d.bytes, b != have {
                 throw RucioError(.fileConsistencyMismatch, "(bytes mismatch for '\(f.scope):\(f.name)': catalog \(have), given \(b))")
             }
@@ -134,8 +166,13 @@ public struct DIDStore: CatalogStore {
         try Validation.checkBytes(bytes)
         if let a = f.adler32 { try Validation.checkAdler32(a) }
         if let m = f.md5 { try Validation.checkMD5(m) }
-        try db.exec(sql: "INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, guid, events, availability, created_at, updated_at) VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, ?, ?, 'AVAILABLE', ?, ?)",
-                       arguments: [f.scope, f.name, account, bytes, f.md5?.lowercased(), f.adler32?.lowercased(), f.guid ?? f.meta["guid"]?.stringValue, f.events, now, now])
+        try db.exec(
+            sql:
+                "INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, guid, events, availability, created_at, updated_at) VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, ?, ?, 'AVAILABLE', ?, ?)",
+            arguments: [
+                f.scope, f.name, account, bytes, f.md5?.lowercased(), f.adler32?.lowercased(), f.guid ?? f.meta["guid"]?.stringValue, f.events, now,
+                now,
+            ])
         var meta = f.meta
         meta["guid"] = nil
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: f.scope, name: f.name, meta: meta, now: now) }
@@ -152,7 +189,8 @@ public struct DIDStore: CatalogStore {
     }
 
     /// Several attachments in one transaction (`POST /dids/attachments`).
-    public func attachMany(_ attachments: [(parent: DIDRef, children: [FileSpec], rse: String?)], issuer: Issuer, ignoreDuplicate: Bool) async throws {
+    public func attachMany(_ attachments: [(parent: DIDRef, children: [FileSpec], rse: String?)], issuer: Issuer, ignoreDuplicate: Bool) async throws
+    {
         try await db.write { db in
             for a in attachments {
                 try self.attachInTransaction(db, parent: a.parent, children: a.children, rse: a.rse, issuer: issuer, ignoreDuplicate: ignoreDuplicate)
@@ -167,13 +205,17 @@ public struct DIDStore: CatalogStore {
         guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
             throw RucioError.accessDenied("Account \(issuer.account) can not add data identifiers to \(parent)")
         }
-        guard p.type.isCollection else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is a file; only collections can have content") }
+        guard p.type.isCollection else {
+            throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is a file; only collections can have content")
+        }
         guard p.isOpen != false else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
         var rseModel: RSE?
         if let rse { rseModel = try RSEStore.rse(db, name: rse) }
         var added: [DIDRef] = []
         var childKinds = Set<DIDType>()
-        let existingKinds = try String.fetchAll(db, sql: "SELECT DISTINCT child_type FROM contents WHERE scope = ? AND name = ?", arguments: [parent.scope, parent.name]).compactMap { DIDType(rawValue: $0) }
+        let existingKinds = try String.fetchAll(
+            db, sql: "SELECT DISTINCT child_type FROM contents WHERE scope = ? AND name = ?", arguments: [parent.scope, parent.name]
+        ).compactMap { DIDType(rawValue: $0) }
         for c in children {
             try Validation.checkScope(c.scope)
             if c.scope == parent.scope && c.name == parent.name { throw RucioError(.unsupportedOperation, "A DID cannot be attached to itself") }
@@ -182,7 +224,8 @@ public struct DIDStore: CatalogStore {
             if let rseModel {
                 // Attaching with an RSE registers the files (and replicas) on the fly.
                 child = try Self.ensureFile(db, c, account: issuer.account, now: now)
-                try catalog.replicas.registerReplicaInTransaction(db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
+                try catalog.replicas.registerReplicaInTransaction(
+                    db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
             } else {
                 guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
                     throw RucioError.didNotFound(c.scope, c.name)
@@ -197,21 +240,32 @@ public struct DIDStore: CatalogStore {
             }
             switch (p.type, child.type) {
             case (.dataset, .file), (.container, .dataset), (.container, .container): break
-            case (.dataset, _): throw RucioError(.unsupportedOperation, "Only files can be attached to a dataset ('\(c.scope):\(c.name)' is a \(child.type.rawValue))")
-            case (.container, .file): throw RucioError(.unsupportedOperation, "Files cannot be attached to a container ('\(parent)'); attach them to a dataset")
+            case (.dataset, _):
+                throw RucioError(
+                    .unsupportedOperation, "Only files can be attached to a dataset ('\(c.scope):\(c.name)' is a \(child.type.rawValue))")
+            case (.container, .file):
+                throw RucioError(.unsupportedOperation, "Files cannot be attached to a container ('\(parent)'); attach them to a dataset")
             default: throw RucioError(.unsupportedOperation, "Cannot attach to a file")
             }
             if child.type == .container, try Self.isAncestor(db, of: parent, candidate: DIDRef(c.scope, c.name)) {
                 throw RucioError(.unsupportedOperation, "Circular attachment of '\(c.scope):\(c.name)' to '\(parent)'")
             }
             childKinds.insert(child.type)
-            if try db.one(sql: "SELECT 1 FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name]) != nil {
+            if try db.one(
+                sql: "SELECT 1 FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?",
+                arguments: [parent.scope, parent.name, c.scope, c.name]) != nil
+            {
                 if ignoreDuplicate { continue }
                 if p.type == .dataset { throw RucioError(.fileAlreadyExists, "The file '\(c.scope):\(c.name)' is already attached to '\(parent)'") }
                 throw RucioError(.duplicateContent, "The DID '\(c.scope):\(c.name)' is already attached to '\(parent)'")
             }
-            try db.exec(sql: "INSERT INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, guid, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [parent.scope, parent.name, c.scope, c.name, p.type.rawValue, child.type.rawValue, child.bytes, child.adler32, child.md5, child.columns["guid"]?.stringValue, child.columns["events"]?.intValue, now])
+            try db.exec(
+                sql:
+                    "INSERT INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, guid, events, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    parent.scope, parent.name, c.scope, c.name, p.type.rawValue, child.type.rawValue, child.bytes, child.adler32, child.md5,
+                    child.columns["guid"]?.stringValue, child.columns["events"]?.intValue, now,
+                ])
             added.append(DIDRef(c.scope, c.name))
         }
         if p.type == .container, Set(existingKinds).union(childKinds).count > 1 {
@@ -224,21 +278,25 @@ public struct DIDStore: CatalogStore {
     /// Whether `candidate` is `of` itself or one of its ancestors (prevents cycles).
     static func isAncestor(_ db: Database, of did: DIDRef, candidate: DIDRef) throws -> Bool {
         if did == candidate { return true }
-        let n = try Int.fetchOne(db, sql: """
-            WITH RECURSIVE up(scope, name) AS (SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ?
-              UNION SELECT c.scope, c.name FROM contents c JOIN up ON c.child_scope = up.scope AND c.child_name = up.name)
-            SELECT COUNT(*) FROM up WHERE scope = ? AND name = ?
-            """, arguments: [did.scope, did.name, candidate.scope, candidate.name]) ?? 0
+        let n =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    WITH RECURSIVE up(scope, name) AS (SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ?
+                      UNION SELECT c.scope, c.name FROM contents c JOIN up ON c.child_scope = up.scope AND c.child_name = up.name)
+                    SELECT COUNT(*) FROM up WHERE scope = ? AND name = ?
+                    """, arguments: [did.scope, did.name, candidate.scope, candidate.name]) ?? 0
         return n > 0
     }
 
     /// Recomputes a collection's `bytes` and `length` from its direct content.
     static func refreshCollectionSize(_ db: Database, _ parent: DIDRef, now: Double) throws {
-        try db.exec(sql: """
-            UPDATE dids SET length = (SELECT COUNT(*) FROM contents WHERE scope = ?1 AND name = ?2),
-              bytes = (SELECT COALESCE(SUM(bytes), 0) FROM contents WHERE scope = ?1 AND name = ?2), updated_at = ?3
-            WHERE scope = ?1 AND name = ?2
-            """, arguments: [parent.scope, parent.name, now])
+        try db.exec(
+            sql: """
+                UPDATE dids SET length = (SELECT COUNT(*) FROM contents WHERE scope = ?1 AND name = ?2),
+                  bytes = (SELECT COALESCE(SUM(bytes), 0) FROM contents WHERE scope = ?1 AND name = ?2), updated_at = ?3
+                WHERE scope = ?1 AND name = ?2
+                """, arguments: [parent.scope, parent.name, now])
     }
 
     /// Detaches DIDs from a collection.
@@ -253,7 +311,9 @@ public struct DIDStore: CatalogStore {
             if p.type == .dataset, p.isOpen == false { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
             for c in children {
                 try Self.recordDetachment(db, parent: parent, child: c, now: now)
-                try db.exec(sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?", arguments: [parent.scope, parent.name, c.scope, c.name])
+                try db.exec(
+                    sql: "DELETE FROM contents WHERE scope = ? AND name = ? AND child_scope = ? AND child_name = ?",
+                    arguments: [parent.scope, parent.name, c.scope, c.name])
                 if db.changesCount == 0 { throw RucioError.didNotFound(c.scope, c.name) }
             }
             try Self.refreshCollectionSize(db, parent, now: now)
@@ -265,9 +325,12 @@ public struct DIDStore: CatalogStore {
     public func listContent(_ scope: String, _ name: String) async throws -> [ContentEntry] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try db.all(sql: "SELECT * FROM contents WHERE scope = ? AND name = ? ORDER BY child_scope, child_name", arguments: [scope, name]).map {
-                ContentEntry(scope: $0["child_scope"], name: $0["child_name"], type: DIDType(rawValue: $0["child_type"]) ?? .file, bytes: $0["bytes"], adler32: $0["adler32"], md5: $0["md5"], guid: $0["guid"], events: $0["events"])
-            }
+            return try db.all(sql: "SELECT * FROM contents WHERE scope = ? AND name = ? ORDER BY child_scope, child_name", arguments: [scope, name])
+                .map {
+                    ContentEntry(
+                        scope: $0["child_scope"], name: $0["child_name"], type: DIDType(rawValue: $0["child_type"]) ?? .file, bytes: $0["bytes"],
+                        adler32: $0["adler32"], md5: $0["md5"], guid: $0["guid"], events: $0["events"])
+                }
         }
     }
 
@@ -279,14 +342,20 @@ public struct DIDStore: CatalogStore {
     static func files(_ db: Database, _ scope: String, _ name: String) throws -> [DID] {
         let d = try did(db, scope, name)
         if d.type == .file { return [d] }
-        return try db.all(sql: filesCTE + " SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name ORDER BY d.scope, d.name", arguments: [scope, name]).map(DID.init(row:))
+        return try db.all(
+            sql: filesCTE + " SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name ORDER BY d.scope, d.name",
+            arguments: [scope, name]
+        ).map(DID.init(row:))
     }
 
     /// Collections that directly contain a DID.
     public func listParents(_ scope: String, _ name: String) async throws -> [(DIDRef, DIDType)] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try db.all(sql: "SELECT scope, name, did_type FROM contents WHERE child_scope = ? AND child_name = ? ORDER BY scope, name", arguments: [scope, name]).map {
+            return try db.all(
+                sql: "SELECT scope, name, did_type FROM contents WHERE child_scope = ? AND child_name = ? ORDER BY scope, name",
+                arguments: [scope, name]
+            ).map {
                 (DIDRef($0["scope"], $0["name"]), DIDType(rawValue: $0["did_type"]) ?? .dataset)
             }
         }
@@ -294,11 +363,13 @@ public struct DIDStore: CatalogStore {
 
     /// Every ancestor of a file, as `scope:name` strings (for `resolve_parents`).
     static func ancestors(_ db: Database, _ scope: String, _ name: String) throws -> [String] {
-        try db.all(sql: """
-            WITH RECURSIVE up(scope, name) AS (SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ?
-              UNION SELECT c.scope, c.name FROM contents c JOIN up ON c.child_scope = up.scope AND c.child_name = up.name)
-            SELECT scope, name FROM up ORDER BY scope, name
-            """, arguments: [scope, name]).map { "\($0["scope"] as String):\($0["name"] as String)" }
+        try db.all(
+            sql: """
+                WITH RECURSIVE up(scope, name) AS (SELECT scope, name FROM contents WHERE child_scope = ? AND child_name = ?
+                  UNION SELECT c.scope, c.name FROM contents c JOIN up ON c.child_scope = up.scope AND c.child_name = up.name)
+                SELECT scope, name FROM up ORDER BY scope, name
+                """, arguments: [scope, name]
+        ).map { "\($0["scope"] as String):\($0["name"] as String)" }
     }
 
     /// Opens or closes a collection (`PUT /dids/<s>/<n>/status`).
@@ -315,8 +386,9 @@ public struct DIDStore: CatalogStore {
             if open && d.isOpen == false && !issuer.isAdmin {
                 throw RucioError(.unsupportedOperation, "Only administrators can reopen a closed collection")
             }
-            try db.exec(sql: "UPDATE dids SET is_open = ?, closed_at = ?, updated_at = ? WHERE scope = ? AND name = ?",
-                           arguments: [open ? 1 : 0, open ? nil : now, now, scope, name])
+            try db.exec(
+                sql: "UPDATE dids SET is_open = ?, closed_at = ?, updated_at = ? WHERE scope = ? AND name = ?",
+                arguments: [open ? 1 : 0, open ? nil : now, now, scope, name])
         }
     }
 
@@ -346,11 +418,13 @@ public struct DIDStore: CatalogStore {
             _ = try ScopeStore.scopeOwner(db, scope)
             var out: [ScopeListEntry] = []
             func drill(_ parent: DIDRef, _ level: Int) throws {
-                let rows = try db.all(sql: "SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ? ORDER BY child_name",
-                                      arguments: [parent.scope, parent.name])
+                let rows = try db.all(
+                    sql: "SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ? ORDER BY child_name",
+                    arguments: [parent.scope, parent.name])
                 for row in rows {
                     guard out.count < limit else { return }
-                    let child = DIDRef(row["child_scope"], row["child_name"]), type = DIDType(loose: row["child_type"]) ?? .file
+                    let child = DIDRef(row["child_scope"], row["child_name"])
+                    let type = DIDType(loose: row["child_type"]) ?? .file
                     out.append(ScopeListEntry(did: child, type: type, parent: parent, level: level + 1, bytes: nil, isTopLevel: false))
                     if recursive, type.isCollection, level < 32 { try drill(child, level + 1) }
                 }
@@ -362,13 +436,17 @@ public struct DIDStore: CatalogStore {
                 try drill(DIDRef(row["scope"], row["name"]), 0)
                 return out
             }
-            let roots = try db.all(sql: """
-                SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.scope = d.scope AND c.child_scope = d.scope
-                  AND c.child_name = d.name) ORDER BY name LIMIT ?
-                """, arguments: [scope, limit]).map(DID.init(row:))
+            let roots = try db.all(
+                sql: """
+                    SELECT * FROM dids d WHERE scope = ? AND NOT EXISTS (SELECT 1 FROM contents c WHERE c.scope = d.scope AND c.child_scope = d.scope
+                      AND c.child_name = d.name) ORDER BY name LIMIT ?
+                    """, arguments: [scope, limit]
+            ).map(DID.init(row:))
             for d in roots {
                 guard out.count < limit else { break }
-                out.append(ScopeListEntry(did: DIDRef(d.scope, d.name), type: d.type, parent: nil, level: 0, bytes: d.type == .file ? d.bytes : nil, isTopLevel: true))
+                out.append(
+                    ScopeListEntry(
+                        did: DIDRef(d.scope, d.name), type: d.type, parent: nil, level: 0, bytes: d.type == .file ? d.bytes : nil, isTopLevel: true))
                 if recursive, d.type.isCollection { try drill(DIDRef(d.scope, d.name), 0) }
             }
             return out

@@ -50,21 +50,30 @@ public struct LifetimeExceptionStore: CatalogStore {
         if let text = try await catalog.config.value("lifetime_model", "cutoff_date") {
             guard let d = RucioDate.parse(text) else { throw RucioError(.unsupportedOperation, "Cannot submit exception at that date.") }
             cutoff = d
-        } else { cutoff = .distantFuture }
+        } else {
+            cutoff = .distantFuture
+        }
         guard cutoff > clock.now() else { throw RucioError(.unsupportedOperation, "Cannot submit exception at that date.") }
         let now = nowStamp
         return try await db.write { db in
             var result = LifetimeExceptionResult()
             var groups: [(key: String, dids: [(DIDRef, DIDType)])] = []
             for ref in dids {
-                guard let row = try db.one(sql: "SELECT did_type, datatype, eol_at FROM dids WHERE scope = ? AND name = ?", arguments: [ref.scope, ref.name]) else {
+                guard
+                    let row = try db.one(
+                        sql: "SELECT did_type, datatype, eol_at FROM dids WHERE scope = ? AND name = ?", arguments: [ref.scope, ref.name])
+                else {
                     result.unknown.append(ref)
                     continue
                 }
                 let type = DIDType(loose: row["did_type"]) ?? .dataset
                 if let eol: Double = row["eol_at"], eol < cutoff.timeIntervalSince1970 {
                     let key = ref.scope + "\u{0}" + ((row["datatype"] as String?) ?? "")
-                    if let i = groups.firstIndex(where: { $0.key == key }) { groups[i].dids.append((ref, type)) } else { groups.append((key, [(ref, type)])) }
+                    if let i = groups.firstIndex(where: { $0.key == key }) {
+                        groups[i].dids.append((ref, type))
+                    } else {
+                        groups.append((key, [(ref, type)]))
+                    }
                 } else {
                     result.notAffected.append((ref, type))
                 }
@@ -73,10 +82,14 @@ public struct LifetimeExceptionStore: CatalogStore {
                 let id = newID()
                 for (ref, type) in g.dids {
                     do {
-                        try db.exec(sql: """
-                            INSERT INTO lifetime_exceptions (id, scope, name, did_type, account, pattern, comments, state, created_at, updated_at, expires_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, 'W', ?, ?, ?)  -- W: WAITING for an admin
-                            """, arguments: [id, ref.scope, ref.name, type.rawValue, issuer.account, pattern, comments, now, now, expiresAt?.timeIntervalSince1970])
+                        try db.exec(
+                            sql: """
+                                INSERT INTO lifetime_exceptions (id, scope, name, did_type, account, pattern, comments, state, created_at, updated_at, expires_at)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, 'W', ?, ?, ?)  -- W: WAITING for an admin
+                                """,
+                            arguments: [
+                                id, ref.scope, ref.name, type.rawValue, issuer.account, pattern, comments, now, now, expiresAt?.timeIntervalSince1970,
+                            ])
                     } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
                         throw RucioError(.lifetimeExceptionDuplicate, "An exception already exists.")
                     }
@@ -90,12 +103,15 @@ public struct LifetimeExceptionStore: CatalogStore {
     /// Exceptions, or the rows of one (none when there is no such exception, as Rucio answers).
     public func list(id: String? = nil) async throws -> [LifetimeException] {
         try await db.read { db in
-            let rows = id == nil ? try db.all(sql: "SELECT * FROM lifetime_exceptions ORDER BY created_at, id, scope, name")
+            let rows =
+                id == nil
+                ? try db.all(sql: "SELECT * FROM lifetime_exceptions ORDER BY created_at, id, scope, name")
                 : try db.all(sql: "SELECT * FROM lifetime_exceptions WHERE id = ? ORDER BY scope, name", arguments: [id])
             return rows.map {
-                LifetimeException(id: $0["id"], scope: $0["scope"], name: $0["name"], didType: DIDType(loose: $0["did_type"]) ?? .dataset, account: $0["account"],
-                                  pattern: $0["pattern"], comments: $0["comments"], state: Self.stateName($0["state"]),
-                                  createdAt: Date(timeIntervalSince1970: $0["created_at"]), expiresAt: Date(stamp: $0["expires_at"]))
+                LifetimeException(
+                    id: $0["id"], scope: $0["scope"], name: $0["name"], didType: DIDType(loose: $0["did_type"]) ?? .dataset, account: $0["account"],
+                    pattern: $0["pattern"], comments: $0["comments"], state: Self.stateName($0["state"]),
+                    createdAt: Date(timeIntervalSince1970: $0["created_at"]), expiresAt: Date(stamp: $0["expires_at"]))
             }
         }
     }
@@ -118,6 +134,10 @@ public struct LifetimeExceptionStore: CatalogStore {
     }
 
     static func stateName(_ code: String) -> String {
-        switch code { case "A": return "APPROVED"; case "R": return "REJECTED"; default: return "WAITING" }
+        switch code {
+        case "A": return "APPROVED"
+        case "R": return "REJECTED"
+        default: return "WAITING"
+        }
     }
 }

@@ -26,16 +26,23 @@ public struct MetaConventionStore: CatalogStore {
     /// Adds a key; admins only.
     public func addKey(_ key: String, keyType: String?, valueType: String?, valueRegexp: String?, issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "add_key")
-        if let v = valueType, !Self.valueTypes.contains(v) { throw RucioError(.unsupportedValueType, "The type '\(Validation.printable(v))' is not supported for values!") }
+        if let v = valueType, !Self.valueTypes.contains(v) {
+            throw RucioError(.unsupportedValueType, "The type '\(Validation.printable(v))' is not supported for values!")
+        }
         let given = (keyType ?? "ALL").uppercased()
         let type = ["F": "FILE", "D": "DATASET", "C": "CONTAINER"][given] ?? given
-        guard Self.keyTypes.contains(type) else { throw RucioError(.unsupportedKeyType, "The type '\(Validation.printable(keyType ?? ""))' is not supported for keys!") }
+        guard Self.keyTypes.contains(type) else {
+            throw RucioError(.unsupportedKeyType, "The type '\(Validation.printable(keyType ?? ""))' is not supported for keys!")
+        }
         if let re = valueRegexp, (try? NSRegularExpression(pattern: re)) == nil { throw RucioError(.invalidObject, "Invalid value_regexp") }
         let now = nowStamp
         try await db.write { db in
-            if try db.one(sql: "SELECT 1 FROM did_keys WHERE key = ?", arguments: [key]) != nil { throw RucioError.duplicate("key '\(Validation.printable(key))' already exists") }
-            try db.exec(sql: "INSERT INTO did_keys (key, key_type, value_type, value_regexp, created_at) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [key, type, valueType, valueRegexp, now])
+            if try db.one(sql: "SELECT 1 FROM did_keys WHERE key = ?", arguments: [key]) != nil {
+                throw RucioError.duplicate("key '\(Validation.printable(key))' already exists")
+            }
+            try db.exec(
+                sql: "INSERT INTO did_keys (key, key_type, value_type, value_regexp, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key, type, valueType, valueRegexp, now])
         }
     }
 
@@ -49,12 +56,17 @@ public struct MetaConventionStore: CatalogStore {
             }
             switch row["value_type"] as String? {
             case "<class 'int'>"? where Int64(value) == nil, "<class 'float'>"? where Double(value) == nil:
-                throw RucioError(.invalidValueForKey, "The value \(Validation.printable(value)) for the key \(Validation.printable(key)) does not have the right type")
+                throw RucioError(
+                    .invalidValueForKey,
+                    "The value \(Validation.printable(value)) for the key \(Validation.printable(key)) does not have the right type")
             default: break
             }
             if let re = row["value_regexp"] as String?, let rx = try? NSRegularExpression(pattern: re),
-               rx.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)).map({ $0.range.location == 0 }) != true {
-                throw RucioError(.invalidValueForKey, "The value \(Validation.printable(value)) for the key \(Validation.printable(key)) does not match the regular expression \(re)")
+                rx.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)).map({ $0.range.location == 0 }) != true
+            {
+                throw RucioError(
+                    .invalidValueForKey,
+                    "The value \(Validation.printable(value)) for the key \(Validation.printable(key)) does not match the regular expression \(re)")
             }
             if try db.one(sql: "SELECT 1 FROM did_key_values WHERE key = ? AND value = ?", arguments: [key, value]) != nil {
                 throw RucioError.duplicate("key-value '\(Validation.printable(key))-\(Validation.printable(value))' already exists!")

@@ -32,21 +32,25 @@ public struct HeartbeatStore: CatalogStore {
         try Permission.requireAdmin(issuer, "list_heartbeats")
         return try await db.read { db in
             try db.all(sql: "SELECT * FROM heartbeats ORDER BY executable, hostname, thread_name").map {
-                Heartbeat(executable: $0["executable"], hostname: $0["hostname"], pid: $0["pid"], threadName: $0["thread_name"], payload: $0["payload"],
-                          createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+                Heartbeat(
+                    executable: $0["executable"], hostname: $0["hostname"], pid: $0["pid"], threadName: $0["thread_name"], payload: $0["payload"],
+                    createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
             }
         }
     }
 
     /// Records a heartbeat; with `olderThan` seconds, the executable's heartbeats not renewed for that long go. Admins only.
-    public func live(executable: String, hostname: String, pid: Int64, thread: String, olderThan: Double?, payload: String?, issuer: Issuer) async throws {
+    public func live(
+        executable: String, hostname: String, pid: Int64, thread: String, olderThan: Double?, payload: String?, issuer: Issuer
+    ) async throws {
         try Permission.requireAdmin(issuer, "send_heartbeats")
         let now = nowStamp
         try await db.write { db in
-            try db.exec(sql: """
-                INSERT INTO heartbeats (executable, hostname, pid, thread_name, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(executable, hostname, pid, thread_name) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at
-                """, arguments: [executable, hostname, pid, thread, payload, now, now])
+            try db.exec(
+                sql: """
+                    INSERT INTO heartbeats (executable, hostname, pid, thread_name, payload, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(executable, hostname, pid, thread_name) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at
+                    """, arguments: [executable, hostname, pid, thread, payload, now, now])
             if let olderThan {
                 try db.exec(sql: "DELETE FROM heartbeats WHERE executable = ? AND updated_at < ?", arguments: [executable, now - olderThan])
             }

@@ -12,7 +12,9 @@ public struct JudgeCleaner: CatalogStore {
     public func retireMovedRules() async throws -> Int {
         let now = nowStamp
         return try await db.write { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = \(RuleState.ok.sql)").map(Rule.init(row:))
+            let rules = try Row.fetchAll(
+                db, sql: "SELECT p.* FROM rules p JOIN rules c ON c.id = p.child_rule_id WHERE c.state = \(RuleState.ok.sql)"
+            ).map(Rule.init(row:))
             for r in rules { try RuleStore.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
             return rules.count
         }
@@ -22,7 +24,9 @@ public struct JudgeCleaner: CatalogStore {
     public func expireRules() async throws -> Int {
         let now = nowStamp
         return try await db.write { db in
-            let rules = try Row.fetchAll(db, sql: "SELECT * FROM rules WHERE expires_at IS NOT NULL AND expires_at <= ? AND locked = 0", arguments: [now]).map(Rule.init(row:))
+            let rules = try Row.fetchAll(
+                db, sql: "SELECT * FROM rules WHERE expires_at IS NOT NULL AND expires_at <= ? AND locked = 0", arguments: [now]
+            ).map(Rule.init(row:))
             for r in rules { try RuleStore.deleteRuleInTransaction(db, rule: r, purge: r.purgeReplicas, now: now) }
             return rules.count
         }
@@ -31,7 +35,9 @@ public struct JudgeCleaner: CatalogStore {
     /// The earliest expiry of an unlocked rule.
     public func nextRuleExpiry() async throws -> Date? {
         try await db.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(expires_at) FROM rules WHERE expires_at IS NOT NULL AND locked = 0").map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(db, sql: "SELECT MIN(expires_at) FROM rules WHERE expires_at IS NOT NULL AND locked = 0").map {
+                Date(timeIntervalSince1970: $0)
+            }
         }
     }
 }

@@ -21,9 +21,13 @@ public struct JudgeEvaluator: CatalogStore {
         }
         try AccountStore.requireAccount(db, account)
         guard spec.copies >= 1 else { throw RucioError(.invalidReplicationRule, "The number of copies must be at least 1") }
-        guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else { throw RucioError(.invalidReplicationRule, "Invalid grouping '\(spec.grouping)'") }
+        guard ["ALL", "DATASET", "NONE"].contains(spec.grouping) else {
+            throw RucioError(.invalidReplicationRule, "Invalid grouping '\(spec.grouping)'")
+        }
         if let l = spec.lifetime, l <= 0 { throw RucioError(.invalidReplicationRule, "Lifetime must be positive") }
-        if let l = spec.lifetime, !Validation.isValidLifetime(l) { throw RucioError(.invalidReplicationRule, "Lifetime must be at most \(Validation.maxLifetime) seconds") }
+        if let l = spec.lifetime, !Validation.isValidLifetime(l) {
+            throw RucioError(.invalidReplicationRule, "Lifetime must be at most \(Validation.maxLifetime) seconds")
+        }
         guard !spec.dids.isEmpty else { throw RucioError(.invalidReplicationRule, "No DIDs given") }
         if let given = spec.id {
             guard spec.dids.count == 1 else { throw RucioError(.invalidReplicationRule, "A rule id can be given for one DID only") }
@@ -36,25 +40,38 @@ public struct JudgeEvaluator: CatalogStore {
         if !spec.ignoreAvailability { candidates = candidates.filter(\.availabilityWrite) }
         if let src = spec.sourceReplicaExpression { _ = try RSEStore.resolve(db, expression: src) }
         if candidates.count < spec.copies {
-            throw RucioError(.insufficientTargetRSEs, "There is insufficient quota on any of the target RSE's to fullfill the operation. (\(candidates.count) RSE(s) for \(spec.copies) copies)")
+            throw RucioError(
+                .insufficientTargetRSEs,
+                "There is insufficient quota on any of the target RSE's to fullfill the operation. (\(candidates.count) RSE(s) for \(spec.copies) copies)"
+            )
         }
         var ids: [String] = []
         for ref in spec.dids {
             let d = try DIDStore.did(db, ref.scope, ref.name)
-            if try db.one(sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?", arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil {
+            if try db.one(
+                sql: "SELECT 1 FROM rules WHERE scope = ? AND name = ? AND account = ? AND rse_expression = ?",
+                arguments: [ref.scope, ref.name, account, spec.rseExpression]) != nil
+            {
                 throw RucioError(.duplicateRule, "A duplicate rule for this account, did, rse_expression, copies already exists")
             }
             let id = spec.id ?? newID()
-            try db.exec(sql: """
-                INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
-                  source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta,
-                  subscription_id, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, \(RuleState.replicating.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, account, ref.scope, ref.name, d.type.rawValue, spec.rseExpression, spec.copies, spec.lifetime.map { now + $0 },
-                                 spec.weight, spec.locked ? 1 : 0, spec.sourceReplicaExpression, spec.activity, spec.grouping,
-                                 ["Y": "YES", "C": "CLOSE", "P": "PROGRESS"][spec.notify] ?? "NO", spec.purgeReplicas ? 1 : 0,
-                                 spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, spec.subscriptionID, now, now])
-            try db.exec(sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, \(RuleState.replicating.sql))", arguments: [now, id, ref.scope, ref.name])
+            try db.exec(
+                sql: """
+                    INSERT INTO rules (id, account, scope, name, did_type, state, rse_expression, copies, expires_at, weight, locked,
+                      source_replica_expression, activity, grouping, notification, purge_replicas, ignore_availability, priority, comments, meta,
+                      subscription_id, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, \(RuleState.replicating.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, account, ref.scope, ref.name, d.type.rawValue, spec.rseExpression, spec.copies, spec.lifetime.map { now + $0 },
+                    spec.weight, spec.locked ? 1 : 0, spec.sourceReplicaExpression, spec.activity, spec.grouping,
+                    ["Y": "YES", "C": "CLOSE", "P": "PROGRESS"][spec.notify] ?? "NO", spec.purgeReplicas ? 1 : 0,
+                    spec.ignoreAvailability ? 1 : 0, spec.priority, spec.comment, spec.meta, spec.subscriptionID, now, now,
+                ])
+            try db.exec(
+                sql:
+                    "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, NULL, \(RuleState.replicating.sql))",
+                arguments: [now, id, ref.scope, ref.name])
             let rule = Rule(row: try db.one(sql: "SELECT * FROM rules WHERE id = ?", arguments: [id])!)
             let files = try DIDStore.files(db, ref.scope, ref.name)
             try placeLocks(db, rule: rule, files: files, groups: try Self.groups(db, rule: rule, files: files), candidates: candidates, now: now)
@@ -73,12 +90,14 @@ public struct JudgeEvaluator: CatalogStore {
             var byDataset: [DIDRef: [DID]] = [:]
             var order: [DIDRef] = []
             let fileSet = Dictionary(files.map { (DIDRef($0.scope, $0.name), $0) }, uniquingKeysWith: { a, _ in a })
-            for row in try db.all(sql: """
-                WITH RECURSIVE tree(scope, name, t) AS (SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ?
-                  UNION SELECT c.child_scope, c.child_name, c.child_type FROM contents c JOIN tree ON c.scope = tree.scope AND c.name = tree.name WHERE tree.t = 'CONTAINER')
-                SELECT DISTINCT c.scope, c.name, c.child_scope, c.child_name FROM tree JOIN contents c ON c.scope = tree.scope AND c.name = tree.name
-                WHERE tree.t = 'DATASET' ORDER BY c.scope, c.name, c.child_scope, c.child_name
-                """, arguments: [rule.scope, rule.name]) {
+            for row in try db.all(
+                sql: """
+                    WITH RECURSIVE tree(scope, name, t) AS (SELECT child_scope, child_name, child_type FROM contents WHERE scope = ? AND name = ?
+                      UNION SELECT c.child_scope, c.child_name, c.child_type FROM contents c JOIN tree ON c.scope = tree.scope AND c.name = tree.name WHERE tree.t = 'CONTAINER')
+                    SELECT DISTINCT c.scope, c.name, c.child_scope, c.child_name FROM tree JOIN contents c ON c.scope = tree.scope AND c.name = tree.name
+                    WHERE tree.t = 'DATASET' ORDER BY c.scope, c.name, c.child_scope, c.child_name
+                    """, arguments: [rule.scope, rule.name])
+            {
                 let ds = DIDRef(row["scope"], row["name"])
                 guard let f = fileSet[DIDRef(row["child_scope"], row["child_name"])] else { continue }
                 if byDataset[ds] == nil { order.append(ds) }
@@ -107,7 +126,10 @@ public struct JudgeEvaluator: CatalogStore {
     static func chooseRSEs(_ db: Database, rule: Rule, group: [DID], candidates: [RSE]) throws -> [RSE] {
         var present: [String: Int64] = [:]
         for f in group {
-            for row in try db.all(sql: "SELECT rse_id, bytes FROM replicas WHERE scope = ? AND name = ? AND state IN \([ReplicaState.available, .copying].sql)", arguments: [f.scope, f.name]) {
+            for row in try db.all(
+                sql: "SELECT rse_id, bytes FROM replicas WHERE scope = ? AND name = ? AND state IN \([ReplicaState.available, .copying].sql)",
+                arguments: [f.scope, f.name])
+            {
                 present[row["rse_id"], default: 0] += row["bytes"] as Int64
             }
         }
@@ -122,9 +144,11 @@ public struct JudgeEvaluator: CatalogStore {
         }
         let key = group.first.map { "\($0.scope):\($0.name)" } ?? rule.id
         let ranked = candidates.filter { rule.weight == nil || (weights[$0.id] ?? 0) > 0 }.sorted { a, b in
-            let pa = present[a.id] ?? 0, pb = present[b.id] ?? 0
+            let pa = present[a.id] ?? 0
+            let pb = present[b.id] ?? 0
             if pa != pb { return pa > pb }
-            let wa = weights[a.id] ?? 0, wb = weights[b.id] ?? 0
+            let wa = weights[a.id] ?? 0
+            let wb = weights[b.id] ?? 0
             if wa != wb { return wa > wb }
             return md5Hex(key + a.rse) < md5Hex(key + b.rse)
         }
@@ -135,48 +159,78 @@ public struct JudgeEvaluator: CatalogStore {
     /// Returns whether the lock is new.
     @discardableResult
     func createLock(_ db: Database, rule: Rule, file: DID, rse: RSE, now: Double) throws -> Bool {
-        if try db.one(sql: "SELECT 1 FROM locks WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?", arguments: [rule.id, file.scope, file.name, rse.id]) != nil {
+        if try db.one(
+            sql: "SELECT 1 FROM locks WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?",
+            arguments: [rule.id, file.scope, file.name, rse.id]) != nil
+        {
             return false
         }
-        let existing = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]).map(Replica.init(row:))
+        let existing = try db.one(
+            sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]
+        ).map(Replica.init(row:))
         var lockState = LockState.replicating
         if let r = existing {
             switch r.state {
             case .available: lockState = .ok
             case .copying: lockState = .replicating
             default:
-                try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, file.scope, file.name])
+                try db.exec(
+                    sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+                    arguments: [now, rse.id, file.scope, file.name])
                 try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
             }
-            try db.exec(sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name])
+            try db.exec(
+                sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
+                arguments: [rse.id, file.scope, file.name])
         } else {
             let path = try ReplicaStore.replicaPath(db, rse: rse, file: FileSpec(scope: file.scope, name: file.name))
-            try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.copying.sql), 1, ?, ?)",
-                           arguments: [rse.id, file.scope, file.name, file.bytes ?? 0, file.md5, file.adler32, path, now, now])
+            try db.exec(
+                sql:
+                    "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.copying.sql), 1, ?, ?)",
+                arguments: [rse.id, file.scope, file.name, file.bytes ?? 0, file.md5, file.adler32, path, now, now])
             try queueTransfer(db, file: file, rse: rse, rule: rule, now: now)
         }
-        try db.exec(sql: "INSERT INTO locks (rule_id, scope, name, rse_id, account, bytes, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [rule.id, file.scope, file.name, rse.id, rule.account, file.bytes ?? 0, lockState.rawValue, now, now])
+        try db.exec(
+            sql: "INSERT INTO locks (rule_id, scope, name, rse_id, account, bytes, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [rule.id, file.scope, file.name, rse.id, rule.account, file.bytes ?? 0, lockState.rawValue, now, now])
         return true
     }
 
     /// Queues a transfer request for a missing replica, unless one is already active.
     func queueTransfer(_ db: Database, file: DID, rse: RSE, rule: Rule, now: Double) throws {
-        if try db.one(sql: "SELECT 1 FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [file.scope, file.name, rse.id]) != nil { return }
-        try db.exec(sql: """
-            INSERT INTO requests (id, scope, name, dest_rse_id, state, rule_id, activity, bytes, md5, adler32, account, priority, requested_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, \(RequestState.queued.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [newID(), file.scope, file.name, rse.id, rule.id, rule.activity, file.bytes ?? 0, file.md5, file.adler32, rule.account, rule.priority, now, now, now])
+        if try db.one(
+            sql: "SELECT 1 FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
+            arguments: [file.scope, file.name, rse.id]) != nil
+        {
+            return
+        }
+        try db.exec(
+            sql: """
+                INSERT INTO requests (id, scope, name, dest_rse_id, state, rule_id, activity, bytes, md5, adler32, account, priority, requested_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, \(RequestState.queued.sql), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                newID(), file.scope, file.name, rse.id, rule.id, rule.activity, file.bytes ?? 0, file.md5, file.adler32, rule.account, rule.priority,
+                now, now, now,
+            ])
     }
 
     /// Refuses the change when an account limit set on an RSE would be exceeded.
     static func checkAccountLimits(_ db: Database, account: String, added: [String: Int64]) throws {
         for (rseID, bytes) in added where bytes > 0 {
-            guard let limit = try Int64.fetchOne(db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, rseID]) else { continue }
-            let used = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM locks WHERE account = ? AND rse_id = ?", arguments: [account, rseID]) ?? 0
+            guard
+                let limit = try Int64.fetchOne(
+                    db, sql: "SELECT bytes FROM account_limits WHERE account = ? AND rse_id = ?", arguments: [account, rseID])
+            else { continue }
+            let used =
+                try Int64.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM locks WHERE account = ? AND rse_id = ?", arguments: [account, rseID]) ?? 0
             if used > limit {
                 let rse = try RSEStore.rse(db, id: rseID)
-                throw RucioError(.insufficientAccountLimit, "There is insufficient quota on any of the target RSE's to fullfill the operation. Account \(account) would use \(used) bytes on \(rse.rse), limit \(limit)")
+                throw RucioError(
+                    .insufficientAccountLimit,
+                    "There is insufficient quota on any of the target RSE's to fullfill the operation. Account \(account) would use \(used) bytes on \(rse.rse), limit \(limit)"
+                )
             }
         }
     }
@@ -195,7 +249,9 @@ public struct JudgeEvaluator: CatalogStore {
                 let targets = try existing.map { try RSEStore.rse(db, id: $0) }
                 for rse in targets { for f in newFiles { try createLock(db, rule: rule, file: f, rse: rse, now: now) } }
             } else if candidates.count >= rule.copies {
-                try placeLocks(db, rule: rule, files: newFiles, groups: rule.grouping == "NONE" ? newFiles.map { [$0] } : [newFiles], candidates: candidates, now: now)
+                try placeLocks(
+                    db, rule: rule, files: newFiles, groups: rule.grouping == "NONE" ? newFiles.map { [$0] } : [newFiles], candidates: candidates,
+                    now: now)
             }
             try RuleStore.recountRule(db, id: rule.id, now: now)
         }
@@ -207,7 +263,8 @@ public struct JudgeEvaluator: CatalogStore {
             let keep = Set(try DIDStore.files(db, rule.scope, rule.name).map { DIDRef($0.scope, $0.name) })
             let locks = try db.all(sql: "SELECT scope, name, rse_id FROM locks WHERE rule_id = ?", arguments: [rule.id])
             for l in locks where !keep.contains(DIDRef(l["scope"], l["name"])) {
-                try RuleStore.releaseLock(db, ruleID: rule.id, scope: l["scope"], name: l["name"], rseID: l["rse_id"], purge: rule.purgeReplicas, now: now)
+                try RuleStore.releaseLock(
+                    db, ruleID: rule.id, scope: l["scope"], name: l["name"], rseID: l["rse_id"], purge: rule.purgeReplicas, now: now)
             }
             try RuleStore.recountRule(db, id: rule.id, now: now)
         }

@@ -18,7 +18,10 @@ public struct JudgeRepairer: CatalogStore {
     func retryStuckLocks(_ db: Database, ruleID: String, now: Double) throws {
         let rule = try RuleStore.rule(db, ruleID)
         for l in try db.all(sql: "SELECT scope, name, rse_id FROM locks WHERE rule_id = ? AND state = \(LockState.stuck.sql)", arguments: [ruleID]) {
-            try db.exec(sql: "UPDATE locks SET state = \(LockState.replicating.sql), repair_cnt = repair_cnt + 1, updated_at = ? WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?", arguments: [now, ruleID, l["scope"], l["name"], l["rse_id"]])
+            try db.exec(
+                sql:
+                    "UPDATE locks SET state = \(LockState.replicating.sql), repair_cnt = repair_cnt + 1, updated_at = ? WHERE rule_id = ? AND scope = ? AND name = ? AND rse_id = ?",
+                arguments: [now, ruleID, l["scope"], l["name"], l["rse_id"]])
             let file = try DIDStore.did(db, l["scope"], l["name"])
             try JudgeEvaluator(catalog: catalog).queueTransfer(db, file: file, rse: try RSEStore.rse(db, id: l["rse_id"]), rule: rule, now: now)
         }

@@ -43,27 +43,40 @@ public struct Necromancer: CatalogStore {
             var log: [(String, [(String, String)])] = []
             var stale: [String] = []
             for row in try db.all(sql: Self.pendingSQL) {
-                let scope: String = row["scope"], name: String = row["name"], rseID: String = row["rse_id"]
+                let scope: String = row["scope"]
+                let name: String = row["name"]
+                let rseID: String = row["rse_id"]
                 let rse = try RSEStore.rse(db, id: rseID)
                 let fields = [("did", "\(scope):\(name)"), ("rse", rse.rse)]
-                let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE scope = ? AND name = ? AND rse_id != ? AND state IN \([ReplicaState.available, .temporaryUnavailable].sql)",
-                                              arguments: [scope, name, rseID]) ?? 0
-                let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? ORDER BY rule_id",
-                                                  arguments: [scope, name, rseID])
+                let others =
+                    try Int.fetchOne(
+                        db,
+                        sql:
+                            "SELECT COUNT(*) FROM replicas WHERE scope = ? AND name = ? AND rse_id != ? AND state IN \([ReplicaState.available, .temporaryUnavailable].sql)",
+                        arguments: [scope, name, rseID]) ?? 0
+                let ruleIDs = try String.fetchAll(
+                    db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? ORDER BY rule_id",
+                    arguments: [scope, name, rseID])
                 if others == 0 {
                     try Self.markLost(db, scope: scope, name: name, rseID: rseID, ruleIDs: ruleIDs, now: now)
                     report.lost += 1
                     log.append(("necromancer.lost", fields))
                 } else if ruleIDs.isEmpty {
                     try Self.obsolete(db, scope: scope, name: name, rseID: rseID, now: now)
-                    try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.deleted.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
-                                arguments: [now, scope, name, rseID])
+                    try db.exec(
+                        sql:
+                            "UPDATE bad_replicas SET state = \(BadReplicaState.deleted.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
+                        arguments: [now, scope, name, rseID])
                     report.deleted += 1
                     log.append(("necromancer.deleted", fields))
                 } else {
-                    if let path = try String.fetchOne(db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ? AND virtual = 0",
-                                                      arguments: [rseID, scope, name]),
-                       let full = try? containedPath(root: rse.root, relative: path) { stale.append(full) }
+                    if let path = try String.fetchOne(
+                        db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ? AND virtual = 0",
+                        arguments: [rseID, scope, name]),
+                        let full = try? containedPath(root: rse.root, relative: path)
+                    {
+                        stale.append(full)
+                    }
                     try recover(db, scope: scope, name: name, rse: rse, ruleIDs: ruleIDs, now: now)
                     report.recovering += 1
                     log.append(("necromancer.recovering", fields))
@@ -81,8 +94,12 @@ public struct Necromancer: CatalogStore {
     /// Each lock on the bad replica goes back to REPLICATING with a transfer request; the replica is COPYING again.
     func recover(_ db: Database, scope: String, name: String, rse: RSE, ruleIDs: [String], now: Double) throws {
         let file = try DIDStore.did(db, scope, name)
-        try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [now, rse.id, scope, name])
-        try db.exec(sql: "UPDATE locks SET state = \(LockState.replicating.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ?", arguments: [now, scope, name, rse.id])
+        try db.exec(
+            sql: "UPDATE replicas SET state = \(ReplicaState.copying.sql), updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+            arguments: [now, rse.id, scope, name])
+        try db.exec(
+            sql: "UPDATE locks SET state = \(LockState.replicating.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ?",
+            arguments: [now, scope, name, rse.id])
         for id in ruleIDs {
             try JudgeEvaluator(catalog: catalog).queueTransfer(db, file: file, rse: rse, rule: try RuleStore.rule(db, id), now: now)
             try RuleStore.recountRule(db, id: id, now: now)
@@ -91,19 +108,24 @@ public struct Necromancer: CatalogStore {
 
     /// The last copy is gone: its locks go, the file is LOST, the replica is left to the reaper.
     static func markLost(_ db: Database, scope: String, name: String, rseID: String, ruleIDs: [String], now: Double) throws {
-        try db.exec(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
-                    arguments: [scope, name, rseID])
+        try db.exec(
+            sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
+            arguments: [scope, name, rseID])
         try db.exec(sql: "DELETE FROM locks WHERE scope = ? AND name = ? AND rse_id = ?", arguments: [scope, name, rseID])
         for id in ruleIDs { try RuleStore.recountRule(db, id: id, now: now) }
         try obsolete(db, scope: scope, name: name, rseID: rseID, now: now)
         try db.exec(sql: "UPDATE dids SET availability = 'LOST', updated_at = ? WHERE scope = ? AND name = ?", arguments: [now, scope, name])
-        try db.exec(sql: "UPDATE bad_replicas SET state = \(BadReplicaState.lost.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
-                    arguments: [now, scope, name, rseID])
+        try db.exec(
+            sql:
+                "UPDATE bad_replicas SET state = \(BadReplicaState.lost.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
+            arguments: [now, scope, name, rseID])
     }
 
     /// The replica is UNAVAILABLE with a tombstone of now and no locks: the reaper deletes it (row, then bytes).
     static func obsolete(_ db: Database, scope: String, name: String, rseID: String, now: Double) throws {
-        try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.unavailable.sql), lock_cnt = 0, tombstone = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
-                    arguments: [now, now, rseID, scope, name])
+        try db.exec(
+            sql:
+                "UPDATE replicas SET state = \(ReplicaState.unavailable.sql), lock_cnt = 0, tombstone = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+            arguments: [now, now, rseID, scope, name])
     }
 }

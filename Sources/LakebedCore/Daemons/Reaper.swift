@@ -16,16 +16,20 @@ public struct Reaper: CatalogStore {
         let (victims, bytes) = try await db.write { db -> ([(String, Bool)], Int64) in
             var victims: [(String, Bool)] = []
             var bytes: Int64 = 0
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.*, s.root, s.availability_delete FROM replicas r JOIN rses s ON s.id = r.rse_id
-                WHERE r.tombstone IS NOT NULL AND r.tombstone <= ? AND r.lock_cnt = 0 LIMIT ?
-                """, arguments: [now, limit])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.*, s.root, s.availability_delete FROM replicas r JOIN rses s ON s.id = r.rse_id
+                    WHERE r.tombstone IS NOT NULL AND r.tombstone <= ? AND r.lock_cnt = 0 LIMIT ?
+                    """, arguments: [now, limit])
             for row in rows {
-                guard (row["availability_delete"] as Bool) else { continue }
+                guard row["availability_delete"] as Bool else { continue }
                 let r = Replica(row: row)
                 // Keep replicas a transfer still uses as source.
                 try db.execute(sql: "DELETE FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [r.rseID, r.scope, r.name])
-                try db.execute(sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)", arguments: [r.scope, r.name, r.rseID])
+                try db.execute(
+                    sql: "DELETE FROM requests WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
+                    arguments: [r.scope, r.name, r.rseID])
                 if let p = try? containedPath(root: row["root"], relative: r.path) { victims.append((p, r.isVirtual)) }
                 bytes += r.bytes
             }

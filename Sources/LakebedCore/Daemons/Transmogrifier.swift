@@ -20,7 +20,9 @@ public struct Transmogrifier: CatalogStore {
     public func hasWork() async throws -> Bool {
         try await db.read { db in
             try db.one(sql: "SELECT 1 FROM dids WHERE is_new = 1 LIMIT 1") != nil
-                && db.one(sql: "SELECT 1 FROM subscriptions WHERE state IN (?, ?) LIMIT 1", arguments: [SubscriptionState.active, SubscriptionState.updated]) != nil
+                && db.one(
+                    sql: "SELECT 1 FROM subscriptions WHERE state IN (?, ?) LIMIT 1",
+                    arguments: [SubscriptionState.active, SubscriptionState.updated]) != nil
         }
     }
 
@@ -33,10 +35,13 @@ public struct Transmogrifier: CatalogStore {
         guard pending || hasSubscriptions else { return 0 }
         return try await db.write { db in
             // Subscriptions past their lifetime stop; the others are matched in priority order.
-            try db.exec(sql: "UPDATE subscriptions SET state = ?, expired_at = ?, updated_at = ? WHERE state != ? AND lifetime IS NOT NULL AND lifetime < ?",
-                        arguments: [SubscriptionState.inactive, stamp, stamp, SubscriptionState.inactive, stamp])
-            let subs = try db.all(sql: "SELECT * FROM subscriptions WHERE state IN (?, ?) ORDER BY policyid, created_at, id",
-                                  arguments: [SubscriptionState.active, SubscriptionState.updated]).map(Subscription.init(row:))
+            try db.exec(
+                sql: "UPDATE subscriptions SET state = ?, expired_at = ?, updated_at = ? WHERE state != ? AND lifetime IS NOT NULL AND lifetime < ?",
+                arguments: [SubscriptionState.inactive, stamp, stamp, SubscriptionState.inactive, stamp])
+            let subs = try db.all(
+                sql: "SELECT * FROM subscriptions WHERE state IN (?, ?) ORDER BY policyid, created_at, id",
+                arguments: [SubscriptionState.active, SubscriptionState.updated]
+            ).map(Subscription.init(row:))
             let fresh = try db.all(sql: "SELECT scope, name FROM dids WHERE is_new = 1 ORDER BY created_at, scope, name")
             var made = 0
             for row in fresh {
@@ -48,8 +53,9 @@ public struct Transmogrifier: CatalogStore {
             }
             try db.exec(sql: "UPDATE dids SET is_new = 0 WHERE is_new = 1")
             if !subs.isEmpty {
-                try db.exec(sql: "UPDATE subscriptions SET last_processed = ? WHERE state IN (?, ?)",
-                            arguments: [stamp, SubscriptionState.active, SubscriptionState.updated])
+                try db.exec(
+                    sql: "UPDATE subscriptions SET last_processed = ? WHERE state IN (?, ?)",
+                    arguments: [stamp, SubscriptionState.active, SubscriptionState.updated])
             }
             return made
         }
@@ -130,8 +136,9 @@ public struct Transmogrifier: CatalogStore {
                     made += 1
                 } catch let e as RucioError {
                     // Rucio's transmogrifier logs a rule it cannot make and goes on with the others.
-                    _ = events.append(clock.now(), "transmogrifier.rule_failed",
-                                  [("subscription", sub.name), ("did", "\(did.scope):\(did.name)"), ("error", e.description)])
+                    _ = events.append(
+                        clock.now(), "transmogrifier.rule_failed",
+                        [("subscription", sub.name), ("did", "\(did.scope):\(did.name)"), ("error", e.description)])
                 }
             }
         }
@@ -159,13 +166,16 @@ public struct Transmogrifier: CatalogStore {
     static func splitRSEs(_ db: Database, subscription sub: Subscription, did: DID, expression: String, copies: Int) throws -> [String] {
         let candidates = try RSEStore.resolve(db, expression: expression)
         var preferred = Set<String>()
-        for e in try String.fetchAll(db, sql: "SELECT rse_expression FROM rules WHERE subscription_id = ? AND scope = ? AND name = ?",
-                                     arguments: [sub.id, did.scope, did.name]) {
+        for e in try String.fetchAll(
+            db, sql: "SELECT rse_expression FROM rules WHERE subscription_id = ? AND scope = ? AND name = ?",
+            arguments: [sub.id, did.scope, did.name])
+        {
             for rse in (try? RSEStore.resolve(db, expression: e)) ?? [] { preferred.insert(rse.rse) }
         }
         let key = "\(did.scope):\(did.name)"
         let ranked = candidates.sorted { a, b in
-            let pa = preferred.contains(a.rse), pb = preferred.contains(b.rse)
+            let pa = preferred.contains(a.rse)
+            let pb = preferred.contains(b.rse)
             if pa != pb { return pa }
             if a.availabilityWrite != b.availabilityWrite { return a.availabilityWrite }
             return md5Hex(key + a.rse) < md5Hex(key + b.rse)

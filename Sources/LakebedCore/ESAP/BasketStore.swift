@@ -33,8 +33,9 @@ public struct BasketStore: CatalogStore {
         try await db.write { db in
             try db.execute(sql: "DELETE FROM esap_basket_items WHERE user_name = ?", arguments: [user])
             for item in items {
-                try db.execute(sql: "INSERT INTO esap_basket_items (user_name, item_data, created_at) VALUES (?, ?, ?)",
-                               arguments: [user, item.serialized(), now])
+                try db.execute(
+                    sql: "INSERT INTO esap_basket_items (user_name, item_data, created_at) VALUES (?, ?, ?)",
+                    arguments: [user, item.serialized(), now])
             }
         }
     }
@@ -44,8 +45,9 @@ public struct BasketStore: CatalogStore {
     public func addBasketItem(user: String, item: JSON) async throws -> BasketItem {
         let now = nowStamp
         return try await db.write { db in
-            try db.execute(sql: "INSERT INTO esap_basket_items (user_name, item_data, created_at) VALUES (?, ?, ?)",
-                           arguments: [user, item.serialized(), now])
+            try db.execute(
+                sql: "INSERT INTO esap_basket_items (user_name, item_data, created_at) VALUES (?, ?, ?)",
+                arguments: [user, item.serialized(), now])
             return BasketItem(id: db.lastInsertedRowID, userName: user, itemData: item.serialized())
         }
     }

@@ -17,7 +17,8 @@ public enum LFN2PFN: String, Sendable, CaseIterable {
         switch self {
         case .hash:
             let h = md5Hex("\(scope):\(name)")
-            let a = h.prefix(2), b = h.dropFirst(2).prefix(2)
+            let a = h.prefix(2)
+            let b = h.dropFirst(2).prefix(2)
             return "\(Self.scopePath(scope))/\(a)/\(b)/\(name)"
         case .identity:
             return "\(Self.scopePath(scope))/\(name)"

@@ -49,14 +49,28 @@ public struct RSE: Sendable, Equatable {
     public var updatedAt: Date
 
     init(row: Row) {
-        id = row["id"]; rse = row["rse"]; rseType = row["rse_type"]
-        deterministic = row["deterministic"]; volatile = row["volatile"]; stagingArea = row["staging_area"]
-        city = row["city"]; regionCode = row["region_code"]; countryName = row["country_name"]
-        continent = row["continent"]; timeZone = row["time_zone"]; isp = row["isp"]; asn = row["asn"]
-        longitude = row["longitude"]; latitude = row["latitude"]
-        availabilityRead = row["availability_read"]; availabilityWrite = row["availability_write"]
-        availabilityDelete = row["availability_delete"]; qosClass = row["qos_class"]; root = row["root"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+        id = row["id"]
+        rse = row["rse"]
+        rseType = row["rse_type"]
+        deterministic = row["deterministic"]
+        volatile = row["volatile"]
+        stagingArea = row["staging_area"]
+        city = row["city"]
+        regionCode = row["region_code"]
+        countryName = row["country_name"]
+        continent = row["continent"]
+        timeZone = row["time_zone"]
+        isp = row["isp"]
+        asn = row["asn"]
+        longitude = row["longitude"]
+        latitude = row["latitude"]
+        availabilityRead = row["availability_read"]
+        availabilityWrite = row["availability_write"]
+        availabilityDelete = row["availability_delete"]
+        qosClass = row["qos_class"]
+        root = row["root"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
     }
 
     /// Rucio's integer availability: read=4, write=2, delete=1.
@@ -82,12 +96,21 @@ public struct RSEProtocol: Sendable, Equatable {
     public var extendedAttributes: JSON
 
     public init(scheme: String, hostname: String, port: Int, prefix: String, impl: String, domains: JSON, extendedAttributes: JSON = .null) {
-        self.scheme = scheme; self.hostname = hostname; self.port = port; self.prefix = prefix
-        self.impl = impl; self.domains = domains; self.extendedAttributes = extendedAttributes
+        self.scheme = scheme
+        self.hostname = hostname
+        self.port = port
+        self.prefix = prefix
+        self.impl = impl
+        self.domains = domains
+        self.extendedAttributes = extendedAttributes
     }
 
     init(row: Row) {
-        scheme = row["scheme"]; hostname = row["hostname"]; port = row["port"]; prefix = row["prefix"]; impl = row["impl"]
+        scheme = row["scheme"]
+        hostname = row["hostname"]
+        port = row["port"]
+        prefix = row["prefix"]
+        impl = row["impl"]
         domains = (try? JSONParser.parse(row["domains"] as String)) ?? .null
         extendedAttributes = (row["extended_attributes"] as String?).flatMap { try? JSONParser.parse($0) } ?? .null
     }

@@ -18,7 +18,10 @@ public indirect enum RSEExpression: Sendable, Equatable {
         public var rse: RSE
         /// The RSE's attributes by key (Rucio `rse_attributes`, including the RSE's own name = true); these win over columns.
         public var attributes: [String: JSON]
-        public init(rse: RSE, attributes: [String: JSON]) { self.rse = rse; self.attributes = attributes }
+        public init(rse: RSE, attributes: [String: JSON]) {
+            self.rse = rse
+            self.attributes = attributes
+        }
     }
 
     static func invalid(_ m: String) -> RucioError { RucioError(.invalidRSEExpression, m) }
@@ -78,7 +81,10 @@ public indirect enum RSEExpression: Sendable, Equatable {
                 i += 1
                 return inner
             }
-            if chars[i] == "*" { i += 1; return .all }
+            if chars[i] == "*" {
+                i += 1
+                return .all
+            }
             let start = i
             while i < chars.count, Self.isKeyChar(chars[i]) { i += 1 }
             let key = String(chars[start..<i])

@@ -106,7 +106,8 @@ public struct RSEStorage: Sendable {
     /// Renames `from` to `to` on this RSE. Returns whether something was replaced.
     @discardableResult
     public func move(_ from: String, to: String, overwrite: Bool) throws(StorageFault) -> Bool {
-        let src = try absolute(from), dst = try absolute(to)
+        let src = try absolute(from)
+        let dst = try absolute(to)
         guard src != root, dst != root else { throw .conflict("cannot move the RSE root") }
         guard try stat(from) != nil else { throw .notFound(from) }
         if dst == src { return true }

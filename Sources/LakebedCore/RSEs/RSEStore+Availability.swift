@@ -8,8 +8,12 @@ extension RSEStore {
         try await db.write { db in
             let r = try Self.rse(db, name: rse)
             if let read { try db.execute(sql: "UPDATE rses SET availability_read = ?, updated_at = ? WHERE id = ?", arguments: [read, now, r.id]) }
-            if let write { try db.execute(sql: "UPDATE rses SET availability_write = ?, updated_at = ? WHERE id = ?", arguments: [write, now, r.id]) }
-            if let delete { try db.execute(sql: "UPDATE rses SET availability_delete = ?, updated_at = ? WHERE id = ?", arguments: [delete, now, r.id]) }
+            if let write {
+                try db.execute(sql: "UPDATE rses SET availability_write = ?, updated_at = ? WHERE id = ?", arguments: [write, now, r.id])
+            }
+            if let delete {
+                try db.execute(sql: "UPDATE rses SET availability_delete = ?, updated_at = ? WHERE id = ?", arguments: [delete, now, r.id])
+            }
         }
     }
 

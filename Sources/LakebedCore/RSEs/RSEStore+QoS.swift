@@ -20,7 +20,8 @@ extension RSEStore {
                 if try db.one(sql: "SELECT 1 FROM rse_qos_policies WHERE rse_id = ? AND qos_policy = ?", arguments: [model.id, policy]) != nil {
                     throw RucioError.duplicate("QoS policy \(Validation.printable(policy)) already exists on RSE \(model.rse)")
                 }
-                try db.exec(sql: "INSERT INTO rse_qos_policies (rse_id, qos_policy, created_at) VALUES (?, ?, ?)", arguments: [model.id, policy, now])
+                try db.exec(
+                    sql: "INSERT INTO rse_qos_policies (rse_id, qos_policy, created_at) VALUES (?, ?, ?)", arguments: [model.id, policy, now])
             } else {
                 try db.exec(sql: "DELETE FROM rse_qos_policies WHERE rse_id = ? AND qos_policy = ?", arguments: [model.id, policy])
             }

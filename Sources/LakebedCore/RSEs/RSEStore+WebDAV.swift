@@ -23,10 +23,12 @@ public struct WebDAVEndpoint: Sendable, Equatable {
     /// The protocol an RSE gets: second choice after its `file` protocol for every operation, so clients
     /// use WebDAV when they ask for it (`--protocol https`) and posix otherwise.
     func rseProtocol(rse: String) -> RSEProtocol {
-        RSEProtocol(scheme: "https", hostname: hostname, port: port, prefix: Self.prefix(rse: rse), impl: Self.impl, domains: [
-            "lan": ["read": 2, "write": 2, "delete": 2],
-            "wan": ["read": 2, "write": 2, "delete": 2, "third_party_copy_read": 2, "third_party_copy_write": 2],
-        ])
+        RSEProtocol(
+            scheme: "https", hostname: hostname, port: port, prefix: Self.prefix(rse: rse), impl: Self.impl,
+            domains: [
+                "lan": ["read": 2, "write": 2, "delete": 2],
+                "wan": ["read": 2, "write": 2, "delete": 2, "third_party_copy_read": 2, "third_party_copy_write": 2],
+            ])
     }
 }
 
@@ -46,7 +48,8 @@ extension RSEStore {
     static func upsertWebDAV(_ db: Database, rse: RSE, endpoint: WebDAVEndpoint) throws {
         try db.execute(sql: "DELETE FROM rse_protocols WHERE rse_id = ? AND scheme = 'https' AND impl = ?", arguments: [rse.id, WebDAVEndpoint.impl])
         let p = endpoint.rseProtocol(rse: rse.rse)
-        try db.execute(sql: "INSERT OR REPLACE INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [rse.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized()])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [rse.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized()])
     }
 }

@@ -8,7 +8,6 @@ public struct RSESettings: Sendable {
     public init(_ values: JSONObject = JSONObject()) { self.values = values }
 }
 
-
 extension JSONObject {
     /// A copy with only the keys that pass `keep`.
     public func filtering(_ keep: (String) -> Bool) -> JSONObject {
@@ -33,7 +32,9 @@ public struct RSEStore: CatalogStore {
         "availability_delete": "availability_delete", "qos_class": "qos_class",
     ]
 
-    static let boolRSEColumns: Set<String> = ["deterministic", "volatile", "staging_area", "availability_read", "availability_write", "availability_delete"]
+    static let boolRSEColumns: Set<String> = [
+        "deterministic", "volatile", "staging_area", "availability_read", "availability_write", "availability_delete",
+    ]
 
     /// Default directory of an RSE.
     public func defaultRoot(for rse: String) -> String { dataDir + "/rses/" + rse }
@@ -62,8 +63,10 @@ public struct RSEStore: CatalogStore {
                 try db.exec(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
             }
             try Self.mirrorSettingsAsAttributes(db, rseID: id, settings.values)
-            try db.exec(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
-                           arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
+            try db.exec(
+                sql:
+                    "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
+                arguments: [id, dir + "/", RSEProtocol.allDomains.serialized()])
             if let endpoint = webdavEndpoint { try Self.upsertWebDAV(db, rse: model, endpoint: endpoint) }
             return model
         }
@@ -79,7 +82,8 @@ public struct RSEStore: CatalogStore {
         for key in settingsKeptAsAttributes {
             guard let v = values[key], !v.isNull, v.stringValue != "" else { continue }
             let value: JSON = v.stringValue.map { JSON.string($0) } ?? .string(v.serialized())
-            try db.exec(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [rseID, key, value.serialized()])
+            try db.exec(
+                sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [rseID, key, value.serialized()])
         }
     }
 
@@ -91,7 +95,9 @@ public struct RSEStore: CatalogStore {
                 throw RucioError(.invalidObject, "Provided object does not match schema. Details: Unknown RSE setting '\(Validation.printable(k))'")
             }
             if boolRSEColumns.contains(col) {
-                guard let b = v.boolValue else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: '\(k)' must be a boolean") }
+                guard let b = v.boolValue else {
+                    throw RucioError(.invalidObject, "Provided object does not match schema. Details: '\(k)' must be a boolean")
+                }
                 out.append((col, b.databaseValue))
             } else if col == "rse_type" {
                 guard let t = v.stringValue?.uppercased(), t == "DISK" || t == "TAPE" else {
@@ -119,7 +125,9 @@ public struct RSEStore: CatalogStore {
         var values = settings.values
         // Rucio accepts the legacy integer `availability` too.
         if let a = values["availability"]?.intValue {
-            values["availability_read"] = .bool(a & 4 != 0); values["availability_write"] = .bool(a & 2 != 0); values["availability_delete"] = .bool(a & 1 != 0)
+            values["availability_read"] = .bool(a & 4 != 0)
+            values["availability_write"] = .bool(a & 2 != 0)
+            values["availability_delete"] = .bool(a & 1 != 0)
         }
         if let newName = values["name"]?.stringValue { try Validation.checkRSE(newName) }
         for k in values.keys where Self.rseColumns[k] == nil && !["rse", "id", "vo", "availability", "name"].contains(k) {
@@ -136,7 +144,9 @@ public struct RSEStore: CatalogStore {
             }
             try Self.mirrorSettingsAsAttributes(db, rseID: model.id, settingValues)
             if let newName, newName != rse {
-                if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil { throw RucioError.duplicate("RSE '\(newName)' already exists!") }
+                if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [newName]) != nil {
+                    throw RucioError.duplicate("RSE '\(newName)' already exists!")
+                }
                 try db.exec(sql: "UPDATE rses SET rse = ? WHERE id = ?", arguments: [newName, model.id])
             }
         }
@@ -226,14 +236,17 @@ public struct RSEStore: CatalogStore {
 
     public func addRSEAttribute(_ rse: String, key: String, value: JSON, by issuer: Issuer?) async throws {
         if let issuer { try Permission.requireAdmin(issuer, "add_rse_attribute") }
-        guard !key.isEmpty, key.utf8.count <= 255 else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid attribute key") }
+        guard !key.isEmpty, key.utf8.count <= 255 else {
+            throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid attribute key")
+        }
         var converted = value
         // Rucio stores "true"/"false" strings as booleans.
         if case .string(let s) = value, ["true", "false"].contains(s.lowercased()) { converted = .bool(s.lowercased() == "true") }
         let stored = converted
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            try db.exec(sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [model.id, key, stored.serialized()])
+            try db.exec(
+                sql: "INSERT OR REPLACE INTO rse_attributes (rse_id, key, value) VALUES (?, ?, ?)", arguments: [model.id, key, stored.serialized()])
         }
     }
 
@@ -256,7 +269,8 @@ public struct RSEStore: CatalogStore {
     }
 
     static func protocols(_ db: Database, rseID: String) throws -> [RSEProtocol] {
-        try db.all(sql: "SELECT * FROM rse_protocols WHERE rse_id = ? ORDER BY hostname, scheme, port", arguments: [rseID]).map(RSEProtocol.init(row:))
+        try db.all(sql: "SELECT * FROM rse_protocols WHERE rse_id = ? ORDER BY hostname, scheme, port", arguments: [rseID]).map(
+            RSEProtocol.init(row:))
     }
 
     public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
@@ -266,11 +280,19 @@ public struct RSEStore: CatalogStore {
         }
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            if try db.one(sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?", arguments: [model.id, p.scheme, p.hostname, p.port]) != nil {
+            if try db.one(
+                sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
+                arguments: [model.id, p.scheme, p.hostname, p.port]) != nil
+            {
                 throw RucioError.duplicate("Protocol '\(p.scheme)' on port \(p.port) already registered for '\(rse)' with hostname '\(p.hostname)'.")
             }
-            try db.exec(sql: "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [model.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized(), p.extendedAttributes.isNull ? nil : p.extendedAttributes.serialized()])
+            try db.exec(
+                sql:
+                    "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    model.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized(),
+                    p.extendedAttributes.isNull ? nil : p.extendedAttributes.serialized(),
+                ])
         }
     }
 
@@ -280,8 +302,14 @@ public struct RSEStore: CatalogStore {
             let model = try Self.rse(db, name: rse)
             var sql = "DELETE FROM rse_protocols WHERE rse_id = ? AND scheme = ?"
             var args: [any DatabaseValueConvertible] = [model.id, scheme]
-            if let hostname { sql += " AND hostname = ?"; args.append(hostname) }
-            if let port { sql += " AND port = ?"; args.append(port) }
+            if let hostname {
+                sql += " AND hostname = ?"
+                args.append(hostname)
+            }
+            if let port {
+                sql += " AND port = ?"
+                args.append(port)
+            }
             try db.exec(sql: sql, arguments: StatementArguments(args))
             if db.changesCount == 0 { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse)' does not support protocol '\(scheme)'") }
         }
@@ -291,7 +319,9 @@ public struct RSEStore: CatalogStore {
         try Permission.requireAdmin(issuer, "update_protocol")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            var protos = try Self.protocols(db, rseID: model.id).filter { $0.scheme == scheme && (hostname == nil || $0.hostname == hostname) && (port == nil || $0.port == port) }
+            var protos = try Self.protocols(db, rseID: model.id).filter {
+                $0.scheme == scheme && (hostname == nil || $0.hostname == hostname) && (port == nil || $0.port == port)
+            }
             if protos.isEmpty { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse)' does not support protocol '\(scheme)'") }
             for i in protos.indices {
                 let old = protos[i]
@@ -301,8 +331,14 @@ public struct RSEStore: CatalogStore {
                 if let v = data["port"]?.intValue { protos[i].port = Int(v) }
                 if let v = data["domains"], case .object = v { protos[i].domains = Self.mergeDomains(old.domains, v) }
                 if let v = data["extended_attributes"] { protos[i].extendedAttributes = v }
-                try db.exec(sql: "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
-                               arguments: [protos[i].hostname, protos[i].port, protos[i].prefix, protos[i].impl, protos[i].domains.serialized(), protos[i].extendedAttributes.isNull ? nil : protos[i].extendedAttributes.serialized(), model.id, old.scheme, old.hostname, old.port])
+                try db.exec(
+                    sql:
+                        "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
+                    arguments: [
+                        protos[i].hostname, protos[i].port, protos[i].prefix, protos[i].impl, protos[i].domains.serialized(),
+                        protos[i].extendedAttributes.isNull ? nil : protos[i].extendedAttributes.serialized(), model.id, old.scheme, old.hostname,
+                        old.port,
+                    ])
             }
         }
     }
@@ -336,20 +372,26 @@ public struct RSEStore: CatalogStore {
         if let issuer { try Permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
         let now = nowStamp
         try await db.write { db in
-            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            let s = try Self.rse(db, name: src)
+            let d = try Self.rse(db, name: dst)
             let exists = try db.one(sql: "SELECT 1 FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]) != nil
             if create && exists { throw RucioError.duplicate("Distance from \(src) to \(dst) already exists!") }
             if !create && !exists { throw RucioError(.distanceNotFound, "Distance from \(src) to \(dst) not found") }
-            try db.exec(sql: "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
-                           arguments: [s.id, d.id, distance, now, now])
+            try db.exec(
+                sql:
+                    "INSERT INTO distances (src_rse_id, dest_rse_id, distance, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(src_rse_id, dest_rse_id) DO UPDATE SET distance = excluded.distance, updated_at = excluded.updated_at",
+                arguments: [s.id, d.id, distance, now, now])
         }
     }
 
     public func distances(from src: String, to dst: String) async throws -> [Distance] {
         try await db.read { db in
-            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            let s = try Self.rse(db, name: src)
+            let d = try Self.rse(db, name: dst)
             return try db.all(sql: "SELECT * FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id]).map {
-                Distance(srcRSEID: $0["src_rse_id"], destRSEID: $0["dest_rse_id"], distance: $0["distance"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+                Distance(
+                    srcRSEID: $0["src_rse_id"], destRSEID: $0["dest_rse_id"], distance: $0["distance"],
+                    createdAt: Date(timeIntervalSince1970: $0["created_at"]), updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
             }
         }
     }
@@ -357,7 +399,8 @@ public struct RSEStore: CatalogStore {
     public func deleteDistance(from src: String, to dst: String, by issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "delete_distance")
         try await db.write { db in
-            let s = try Self.rse(db, name: src), d = try Self.rse(db, name: dst)
+            let s = try Self.rse(db, name: src)
+            let d = try Self.rse(db, name: dst)
             try db.exec(sql: "DELETE FROM distances WHERE src_rse_id = ? AND dest_rse_id = ?", arguments: [s.id, d.id])
             if db.changesCount == 0 { throw RucioError(.distanceNotFound, "Distance from \(src) to \(dst) not found") }
         }
@@ -386,17 +429,31 @@ public struct RSEStore: CatalogStore {
             let model = try Self.rse(db, name: rse)
             var out: [RSEUsage] = []
             if source == nil || source == "rucio" {
-                let row = try db.one(sql: "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN \([ReplicaState.available, .copying, .unavailable, .beingDeleted, .temporaryUnavailable].sql)", arguments: [model.id])!
+                let row = try db.one(
+                    sql:
+                        "SELECT COALESCE(SUM(bytes), 0) AS b, COUNT(*) AS n FROM replicas WHERE rse_id = ? AND state IN \([ReplicaState.available, .copying, .unavailable, .beingDeleted, .temporaryUnavailable].sql)",
+                    arguments: [model.id])!
                 let used: Int64 = row["b"]
-                let limit = try Int64.fetchOne(db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
-                out.append(RSEUsage(source: "rucio", used: used, free: limit.map { max(0, $0.clampedSubtracting(used)) }, total: limit ?? used, files: row["n"], updatedAt: Date(timeIntervalSince1970: nowStamp)))
+                let limit = try Int64.fetchOne(
+                    db, sql: "SELECT value FROM rse_limits WHERE rse_id = ? AND name = 'MaxSpaceAvailable'", arguments: [model.id])
+                out.append(
+                    RSEUsage(
+                        source: "rucio", used: used, free: limit.map { max(0, $0.clampedSubtracting(used)) }, total: limit ?? used, files: row["n"],
+                        updatedAt: Date(timeIntervalSince1970: nowStamp)))
             }
             var sql = "SELECT * FROM rse_usage WHERE rse_id = ?"
             var args: [any DatabaseValueConvertible] = [model.id]
-            if let source { sql += " AND source = ?"; args.append(source) }
+            if let source {
+                sql += " AND source = ?"
+                args.append(source)
+            }
             for r in try db.all(sql: sql + " ORDER BY source", arguments: StatementArguments(args)) where (r["source"] as String) != "rucio" {
-                let used: Int64? = r["used"], free: Int64? = r["free"]
-                out.append(RSEUsage(source: r["source"], used: used, free: free, total: (used ?? 0).clampedAdding(free ?? 0), files: r["files"], updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
+                let used: Int64? = r["used"]
+                let free: Int64? = r["free"]
+                out.append(
+                    RSEUsage(
+                        source: r["source"], used: used, free: free, total: (used ?? 0).clampedAdding(free ?? 0), files: r["files"],
+                        updatedAt: Date(timeIntervalSince1970: r["updated_at"])))
             }
             return (model, out)
         }
@@ -408,14 +465,18 @@ public struct RSEStore: CatalogStore {
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
-            try db.exec(sql: "INSERT OR REPLACE INTO rse_usage (rse_id, source, used, free, files, updated_at) VALUES (?, ?, ?, ?, ?, ?)", arguments: [model.id, source, used, free, files, now])
+            try db.exec(
+                sql: "INSERT OR REPLACE INTO rse_usage (rse_id, source, used, free, files, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [model.id, source, used, free, files, now])
         }
     }
 
     public func rseLimits(_ rse: String) async throws -> [(String, Int64)] {
         try await db.read { db in
             let model = try Self.rse(db, name: rse)
-            return try db.all(sql: "SELECT name, value FROM rse_limits WHERE rse_id = ? ORDER BY name", arguments: [model.id]).map { ($0["name"], $0["value"]) }
+            return try db.all(sql: "SELECT name, value FROM rse_limits WHERE rse_id = ? ORDER BY name", arguments: [model.id]).map {
+                ($0["name"], $0["value"])
+            }
         }
     }
 

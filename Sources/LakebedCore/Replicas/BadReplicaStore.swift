@@ -3,7 +3,12 @@ import GRDB
 
 /// States of a replica's entry in the bad-replica list, with Rucio's codes (`BadFilesStatus`).
 public enum BadReplicaState: String, Sendable, CaseIterable {
-    case bad = "B", deleted = "D", lost = "L", recovered = "R", suspicious = "S", temporaryUnavailable = "T"
+    case bad = "B"
+    case deleted = "D"
+    case lost = "L"
+    case recovered = "R"
+    case suspicious = "S"
+    case temporaryUnavailable = "T"
 
     public var name: String {
         switch self {
@@ -18,7 +23,10 @@ public enum BadReplicaState: String, Sendable, CaseIterable {
 
     /// Accepts names or letters.
     public init?(loose: String) {
-        if let s = BadReplicaState(rawValue: loose.uppercased()) { self = s; return }
+        if let s = BadReplicaState(rawValue: loose.uppercased()) {
+            self = s
+            return
+        }
         guard let s = BadReplicaState.allCases.first(where: { $0.name == loose.uppercased() }) else { return nil }
         self = s
     }
@@ -89,7 +97,12 @@ public struct BadReplicaTarget: Sendable {
     /// The RSE by id (preferred when both are given).
     public var rseID: String?
     /// A replica of `scope:name` on an RSE given by name or id.
-    public init(scope: String, name: String, rse: String?, rseID: String?) { self.scope = scope; self.name = name; self.rse = rse; self.rseID = rseID }
+    public init(scope: String, name: String, rse: String?, rseID: String?) {
+        self.scope = scope
+        self.name = name
+        self.rse = rse
+        self.rseID = rseID
+    }
 }
 
 /// Bad and suspicious replicas: declaring them, listing them (Rucio's `declare_bad_file_replicas`, `add_bad_dids`,
@@ -103,7 +116,9 @@ public struct BadReplicaStore: CatalogStore {
 
     /// Declares replicas BAD (the replica turns BAD, the necromancer recovers it) or SUSPICIOUS (only recorded).
     /// Returns what could not be declared, by RSE name, as Rucio words it.
-    public func declare(_ targets: [BadReplicaTarget], reason: String?, state: BadReplicaState, force: Bool = false, issuer: Issuer) async throws -> [String: [String]] {
+    public func declare(
+        _ targets: [BadReplicaTarget], reason: String?, state: BadReplicaState, force: Bool = false, issuer: Issuer
+    ) async throws -> [String: [String]] {
         if state == .bad { try Self.requireDeclarer(issuer) }
         let now = nowStamp
         let (refused, declared) = try await db.write { db -> ([String: [String]], [(String, String, String)]) in
@@ -111,7 +126,9 @@ public struct BadReplicaStore: CatalogStore {
             var declared: [(String, String, String)] = []
             for t in targets {
                 let rse = try t.rseID.map { try RSEStore.rse(db, id: $0) } ?? RSEStore.rse(db, name: t.rse ?? "")
-                if let why = try Self.declareOne(db, scope: t.scope, name: t.name, rse: rse, reason: reason, state: state, force: force, account: issuer.account, now: now) {
+                if let why = try Self.declareOne(
+                    db, scope: t.scope, name: t.name, rse: rse, reason: reason, state: state, force: force, account: issuer.account, now: now)
+                {
                     refused[rse.rse, default: []].append("\(t.scope):\(t.name) \(why)")
                 } else {
                     declared.append((t.scope, t.name, rse.rse))
@@ -124,7 +141,9 @@ public struct BadReplicaStore: CatalogStore {
     }
 
     /// Declares replicas given by PFN; a PFN no RSE protocol produces is refused under `unknown`.
-    public func declare(pfns: [String], reason: String?, state: BadReplicaState, force: Bool = false, issuer: Issuer) async throws -> [String: [String]] {
+    public func declare(
+        pfns: [String], reason: String?, state: BadReplicaState, force: Bool = false, issuer: Issuer
+    ) async throws -> [String: [String]] {
         if state == .bad { try Self.requireDeclarer(issuer) }
         let now = nowStamp
         let (refused, declared) = try await db.write { db -> ([String: [String]], [(String, String, String)]) in
@@ -133,12 +152,16 @@ public struct BadReplicaStore: CatalogStore {
             let rses = try RSEStore.allRSEs(db)
             for pfn in pfns {
                 guard let (rse, path) = try Self.locate(db, pfn: pfn, rses: rses),
-                      let row = try db.one(sql: "SELECT scope, name FROM replicas WHERE rse_id = ? AND path = ?", arguments: [rse.id, path]) else {
+                    let row = try db.one(sql: "SELECT scope, name FROM replicas WHERE rse_id = ? AND path = ?", arguments: [rse.id, path])
+                else {
                     refused["unknown", default: []].append("\(pfn) Unknown replica")
                     continue
                 }
-                let scope: String = row["scope"], name: String = row["name"]
-                if let why = try Self.declareOne(db, scope: scope, name: name, rse: rse, reason: reason, state: state, force: force, account: issuer.account, now: now) {
+                let scope: String = row["scope"]
+                let name: String = row["name"]
+                if let why = try Self.declareOne(
+                    db, scope: scope, name: name, rse: rse, reason: reason, state: state, force: force, account: issuer.account, now: now)
+                {
                     refused[rse.rse, default: []].append("\(pfn) \(why)")
                 } else {
                     declared.append((scope, name, rse.rse))
@@ -152,7 +175,8 @@ public struct BadReplicaStore: CatalogStore {
 
     /// Declares the replicas of files on one RSE BAD (`add_bad_dids`); returns what could not be declared.
     public func declareBad(dids: [DIDRef], rse: String, reason: String?, issuer: Issuer) async throws -> [String] {
-        let refused = try await declare(dids.map { BadReplicaTarget(scope: $0.scope, name: $0.name, rse: rse, rseID: nil) }, reason: reason, state: .bad, issuer: issuer)
+        let refused = try await declare(
+            dids.map { BadReplicaTarget(scope: $0.scope, name: $0.name, rse: rse, rseID: nil) }, reason: reason, state: .bad, issuer: issuer)
         return refused.values.flatMap { $0 }
     }
 
@@ -162,21 +186,30 @@ public struct BadReplicaStore: CatalogStore {
     }
 
     /// Declares one replica; returns why not when it cannot be.
-    static func declareOne(_ db: Database, scope: String, name: String, rse: RSE, reason: String?, state: BadReplicaState, force: Bool,
-                           account: String, now: Double) throws -> String? {
-        guard let replica = try db.one(sql: "SELECT bytes FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, scope, name]) else {
+    static func declareOne(
+        _ db: Database, scope: String, name: String, rse: RSE, reason: String?, state: BadReplicaState, force: Bool,
+        account: String, now: Double
+    ) throws -> String? {
+        guard
+            let replica = try db.one(sql: "SELECT bytes FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, scope, name])
+        else {
             return "Unknown replica"
         }
-        let already = try db.one(sql: "SELECT 1 FROM bad_replicas WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)", arguments: [scope, name, rse.id]) != nil
+        let already =
+            try db.one(
+                sql: "SELECT 1 FROM bad_replicas WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
+                arguments: [scope, name, rse.id]) != nil
         if state == .bad {
             if already && !force { return "Already declared" }
-            try db.exec(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
-                        arguments: [ReplicaState.bad.rawValue, now, rse.id, scope, name])
+            try db.exec(
+                sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+                arguments: [ReplicaState.bad.rawValue, now, rse.id, scope, name])
             if already { return nil }
         }
-        try db.exec(sql: """
-            INSERT INTO bad_replicas (scope, name, rse_id, reason, state, account, bytes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [scope, name, rse.id, reason, state.rawValue, account, replica["bytes"] as Int64?, now, now])
+        try db.exec(
+            sql: """
+                INSERT INTO bad_replicas (scope, name, rse_id, reason, state, account, bytes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [scope, name, rse.id, reason, state.rawValue, account, replica["bytes"] as Int64?, now, now])
         return nil
     }
 
@@ -193,7 +226,9 @@ public struct BadReplicaStore: CatalogStore {
 
     func logDeclared(_ declared: [(String, String, String)], state: BadReplicaState, reason: String?, at now: Double) {
         for (scope, name, rse) in declared {
-            events.append(Date(timeIntervalSince1970: now), "replica.declared", [("did", "\(scope):\(name)"), ("rse", rse), ("state", state.name), ("reason", reason ?? "")])
+            events.append(
+                Date(timeIntervalSince1970: now), "replica.declared",
+                [("did", "\(scope):\(name)"), ("rse", rse), ("state", state.name), ("reason", reason ?? "")])
         }
     }
 
@@ -202,16 +237,32 @@ public struct BadReplicaStore: CatalogStore {
         try await db.read { db in
             var sql = "SELECT b.*, s.rse FROM bad_replicas b JOIN rses s ON s.id = b.rse_id WHERE 1"
             var args: [any DatabaseValueConvertible] = []
-            if let state { sql += " AND b.state = ?"; args.append(state.rawValue) }
-            if let rse { sql += " AND b.rse_id = ?"; args.append(try RSEStore.rse(db, name: rse).id) }
-            if let youngerThan { sql += " AND b.created_at >= ?"; args.append(youngerThan.timeIntervalSince1970) }
-            if let olderThan { sql += " AND b.created_at <= ?"; args.append(olderThan.timeIntervalSince1970) }
+            if let state {
+                sql += " AND b.state = ?"
+                args.append(state.rawValue)
+            }
+            if let rse {
+                sql += " AND b.rse_id = ?"
+                args.append(try RSEStore.rse(db, name: rse).id)
+            }
+            if let youngerThan {
+                sql += " AND b.created_at >= ?"
+                args.append(youngerThan.timeIntervalSince1970)
+            }
+            if let olderThan {
+                sql += " AND b.created_at <= ?"
+                args.append(olderThan.timeIntervalSince1970)
+            }
             sql += " ORDER BY b.seq"
-            if let limit { sql += " LIMIT ?"; args.append(limit) }
+            if let limit {
+                sql += " LIMIT ?"
+                args.append(limit)
+            }
             return try db.all(sql: sql, arguments: StatementArguments(args)).map {
-                BadReplica(scope: $0["scope"], name: $0["name"], rseID: $0["rse_id"], rse: $0["rse"], state: BadReplicaState(rawValue: $0["state"]) ?? .bad,
-                           reason: $0["reason"], account: $0["account"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
-                           updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+                BadReplica(
+                    scope: $0["scope"], name: $0["name"], rseID: $0["rse_id"], rse: $0["rse"], state: BadReplicaState(rawValue: $0["state"]) ?? .bad,
+                    reason: $0["reason"], account: $0["account"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
+                    updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
             }
         }
     }
@@ -230,12 +281,21 @@ public struct BadReplicaStore: CatalogStore {
                 args += ids
                 if ids.isEmpty { return [] }
             }
-            if let from { sql += " AND b.created_at > ?"; args.append(from.timeIntervalSince1970) }
-            if let to { sql += " AND b.created_at < ?"; args.append(to.timeIntervalSince1970) }
+            if let from {
+                sql += " AND b.created_at > ?"
+                args.append(from.timeIntervalSince1970)
+            }
+            if let to {
+                sql += " AND b.created_at < ?"
+                args.append(to.timeIntervalSince1970)
+            }
             sql += " GROUP BY b.rse_id, day, b.reason, b.state ORDER BY s.rse, day, b.reason, b.state"
             var out: [BadReplicaSummary] = []
             for row in try db.all(sql: sql, arguments: StatementArguments(args)) {
-                let state = BadReplicaState(rawValue: row["state"]) ?? .bad, reason: String? = row["reason"], day: String = row["day"], rseID: String = row["rse_id"]
+                let state = BadReplicaState(rawValue: row["state"]) ?? .bad
+                let reason: String? = row["reason"]
+                let day: String = row["day"]
+                let rseID: String = row["rse_id"]
                 if let last = out.last, last.rseID == rseID, last.day == day, last.reason == reason {
                     out[out.count - 1].counts.append((state, row["n"]))
                 } else {
@@ -266,7 +326,9 @@ public struct BadReplicaStore: CatalogStore {
             sql += " GROUP BY b.scope, b.name, b.rse_id HAVING COUNT(*) > ? ORDER BY b.scope, b.name, s.rse"
             args.append(nattempts)
             return try db.all(sql: sql, arguments: StatementArguments(args)).map {
-                SuspiciousReplica(scope: $0["scope"], name: $0["name"], rseID: $0["rse_id"], rse: $0["rse"], count: $0["n"], createdAt: Date(timeIntervalSince1970: $0["c"]))
+                SuspiciousReplica(
+                    scope: $0["scope"], name: $0["name"], rseID: $0["rse_id"], rse: $0["rse"], count: $0["n"],
+                    createdAt: Date(timeIntervalSince1970: $0["c"]))
             }
         }
     }

@@ -3,7 +3,13 @@ import GRDB
 
 /// States of a replica, with Rucio's one-letter codes.
 public enum ReplicaState: String, Sendable, CaseIterable {
-    case available = "A", unavailable = "U", copying = "C", beingDeleted = "B", bad = "D", source = "S", temporaryUnavailable = "T"
+    case available = "A"
+    case unavailable = "U"
+    case copying = "C"
+    case beingDeleted = "B"
+    case bad = "D"
+    case source = "S"
+    case temporaryUnavailable = "T"
 
     public var name: String {
         switch self {
@@ -19,7 +25,10 @@ public enum ReplicaState: String, Sendable, CaseIterable {
 
     /// Accepts names or letters.
     public init?(loose: String) {
-        if let s = ReplicaState(rawValue: loose.uppercased()) { self = s; return }
+        if let s = ReplicaState(rawValue: loose.uppercased()) {
+            self = s
+            return
+        }
         guard let s = ReplicaState.allCases.first(where: { $0.name == loose.uppercased() }) else { return nil }
         self = s
     }
@@ -55,9 +64,18 @@ public struct Replica: Sendable, Equatable {
     public var updatedAt: Date
 
     init(row: Row) {
-        rseID = row["rse_id"]; scope = row["scope"]; name = row["name"]; bytes = row["bytes"]; md5 = row["md5"]; adler32 = row["adler32"]
-        path = row["path"] ?? ""; state = ReplicaState(rawValue: row["state"]) ?? .unavailable; lockCount = row["lock_cnt"]
-        tombstone = Date(stamp: row["tombstone"]); isVirtual = row["virtual"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+        rseID = row["rse_id"]
+        scope = row["scope"]
+        name = row["name"]
+        bytes = row["bytes"]
+        md5 = row["md5"]
+        adler32 = row["adler32"]
+        path = row["path"] ?? ""
+        state = ReplicaState(rawValue: row["state"]) ?? .unavailable
+        lockCount = row["lock_cnt"]
+        tombstone = Date(stamp: row["tombstone"])
+        isVirtual = row["virtual"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
     }
 }

@@ -22,16 +22,20 @@ extension DIDStore {
         let a = after ?? DIDRef("", "")
         if top.type == .dataset {
             // A dataset's files are its direct content, already in key order (the contents table's primary key).
-            return try db.all(sql: """
-                SELECT d.* FROM contents c JOIN dids d ON d.scope = c.child_scope AND d.name = c.child_name
-                WHERE c.scope = ? AND c.name = ? AND c.child_type = 'FILE' AND (c.child_scope, c.child_name) > (?, ?)
-                ORDER BY c.child_scope, c.child_name LIMIT ?
-                """, arguments: [top.scope, top.name, a.scope, a.name, limit]).map(DID.init(row:))
+            return try db.all(
+                sql: """
+                    SELECT d.* FROM contents c JOIN dids d ON d.scope = c.child_scope AND d.name = c.child_name
+                    WHERE c.scope = ? AND c.name = ? AND c.child_type = 'FILE' AND (c.child_scope, c.child_name) > (?, ?)
+                    ORDER BY c.child_scope, c.child_name LIMIT ?
+                    """, arguments: [top.scope, top.name, a.scope, a.name, limit]
+            ).map(DID.init(row:))
         }
-        return try db.all(sql: filesCTE + """
-             SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name WHERE (f.scope, f.name) > (?, ?)
-            ORDER BY d.scope, d.name LIMIT ?
-            """, arguments: [top.scope, top.name, a.scope, a.name, limit]).map(DID.init(row:))
+        return try db.all(
+            sql: filesCTE + """
+                 SELECT d.* FROM files f JOIN dids d ON d.scope = f.scope AND d.name = f.name WHERE (f.scope, f.name) > (?, ?)
+                ORDER BY d.scope, d.name LIMIT ?
+                """, arguments: [top.scope, top.name, a.scope, a.name, limit]
+        ).map(DID.init(row:))
     }
 
     /// Where a paged file listing of several DIDs stands: which DID, and the last file given from it.
@@ -45,8 +49,11 @@ extension DIDStore {
     }
 
     /// One page of `listFiles` (at most `pageSize` files); start with `FileWalk()`. Unknown DIDs throw on the first page.
-    public func listFilesPage(_ scope: String, _ name: String, cursor: ListingCursor<FileWalk>, pageSize: Int = 500)
-        async throws -> ([DID], ListingCursor<FileWalk>) {
+    public func listFilesPage(
+        _ scope: String, _ name: String, cursor: ListingCursor<FileWalk>, pageSize: Int = 500
+    )
+        async throws -> ([DID], ListingCursor<FileWalk>)
+    {
         try await walkFiles([DIDRef(scope, name)], cursor: cursor, pageSize: pageSize, limit: nil)
     }
 
@@ -84,8 +91,11 @@ extension DIDStore {
 
 extension ReplicaStore {
     /// One page of `listReplicas` (at most `pageSize` files); start with `ListingCursor(position: FileWalk(), given: 0)`.
-    public func listReplicasPage(_ dids: [DIDRef], query: ReplicaQuery, cursor: ListingCursor<DIDStore.FileWalk>, pageSize: Int = 500)
-        async throws -> ([FileReplicas], ListingCursor<DIDStore.FileWalk>) {
+    public func listReplicasPage(
+        _ dids: [DIDRef], query: ReplicaQuery, cursor: ListingCursor<DIDStore.FileWalk>, pageSize: Int = 500
+    )
+        async throws -> ([FileReplicas], ListingCursor<DIDStore.FileWalk>)
+    {
         let (files, next) = try await catalog.dids.walkFiles(dids, cursor: cursor, pageSize: pageSize, limit: query.limit)
         if files.isEmpty { return ([], next) }
         let page = try await db.read { db in try self.replicaEntries(db, files, query) }

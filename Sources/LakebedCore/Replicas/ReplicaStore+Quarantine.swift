@@ -11,9 +11,12 @@ extension ReplicaStore {
             let r = try RSEStore.rse(db, name: rse)
             for q in replicas {
                 let rel = q.path.hasPrefix("/") ? String(q.path.dropFirst()) : q.path
-                if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND (path = ? OR path = ?)", arguments: [r.id, q.path, rel]) != nil { continue }
-                try db.exec(sql: "INSERT OR IGNORE INTO quarantined_replicas (rse_id, path, scope, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                            arguments: [r.id, q.path, q.scope, q.name, now])
+                if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND (path = ? OR path = ?)", arguments: [r.id, q.path, rel]) != nil {
+                    continue
+                }
+                try db.exec(
+                    sql: "INSERT OR IGNORE INTO quarantined_replicas (rse_id, path, scope, name, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [r.id, q.path, q.scope, q.name, now])
             }
         }
     }
@@ -25,7 +28,8 @@ extension ReplicaStore {
             var out: [(pfn: String, did: DIDRef)] = []
             for pfn in pfns {
                 guard let (r, path) = try BadReplicaStore.locate(db, pfn: pfn, rses: rses),
-                      let row = try db.one(sql: "SELECT scope, name FROM replicas WHERE rse_id = ? AND path = ?", arguments: [r.id, path]) else {
+                    let row = try db.one(sql: "SELECT scope, name FROM replicas WHERE rse_id = ? AND path = ?", arguments: [r.id, path])
+                else {
                     throw RucioError(.replicaNotFound, "No replica found for PFN \(Validation.printable(pfn))")
                 }
                 out.append((pfn, DIDRef(row["scope"], row["name"])))

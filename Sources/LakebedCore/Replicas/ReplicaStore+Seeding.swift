@@ -5,8 +5,10 @@ extension ReplicaStore {
     /// Registers many files with AVAILABLE replicas on the given RSEs in one transaction (scenario seeding).
     /// `writeBytes` is called with each replica's absolute path before it is registered (not for virtual files),
     /// so a replica is never registered without its bytes. Files may be attached to a dataset.
-    public func seedFiles(_ files: [FileSpec], rses: [String], dataset: DIDRef?, virtual: Bool, account: String,
-                          writeBytes: @escaping @Sendable (FileSpec, String) throws -> Void) async throws {
+    public func seedFiles(
+        _ files: [FileSpec], rses: [String], dataset: DIDRef?, virtual: Bool, account: String,
+        writeBytes: @escaping @Sendable (FileSpec, String) throws -> Void
+    ) async throws {
         let now = nowStamp
         try await db.write { db in
             let models = try rses.map { try RSEStore.rse(db, name: $0) }
@@ -15,18 +17,21 @@ extension ReplicaStore {
             if let dataset { parent = try DIDStore.did(db, dataset.scope, dataset.name) }
             // Prepared once per batch: seeding a million files is mostly statement execution.
             let exists = try db.cachedStatement(sql: "SELECT did_type, bytes, adler32 FROM dids WHERE scope = ? AND name = ?")
-            let insertDID = try db.cachedStatement(sql: """
-                INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, availability, created_at, updated_at)
-                VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, 'AVAILABLE', ?, ?)
-                """)
-            let insertReplica = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, virtual, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.available.sql), 0, ?, ?, ?)
-                """)
-            let insertContent = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at)
-                VALUES (?, ?, ?, ?, ?, 'FILE', ?, ?, ?, ?)
-                """)
+            let insertDID = try db.cachedStatement(
+                sql: """
+                    INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, availability, created_at, updated_at)
+                    VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, 'AVAILABLE', ?, ?)
+                    """)
+            let insertReplica = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, virtual, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.available.sql), 0, ?, ?, ?)
+                    """)
+            let insertContent = try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at)
+                    VALUES (?, ?, ?, ?, ?, 'FILE', ?, ?, ?, ?)
+                    """)
             for f in files {
                 let bytes = f.bytes ?? 0
                 if let row = try Row.fetchOne(exists, arguments: [f.scope, f.name]) {
@@ -36,8 +41,11 @@ extension ReplicaStore {
                     }
                 } else {
                     try Validation.checkName(f.name)
-                    if !f.meta.isEmpty { _ = try DIDStore.ensureFile(db, f, account: account, now: now) }
-                    else { try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now]) }
+                    if !f.meta.isEmpty {
+                        _ = try DIDStore.ensureFile(db, f, account: account, now: now)
+                    } else {
+                        try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now])
+                    }
                 }
                 for (rse, algo) in zip(models, algos) {
                     let path = algo.path(scope: f.scope, name: f.name)
@@ -45,7 +53,9 @@ extension ReplicaStore {
                     try insertReplica.execute(arguments: [rse.id, f.scope, f.name, bytes, f.md5, f.adler32, path, virtual ? 1 : 0, now, now])
                 }
                 if let parent {
-                    try insertContent.execute(arguments: [parent.scope, parent.name, f.scope, f.name, parent.type.rawValue, bytes, f.adler32, f.md5, now])
+                    try insertContent.execute(arguments: [
+                        parent.scope, parent.name, f.scope, f.name, parent.type.rawValue, bytes, f.adler32, f.md5, now,
+                    ])
                 }
             }
         }
@@ -55,27 +65,35 @@ extension ReplicaStore {
     public func availableReplicaCount(rse: String) async throws -> Int {
         try await db.read { db in
             let r = try RSEStore.rse(db, name: rse)
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM replicas WHERE rse_id = ? AND state = \(ReplicaState.available.sql)", arguments: [r.id]) ?? 0
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM replicas WHERE rse_id = ? AND state = \(ReplicaState.available.sql)", arguments: [r.id]) ?? 0
         }
     }
 
     /// Files with no AVAILABLE replica anywhere, and AVAILABLE real replicas whose bytes are gone from disk.
     public func lostReplicas(limit: Int = 100) async throws -> [String] {
         let rows = try db.read { db in
-            let noCopy = try Row.fetchAll(db, sql: """
-                SELECT d.scope, d.name FROM dids d WHERE d.did_type = 'FILE'
-                AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.scope = d.scope AND r.name = d.name AND r.state = \(ReplicaState.available.sql)) LIMIT ?
-                """, arguments: [limit]).map { "\($0["scope"] as String):\($0["name"] as String) has no available replica" }
-            let real = try Row.fetchAll(db, sql: """
-                SELECT r.scope, r.name, r.path, r.bytes, s.root, s.rse FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.state = \(ReplicaState.available.sql) AND r.virtual = 0
-                """)
+            let noCopy = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.scope, d.name FROM dids d WHERE d.did_type = 'FILE'
+                    AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.scope = d.scope AND r.name = d.name AND r.state = \(ReplicaState.available.sql)) LIMIT ?
+                    """, arguments: [limit]
+            ).map { "\($0["scope"] as String):\($0["name"] as String) has no available replica" }
+            let real = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.scope, r.name, r.path, r.bytes, s.root, s.rse FROM replicas r JOIN rses s ON s.id = r.rse_id WHERE r.state = \(ReplicaState.available.sql) AND r.virtual = 0
+                    """)
             return (noCopy, real)
         }
         var out = rows.0
         for r in rows.1 where out.count < limit {
             guard let p = try? containedPath(root: r["root"], relative: r["path"]) else { continue }
             let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? NSNumber)?.int64Value
-            if size != (r["bytes"] as Int64) { out.append("\(r["scope"] as String):\(r["name"] as String) at \(r["rse"] as String): bytes missing or wrong size") }
+            if size != (r["bytes"] as Int64) {
+                out.append("\(r["scope"] as String):\(r["name"] as String) at \(r["rse"] as String): bytes missing or wrong size")
+            }
         }
         return out
     }
@@ -84,7 +102,10 @@ extension ReplicaStore {
     public func replicaFile(_ did: DIDRef, rse: String) async throws -> String {
         try await db.read { db in
             let r = try RSEStore.rse(db, name: rse)
-            guard let path = try String.fetchOne(db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [r.id, did.scope, did.name]) else {
+            guard
+                let path = try String.fetchOne(
+                    db, sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [r.id, did.scope, did.name])
+            else {
                 throw RucioError(.replicaNotFound, "No replica of \(did) on \(rse)")
             }
             return try containedPath(root: r.root, relative: path)

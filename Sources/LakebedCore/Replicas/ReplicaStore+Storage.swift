@@ -43,8 +43,9 @@ extension ReplicaStore {
                 AND (\(conditions.joined(separator: " OR "))) ORDER BY path LIMIT ?
                 """
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                HeldReplica(did: "\(row["scope"] as String):\(row["name"] as String)",
-                            state: ReplicaState(rawValue: row["state"]) ?? .available)
+                HeldReplica(
+                    did: "\(row["scope"] as String):\(row["name"] as String)",
+                    state: ReplicaState(rawValue: row["state"]) ?? .available)
             }
         }
     }
@@ -55,7 +56,8 @@ extension ReplicaStore {
         if issuer?.isAdmin == true { return nil }
         guard let held = try await heldReplicas(rse: rse, path: path, subtree: subtree).first else { return nil }
         let who = issuer.map { "Account \($0.account)" } ?? "A request without a Rucio identity"
-        return RucioError.accessDenied("""
+        return RucioError.accessDenied(
+            """
             \(who) can not overwrite or delete the bytes of \(held.state.name) replica \(held.did) on \(rse): \
             that needs the right to delete replicas (root or an admin account)
             """)

@@ -35,7 +35,8 @@ public struct ReplicaStore: CatalogStore {
 
     /// The RSE's lfn2pfn algorithm (attribute `lfn2pfn_algorithm`, default `hash`).
     static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> LFN2PFN {
-        let v: String? = try db.one(sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])?["value"]
+        let v: String? = try db.one(sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])?[
+            "value"]
         return v.flatMap { (try? JSONParser.parse($0))?.stringValue }.flatMap(LFN2PFN.init(rawValue:)) ?? .hash
     }
 
@@ -48,7 +49,8 @@ public struct ReplicaStore: CatalogStore {
     static func verifyBytes(rse: RSE, path: String, bytes: Int64, adler32: String?) throws {
         let full = try containedPath(root: rse.root, relative: path)
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: full), let size = (attrs[.size] as? NSNumber)?.int64Value else {
-            throw RucioError(.fileConsistencyMismatch, "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
+            throw RucioError(
+                .fileConsistencyMismatch, "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
         }
         guard size == bytes else {
             throw RucioError(.fileConsistencyMismatch, "Size on \(rse.rse) (\(size)) differs from the catalog (\(bytes)) for \(path)")
@@ -56,7 +58,8 @@ public struct ReplicaStore: CatalogStore {
         if let adler32 {
             let sums = try Checksums.ofFile(at: full)
             guard sums.adler32 == adler32.lowercased() else {
-                throw RucioError(.fileConsistencyMismatch, "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
+                throw RucioError(
+                    .fileConsistencyMismatch, "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
             }
         }
     }
@@ -74,28 +77,37 @@ public struct ReplicaStore: CatalogStore {
                 try Validation.checkName(f.name)
                 try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
                 let d = try DIDStore.ensureFile(db, f, account: issuer.account, now: now)
-                try self.registerReplicaInTransaction(db, rse: model, file: f, did: d, issuer: issuer, now: now, allowExisting: false, virtual: virtual)
+                try self.registerReplicaInTransaction(
+                    db, rse: model, file: f, did: d, issuer: issuer, now: now, allowExisting: false, virtual: virtual)
             }
         }
     }
 
-    func registerReplicaInTransaction(_ db: Database, rse: RSE, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool, virtual: Bool = false) throws {
+    func registerReplicaInTransaction(
+        _ db: Database, rse: RSE, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool, virtual: Bool = false
+    ) throws {
         if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]) != nil {
             if allowExisting { return }
             throw RucioError.duplicate("File replica already exists!")
         }
         let state: ReplicaState
         if let s = file.state {
-            guard let st = ReplicaState(loose: s) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid replica state '\(Validation.printable(s))'") }
+            guard let st = ReplicaState(loose: s) else {
+                throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid replica state '\(Validation.printable(s))'")
+            }
             state = st
-        } else { state = .available }
+        } else {
+            state = .available
+        }
         let path = try Self.replicaPath(db, rse: rse, file: file)
         let bytes = did.bytes ?? file.bytes ?? 0
         if state == .available && !virtual {
             try Self.verifyBytes(rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32)
         }
-        try db.exec(sql: "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-                       arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
+        try db.exec(
+            sql:
+                "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
         if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
     }
 
@@ -105,17 +117,24 @@ public struct ReplicaStore: CatalogStore {
         try await db.write { db in
             let model = try RSEStore.rse(db, name: rse)
             for f in files {
-                guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                guard
+                    let row = try db.one(
+                        sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
+                else {
                     throw RucioError(.replicaNotFound, "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
                 try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
-                guard let s = f.state, let state = ReplicaState(loose: s) else { throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state") }
+                guard let s = f.state, let state = ReplicaState(loose: s) else {
+                    throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state")
+                }
                 if state == r.state { continue }
                 if state == .available && !r.isVirtual {
                     try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
                 }
-                try db.exec(sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [state.rawValue, now, model.id, f.scope, f.name])
+                try db.exec(
+                    sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+                    arguments: [state.rawValue, now, model.id, f.scope, f.name])
                 if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
             }
         }
@@ -128,7 +147,10 @@ public struct ReplicaStore: CatalogStore {
         let paths = try await db.write { db -> [String] in
             var paths: [String] = []
             for f in files {
-                guard let row = try db.one(sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name]) else {
+                guard
+                    let row = try db.one(
+                        sql: "SELECT * FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [model.id, f.scope, f.name])
+                else {
                     throw RucioError(.replicaNotFound, "Replica \(f) not found on \(rse)")
                 }
                 let r = Replica(row: row)
@@ -217,7 +239,9 @@ public struct ReplicaStore: CatalogStore {
                         let rse = rseCache[r.rseID]!
                         if !query.ignoreAvailability && !rse.availabilityRead { continue }
                         if protoCache[r.rseID] == nil { protoCache[r.rseID] = try RSEStore.protocols(db, rseID: r.rseID) }
-                        var protos = protoCache[r.rseID]!.filter { $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil }
+                        var protos = protoCache[r.rseID]!.filter {
+                            $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil
+                        }
                         if let schemes = query.schemes { protos = protos.filter { schemes.contains($0.scheme) } }
                         entry.replicas.append((rse, r.state, r.path, protos))
                     }
@@ -253,22 +277,27 @@ public struct ReplicaStore: CatalogStore {
         try await db.read { db in
             let d = try DIDStore.did(db, scope, name)
             let files = try DIDStore.files(db, scope, name)
-            let total = Int64(files.count), totalBytes = files.reduce(Int64(0)) { $0.clampedAdding($1.bytes ?? 0) }
+            let total = Int64(files.count)
+            let totalBytes = files.reduce(Int64(0)) { $0.clampedAdding($1.bytes ?? 0) }
             _ = d
-            let rows = try db.all(sql: DIDStore.filesCTE + """
-                SELECT r.rse_id, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN r.bytes ELSE 0 END) AS b,
-                  MIN(r.created_at) AS c, MAX(r.updated_at) AS u
-                FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id
-                """, arguments: [scope, name])
+            let rows = try db.all(
+                sql: DIDStore.filesCTE + """
+                    SELECT r.rse_id, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN 1 ELSE 0 END) AS n, SUM(CASE WHEN r.state = \(ReplicaState.available.sql) THEN r.bytes ELSE 0 END) AS b,
+                      MIN(r.created_at) AS c, MAX(r.updated_at) AS u
+                    FROM files f JOIN replicas r ON r.scope = f.scope AND r.name = f.name GROUP BY r.rse_id
+                    """, arguments: [scope, name])
             return try rows.map {
-                DatasetReplica(rse: try RSEStore.rse(db, id: $0["rse_id"]), length: total, bytes: totalBytes, availableLength: $0["n"], availableBytes: $0["b"],
-                               createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
+                DatasetReplica(
+                    rse: try RSEStore.rse(db, id: $0["rse_id"]), length: total, bytes: totalBytes, availableLength: $0["n"], availableBytes: $0["b"],
+                    createdAt: Date(timeIntervalSince1970: $0["c"]), updatedAt: Date(timeIntervalSince1970: $0["u"]))
             }.sorted { $0.rse.rse < $1.rse.rse }
         }
     }
 
     /// The files of a DID, or nil when there is no such DID.
     static func filesIfKnown(_ db: Database, _ ref: DIDRef) throws -> [DID]? {
-        do { return try DIDStore.files(db, ref.scope, ref.name) } catch let e as RucioError where e.exceptionClass == .dataIdentifierNotFound { return nil }
+        do { return try DIDStore.files(db, ref.scope, ref.name) } catch let e as RucioError where e.exceptionClass == .dataIdentifierNotFound {
+            return nil
+        }
     }
 }

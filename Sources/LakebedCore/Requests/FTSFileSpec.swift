@@ -34,12 +34,25 @@ public struct FTSFileSpec: Sendable, Equatable {
     /// Name of the DID the file is, for event logs; nil for jobs submitted directly to FTS.
     public var name: String?
 
-    public init(sourceURL: String, destURL: String, sourceSE: String, destSE: String, sourcePath: String, destPath: String,
-                bytes: Int64, adler32: String? = nil, isVirtual: Bool = false, activity: String = "default", metadata: String? = nil,
-                requestID: String? = nil, priority: Int = 3, scope: String? = nil, name: String? = nil) {
-        self.sourceURL = sourceURL; self.destURL = destURL; self.sourceSE = sourceSE; self.destSE = destSE
-        self.sourcePath = sourcePath; self.destPath = destPath; self.bytes = bytes; self.adler32 = adler32
-        self.isVirtual = isVirtual; self.activity = activity; self.metadata = metadata
-        self.requestID = requestID; self.priority = priority; self.scope = scope; self.name = name
+    public init(
+        sourceURL: String, destURL: String, sourceSE: String, destSE: String, sourcePath: String, destPath: String,
+        bytes: Int64, adler32: String? = nil, isVirtual: Bool = false, activity: String = "default", metadata: String? = nil,
+        requestID: String? = nil, priority: Int = 3, scope: String? = nil, name: String? = nil
+    ) {
+        self.sourceURL = sourceURL
+        self.destURL = destURL
+        self.sourceSE = sourceSE
+        self.destSE = destSE
+        self.sourcePath = sourcePath
+        self.destPath = destPath
+        self.bytes = bytes
+        self.adler32 = adler32
+        self.isVirtual = isVirtual
+        self.activity = activity
+        self.metadata = metadata
+        self.requestID = requestID
+        self.priority = priority
+        self.scope = scope
+        self.name = name
     }
 }

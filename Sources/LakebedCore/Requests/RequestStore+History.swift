@@ -9,9 +9,12 @@ extension RequestStore {
     public func historyRequest(scope: String, name: String, rse: String) async throws -> TransferRequest {
         try await db.read { db in
             let dest = try RSEStore.rse(db, name: rse)
-            guard let row = try db.one(sql: Self.requestSelect + """
-                 WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? AND q.state IN \(Self.historyStates.sql) ORDER BY q.updated_at DESC, q.id LIMIT 1
-                """, arguments: [scope, name, dest.id]) else {
+            guard
+                let row = try db.one(
+                    sql: Self.requestSelect + """
+                         WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? AND q.state IN \(Self.historyStates.sql) ORDER BY q.updated_at DESC, q.id LIMIT 1
+                        """, arguments: [scope, name, dest.id])
+            else {
                 throw RucioError(.requestNotFound, "No request found for DID \(scope):\(name) at RSE \(rse)")
             }
             return TransferRequest(row: row)

@@ -29,11 +29,22 @@ public struct TransferLimit: Sendable {
     public var updatedAt: Date
 
     /// A limit as the client sets it.
-    public init(id: String, rseExpression: String, activity: String?, direction: String, maxTransfers: Int64?, volume: Int64?, deadline: Int64?,
-                strategy: String?, transfers: Int64?, waitings: Int64?, createdAt: Date, updatedAt: Date) {
-        self.id = id; self.rseExpression = rseExpression; self.activity = activity; self.direction = direction; self.maxTransfers = maxTransfers
-        self.volume = volume; self.deadline = deadline; self.strategy = strategy; self.transfers = transfers; self.waitings = waitings
-        self.createdAt = createdAt; self.updatedAt = updatedAt
+    public init(
+        id: String, rseExpression: String, activity: String?, direction: String, maxTransfers: Int64?, volume: Int64?, deadline: Int64?,
+        strategy: String?, transfers: Int64?, waitings: Int64?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.rseExpression = rseExpression
+        self.activity = activity
+        self.direction = direction
+        self.maxTransfers = maxTransfers
+        self.volume = volume
+        self.deadline = deadline
+        self.strategy = strategy
+        self.transfers = transfers
+        self.waitings = waitings
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }
 
@@ -49,10 +60,11 @@ public struct TransferLimitStore: CatalogStore {
     public func list() async throws -> [TransferLimit] {
         try await db.read { db in
             try db.all(sql: "SELECT * FROM transfer_limits ORDER BY rse_expression, activity, direction").map {
-                TransferLimit(id: $0["id"], rseExpression: $0["rse_expression"], activity: $0["activity"], direction: $0["direction"],
-                              maxTransfers: $0["max_transfers"], volume: $0["volume"], deadline: $0["deadline"], strategy: $0["strategy"],
-                              transfers: $0["transfers"], waitings: $0["waitings"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
-                              updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+                TransferLimit(
+                    id: $0["id"], rseExpression: $0["rse_expression"], activity: $0["activity"], direction: $0["direction"],
+                    maxTransfers: $0["max_transfers"], volume: $0["volume"], deadline: $0["deadline"], strategy: $0["strategy"],
+                    transfers: $0["transfers"], waitings: $0["waitings"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
+                    updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
             }
         }
     }
@@ -65,12 +77,17 @@ public struct TransferLimitStore: CatalogStore {
         let id = l.id
         try await db.write { db in
             _ = try RSEStore.resolve(db, expression: l.rseExpression)
-            try db.exec(sql: "DELETE FROM transfer_limits WHERE rse_expression = ? AND COALESCE(activity, '') = COALESCE(?, '') AND direction = ?",
-                        arguments: [l.rseExpression, l.activity, l.direction])
-            try db.exec(sql: """
-                INSERT INTO transfer_limits (id, rse_expression, activity, direction, max_transfers, volume, deadline, strategy, transfers, waitings,
-                  created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, l.rseExpression, l.activity, l.direction, l.maxTransfers, l.volume, l.deadline, l.strategy, l.transfers, l.waitings, now, now])
+            try db.exec(
+                sql: "DELETE FROM transfer_limits WHERE rse_expression = ? AND COALESCE(activity, '') = COALESCE(?, '') AND direction = ?",
+                arguments: [l.rseExpression, l.activity, l.direction])
+            try db.exec(
+                sql: """
+                    INSERT INTO transfer_limits (id, rse_expression, activity, direction, max_transfers, volume, deadline, strategy, transfers, waitings,
+                      created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, l.rseExpression, l.activity, l.direction, l.maxTransfers, l.volume, l.deadline, l.strategy, l.transfers, l.waitings, now, now,
+                ])
         }
     }
 
@@ -78,8 +95,9 @@ public struct TransferLimitStore: CatalogStore {
     public func delete(rseExpression: String, activity: String?, direction: String, issuer: Issuer) async throws {
         try Permission.requireAdmin(issuer, "delete_transfer_limit")
         try await db.write { db in
-            try db.exec(sql: "DELETE FROM transfer_limits WHERE rse_expression = ? AND COALESCE(activity, '') = COALESCE(?, '') AND direction = ?",
-                        arguments: [rseExpression, activity, direction])
+            try db.exec(
+                sql: "DELETE FROM transfer_limits WHERE rse_expression = ? AND COALESCE(activity, '') = COALESCE(?, '') AND direction = ?",
+                arguments: [rseExpression, activity, direction])
         }
     }
 

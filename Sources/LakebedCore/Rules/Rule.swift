@@ -41,11 +41,13 @@ public struct RuleSpec: Sendable {
     public var subscriptionID: String?
 
     /// A rule as `add_replication_rule` takes it; the defaults are Rucio's.
-    public init(dids: [DIDRef] = [], copies: Int = 1, rseExpression: String = "", weight: String? = nil, lifetime: Double? = nil,
-                grouping: String = "DATASET", account: String? = nil, locked: Bool = false, sourceReplicaExpression: String? = nil,
-                activity: String = "User Subscriptions", notify: String = "N", purgeReplicas: Bool = false,
-                ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil,
-                subscriptionID: String? = nil) {
+    public init(
+        dids: [DIDRef] = [], copies: Int = 1, rseExpression: String = "", weight: String? = nil, lifetime: Double? = nil,
+        grouping: String = "DATASET", account: String? = nil, locked: Bool = false, sourceReplicaExpression: String? = nil,
+        activity: String = "User Subscriptions", notify: String = "N", purgeReplicas: Bool = false,
+        ignoreAvailability: Bool = false, comment: String? = nil, priority: Int = 3, meta: String? = nil,
+        subscriptionID: String? = nil
+    ) {
         self.dids = dids
         self.copies = copies
         self.rseExpression = rseExpression
@@ -69,7 +71,12 @@ public struct RuleSpec: Sendable {
 
 /// Rule states with Rucio's codes.
 public enum RuleState: String, Sendable, CaseIterable {
-    case replicating = "R", ok = "O", stuck = "S", suspended = "U", waitingApproval = "W", inject = "I"
+    case replicating = "R"
+    case ok = "O"
+    case stuck = "S"
+    case suspended = "U"
+    case waitingApproval = "W"
+    case inject = "I"
     public var name: String {
         switch self {
         case .replicating: return "REPLICATING"
@@ -81,7 +88,10 @@ public enum RuleState: String, Sendable, CaseIterable {
         }
     }
     public init?(loose: String) {
-        if let s = RuleState(rawValue: loose.uppercased()) { self = s; return }
+        if let s = RuleState(rawValue: loose.uppercased()) {
+            self = s
+            return
+        }
         guard let s = RuleState.allCases.first(where: { $0.name == loose.uppercased() }) else { return nil }
         self = s
     }
@@ -102,8 +112,16 @@ public struct LockCounts: Sendable, Equatable {
 
 /// Lock states with Rucio's codes.
 public enum LockState: String, Sendable {
-    case ok = "O", replicating = "R", stuck = "S"
-    public var name: String { switch self { case .ok: "OK"; case .replicating: "REPLICATING"; case .stuck: "STUCK" } }
+    case ok = "O"
+    case replicating = "R"
+    case stuck = "S"
+    public var name: String {
+        switch self {
+        case .ok: "OK"
+        case .replicating: "REPLICATING"
+        case .stuck: "STUCK"
+        }
+    }
 }
 
 /// A replication rule: N copies of a DID on RSEs matching an expression.
@@ -185,16 +203,39 @@ public struct Rule: Sendable {
     }
 
     init(row: Row) {
-        id = row["id"]; account = row["account"]; scope = row["scope"]; name = row["name"]
-        didType = DIDType(rawValue: row["did_type"]) ?? .file; state = RuleState(rawValue: row["state"]) ?? .replicating; error = row["error"]
-        rseExpression = row["rse_expression"]; copies = row["copies"]; expiresAt = Date(stamp: row["expires_at"]); weight = row["weight"]
-        locked = row["locked"]; locksOK = row["locks_ok_cnt"]; locksReplicating = row["locks_replicating_cnt"]; locksStuck = row["locks_stuck_cnt"]
-        sourceReplicaExpression = row["source_replica_expression"]; activity = row["activity"]; grouping = row["grouping"]
-        notification = row["notification"]; stuckAt = Date(stamp: row["stuck_at"]); purgeReplicas = row["purge_replicas"]
-        ignoreAvailability = row["ignore_availability"]; ignoreAccountLimit = row["ignore_account_limit"]; priority = row["priority"]
-        bytes = row["bytes"]; comments = row["comments"]; childRuleID = row["child_rule_id"]; eolAt = Date(stamp: row["eol_at"]); splitContainer = row["split_container"]
-        meta = row["meta"]; subscriptionID = row["subscription_id"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"]); updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+        id = row["id"]
+        account = row["account"]
+        scope = row["scope"]
+        name = row["name"]
+        didType = DIDType(rawValue: row["did_type"]) ?? .file
+        state = RuleState(rawValue: row["state"]) ?? .replicating
+        error = row["error"]
+        rseExpression = row["rse_expression"]
+        copies = row["copies"]
+        expiresAt = Date(stamp: row["expires_at"])
+        weight = row["weight"]
+        locked = row["locked"]
+        locksOK = row["locks_ok_cnt"]
+        locksReplicating = row["locks_replicating_cnt"]
+        locksStuck = row["locks_stuck_cnt"]
+        sourceReplicaExpression = row["source_replica_expression"]
+        activity = row["activity"]
+        grouping = row["grouping"]
+        notification = row["notification"]
+        stuckAt = Date(stamp: row["stuck_at"])
+        purgeReplicas = row["purge_replicas"]
+        ignoreAvailability = row["ignore_availability"]
+        ignoreAccountLimit = row["ignore_account_limit"]
+        priority = row["priority"]
+        bytes = row["bytes"]
+        comments = row["comments"]
+        childRuleID = row["child_rule_id"]
+        eolAt = Date(stamp: row["eol_at"])
+        splitContainer = row["split_container"]
+        meta = row["meta"]
+        subscriptionID = row["subscription_id"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
     }
 }
 
@@ -221,4 +262,3 @@ public struct ReplicaLock: Sendable {
     /// When the lock's state last changed.
     public var updatedAt: Date
 }
-

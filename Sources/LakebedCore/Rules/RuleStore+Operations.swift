@@ -35,18 +35,32 @@ extension RuleStore {
             default: break
             }
             var out: [StuckTransfer] = []
-            for l in try Row.fetchAll(db, sql: "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = \(LockState.stuck.sql) ORDER BY l.scope, l.name, s.rse", arguments: [id]) {
-                let scope: String = l["scope"], name: String = l["name"], rseID: String = l["rse_id"]
-                let req = try Row.fetchOne(db, sql: """
-                    SELECT q.retry_count, q.err_msg, q.updated_at, s.rse AS source FROM requests q LEFT JOIN rses s ON s.id = q.source_rse_id
-                    WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.updated_at DESC LIMIT 1
-                    """, arguments: [scope, name, rseID])
-                let sources = try Row.fetchAll(db, sql: """
-                    SELECT s.rse, s.availability_read FROM replicas p JOIN rses s ON s.id = p.rse_id
-                    WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? ORDER BY s.rse
-                    """, arguments: [scope, name, rseID]).map { ($0["rse"] as String, ($0["availability_read"] as Int) == 1) }
-                out.append(StuckTransfer(scope: scope, name: name, rseID: rseID, rse: l["rse"], attempts: req?["retry_count"] ?? 0,
-                                         lastError: req?["err_msg"], lastSource: req?["source"], lastTime: Date(stamp: req?["updated_at"]), sources: sources))
+            for l in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT l.scope, l.name, l.rse_id, s.rse FROM locks l JOIN rses s ON s.id = l.rse_id WHERE l.rule_id = ? AND l.state = \(LockState.stuck.sql) ORDER BY l.scope, l.name, s.rse",
+                arguments: [id])
+            {
+                let scope: String = l["scope"]
+                let name: String = l["name"]
+                let rseID: String = l["rse_id"]
+                let req = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT q.retry_count, q.err_msg, q.updated_at, s.rse AS source FROM requests q LEFT JOIN rses s ON s.id = q.source_rse_id
+                        WHERE q.scope = ? AND q.name = ? AND q.dest_rse_id = ? ORDER BY q.updated_at DESC LIMIT 1
+                        """, arguments: [scope, name, rseID])
+                let sources = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT s.rse, s.availability_read FROM replicas p JOIN rses s ON s.id = p.rse_id
+                        WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? ORDER BY s.rse
+                        """, arguments: [scope, name, rseID]
+                ).map { ($0["rse"] as String, ($0["availability_read"] as Int) == 1) }
+                out.append(
+                    StuckTransfer(
+                        scope: scope, name: name, rseID: rseID, rse: l["rse"], attempts: req?["retry_count"] ?? 0,
+                        lastError: req?["err_msg"], lastSource: req?["source"], lastTime: Date(stamp: req?["updated_at"]), sources: sources))
             }
             return (rule.error ?? "This replication rule is STUCK", out)
         }
@@ -54,11 +68,12 @@ extension RuleStore {
 
     /// The spec that would create `rule` again now (its remaining lifetime), for reduce and move.
     func ruleSpec(of rule: Rule) -> RuleSpec {
-        RuleSpec(dids: [DIDRef(rule.scope, rule.name)], copies: rule.copies, rseExpression: rule.rseExpression, weight: rule.weight,
-                 lifetime: rule.expiresAt.map { max(1, $0.timeIntervalSince1970 - nowStamp) }, grouping: rule.grouping,
-                 account: rule.account, locked: rule.locked, sourceReplicaExpression: rule.sourceReplicaExpression,
-                 activity: rule.activity, purgeReplicas: rule.purgeReplicas, ignoreAvailability: rule.ignoreAvailability,
-                 comment: rule.comments, priority: rule.priority, meta: rule.meta)
+        RuleSpec(
+            dids: [DIDRef(rule.scope, rule.name)], copies: rule.copies, rseExpression: rule.rseExpression, weight: rule.weight,
+            lifetime: rule.expiresAt.map { max(1, $0.timeIntervalSince1970 - nowStamp) }, grouping: rule.grouping,
+            account: rule.account, locked: rule.locked, sourceReplicaExpression: rule.sourceReplicaExpression,
+            activity: rule.activity, purgeReplicas: rule.purgeReplicas, ignoreAvailability: rule.ignoreAvailability,
+            comment: rule.comments, priority: rule.priority, meta: rule.meta)
     }
 
     /// Rucio's `reduce_replication_rule`: replaces a rule by one with fewer copies, keeping replicas that exist.
@@ -66,7 +81,9 @@ extension RuleStore {
         let now = nowStamp
         return try await db.write { db in
             let rule = try Self.rule(db, id)
-            guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not reduce this rule") }
+            guard issuer.isAdmin || issuer.account == rule.account else {
+                throw RucioError.accessDenied("Account \(issuer.account) can not reduce this rule")
+            }
             guard copies >= 1, copies < rule.copies else {
                 throw RucioError(.ruleReplaceFailed, "Copies of the new rule must be smaller than the old rule.")
             }
@@ -91,7 +108,9 @@ extension RuleStore {
     public func moveRule(_ id: String, rseExpression: String, override: JSONObject, issuer: Issuer) async throws -> String {
         try await db.write { db in
             let rule = try Self.rule(db, id)
-            guard issuer.isAdmin || issuer.account == rule.account else { throw RucioError.accessDenied("Account \(issuer.account) can not move this rule") }
+            guard issuer.isAdmin || issuer.account == rule.account else {
+                throw RucioError.accessDenied("Account \(issuer.account) can not move this rule")
+            }
             if rule.childRuleID != nil { throw RucioError(.ruleReplaceFailed, "The rule already has a child rule") }
             var spec = self.ruleSpec(of: rule)
             spec.rseExpression = rseExpression

@@ -44,8 +44,10 @@ public struct SnapshotStore: CatalogStore {
         try await catalog.advanceCommitCountPastMark(countBefore)
         try await db.write { db in
             for t in tokens {
-                try db.execute(sql: "INSERT OR IGNORE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               arguments: StatementArguments(t))
+                try db.execute(
+                    sql:
+                        "INSERT OR IGNORE INTO tokens (token, account, identity, expires_at, audience, scope, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: StatementArguments(t))
             }
         }
         tokenCache.clear()
@@ -54,8 +56,11 @@ public struct SnapshotStore: CatalogStore {
         for rse in Set(before.map(\.root)).union(after.map(\.root)) { try? fm.removeItem(atPath: rse) }
         for rse in after {
             let saved = directory + "/rses/" + rse.id
-            if fm.fileExists(atPath: saved) { try fm.copyItem(atPath: saved, toPath: rse.root) }
-            else { try fm.createDirectory(atPath: rse.root, withIntermediateDirectories: true) }
+            if fm.fileExists(atPath: saved) {
+                try fm.copyItem(atPath: saved, toPath: rse.root)
+            } else {
+                try fm.createDirectory(atPath: rse.root, withIntermediateDirectories: true)
+            }
         }
         try fm.removeItem(atPath: restoreMarker)
     }

@@ -3,7 +3,11 @@ public import GRDB
 
 /// A subscription's state, with Rucio's codes.
 public enum SubscriptionState: String, Sendable, CaseIterable {
-    case active = "A", inactive = "I", new = "N", updated = "U", broken = "B"
+    case active = "A"
+    case inactive = "I"
+    case new = "N"
+    case updated = "U"
+    case broken = "B"
 
     /// The name clients see (`ACTIVE`, …).
     public var name: String {

@@ -89,13 +89,17 @@ public struct SubscriptionStore: CatalogStore {
                 throw RucioError(.subscriptionDuplicate, "Subscription '\(name)' owned by '\(account)' already exists!")
             }
             let state: SubscriptionState = (o.retroactive ?? false) ? .new : .active
-            try db.exec(sql: """
-                INSERT INTO subscriptions (id, name, account, filter, replication_rules, policyid, state, last_processed, lifetime,
-                  retroactive, expired_at, comments, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
-                """, arguments: [id, name, account, JSON.object(o.filter ?? JSONObject()).serialized(), (o.replicationRules ?? .array([])).serialized(),
-                                 o.priority ?? 3, state, now, o.lifetimeDays.map { now + $0 * 86_400 }, (o.retroactive ?? false) ? 1 : 0,
-                                 o.comments, now, now])
+            try db.exec(
+                sql: """
+                    INSERT INTO subscriptions (id, name, account, filter, replication_rules, policyid, state, last_processed, lifetime,
+                      retroactive, expired_at, comments, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, name, account, JSON.object(o.filter ?? JSONObject()).serialized(), (o.replicationRules ?? .array([])).serialized(),
+                    o.priority ?? 3, state, now, o.lifetimeDays.map { now + $0 * 86_400 }, (o.retroactive ?? false) ? 1 : 0,
+                    o.comments, now, now,
+                ])
             return id
         }
     }
@@ -118,15 +122,34 @@ public struct SubscriptionStore: CatalogStore {
             }
             var sets = ["state = ?", "updated_at = ?"]
             var args: [any DatabaseValueConvertible] = [inactive ? SubscriptionState.inactive : SubscriptionState.updated, now]
-            if inactive { sets.append("expired_at = ?"); args.append(now) }
-            if let f = o.filter, !f.isEmpty { sets.append("filter = ?"); args.append(JSON.object(f).serialized()) }
-            if let r = o.replicationRules, !(r.arrayValue?.isEmpty ?? true) { sets.append("replication_rules = ?"); args.append(r.serialized()) }
-            if let l = o.lifetimeDays, l != 0 { sets.append("lifetime = ?"); args.append(now + l * 86_400) }
+            if inactive {
+                sets.append("expired_at = ?")
+                args.append(now)
+            }
+            if let f = o.filter, !f.isEmpty {
+                sets.append("filter = ?")
+                args.append(JSON.object(f).serialized())
+            }
+            if let r = o.replicationRules, !(r.arrayValue?.isEmpty ?? true) {
+                sets.append("replication_rules = ?")
+                args.append(r.serialized())
+            }
+            if let l = o.lifetimeDays, l != 0 {
+                sets.append("lifetime = ?")
+                args.append(now + l * 86_400)
+            }
             if o.retroactive == true { sets.append("retroactive = 1") }
-            if let c = o.comments, !c.isEmpty { sets.append("comments = ?"); args.append(c) }
-            if let p = o.priority, p != 0 { sets.append("policyid = ?"); args.append(p) }
+            if let c = o.comments, !c.isEmpty {
+                sets.append("comments = ?")
+                args.append(c)
+            }
+            if let p = o.priority, p != 0 {
+                sets.append("policyid = ?")
+                args.append(p)
+            }
             args += [name, account]
-            try db.exec(sql: "UPDATE subscriptions SET \(sets.joined(separator: ", ")) WHERE name = ? AND account = ?", arguments: StatementArguments(args))
+            try db.exec(
+                sql: "UPDATE subscriptions SET \(sets.joined(separator: ", ")) WHERE name = ? AND account = ?", arguments: StatementArguments(args))
         }
     }
 
@@ -136,11 +159,23 @@ public struct SubscriptionStore: CatalogStore {
         try await db.read { db in
             var sql = "SELECT * FROM subscriptions WHERE 1"
             var args: [any DatabaseValueConvertible] = []
-            if let name, !name.isEmpty { sql += " AND name = ?"; args.append(name) }
-            if let account, !account.isEmpty {
-                if account.contains("*") { sql += " AND account LIKE ? ESCAPE '\\'"; args.append(account.likePattern) } else { sql += " AND account = ?"; args.append(account) }
+            if let name, !name.isEmpty {
+                sql += " AND name = ?"
+                args.append(name)
             }
-            if let state { sql += " AND state = ?"; args.append(state) }
+            if let account, !account.isEmpty {
+                if account.contains("*") {
+                    sql += " AND account LIKE ? ESCAPE '\\'"
+                    args.append(account.likePattern)
+                } else {
+                    sql += " AND account = ?"
+                    args.append(account)
+                }
+            }
+            if let state {
+                sql += " AND state = ?"
+                args.append(state)
+            }
             let rows = try db.all(sql: sql + " ORDER BY created_at, id", arguments: StatementArguments(args)).map(Subscription.init(row:))
             if rows.isEmpty {
                 throw RucioError(.subscriptionNotFound, "Subscription for account '\(account ?? "*")' named '\(name ?? "None")' not found")
@@ -167,8 +202,17 @@ public struct SubscriptionStore: CatalogStore {
                 WHERE 1
                 """
             var args: [any DatabaseValueConvertible] = []
-            if let name, !name.isEmpty { sql += " AND s.name = ?"; args.append(name) }
-            if account.contains("*") { sql += " AND s.account LIKE ? ESCAPE '\\'"; args.append(account.likePattern) } else { sql += " AND s.account = ?"; args.append(account) }
+            if let name, !name.isEmpty {
+                sql += " AND s.name = ?"
+                args.append(name)
+            }
+            if account.contains("*") {
+                sql += " AND s.account LIKE ? ESCAPE '\\'"
+                args.append(account.likePattern)
+            } else {
+                sql += " AND s.account = ?"
+                args.append(account)
+            }
             sql += " GROUP BY s.id, r.state ORDER BY s.created_at, s.id, r.state"
             return try db.all(sql: sql, arguments: StatementArguments(args)).map { row in
                 let s = Subscription(row: row)

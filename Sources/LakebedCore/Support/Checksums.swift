@@ -25,13 +25,18 @@ public struct Checksums: Sendable, Equatable {
         public init() {}
 
         public mutating func update<C: Collection>(_ chunk: C) where C.Element == UInt8 {
-            var a = self.a, b = self.b
+            var a = self.a
+            var b = self.b
             var n = 0
             for byte in chunk {
                 a &+= UInt32(byte)
                 b &+= a
                 n += 1
-                if n == 5552 { a %= 65521; b %= 65521; n = 0 }
+                if n == 5552 {
+                    a %= 65521
+                    b %= 65521
+                    n = 0
+                }
             }
             self.a = a % 65521
             self.b = b % 65521

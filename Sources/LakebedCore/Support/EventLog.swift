@@ -35,7 +35,9 @@ public struct LakeEvent: Sendable, Equatable {
     /// As a JSON object.
     public var json: JSON {
         var o = JSONObject()
-        o["seq"] = .int(Int64(seq)); o["time"] = .string(RucioDate.isoMillis(time)); o["kind"] = .string(kind)
+        o["seq"] = .int(Int64(seq))
+        o["time"] = .string(RucioDate.isoMillis(time))
+        o["kind"] = .string(kind)
         for (k, v) in fields { o[k] = .string(v) }
         return .object(o)
     }
@@ -88,7 +90,12 @@ public final class EventLog: Sendable {
     public var lastSeq: Int { state.withLock { $0.nextSeq - 1 } }
 
     /// Forgets everything (scenario reset); sequence numbers start again at 1.
-    public func clear() { state.withLock { $0.events = []; $0.nextSeq = 1 } }
+    public func clear() {
+        state.withLock {
+            $0.events = []
+            $0.nextSeq = 1
+        }
+    }
 
     /// A live stream of new events; ends when the consumer stops iterating.
     public func subscribe() -> AsyncStream<LakeEvent> {

@@ -51,11 +51,19 @@ public final class Faults: Sendable {
     }
 
     /// Makes the IAM unreachable (503) until `until`, or indefinitely.
-    public func setIAMDown(_ down: Bool, until: Date? = nil) { state.withLock { $0.iamDown = down; $0.iamDownUntil = until } }
+    public func setIAMDown(_ down: Bool, until: Date? = nil) {
+        state.withLock {
+            $0.iamDown = down
+            $0.iamDownUntil = until
+        }
+    }
     public var iamDown: Bool {
         let now = clock.now()
         return state.withLock { s in
-            if s.iamDown, let u = s.iamDownUntil, u <= now { s.iamDown = false; s.iamDownUntil = nil }
+            if s.iamDown, let u = s.iamDownUntil, u <= now {
+                s.iamDown = false
+                s.iamDownUntil = nil
+            }
             return s.iamDown
         }
     }

@@ -16,10 +16,22 @@ public enum JSON: Sendable, Equatable {
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
-    public var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    public var isNull: Bool { if case .null = self { return true }; return false }
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+    public var arrayValue: [JSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
 
     /// Integer value of a number (or of a string holding one).
     public var intValue: Int64? {
@@ -100,7 +112,9 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     }
 }
 
-extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral {
+extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral
+{
     public init(stringLiteral v: String) { self = .string(v) }
     public init(integerLiteral v: Int64) { self = .int(v) }
     public init(booleanLiteral v: Bool) { self = .bool(v) }
@@ -110,13 +124,13 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
     public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(JSONObject(elements)) }
 }
 
-public extension JSON {
+extension JSON {
     /// Optional string → `.string` or `.null`.
-    static func str(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+    public static func str(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
     /// Optional integer → `.int` or `.null`.
-    static func num(_ i: Int64?) -> JSON { i.map { .int($0) } ?? .null }
+    public static func num(_ i: Int64?) -> JSON { i.map { .int($0) } ?? .null }
     /// Optional date → Rucio's RFC1123 string or `.null`.
-    static func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
+    public static func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
 }
 
 // MARK: - Serialisation
@@ -136,8 +150,15 @@ extension JSON {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d):
-            if d.isNaN { out += "NaN" } else if d.isInfinite { out += d > 0 ? "Infinity" : "-Infinity" }
-            else if d.rounded() == d && abs(d) < 1e15 { out += String(Int64(d)) + ".0" } else { out += "\(d)" }
+            if d.isNaN {
+                out += "NaN"
+            } else if d.isInfinite {
+                out += d > 0 ? "Infinity" : "-Infinity"
+            } else if d.rounded() == d && abs(d) < 1e15 {
+                out += String(Int64(d)) + ".0"
+            } else {
+                out += "\(d)"
+            }
         case .string(let s): JSON.writeString(s, to: &out)
         case .array(let a):
             out += "["
@@ -226,11 +247,21 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "N"): try literal("NaN"); return .double(.nan)
-        case UInt8(ascii: "I"): try literal("Infinity"); return .double(.infinity)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        case UInt8(ascii: "N"):
+            try literal("NaN")
+            return .double(.nan)
+        case UInt8(ascii: "I"):
+            try literal("Infinity")
+            return .double(.infinity)
         default: return try number()
         }
     }
@@ -248,7 +279,10 @@ public struct JSONParser {
         i += 1
         var o = JSONObject()
         skipWS()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+            i += 1
+            return .object(o)
+        }
         while true {
             skipWS()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected key") }
@@ -260,8 +294,14 @@ public struct JSONParser {
             o[k] = try value()
             skipWS()
             guard i < bytes.count else { throw fail("unexpected end") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(o)
+            }
             throw fail("expected ',' or '}'")
         }
     }
@@ -273,14 +313,23 @@ public struct JSONParser {
         i += 1
         var a: [JSON] = []
         skipWS()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+            i += 1
+            return .array(a)
+        }
         while true {
             skipWS()
             a.append(try value())
             skipWS()
             guard i < bytes.count else { throw fail("unexpected end") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(a)
+            }
             throw fail("expected ',' or ']'")
         }
     }
@@ -297,12 +346,16 @@ public struct JSONParser {
         while true {
             guard i < bytes.count else { throw fail("unterminated string") }
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                break
+            }
             if c < 0x20 { throw fail("control character in string") }
             if c == UInt8(ascii: "\\") {
                 i += 1
                 guard i < bytes.count else { throw fail("bad escape") }
-                let e = bytes[i]; i += 1
+                let e = bytes[i]
+                i += 1
                 switch e {
                 case UInt8(ascii: "\""): buf.append(0x22)
                 case UInt8(ascii: "\\"): buf.append(0x5c)
@@ -336,11 +389,21 @@ public struct JSONParser {
     mutating func number() throws -> JSON {
         let start = i
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "I") { try literal("Infinity"); return .double(-.infinity) }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "I") {
+            try literal("Infinity")
+            return .double(-.infinity)
+        }
         var isFloat = false
         while i < bytes.count {
             let c = bytes[i]
-            if c >= 0x30 && c <= 0x39 { i += 1 } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { isFloat = true; i += 1 } else { break }
+            if c >= 0x30 && c <= 0x39 {
+                i += 1
+            } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                isFloat = true
+                i += 1
+            } else {
+                break
+            }
         }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
         guard !text.isEmpty, text != "-" else { throw fail("unexpected character") }

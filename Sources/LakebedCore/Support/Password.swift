@@ -15,10 +15,12 @@ public enum PasswordHash {
     public static func verify(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$")
         guard parts.count == 4, parts[0] == "sha256i", let iters = Int(parts[1]), iters > 0, iters < 1_000_000,
-              let salt = unhex(String(parts[2])) else { return false }
+            let salt = unhex(String(parts[2]))
+        else { return false }
         let candidate = hex(derive(password, salt: salt, iterations: iters))
         // constant-time comparison
-        let a = Array(candidate.utf8), b = Array(String(parts[3]).utf8)
+        let a = Array(candidate.utf8)
+        let b = Array(String(parts[3]).utf8)
         guard a.count == b.count else { return false }
         var diff: UInt8 = 0
         for i in 0..<a.count { diff |= a[i] ^ b[i] }
@@ -39,7 +41,8 @@ public enum PasswordHash {
         var i = 0
         while i < u.count {
             guard let v = UInt8(String(decoding: u[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(v); i += 2
+            out.append(v)
+            i += 2
         }
         return out
     }

@@ -18,7 +18,10 @@ public enum RucioDate {
         let t = Int(floor(seconds(date)))
         var days = t / 86400
         var rem = t % 86400
-        if rem < 0 { rem += 86400; days -= 1 }
+        if rem < 0 {
+            rem += 86400
+            days -= 1
+        }
         let weekday = ((days % 7) + 7) % 7
         // Howard Hinnant's civil_from_days
         let z = days + 719468
@@ -60,7 +63,10 @@ public enum RucioDate {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
-        for fmt in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS", "yyyy-MM-dd'T'HH:mm:ss.SSS", "yyyy-MM-dd HH:mm:ss", "EEE, dd MMM yyyy HH:mm:ss 'UTC'", "yyyy-MM-dd"] {
+        for fmt in [
+            "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS", "yyyy-MM-dd'T'HH:mm:ss.SSS", "yyyy-MM-dd HH:mm:ss",
+            "EEE, dd MMM yyyy HH:mm:ss 'UTC'", "yyyy-MM-dd",
+        ] {
             f.dateFormat = fmt
             if let d = f.date(from: s) { return d }
         }

@@ -20,7 +20,9 @@ public struct RucioError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func cannotAuthenticate(_ m: String = "Cannot authenticate with given credentials") -> RucioError { .init(.cannotAuthenticate, m) }
     public static func invalidObject(_ m: String) -> RucioError { .init(.invalidObject, "Provided object does not match schema. Details: \(m)") }
     public static func invalidPath(_ m: String) -> RucioError { .init(.invalidPath, m) }
-    public static func didNotFound(_ scope: String, _ name: String) -> RucioError { .init(.dataIdentifierNotFound, "Data identifier '\(scope):\(name)' not found") }
+    public static func didNotFound(_ scope: String, _ name: String) -> RucioError {
+        .init(.dataIdentifierNotFound, "Data identifier '\(scope):\(name)' not found")
+    }
     public static func scopeNotFound(_ scope: String) -> RucioError { .init(.scopeNotFound, "Scope '\(scope)' does not exist") }
     public static func rseNotFound(_ rse: String) -> RucioError { .init(.rseNotFound, "RSE '\(rse)' cannot be found") }
     public static func accountNotFound(_ a: String) -> RucioError { .init(.accountNotFound, "Account with ID '\(a)' cannot be found") }

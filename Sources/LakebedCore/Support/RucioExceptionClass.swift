@@ -85,17 +85,24 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     /// The status Rucio's REST layer answers this class with (`generate_http_error_flask(status, error)` in each route).
     public var status: Int {
         switch self {
-        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath, .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedKeyType, .unsupportedMetadataPlugin, .unsupportedValueType, .valueError:
+        case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath,
+            .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedKeyType,
+            .unsupportedMetadataPlugin, .unsupportedValueType, .valueError:
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401
-        case .accountNotFound, .configNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound, .lifetimeExceptionNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported, .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
+        case .accountNotFound, .configNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound,
+            .lifetimeExceptionNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported,
+            .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
             return 404
         case .methodNotAllowed:
             return 405
         case .unsupportedRequestedContentType:
             return 406
-        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit, .insufficientTargetRSEs, .lifetimeExceptionDuplicate, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked, .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict, .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
+        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit,
+            .insufficientTargetRSEs, .lifetimeExceptionDuplicate, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked,
+            .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict,
+            .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
             return 409
         case .fileConsistencyMismatch:
             return 412

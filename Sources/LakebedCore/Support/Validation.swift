@@ -28,13 +28,15 @@ public enum Validation {
     /// `^[a-zA-Z_\-.0-9]{1,25}$`
     public static func isValidScope(_ s: String) -> Bool {
         let n = s.utf8.count
-        return n >= 1 && n <= 25 && s != "." && s != ".." && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        return n >= 1 && n <= 25 && s != "." && s != ".."
+            && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
     /// `^[a-z0-9-_]{1,25}$`
     public static func isValidAccount(_ s: String) -> Bool {
         let n = s.utf8.count
-        return n >= 1 && n <= 25 && allASCII(s) { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        return n >= 1 && n <= 25
+            && allASCII(s) { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
     /// `^([A-Z0-9]+([_-][A-Z0-9]+)*)$`
@@ -43,10 +45,14 @@ public enum Validation {
         var prevSep = true
         for b in s.utf8 {
             let upperAlnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a)
-            if upperAlnum { prevSep = false } else if b == UInt8(ascii: "_") || b == UInt8(ascii: "-") {
+            if upperAlnum {
+                prevSep = false
+            } else if b == UInt8(ascii: "_") || b == UInt8(ascii: "-") {
                 if prevSep { return false }
                 prevSep = true
-            } else { return false }
+            } else {
+                return false
+            }
         }
         return !prevSep
     }
@@ -54,7 +60,9 @@ public enum Validation {
     /// The one check for a name that becomes a file or folder name (a snapshot, an RSE's folder, …): 1–64 letters,
     /// digits, `.`, `_` or `-`, and never `.` or `..`, so it can name nothing but an entry of the folder it is put in.
     public static func pathComponent(_ s: String, what: String) throws -> String {
-        let ok = (1...64).contains(s.utf8.count) && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        let ok =
+            (1...64).contains(s.utf8.count)
+            && allASCII(s) { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
         guard ok, s != ".", s != ".." else {
             throw RucioError.valueError("\(what) names are 1-64 letters, digits, '.', '_' or '-', and not '.' or '..'")
         }
@@ -62,22 +70,34 @@ public enum Validation {
     }
 
     public static func checkName(_ s: String) throws {
-        guard isValidName(s) else { throw RucioError.invalidObject("Problem validating name : '\(printable(s))' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'") }
+        guard isValidName(s) else {
+            throw RucioError.invalidObject("Problem validating name : '\(printable(s))' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'")
+        }
     }
     public static func checkScope(_ s: String) throws {
-        guard isValidScope(s) else { throw RucioError.invalidObject("Problem validating scope : '\(printable(s))' does not match '^[a-zA-Z_\\-.0-9]{1,25}$'") }
+        guard isValidScope(s) else {
+            throw RucioError.invalidObject("Problem validating scope : '\(printable(s))' does not match '^[a-zA-Z_\\-.0-9]{1,25}$'")
+        }
     }
     public static func checkAccount(_ s: String) throws {
-        guard isValidAccount(s) else { throw RucioError.invalidObject("Problem validating account : '\(printable(s))' does not match '^[a-z0-9-_]{1,25}$'") }
+        guard isValidAccount(s) else {
+            throw RucioError.invalidObject("Problem validating account : '\(printable(s))' does not match '^[a-z0-9-_]{1,25}$'")
+        }
     }
     public static func checkRSE(_ s: String) throws {
-        guard isValidRSE(s) else { throw RucioError.invalidObject("Problem validating rse : '\(printable(s))' does not match '^([A-Z0-9]+([_-][A-Z0-9]+)*)$'") }
+        guard isValidRSE(s) else {
+            throw RucioError.invalidObject("Problem validating rse : '\(printable(s))' does not match '^([A-Z0-9]+([_-][A-Z0-9]+)*)$'")
+        }
     }
     public static func checkAdler32(_ s: String) throws {
-        guard s.utf8.count == 8, allASCII(s, { isHex($0) }) else { throw RucioError.invalidObject("Problem validating adler32 : '\(printable(s))' does not match '^[a-fA-F\\d]{8}$'") }
+        guard s.utf8.count == 8, allASCII(s, { isHex($0) }) else {
+            throw RucioError.invalidObject("Problem validating adler32 : '\(printable(s))' does not match '^[a-fA-F\\d]{8}$'")
+        }
     }
     public static func checkMD5(_ s: String) throws {
-        guard s.utf8.count == 32, allASCII(s, { isHex($0) }) else { throw RucioError.invalidObject("Problem validating md5 : '\(printable(s))' does not match '^[a-fA-F\\d]{32}$'") }
+        guard s.utf8.count == 32, allASCII(s, { isHex($0) }) else {
+            throw RucioError.invalidObject("Problem validating md5 : '\(printable(s))' does not match '^[a-fA-F\\d]{32}$'")
+        }
     }
     /// Largest byte (or file) count the catalog takes for a file's size or an RSE's usage: 2^53 - 1, exact in every
     /// JSON number, so sums over a catalog's files stay far from Int64's limit.
@@ -101,14 +121,14 @@ public enum Validation {
     }
 }
 
-public extension Int64 {
+extension Int64 {
     /// `self + other`, pinned to Int64's range instead of trapping.
-    func clampedAdding(_ other: Int64) -> Int64 {
+    public func clampedAdding(_ other: Int64) -> Int64 {
         let (v, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : v
     }
     /// `self - other`, pinned to Int64's range instead of trapping.
-    func clampedSubtracting(_ other: Int64) -> Int64 {
+    public func clampedSubtracting(_ other: Int64) -> Int64 {
         let (v, overflow) = subtractingReportingOverflow(other)
         return overflow ? (other < 0 ? .max : .min) : v
     }

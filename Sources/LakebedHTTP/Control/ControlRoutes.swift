@@ -1,11 +1,11 @@
 import Foundation
-public import Hummingbird
 public import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 public import LakebedDaemons
-public import LakebedScenarios
 import LakebedFTS
 public import LakebedIAM
+public import LakebedScenarios
 
 /// Lakebed's own control API under `/lakebed/`: the clock, the links, the transfers in flight.
 /// It is what CI suites and workshop presenters call. Bodies must be JSON (`application/json`), so a web page cannot
@@ -37,7 +37,8 @@ public struct ControlAPI: Sendable {
         }
         let type = r.header("Content-Type")
         if let type, !Self.isJSON(type) {
-            throw ControlError.unsupportedMediaType("The control API takes JSON bodies (Content-Type: application/json), not \(Validation.printable(type))")
+            throw ControlError.unsupportedMediaType(
+                "The control API takes JSON bodies (Content-Type: application/json), not \(Validation.printable(type))")
         }
         if type == nil, !r.body.isEmpty {
             throw ControlError.unsupportedMediaType("The control API takes JSON bodies: send Content-Type: application/json")
@@ -52,7 +53,8 @@ public struct ControlAPI: Sendable {
 
     /// Compares in time independent of where the strings differ.
     static func sameSecret(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         var diff = x.count ^ y.count
         for i in 0..<max(x.count, y.count) { diff |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)) }
         return diff == 0
@@ -81,32 +83,45 @@ public struct ControlAPI: Sendable {
 
     static func linkDoc(_ key: LinkKey?, _ s: LinkSettings) -> JSON {
         var o = JSONObject()
-        if let key { o["source"] = .string(key.source); o["destination"] = .string(key.destination) }
-        o["bandwidth"] = .double(s.bandwidth); o["latency"] = .double(s.latency); o["concurrency"] = .int(Int64(s.concurrency))
-        o["failure_rate"] = .double(s.failureRate); o["down"] = .bool(s.down); o["failure_reason"] = s.failureReason.map(JSON.string) ?? .null
+        if let key {
+            o["source"] = .string(key.source)
+            o["destination"] = .string(key.destination)
+        }
+        o["bandwidth"] = .double(s.bandwidth)
+        o["latency"] = .double(s.latency)
+        o["concurrency"] = .int(Int64(s.concurrency))
+        o["failure_rate"] = .double(s.failureRate)
+        o["down"] = .bool(s.down)
+        o["failure_reason"] = s.failureReason.map(JSON.string) ?? .null
         return .object(o)
     }
 
     /// Totals of one link: transfers submitted/finished/failed, bytes moved, active and queued now.
     static func linkStatsDoc(_ k: LinkKey, _ s: LinkStats) -> JSON {
-        ["source": .string(k.source), "destination": .string(k.destination), "submitted": .int(Int64(s.submitted)),
-         "finished": .int(Int64(s.finished)), "failed": .int(Int64(s.failed)), "bytes": .int(s.bytes),
-         "active": .int(Int64(s.active)), "queued": .int(Int64(s.queued))]
+        [
+            "source": .string(k.source), "destination": .string(k.destination), "submitted": .int(Int64(s.submitted)),
+            "finished": .int(Int64(s.finished)), "failed": .int(Int64(s.failed)), "bytes": .int(s.bytes),
+            "active": .int(Int64(s.active)), "queued": .int(Int64(s.queued)),
+        ]
     }
 
     /// A file in flight with its progress.
     static func transferDoc(_ f: FTSFile) -> JSON {
-        ["job_id": .string(f.jobID), "file_id": .int(Int64(f.fileID)), "source": .string(f.spec.sourceSE), "destination": .string(f.spec.destSE),
-         "did": f.spec.scope.map { .string("\($0):\(f.spec.name ?? "")") } ?? .null, "bytes": .int(f.spec.bytes),
-         "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue)]
+        [
+            "job_id": .string(f.jobID), "file_id": .int(Int64(f.fileID)), "source": .string(f.spec.sourceSE), "destination": .string(f.spec.destSE),
+            "did": f.spec.scope.map { .string("\($0):\(f.spec.name ?? "")") } ?? .null, "bytes": .int(f.spec.bytes),
+            "transferred": .int(f.transferredBytes), "state": .string(f.state.rawValue),
+        ]
     }
 
     /// A consistency report (`GET /lakebed/check`, the same as `lakebed check --json` plus `consistent`).
     static func checkDoc(_ r: ConsistencyReport) -> JSON {
         func findings(_ f: [ConsistencyReport.Finding]) -> JSON { .array(f.map { ["kind": .string($0.kind), "detail": .string($0.detail)] }) }
-        return ["consistent": .bool(r.isConsistent), "replicas": .int(Int64(r.replicas)), "bytesVerified": .int(Int64(r.bytesVerified)),
-                "rules": .int(Int64(r.rules)), "locks": .int(Int64(r.locks)), "liveRequests": .int(Int64(r.liveRequests)),
-                "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes)]
+        return [
+            "consistent": .bool(r.isConsistent), "replicas": .int(Int64(r.replicas)), "bytesVerified": .int(Int64(r.bytesVerified)),
+            "rules": .int(Int64(r.rules)), "locks": .int(Int64(r.locks)), "liveRequests": .int(Int64(r.liveRequests)),
+            "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes),
+        ]
     }
 
     /// The link settings a JSON body gives, checked.
@@ -161,7 +176,8 @@ public struct ControlAPI: Sendable {
         }
         t.add(.put, "/links/:src/:dst", auth: false) { r in
             let change = try Self.linkChange(try r.jsonObject())
-            let src = r.param("src"), dst = r.param("dst")
+            let src = r.param("src")
+            let dst = r.param("dst")
             await driver.engine.updateLink(src, dst) { change.apply(to: &$0) }
             try await driver.engine.step()
             return Reply.json(Self.linkDoc(LinkKey(src, dst), await driver.engine.topology.settings(src, dst)))
@@ -182,7 +198,8 @@ public struct ControlAPI: Sendable {
                 "faults": .array(s.scenario.faults.map { ["id": .string($0.id), "label": .string($0.label)] }),
                 "timeline": .array(s.scenario.timeline.map { ["at": .double($0.at), "event": .string($0.kind)] }),
                 "rules": .object(JSONObject(s.ruleLabels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
-                "expectations": .array(s.results.map { ["expectation": .string($0.expectation), "passed": .bool($0.passed), "actual": .string($0.actual)] }),
+                "expectations": .array(
+                    s.results.map { ["expectation": .string($0.expectation), "passed": .bool($0.passed), "actual": .string($0.actual)] }),
             ])
         }
         t.add(.post, "/reset", auth: false) { _ in
@@ -279,7 +296,9 @@ public struct ControlError: ServiceError {
     }
 
     /// A body that is not JSON (werkzeug's `UnsupportedMediaType`, 415).
-    static func unsupportedMediaType(_ message: String) -> ControlError { ControlError(.unsupportedMediaType, error: "UnsupportedMediaType", message) }
+    static func unsupportedMediaType(_ message: String) -> ControlError {
+        ControlError(.unsupportedMediaType, error: "UnsupportedMediaType", message)
+    }
 
     public var response: Response {
         let body: JSON = ["error": .string(error), "message": .string(message)]

@@ -25,18 +25,30 @@ public struct OpenAPI: Sendable {
         ]
         document = [
             "openapi": "3.0.3",
-            "info": ["title": "Lakebed: Rucio REST API", "version": .string(version),
-                     "description": "Rucio's REST API as Lakebed serves it, generated from its route table. Errors carry ExceptionClass/ExceptionMessage headers and a JSON body with the same keys."],
+            "info": [
+                "title": "Lakebed: Rucio REST API", "version": .string(version),
+                "description":
+                    "Rucio's REST API as Lakebed serves it, generated from its route table. Errors carry ExceptionClass/ExceptionMessage headers and a JSON body with the same keys.",
+            ],
             "paths": .object(paths),
             "components": [
                 "securitySchemes": ["RucioToken": ["type": "apiKey", "in": "header", "name": "X-Rucio-Auth-Token"]],
-                "responses": ["RucioError": ["description": "A Rucio error", "headers": errorHeaders,
-                                             "content": ["application/octet-stream": ["schema": ["$ref": "#/components/schemas/RucioError"]]]]],
+                "responses": [
+                    "RucioError": [
+                        "description": "A Rucio error", "headers": errorHeaders,
+                        "content": ["application/octet-stream": ["schema": ["$ref": "#/components/schemas/RucioError"]]],
+                    ]
+                ],
                 "schemas": [
-                    "RucioError": ["type": "object", "required": ["ExceptionClass", "ExceptionMessage"],
-                                   "properties": ["ExceptionClass": ["type": "string"], "ExceptionMessage": ["type": "string"]]],
+                    "RucioError": [
+                        "type": "object", "required": ["ExceptionClass", "ExceptionMessage"],
+                        "properties": ["ExceptionClass": ["type": "string"], "ExceptionMessage": ["type": "string"]],
+                    ],
                     "DID": Self.objectSchema(RouteDoc.fields("scope!:string name!:string")),
-                    "FileSpec": Self.objectSchema(RouteDoc.fields("scope!:string name!:string bytes:int adler32:string md5:string guid:string events:int meta:object state:A|U|C|B|D|S|T pfn:string")),
+                    "FileSpec": Self.objectSchema(
+                        RouteDoc.fields(
+                            "scope!:string name!:string bytes:int adler32:string md5:string guid:string events:int meta:object state:A|U|C|B|D|S|T pfn:string"
+                        )),
                 ],
             ],
         ]
@@ -44,18 +56,22 @@ public struct OpenAPI: Sendable {
 
     /// `/dids/:scope/*path` → `/dids/{scope}/{path}`.
     static func template(_ segments: [RouteTable.Segment]) -> String {
-        "/" + segments.map { s in
-            switch s {
-            case .literal(let l): return l
-            case .param(let p), .rest(let p): return "{\(p)}"
-            }
-        }.joined(separator: "/")
+        "/"
+            + segments.map { s in
+                switch s {
+                case .literal(let l): return l
+                case .param(let p), .rest(let p): return "{\(p)}"
+                }
+            }.joined(separator: "/")
     }
 
     static func operation(_ route: RouteTable.Route) -> JSON {
         var op = JSONObject()
         let doc = route.doc
-        op["operationId"] = .string(route.method.rawValue.lowercased() + route.pattern.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "*", with: ""))
+        op["operationId"] = .string(
+            route.method.rawValue.lowercased()
+                + route.pattern.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "").replacingOccurrences(
+                    of: "*", with: ""))
         op["summary"] = .string(doc?.summary ?? "\(route.method.rawValue) \(route.pattern)")
         op["x-lakebed-pattern"] = .string(route.pattern)
         var parameters: [JSON] = []
@@ -63,7 +79,8 @@ public struct OpenAPI: Sendable {
             switch s {
             case .literal: break
             case .param(let p): parameters.append(["name": .string(p), "in": "path", "required": true, "schema": ["type": "string"]])
-            case .rest(let p): parameters.append(["name": .string(p), "in": "path", "required": true, "schema": ["type": "string"], "x-lakebed-rest": true])
+            case .rest(let p):
+                parameters.append(["name": .string(p), "in": "path", "required": true, "schema": ["type": "string"], "x-lakebed-rest": true])
             }
         }
         for f in doc?.query ?? [] {
@@ -75,8 +92,10 @@ public struct OpenAPI: Sendable {
         if !parameters.isEmpty { op["parameters"] = .array(parameters) }
         if let doc, !doc.body.isEmpty {
             let object = objectSchema(doc.body)
-            op["requestBody"] = ["required": .bool(doc.body.contains { $0.required }),
-                                 "content": ["application/json": ["schema": doc.bodyIsList ? ["type": "array", "items": object] : object]]]
+            op["requestBody"] = [
+                "required": .bool(doc.body.contains { $0.required }),
+                "content": ["application/json": ["schema": doc.bodyIsList ? ["type": "array", "items": object] : object]],
+            ]
         }
         op["security"] = route.auth ? [["RucioToken": []]] : []
         op["responses"] = ["2XX": ["description": "Success"], "default": ["$ref": "#/components/responses/RucioError"]]

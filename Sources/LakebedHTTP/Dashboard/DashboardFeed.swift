@@ -71,7 +71,9 @@ actor DashboardFeed {
         for s in RuleState.allCases { byState[s.name] = .int(Int64(counts[s] ?? 0)) }
         let rules = try await driver.catalog.overview.recentRules(limit: ruleLimit)
         let now = driver.clock.now()
-        return ["counts": .object(byState), "total": .int(Int64(counts.values.reduce(0, +))), "rules": .array(rules.map { Self.ruleDoc($0, now: now) })]
+        return [
+            "counts": .object(byState), "total": .int(Int64(counts.values.reduce(0, +))), "rules": .array(rules.map { Self.ruleDoc($0, now: now) }),
+        ]
     }
 
     static func rseDoc(_ o: RSEOverview) -> JSON {
@@ -112,15 +114,19 @@ actor DashboardFeed {
         }.suffix(500)
         return [
             "rule": Self.ruleDoc(rule, now: driver.clock.now()),
-            "locks": .array(locks.map { l in
-                ["did": .string("\(l.scope):\(l.name)"), "rse": .string(l.rse), "state": .string(l.state.name), "bytes": .int(l.bytes)]
-            }),
-            "requests": .array(requests.map { q in
-                ["did": .string("\(q.scope):\(q.name)"), "source": q.sourceRSE.map(JSON.string) ?? .null, "destination": .string(q.destRSE),
-                 "state": .string(q.state.rawValue), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
-                 "bytes": .int(q.bytes), "requested_at": q.requestedAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
-                 "transferred_at": q.transferredAt.map { .string(RucioDate.isoMillis($0)) } ?? .null]
-            }),
+            "locks": .array(
+                locks.map { l in
+                    ["did": .string("\(l.scope):\(l.name)"), "rse": .string(l.rse), "state": .string(l.state.name), "bytes": .int(l.bytes)]
+                }),
+            "requests": .array(
+                requests.map { q in
+                    [
+                        "did": .string("\(q.scope):\(q.name)"), "source": q.sourceRSE.map(JSON.string) ?? .null, "destination": .string(q.destRSE),
+                        "state": .string(q.state.rawValue), "retry_count": .int(Int64(q.retryCount)), "error": q.errMsg.map(JSON.string) ?? .null,
+                        "bytes": .int(q.bytes), "requested_at": q.requestedAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
+                        "transferred_at": q.transferredAt.map { .string(RucioDate.isoMillis($0)) } ?? .null,
+                    ]
+                }),
             "events": .array(events.map(\.json)),
         ]
     }

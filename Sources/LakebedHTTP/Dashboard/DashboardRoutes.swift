@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import LakebedCore
 public import LakebedDaemons
 import LakebedFTS
@@ -44,8 +44,10 @@ public struct DashboardAPI: Sendable {
     /// Real time between two snapshots of the lake and of the rules on one stream (changes in between are coalesced).
     let snapshotEvery: Duration
 
-    public init(driver: LakeDriver, loopback: Loopback, interval: Duration = .milliseconds(250), maxStreams: Int = 16,
-                snapshotEvery: Duration = .seconds(1)) {
+    public init(
+        driver: LakeDriver, loopback: Loopback, interval: Duration = .milliseconds(250), maxStreams: Int = 16,
+        snapshotEvery: Duration = .seconds(1)
+    ) {
         self.driver = driver
         self.feed = DashboardFeed(driver: driver)
         self.loopback = loopback
@@ -70,7 +72,9 @@ public struct DashboardAPI: Sendable {
         t.add(.get, "/api/scenario", auth: false) { _ in
             // The scenario's fault menu, or null when none is loaded (the control API answers 404 then).
             let (status, body) = await loopback.call(.get, "/lakebed/scenario")
-            guard status == 200, let doc = try? JSONParser.parse(String(decoding: body, as: UTF8.self)) else { return Reply.json(["scenario": .null]) }
+            guard status == 200, let doc = try? JSONParser.parse(String(decoding: body, as: UTF8.self)) else {
+                return Reply.json(["scenario": .null])
+            }
             return Reply.json(["scenario": doc])
         }
         t.add(.put, "/api/rses/:rse/links", auth: false) { r in
@@ -82,7 +86,10 @@ public struct DashboardAPI: Sendable {
             let others = try await driver.catalog.rses.listRSEs().map(\.rse).filter { $0 != rse }
             for other in others {
                 for (src, dst) in [(other, rse), (rse, other)] {
-                    await driver.engine.updateLink(src, dst) { s in s.down = down; s.failureReason = down ? reason : nil }
+                    await driver.engine.updateLink(src, dst) { s in
+                        s.down = down
+                        s.failureReason = down ? reason : nil
+                    }
                 }
             }
             try await driver.engine.step()
@@ -109,7 +116,8 @@ public struct DashboardAPI: Sendable {
     func stream(after start: Int, to writer: inout any ResponseBodyWriter) async throws {
         let log = driver.catalog.events
         var after = start
-        var lastLake = "", lastRules = ""
+        var lastLake = ""
+        var lastRules = ""
         var quiet = ContinuousClock.now
         var snapshotAt = ContinuousClock.now - snapshotEvery
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
@@ -126,9 +134,16 @@ public struct DashboardAPI: Sendable {
             if ContinuousClock.now - snapshotAt >= snapshotEvery {
                 snapshotAt = ContinuousClock.now
                 let snap = try await feed.snapshot()
-                let lake = snap.lake.serialized(), rules = snap.rules.serialized()
-                if lake != lastLake { out += "event: lake\ndata: \(lake)\n\n"; lastLake = lake }
-                if rules != lastRules { out += "event: rules\ndata: \(rules)\n\n"; lastRules = rules }
+                let lake = snap.lake.serialized()
+                let rules = snap.rules.serialized()
+                if lake != lastLake {
+                    out += "event: lake\ndata: \(lake)\n\n"
+                    lastLake = lake
+                }
+                if rules != lastRules {
+                    out += "event: rules\ndata: \(rules)\n\n"
+                    lastRules = rules
+                }
             }
             if out.isEmpty && ContinuousClock.now - quiet > .seconds(15) { out = ": keep-alive\n\n" }
             if !out.isEmpty {

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 public import HTTPTypes
+import Hummingbird
 import NIOCore
 import Synchronization
 

@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 public import LakebedIAM
 
@@ -58,12 +58,13 @@ public struct ESAPAPI: Sendable {
 
     func profileDoc(_ p: Profile) async throws -> JSON {
         let items = try await catalog.baskets.basket(user: p.userName)
-        return JSON.object(JSONObject([
-            ("user_name", .string(p.userName)), ("full_name", p.fullName.map(JSON.string) ?? .null), ("user_email", .string(p.email)),
-            ("oidc_id_token", .null), ("oidc_access_token", .string(p.accessToken)), ("query_schema", .null),
-            ("software_repositories", .array([])), ("compute_resources", .array([])),
-            ("shopping_cart", .array(items.map(Self.itemDoc))),
-        ]))
+        return JSON.object(
+            JSONObject([
+                ("user_name", .string(p.userName)), ("full_name", p.fullName.map(JSON.string) ?? .null), ("user_email", .string(p.email)),
+                ("oidc_id_token", .null), ("oidc_access_token", .string(p.accessToken)), ("query_schema", .null),
+                ("software_repositories", .array([])), ("compute_resources", .array([])),
+                ("shopping_cart", .array(items.map(Self.itemDoc))),
+            ]))
     }
 
     /// DRF's page: `{"count", "next", "previous", "results"}`.
@@ -118,9 +119,13 @@ public struct ESAPAPI: Sendable {
             guard let raw = body["item_data"] else { throw ESAPError(.validation, "item_data: This field is required.") }
             let item: JSON
             if let text = raw.stringValue {
-                guard let parsed = try? JSONParser.parse(Array(text.utf8)) else { throw ESAPError(.validation, "item_data: Value must be valid JSON.") }
+                guard let parsed = try? JSONParser.parse(Array(text.utf8)) else {
+                    throw ESAPError(.validation, "item_data: Value must be valid JSON.")
+                }
                 item = parsed
-            } else { item = raw }
+            } else {
+                item = raw
+            }
             let added = try await catalog.baskets.addBasketItem(user: p.userName, item: item)
             return Reply.json(Self.itemDoc(added), status: .created)
         }

@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 public import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 public import LakebedFTS
 
@@ -61,29 +61,47 @@ public struct FTSAPI: Sendable {
 
     static func jobDoc(_ j: FTSJob, files: [FTSFile]) -> JSON {
         var o = JSONObject()
-        o["job_id"] = .string(j.jobID); o["job_state"] = .string(j.state.rawValue); o["job_type"] = .string("N")
+        o["job_id"] = .string(j.jobID)
+        o["job_state"] = .string(j.state.rawValue)
+        o["job_type"] = .string("N")
         o["source_se"] = files.first.map { .string($0.spec.sourceSE) } ?? .null
         o["dest_se"] = files.first.map { .string($0.spec.destSE) } ?? .null
-        o["submit_time"] = iso(j.submitTime); o["job_finished"] = iso(j.finishTime); o["reason"] = .string(j.reason)
-        o["priority"] = .int(Int64(j.priority)); o["user_dn"] = .string(j.submitter); o["cred_id"] = .string(j.submitter)
-        o["vo_name"] = .string("lakebed"); o["verify_checksum"] = .string(j.verifyChecksum); o["overwrite_flag"] = .bool(j.overwrite)
-        o["job_metadata"] = j.metadata.map(JSON.string) ?? .null; o["submit_host"] = .string("lakebed"); o["cancel_job"] = .bool(j.state == .canceled)
+        o["submit_time"] = iso(j.submitTime)
+        o["job_finished"] = iso(j.finishTime)
+        o["reason"] = .string(j.reason)
+        o["priority"] = .int(Int64(j.priority))
+        o["user_dn"] = .string(j.submitter)
+        o["cred_id"] = .string(j.submitter)
+        o["vo_name"] = .string("lakebed")
+        o["verify_checksum"] = .string(j.verifyChecksum)
+        o["overwrite_flag"] = .bool(j.overwrite)
+        o["job_metadata"] = j.metadata.map(JSON.string) ?? .null
+        o["submit_host"] = .string("lakebed")
+        o["cancel_job"] = .bool(j.state == .canceled)
         o["http_status"] = .string("200 Ok")
         return .object(o)
     }
 
     static func fileDoc(_ f: FTSFile) -> JSON {
         var o = JSONObject()
-        o["file_id"] = .int(Int64(f.fileID)); o["job_id"] = .string(f.jobID); o["file_state"] = .string(f.state.rawValue)
-        o["source_surl"] = .string(f.spec.sourceURL); o["dest_surl"] = .string(f.spec.destURL)
-        o["source_se"] = .string(f.spec.sourceSE); o["dest_se"] = .string(f.spec.destSE)
-        o["filesize"] = .int(f.spec.bytes); o["transferred"] = .int(f.transferredBytes)
+        o["file_id"] = .int(Int64(f.fileID))
+        o["job_id"] = .string(f.jobID)
+        o["file_state"] = .string(f.state.rawValue)
+        o["source_surl"] = .string(f.spec.sourceURL)
+        o["dest_surl"] = .string(f.spec.destURL)
+        o["source_se"] = .string(f.spec.sourceSE)
+        o["dest_se"] = .string(f.spec.destSE)
+        o["filesize"] = .int(f.spec.bytes)
+        o["transferred"] = .int(f.transferredBytes)
         o["checksum"] = f.spec.adler32.map { .string("ADLER32:" + $0) } ?? .null
-        o["reason"] = .string(f.reason); o["start_time"] = iso(f.startTime); o["finish_time"] = iso(f.finishTime)
+        o["reason"] = .string(f.reason)
+        o["start_time"] = iso(f.startTime)
+        o["finish_time"] = iso(f.finishTime)
         let duration = (f.startTime != nil && f.finishTime != nil) ? f.finishTime!.timeIntervalSince(f.startTime!) : 0
         o["tx_duration"] = .double(duration)
         o["throughput"] = .double(duration > 0 ? Double(f.spec.bytes) / duration / 1_048_576 : 0)
-        o["activity"] = .string(f.spec.activity); o["file_metadata"] = f.spec.metadata.map(JSON.string) ?? .null
+        o["activity"] = .string(f.spec.activity)
+        o["file_metadata"] = f.spec.metadata.map(JSON.string) ?? .null
         o["retry"] = .int(0)
         return .object(o)
     }
@@ -144,28 +162,37 @@ public struct FTSAPI: Sendable {
             var specs: [FTSFileSpec] = []
             for item in filesIn {
                 guard let f = item.objectValue else { throw FTSError(.badRequest, "Each file must be an object") }
-                guard let src = try f.optionalArray("sources")?.first?.stringValue, let dst = try f.optionalArray("destinations")?.first?.stringValue else {
+                guard let src = try f.optionalArray("sources")?.first?.stringValue, let dst = try f.optionalArray("destinations")?.first?.stringValue
+                else {
                     throw FTSError(.badRequest, "Each file needs sources and destinations")
                 }
                 let (srcRSE, srcPath) = try await resolve(src)
                 let (dstRSE, dstPath) = try await resolve(dst)
                 if overwrite { try await guardOverwrite(who, rse: dstRSE, absolutePath: dstPath) }
                 if let check = storageCheck {
-                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) { throw FTSError(.forbidden, err) }
-                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) { throw FTSError(.forbidden, err) }
+                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) {
+                        throw FTSError(.forbidden, err)
+                    }
+                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) {
+                        throw FTSError(.forbidden, err)
+                    }
                 }
-                let size: Int64 = (f["filesize"]?.intValue).flatMap { $0 > 0 ? $0 : nil }
+                let size: Int64 =
+                    (f["filesize"]?.intValue).flatMap { $0 > 0 ? $0 : nil }
                     ?? ((try? FileManager.default.attributesOfItem(atPath: srcPath)[.size] as? NSNumber)?.int64Value ?? 0)
                 var adler: String? = nil
                 if verify != "n", let c = f["checksum"]?.stringValue, c.lowercased().hasPrefix("adler32:") { adler = String(c.dropFirst(8)) }
                 let meta = f["metadata"].flatMap { $0.isNull ? nil : $0.serialized() }
-                specs.append(FTSFileSpec(sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
-                                         bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+                specs.append(
+                    FTSFileSpec(
+                        sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
+                        bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
             }
             // Job ids are random, as FTS's are: knowing one job's id tells nothing of the next.
-            let job = await engine.submit(files: specs, submitter: who.name, jobID: UUID().uuidString.lowercased(), priority: Int(params["priority"]?.intValue ?? 3),
-                                          verifyChecksum: verify, metadata: params["job_metadata"].flatMap { $0.isNull ? nil : $0.serialized() },
-                                          overwrite: overwrite)
+            let job = await engine.submit(
+                files: specs, submitter: who.name, jobID: UUID().uuidString.lowercased(), priority: Int(params["priority"]?.intValue ?? 3),
+                verifyChecksum: verify, metadata: params["job_metadata"].flatMap { $0.isNull ? nil : $0.serialized() },
+                overwrite: overwrite)
             try await engine.step()
             return Reply.json(["job_id": .string(job.jobID)])
         }
@@ -196,7 +223,9 @@ public struct FTSAPI: Sendable {
         }
         t.add(.delete, "/jobs/:id") { r in
             _ = try await ownedJob(r.param("id"), by: try await caller(r))
-            guard let j = try await engine.cancel(job: r.param("id")) else { throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found") }
+            guard let j = try await engine.cancel(job: r.param("id")) else {
+                throw FTSError(.notFound, "No job with the id \(r.param("id")) has been found")
+            }
             return Reply.json(Self.jobDoc(j, files: await engine.files(ofJob: j.jobID)))
         }
     }
@@ -216,7 +245,9 @@ public struct FTSAPI: Sendable {
         let root = (model.root as NSString).standardizingPath
         let rel = absolutePath.hasPrefix(root + "/") ? String(absolutePath.dropFirst(root.count + 1)) : absolutePath
         if let held = try await catalog.replicas.heldReplicas(rse: rse, path: rel, subtree: false).first {
-            throw FTSError(.forbidden, """
+            throw FTSError(
+                .forbidden,
+                """
                 \(caller.name) may not overwrite \(held.state.name) replica \(held.did) on \(rse): that needs the right to delete replicas \
                 (root or an admin account)
                 """)

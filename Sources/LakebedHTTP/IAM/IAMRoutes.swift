@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import LakebedCore
 public import LakebedIAM
 
@@ -28,10 +28,11 @@ public struct IAMRoutes: Sendable {
             let form = Self.form(r)
             func value(_ k: String) -> String? { form.last { $0.0 == k }?.1 }
             let audience = form.filter { ["aud", "audience", "resource"].contains($0.0) }.flatMap { ScopeList.split($0.1) }
-            let request = TokenRequest(grantType: value("grant_type") ?? "", client: Self.clientCredentials(r, form), scope: value("scope"),
-                                       audience: audience, username: value("username"), password: value("password"),
-                                       refreshToken: value("refresh_token"), subjectToken: value("subject_token"),
-                                       subjectTokenType: value("subject_token_type"))
+            let request = TokenRequest(
+                grantType: value("grant_type") ?? "", client: Self.clientCredentials(r, form), scope: value("scope"),
+                audience: audience, username: value("username"), password: value("password"),
+                refreshToken: value("refresh_token"), subjectToken: value("subject_token"),
+                subjectTokenType: value("subject_token_type"))
             return await Self.answer { try await iam.token(request).json }
         }
         for method in [HTTPRequest.Method.get, .post] {
@@ -56,31 +57,37 @@ public struct IAMRoutes: Sendable {
             } catch { return Self.oauthError(error as? OAuthError ?? OAuthError("server_error", "\(error)")) }
         }
         t.add(.get, "/authorize", auth: false) { _ in
-            Self.oauthError(OAuthError("unsupported_response_type",
-                                       "Lakebed's IAM has no interactive login: use the password, client_credentials or token-exchange grant, or `lakebed token`"))
+            Self.oauthError(
+                OAuthError(
+                    "unsupported_response_type",
+                    "Lakebed's IAM has no interactive login: use the password, client_credentials or token-exchange grant, or `lakebed token`"))
         }
     }
 
     /// Runs an endpoint, rendering OAuth errors.
     static func answer(_ body: () async throws -> JSON) async -> Response {
-        do { return Reply.make(.ok, "application/json", try await body().serialized(), extra: [("Cache-Control", "no-store"), ("Pragma", "no-cache")]) }
-        catch { return oauthError(error as? OAuthError ?? OAuthError("server_error", "\(error)")) }
+        do {
+            return Reply.make(.ok, "application/json", try await body().serialized(), extra: [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+        } catch { return oauthError(error as? OAuthError ?? OAuthError("server_error", "\(error)")) }
     }
 
     /// `{"error": …, "error_description": …}` with the status RFC 6749 / RFC 6750 give the code.
     static func oauthError(_ e: OAuthError, status: HTTPResponse.Status? = nil) -> Response {
-        let code: HTTPResponse.Status = status ?? {
-            switch e.code {
-            case "invalid_client", "invalid_token": return .unauthorized
-            case "insufficient_scope": return .forbidden
-            case "server_error": return .internalServerError
-            default: return .badRequest
-            }
-        }()
+        let code: HTTPResponse.Status =
+            status
+            ?? {
+                switch e.code {
+                case "invalid_client", "invalid_token": return .unauthorized
+                case "insufficient_scope": return .forbidden
+                case "server_error": return .internalServerError
+                default: return .badRequest
+                }
+            }()
         var extra = [("Cache-Control", "no-store")]
         if e.code == "invalid_client" { extra.append(("WWW-Authenticate", "Basic realm=\"lakebed-iam\"")) }
         if e.code == "invalid_token" || e.code == "insufficient_scope" {
-            extra.append(("WWW-Authenticate", "Bearer error=\"\(e.code)\", error_description=\"\(e.message.replacingOccurrences(of: "\"", with: "'"))\""))
+            extra.append(
+                ("WWW-Authenticate", "Bearer error=\"\(e.code)\", error_description=\"\(e.message.replacingOccurrences(of: "\"", with: "'"))\""))
         }
         let body: JSON = ["error": .string(e.code), "error_description": .string(e.message)]
         return Reply.make(code, "application/json", body.serialized(), extra: extra)
@@ -94,9 +101,11 @@ public struct IAMRoutes: Sendable {
     /// Client credentials from HTTP basic (`client_secret_basic`) or the form (`client_secret_post`, or `none` for public clients).
     static func clientCredentials(_ r: RucioRequest, _ form: [(String, String)]) -> ClientCredentials? {
         if let auth = r.header("Authorization"), auth.lowercased().hasPrefix("basic "),
-           let data = Data(base64Encoded: String(auth.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-           let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":") {
-            return ClientCredentials(id: QueryString.decode(String(pair[..<colon])), secret: QueryString.decode(String(pair[pair.index(after: colon)...])))
+            let data = Data(base64Encoded: String(auth.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+        {
+            return ClientCredentials(
+                id: QueryString.decode(String(pair[..<colon])), secret: QueryString.decode(String(pair[pair.index(after: colon)...])))
         }
         guard let id = form.first(where: { $0.0 == "client_id" })?.1 else { return nil }
         return ClientCredentials(id: id, secret: form.first { $0.0 == "client_secret" }?.1)

@@ -42,7 +42,8 @@ public struct MetricsAPI: Sendable {
                 out.sample("lakebed_transfers_total", ["source": k.source, "destination": k.destination, "state": state], Double(n))
             }
         }
-        out.header("lakebed_transfers", "gauge", "Transfers in flight right now, by link and state (active = moving bytes, queued = waiting for a slot).")
+        out.header(
+            "lakebed_transfers", "gauge", "Transfers in flight right now, by link and state (active = moving bytes, queued = waiting for a slot).")
         for (k, s) in stats {
             out.sample("lakebed_transfers", ["source": k.source, "destination": k.destination, "state": "active"], Double(s.active))
             out.sample("lakebed_transfers", ["source": k.source, "destination": k.destination, "state": "queued"], Double(s.queued))

@@ -7,8 +7,15 @@ public final class RequestMetrics: Sendable {
     /// Upper bounds of the latency histogram, in seconds.
     public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    struct Key: Hashable { var endpoint: String; var method: String }
-    struct StatusKey: Hashable { var endpoint: String; var method: String; var status: Int }
+    struct Key: Hashable {
+        var endpoint: String
+        var method: String
+    }
+    struct StatusKey: Hashable {
+        var endpoint: String
+        var method: String
+        var status: Int
+    }
     struct Histogram {
         var counts = [UInt64](repeating: 0, count: RequestMetrics.buckets.count)
         var count: UInt64 = 0

@@ -61,16 +61,25 @@ extension RucioAPI {
             let ids = try await catalog.auth.listIdentities(account: r.param("account"))
             return Reply.stream(ids.map { ["identity": .string($0.identity), "type": .string($0.type), "email": .str($0.email)] })
         }
-        t.add(.post, "/accounts/:account/identities", doc: RouteDoc("Add an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC email:string password:string default:bool")) { r in
+        t.add(
+            .post, "/accounts/:account/identities",
+            doc: RouteDoc(
+                "Add an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC email:string password:string default:bool")
+        ) { r in
             let b = try r.jsonObject()
-            try await catalog.auth.addIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"),
-                                          email: try b.optionalString("email"), password: try b.optionalString("password"),
-                                          isDefault: try b.optionalBool("default") ?? false, by: r.caller)
+            try await catalog.auth.addIdentity(
+                account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"),
+                email: try b.optionalString("email"), password: try b.optionalString("password"),
+                isDefault: try b.optionalBool("default") ?? false, by: r.caller)
             return Reply.created()
         }
-        t.add(.delete, "/accounts/:account/identities", doc: RouteDoc("Delete an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC")) { r in
+        t.add(
+            .delete, "/accounts/:account/identities",
+            doc: RouteDoc("Delete an identity", body: "identity!:string authtype!:USERPASS|X509|GSS|SSH|SAML|OIDC")
+        ) { r in
             let b = try r.jsonObject()
-            try await catalog.auth.deleteIdentity(account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"), by: r.caller)
+            try await catalog.auth.deleteIdentity(
+                account: r.param("account"), identity: try b.requiredString("identity"), type: try b.requiredString("authtype"), by: r.caller)
             return Reply.ok()
         }
         // limits
@@ -84,7 +93,10 @@ extension RucioAPI {
             let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: nil)
             var o = JSONObject()
             for (expr, rses, bytes) in list {
-                o[expr] = ["resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }), "limit": .int(bytes)]
+                o[expr] = [
+                    "resolved_rses": .array(rses.map { .string($0.rse) }), "resolved_rse_ids": .array(rses.map { .string($0.id) }),
+                    "limit": .int(bytes),
+                ]
             }
             return Reply.json(.object(o))
         }
@@ -95,7 +107,9 @@ extension RucioAPI {
             let list = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.param("expr"))
             return Reply.json(.object(JSONObject([(r.param("expr"), list.first.map { .int($0.2) } ?? .null)])))
         }
-        for p in ["/accounts/:account/limits/local", "/accounts/:account/limits/local/:rse", "/accounts/:account/limits", "/accounts/:account/limits/:rse"] {
+        for p in [
+            "/accounts/:account/limits/local", "/accounts/:account/limits/local/:rse", "/accounts/:account/limits", "/accounts/:account/limits/:rse",
+        ] {
             t.add(.get, p, doc: RouteDoc("Local account limits"), localLimits)
         }
         let setLocal: RouteTable.Handler = { r in
@@ -138,22 +152,30 @@ extension RucioAPI {
         // usage
         let localUsage: RouteTable.Handler = { r in
             let usage = try await catalog.accountLimits.localAccountUsage(r.param("account"), rse: r.params["rse"])
-            return Reply.stream(usage.map { u in
-                ["rse_id": .string(u.rse.id), "rse": .string(u.rse.rse), "bytes": .int(u.bytes), "files": .int(u.files),
-                 "bytes_limit": u.limit.map { .int($0) } ?? .double(.infinity),
-                 "bytes_remaining": u.limit.map { .int($0.clampedSubtracting(u.bytes)) } ?? .double(.infinity)]
-            })
+            return Reply.stream(
+                usage.map { u in
+                    [
+                        "rse_id": .string(u.rse.id), "rse": .string(u.rse.rse), "bytes": .int(u.bytes), "files": .int(u.files),
+                        "bytes_limit": u.limit.map { .int($0) } ?? .double(.infinity),
+                        "bytes_remaining": u.limit.map { .int($0.clampedSubtracting(u.bytes)) } ?? .double(.infinity),
+                    ]
+                })
         }
         // `usage/global` before `usage/:rse`: the first matching route wins.
         let globalUsage: RouteTable.Handler = { r in
             let limits = try await catalog.accountLimits.globalAccountLimits(r.param("account"), expression: r.params["expr"])
             let usage = try await catalog.accountLimits.localAccountUsage(r.param("account"), rse: nil)
-            return Reply.stream(limits.map { (expr, rses, bytes) in
-                let ids = Set(rses.map(\.id))
-                let used = usage.filter { ids.contains($0.rse.id) }
-                let b = used.reduce(Int64(0)) { $0.clampedAdding($1.bytes) }, f = used.reduce(Int64(0)) { $0.clampedAdding($1.files) }
-                return ["rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes), "bytes_remaining": .int(bytes.clampedSubtracting(b))]
-            })
+            return Reply.stream(
+                limits.map { (expr, rses, bytes) in
+                    let ids = Set(rses.map(\.id))
+                    let used = usage.filter { ids.contains($0.rse.id) }
+                    let b = used.reduce(Int64(0)) { $0.clampedAdding($1.bytes) }
+                    let f = used.reduce(Int64(0)) { $0.clampedAdding($1.files) }
+                    return [
+                        "rse_expression": .string(expr), "bytes": .int(b), "files": .int(f), "bytes_limit": .int(bytes),
+                        "bytes_remaining": .int(bytes.clampedSubtracting(b)),
+                    ]
+                })
         }
         t.add(.get, "/accounts/:account/usage/global", doc: RouteDoc("Global account usage"), globalUsage)
         t.add(.get, "/accounts/:account/usage/global/:expr", doc: RouteDoc("Global account usage of one expression"), globalUsage)
@@ -164,7 +186,9 @@ extension RucioAPI {
             _ = try await catalog.rses.rse(r.param("rse"))
             return Reply.json(.array([]))
         }
-        for p in ["/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse"] {
+        for p in [
+            "/accounts/:account/usage/local", "/accounts/:account/usage/local/:rse", "/accounts/:account/usage", "/accounts/:account/usage/:rse",
+        ] {
             t.add(.get, p, doc: RouteDoc("Local account usage"), localUsage)
         }
         t.add(.get, "/accounts/:account/rules", doc: RouteDoc("Rules of an account", query: "state:string scope:string name:string")) { r in

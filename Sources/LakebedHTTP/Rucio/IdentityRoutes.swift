@@ -5,13 +5,18 @@ import LakebedCore
 extension RucioAPI {
     /// `/identities`: adding a userpass identity from headers, accounts of an identity.
     func registerIdentities(_ t: inout RouteTable) {
-        t.add(.put, "/identities/:account/userpass", doc: RouteDoc("Add a userpass identity to an account",
-                                                                    headers: "X-Rucio-Username!:string X-Rucio-Password!:string X-Rucio-Email!:string")) { r in
+        t.add(
+            .put, "/identities/:account/userpass",
+            doc: RouteDoc(
+                "Add a userpass identity to an account",
+                headers: "X-Rucio-Username!:string X-Rucio-Password!:string X-Rucio-Email!:string")
+        ) { r in
             guard let user = r.header("X-Rucio-Username"), let password = r.header("X-Rucio-Password"), let email = r.header("X-Rucio-Email") else {
                 throw RucioError.valueError("Username, Email and Password must be set.")
             }
-            try await catalog.auth.addIdentity(account: r.param("account"), identity: user, type: "USERPASS", email: email, password: password,
-                                               isDefault: false, by: r.caller)
+            try await catalog.auth.addIdentity(
+                account: r.param("account"), identity: user, type: "USERPASS", email: email, password: password,
+                isDefault: false, by: r.caller)
             return Reply.created()
         }
         let accounts: RouteTable.Handler = { r in

@@ -13,13 +13,28 @@ extension RucioAPI {
         }
         t.add(.get, "/rses/:rse", doc: RouteDoc("An RSE's settings document with its protocols")) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
-            return Reply.json(Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse)))
+            return Reply.json(
+                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse)))
         }
-        t.add(.post, "/rses/:rse", doc: RouteDoc("Add an RSE (and its directory)", body: "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string")) { r in
+        t.add(
+            .post, "/rses/:rse",
+            doc: RouteDoc(
+                "Add an RSE (and its directory)",
+                body:
+                    "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string"
+            )
+        ) { r in
             try await catalog.rses.addRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
             return Reply.created()
         }
-        t.add(.put, "/rses/:rse", doc: RouteDoc("Update an RSE", body: "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string")) { r in
+        t.add(
+            .put, "/rses/:rse",
+            doc: RouteDoc(
+                "Update an RSE",
+                body:
+                    "rse_type:DISK|TAPE deterministic:bool volatile:bool staging_area:bool city:string region_code:string country_name:string continent:string time_zone:string ISP:string ASN:string longitude:number latitude:number availability_read:bool availability_write:bool availability_delete:bool qos_class:string"
+            )
+        ) { r in
             try await catalog.rses.updateRSE(r.param("rse"), settings: RSESettings(try r.jsonObject()), by: r.caller)
             return Reply.created()
         }
@@ -56,38 +71,55 @@ extension RucioAPI {
             let doc = Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse))
             return Reply.json(.object(doc.objectValue!.filtering { $0 != "availability" }))
         }
-        t.add(.post, "/rses/:rse/protocols/:scheme", doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
+        t.add(
+            .post, "/rses/:rse/protocols/:scheme",
+            doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")
+        ) { r in
             let b = try r.jsonObject()
             // Rucio's protocol row needs an implementation; an SRM protocol its web service path too.
             guard let impl = try b.optionalString("impl") else { throw RucioError(.invalidObject, "Missing values!") }
             if r.param("scheme") == "srm", b["extended_attributes"]?["web_service_path"] == nil {
                 throw RucioError(.invalidObject, "Missing values! For SRM, extended_attributes and web_service_path must be specified")
             }
-            let p = RSEProtocol(scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
-                                port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
-                                impl: impl,
-                                domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
-                                extendedAttributes: b["extended_attributes"] ?? .null)
+            let p = RSEProtocol(
+                scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
+                port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
+                impl: impl,
+                domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
+                extendedAttributes: b["extended_attributes"] ?? .null)
             try await catalog.rses.addProtocol(r.param("rse"), p, by: r.caller)
             return Reply.created()
         }
         for p in ["/rses/:rse/protocols/:scheme", "/rses/:rse/protocols/:scheme/:hostname", "/rses/:rse/protocols/:scheme/:hostname/:port"] {
             t.add(.delete, p, doc: RouteDoc("Delete protocols")) { r in
-                try await catalog.rses.deleteProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, by: r.caller)
+                try await catalog.rses.deleteProtocols(
+                    r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) },
+                    by: r.caller)
                 return Reply.ok()
             }
-            t.add(.put, p, doc: RouteDoc("Update protocols", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")) { r in
+            t.add(
+                .put, p,
+                doc: RouteDoc("Update protocols", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")
+            ) { r in
                 // Rucio's update_protocols matches scheme, hostname and port exactly: without a hostname and a port in the
                 // path it finds no protocol.
                 guard r.params["hostname"] != nil, r.params["port"] != nil else {
                     let rse = try await catalog.rses.rse(r.param("rse"))
-                    throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))' for hostname '\(r.params["hostname"] ?? "None")' on port '\(r.params["port"] ?? "None")'")
+                    throw RucioError(
+                        .rseProtocolNotSupported,
+                        "RSE '\(rse.rse)' does not support protocol '\(r.param("scheme"))' for hostname '\(r.params["hostname"] ?? "None")' on port '\(r.params["port"] ?? "None")'"
+                    )
                 }
-                try await catalog.rses.updateProtocols(r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) }, data: try r.jsonObject(), by: r.caller)
+                try await catalog.rses.updateProtocols(
+                    r.param("rse"), scheme: r.param("scheme"), hostname: r.params["hostname"], port: r.params["port"].flatMap { Int($0) },
+                    data: try r.jsonObject(), by: r.caller)
                 return Reply.ok()
             }
         }
-        t.add(.get, "/rses/:rse/lfns2pfns", doc: RouteDoc("PFNs of LFNs (scope:name) on an RSE", query: "lfn:string scheme:string operation:read|write|delete domain:wan|lan")) { r in
+        t.add(
+            .get, "/rses/:rse/lfns2pfns",
+            doc: RouteDoc("PFNs of LFNs (scope:name) on an RSE", query: "lfn:string scheme:string operation:read|write|delete domain:wan|lan")
+        ) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
             let scheme = r.q("scheme")
             let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
@@ -97,7 +129,8 @@ extension RucioAPI {
             for lfn in r.qAll("lfn") {
                 let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw RucioError.invalidPath("LFN '\(Validation.printable(lfn))' is not scope:name") }
-                try Validation.checkScope(parts[0]); try Validation.checkName(parts[1])
+                try Validation.checkScope(parts[0])
+                try Validation.checkName(parts[1])
                 o[lfn] = .string(proto.pfn(path: LFN2PFN.hash.path(scope: parts[0], name: parts[1])))
             }
             return Reply.json(.object(o))
@@ -105,12 +138,21 @@ extension RucioAPI {
         // distances
         t.add(.get, "/rses/:src/distances/:dst", doc: RouteDoc("Distance between two RSEs")) { r in
             let d = try await catalog.rses.distances(from: r.param("src"), to: r.param("dst"))
-            return Reply.json(.array(d.map { ["src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "src_rse": .string(r.param("src")),
-                                                "dest_rse": .string(r.param("dst")), "distance": .int(Int64($0.distance)),
-                                                "ranking": .int(Int64($0.distance)), "created_at": .date($0.createdAt), "updated_at": .date($0.updatedAt)] }))
+            return Reply.json(
+                .array(
+                    d.map {
+                        [
+                            "src_rse_id": .string($0.srcRSEID), "dest_rse_id": .string($0.destRSEID), "src_rse": .string(r.param("src")),
+                            "dest_rse": .string(r.param("dst")), "distance": .int(Int64($0.distance)),
+                            "ranking": .int(Int64($0.distance)), "created_at": .date($0.createdAt), "updated_at": .date($0.updatedAt),
+                        ]
+                    }))
         }
         for (method, create) in [(HTTPRequest.Method.post, true), (.put, false)] {
-            t.add(method, "/rses/:src/distances/:dst", doc: RouteDoc(create ? "Add a distance" : "Update a distance", body: "distance!:int ranking:int bidirectional:bool")) { r in
+            t.add(
+                method, "/rses/:src/distances/:dst",
+                doc: RouteDoc(create ? "Add a distance" : "Update a distance", body: "distance!:int ranking:int bidirectional:bool")
+            ) { r in
                 let b = try r.jsonObject()
                 guard let d = try b.optionalInt("distance") ?? b.optionalInt("ranking") else { throw RucioError.keyError("distance") }
                 try await catalog.rses.setDistance(from: r.param("src"), to: r.param("dst"), distance: Int(d), create: create, by: r.caller)
@@ -137,16 +179,21 @@ extension RucioAPI {
                     }
                 }
             }
-            return Reply.stream(usage.map { u in
-                var o: JSONObject = JSONObject([("rse_id", .string(rse.id)), ("rse", .string(rse.rse)), ("source", .string(u.source)), ("used", .num(u.used)),
-                                                ("free", .num(u.free)), ("total", .num(u.total)), ("files", .num(u.files)), ("updated_at", .date(u.updatedAt))])
-                if perAccount && u.source == "rucio" { o["account_usages"] = .array(accountUsages) }
-                return .object(o)
-            })
+            return Reply.stream(
+                usage.map { u in
+                    var o: JSONObject = JSONObject([
+                        ("rse_id", .string(rse.id)), ("rse", .string(rse.rse)), ("source", .string(u.source)), ("used", .num(u.used)),
+                        ("free", .num(u.free)), ("total", .num(u.total)), ("files", .num(u.files)), ("updated_at", .date(u.updatedAt)),
+                    ])
+                    if perAccount && u.source == "rucio" { o["account_usages"] = .array(accountUsages) }
+                    return .object(o)
+                })
         }
         t.add(.put, "/rses/:rse/usage", doc: RouteDoc("Set RSE usage for a source", body: "source!:string used:int free:int files:int")) { r in
             let b = try r.jsonObject()
-            try await catalog.rses.setRSEUsage(r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"), files: try b.optionalInt("files"), by: r.caller)
+            try await catalog.rses.setRSEUsage(
+                r.param("rse"), source: try b.requiredString("source"), used: try b.optionalInt("used"), free: try b.optionalInt("free"),
+                files: try b.optionalInt("files"), by: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/rses/:rse/accounts/usage", doc: RouteDoc("Usage and local limit of every account on an RSE")) { r in
@@ -154,8 +201,10 @@ extension RucioAPI {
             var lines = ""
             for a in try await catalog.accounts.listAccounts(type: nil, identity: nil, filters: [:]) {
                 guard let u = try await catalog.accountLimits.localAccountUsage(a.account, rse: rse.rse).first else { continue }
-                let doc: JSON = ["rse_id": .string(rse.id), "rse": .string(rse.rse), "account": .string(a.account), "used_files": .int(u.files),
-                                 "used_bytes": .int(u.bytes), "quota_bytes": .num(u.limit)]
+                let doc: JSON = [
+                    "rse_id": .string(rse.id), "rse": .string(rse.rse), "account": .string(a.account), "used_files": .int(u.files),
+                    "used_bytes": .int(u.bytes), "quota_bytes": .num(u.limit),
+                ]
                 lines += doc.serialized() + "\n"
             }
             // As Rucio's: one JSON document per line, labelled application/json.

@@ -13,7 +13,8 @@ extension RucioAPI {
             guard !files.isEmpty else { throw RucioError(.dataIdentifierNotFound, "no redirection possible - cannot find the DID") }
             return Self.metalink(files, parents: false)
         }
-        t.add(.get, "/redirect/:scope/:name", auth: false, doc: RouteDoc("303 to an HTTP replica of a file", query: "rse:string schemes:string")) { r in
+        t.add(.get, "/redirect/:scope/:name", auth: false, doc: RouteDoc("303 to an HTTP replica of a file", query: "rse:string schemes:string")) {
+            r in
             var q = ReplicaStore.ReplicaQuery()
             q.schemes = r.qAll("schemes").isEmpty ? ["davs", "https", "s3"] : r.qAll("schemes")
             let files = try await catalog.replicas.listReplicas([DIDRef(r.param("scope"), r.param("name"))], query: q)

@@ -30,22 +30,32 @@ extension RucioAPI {
             }
             return try await streamReplicas(dids, q)
         }
-        t.add(.post, "/replicas/list", doc: RouteDoc("List replicas of DIDs", query: "limit:int", body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool nrandom:int"),
-              statuses: [.dataIdentifierNotFound: .badRequest], list)
-        t.add(.post, "/replicas", doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")) { r in
+        t.add(
+            .post, "/replicas/list",
+            doc: RouteDoc(
+                "List replicas of DIDs", query: "limit:int",
+                body: "dids!:[did] schemes:[string] rse_expression:string all_states:bool resolve_parents:bool ignore_availability:bool nrandom:int"),
+            statuses: [.dataIdentifierNotFound: .badRequest], list)
+        t.add(
+            .post, "/replicas",
+            doc: RouteDoc("Register replicas (their bytes must be on the RSE)", body: "rse!:string files!:[file] ignore_availability:bool")
+        ) { r in
             let b = try r.jsonObject()
-            try await catalog.replicas.addReplicas(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
-                                          ignoreAvailability: try b.optionalBool("ignore_availability") ?? false, issuer: r.caller)
+            try await catalog.replicas.addReplicas(
+                rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")),
+                ignoreAvailability: try b.optionalBool("ignore_availability") ?? false, issuer: r.caller)
             return Reply.created()
         }
         t.add(.put, "/replicas", doc: RouteDoc("Update replica states", body: "rse!:string files!:[file]")) { r in
             let b = try r.jsonObject()
-            try await catalog.replicas.updateReplicaStates(rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
+            try await catalog.replicas.updateReplicaStates(
+                rse: try b.requiredString("rse"), files: try Self.fileSpecs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.delete, "/replicas", doc: RouteDoc("Delete replicas", body: "rse!:string files!:[did]")) { r in
             let b = try r.jsonObject()
-            try await catalog.replicas.deleteReplicas(rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
+            try await catalog.replicas.deleteReplicas(
+                rse: try b.requiredString("rse"), files: try Self.didRefs(try b.requiredArray("files")), issuer: r.caller)
             return Reply.ok()
         }
         t.add(.get, "/replicas/:scope/:name/datasets", doc: RouteDoc("Dataset replicas")) { r in
@@ -61,8 +71,12 @@ extension RucioAPI {
             if let s = r.q("schemes") { q.schemes = s.split(separator: ",").map(String.init) }
             q.limit = r.q("limit").flatMap { Int($0) }
             // As for DIDs, a trailing slash is part of the name (`file1.dat/` is another, unknown, file).
-            let dids = try await catalog.replicas.knownDIDs([DIDRef(r.param("scope"), r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : ""))])
-            if (r.header("Accept") ?? "").contains("metalink") { return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: false) }
+            let dids = try await catalog.replicas.knownDIDs([
+                DIDRef(r.param("scope"), r.param("name") + (r.request.uri.path.hasSuffix("/") ? "/" : ""))
+            ])
+            if (r.header("Accept") ?? "").contains("metalink") {
+                return Self.metalink(try await catalog.replicas.listReplicas(dids, query: q), parents: false)
+            }
             return try await streamReplicas(dids, q)
         }
     }
@@ -78,15 +92,26 @@ extension RucioAPI {
 
     /// One file of a replica listing, as `list_replicas` returns it.
     static func replicaDoc(_ f: ReplicaStore.FileReplicas, allStates: Bool, parents: Bool) -> JSON {
-        var pfns = JSONObject(), rses = JSONObject(), states = JSONObject()
+        var pfns = JSONObject()
+        var rses = JSONObject()
+        var states = JSONObject()
         var ranked: [(String, JSON)] = []
         for rep in f.replicas {
             var list: [JSON] = []
-            for p in rep.protocols.sorted(by: { ($0.priority(domain: "wan", operation: "read") ?? 99, $0.scheme) < ($1.priority(domain: "wan", operation: "read") ?? 99, $1.scheme) }) {
+            for p in rep.protocols.sorted(by: {
+                ($0.priority(domain: "wan", operation: "read") ?? 99, $0.scheme) < ($1.priority(domain: "wan", operation: "read") ?? 99, $1.scheme)
+            }) {
                 let pfn = p.pfn(path: rep.path)
                 list.append(.string(pfn))
-                ranked.append((pfn, ["rse_id": .string(rep.rse.id), "rse": .string(rep.rse.rse), "type": .string(rep.rse.rseType), "volatile": .bool(rep.rse.volatile),
-                                     "domain": "wan", "priority": .int(p.priority(domain: "wan", operation: "read") ?? 1), "client_extract": false]))
+                ranked.append(
+                    (
+                        pfn,
+                        [
+                            "rse_id": .string(rep.rse.id), "rse": .string(rep.rse.rse), "type": .string(rep.rse.rseType),
+                            "volatile": .bool(rep.rse.volatile),
+                            "domain": "wan", "priority": .int(p.priority(domain: "wan", operation: "read") ?? 1), "client_extract": false,
+                        ]
+                    ))
             }
             rses[rep.rse.rse] = .array(list)
             states[rep.rse.rse] = .string(rep.state.name)
@@ -96,8 +121,10 @@ extension RucioAPI {
             o["priority"] = .int(Int64(i + 1))
             pfns[pfn] = .object(o)
         }
-        var doc = JSONObject([("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("md5", .str(f.md5)), ("adler32", .str(f.adler32)),
-                              ("pfns", .object(pfns)), ("rses", .object(rses)), ("states", .object(states))])
+        var doc = JSONObject([
+            ("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("md5", .str(f.md5)), ("adler32", .str(f.adler32)),
+            ("pfns", .object(pfns)), ("rses", .object(rses)), ("states", .object(states)),
+        ])
         if parents { doc["parents"] = .array(f.parents.map { .string($0) }) }
         return .object(doc)
     }
@@ -125,7 +152,8 @@ extension RucioAPI {
             var prio = 1
             for rep in f.replicas {
                 for p in rep.protocols {
-                    out += "  <url location=\"\(xml(rep.rse.rse))\" domain=\"wan\" priority=\"\(prio)\" client_extract=\"false\">\(xml(p.pfn(path: rep.path)))</url>\n"
+                    out +=
+                        "  <url location=\"\(xml(rep.rse.rse))\" domain=\"wan\" priority=\"\(prio)\" client_extract=\"false\">\(xml(p.pfn(path: rep.path)))</url>\n"
                     prio += 1
                 }
             }

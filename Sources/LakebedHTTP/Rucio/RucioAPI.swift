@@ -36,7 +36,8 @@ struct RucioAPI: Sendable {
     static func didRefs(_ items: [JSON]) throws -> [DIDRef] {
         try items.map { item in
             guard let o = item.objectValue else { throw RucioError.typeError("each DID must be a dictionary") }
-            let scope = try o.requiredString("scope"), name = try o.requiredString("name")
+            let scope = try o.requiredString("scope")
+            let name = try o.requiredString("name")
             return DIDRef(scope, name)
         }
     }
@@ -46,10 +47,11 @@ struct RucioAPI: Sendable {
         try items.map { item in
             guard let o = item.objectValue else { throw RucioError.typeError("each file must be a dictionary") }
             let meta = try o.optionalObject("meta") ?? JSONObject()
-            return FileSpec(scope: try o.requiredString("scope"), name: try o.requiredString("name"), bytes: try o.optionalInt("bytes"),
-                            adler32: try o.optionalString("adler32"), md5: try o.optionalString("md5"),
-                            guid: try o.optionalString("guid") ?? meta["guid"]?.stringValue, events: try o.optionalInt("events"), meta: meta,
-                            state: try o.optionalString("state"), pfn: try o.optionalString("pfn"))
+            return FileSpec(
+                scope: try o.requiredString("scope"), name: try o.requiredString("name"), bytes: try o.optionalInt("bytes"),
+                adler32: try o.optionalString("adler32"), md5: try o.optionalString("md5"),
+                guid: try o.optionalString("guid") ?? meta["guid"]?.stringValue, events: try o.optionalInt("events"), meta: meta,
+                state: try o.optionalString("state"), pfn: try o.optionalString("pfn"))
         }
     }
 }

@@ -8,30 +8,42 @@ extension RucioAPI {
         try validateRuleSchema(o)
         guard let copies = try o.optionalInt("copies") else { throw RucioError.keyError("copies") }
         let d = RuleSpec()
-        return RuleSpec(dids: dids, copies: Int(copies), rseExpression: try o.requiredString("rse_expression"),
-                        weight: try o.optionalString("weight"), lifetime: try o.optionalDouble("lifetime"),
-                        grouping: (try o.optionalString("grouping") ?? d.grouping).uppercased(), account: try o.optionalString("account"),
-                        locked: try o.optionalBool("locked") ?? d.locked, sourceReplicaExpression: try o.optionalString("source_replica_expression"),
-                        activity: try o.optionalString("activity") ?? d.activity, notify: try o.optionalString("notify") ?? d.notify,
-                        purgeReplicas: try o.optionalBool("purge_replicas") ?? d.purgeReplicas,
-                        ignoreAvailability: try o.optionalBool("ignore_availability") ?? d.ignoreAvailability,
-                        comment: try o.optionalString("comment"), priority: Int(try o.optionalInt("priority") ?? Int64(d.priority)),
-                        meta: try o.optionalString("meta"))
+        return RuleSpec(
+            dids: dids, copies: Int(copies), rseExpression: try o.requiredString("rse_expression"),
+            weight: try o.optionalString("weight"), lifetime: try o.optionalDouble("lifetime"),
+            grouping: (try o.optionalString("grouping") ?? d.grouping).uppercased(), account: try o.optionalString("account"),
+            locked: try o.optionalBool("locked") ?? d.locked, sourceReplicaExpression: try o.optionalString("source_replica_expression"),
+            activity: try o.optionalString("activity") ?? d.activity, notify: try o.optionalString("notify") ?? d.notify,
+            purgeReplicas: try o.optionalBool("purge_replicas") ?? d.purgeReplicas,
+            ignoreAvailability: try o.optionalBool("ignore_availability") ?? d.ignoreAvailability,
+            comment: try o.optionalString("comment"), priority: Int(try o.optionalInt("priority") ?? Int64(d.priority)),
+            meta: try o.optionalString("meta"))
     }
 
     /// A rule listing streamed page by page (see `Reply.streamPages`).
     func streamRules(_ filters: [String: String]) async throws -> Response {
-        let store = catalog.rules, clock = catalog.clock
+        let store = catalog.rules
+        let clock = catalog.clock
         return try await Reply.streamPages(listings, from: ListingCursor<RuleStore.RulePosition>(position: nil, given: 0)) { cursor in
             let (rules, last) = try await store.listRulesPage(filters: filters, after: cursor.position, limit: Reply.pageSize)
             let now = clock.now()
-            return (rules.map { Doc.rule($0, now: now) }, rules.count < Reply.pageSize ? nil : ListingCursor(position: last, given: cursor.given + rules.count))
+            return (
+                rules.map { Doc.rule($0, now: now) },
+                rules.count < Reply.pageSize ? nil : ListingCursor(position: last, given: cursor.given + rules.count)
+            )
         }
     }
 
     func registerRules(_ t: inout RouteTable) {
-        t.add(.post, "/rules", doc: RouteDoc("Add replication rules", body: "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account!:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string"),
-              statuses: [.invalidRSEExpression: .conflict, .invalidObject: .conflict]) { r in
+        t.add(
+            .post, "/rules",
+            doc: RouteDoc(
+                "Add replication rules",
+                body:
+                    "dids!:[did] copies!:int rse_expression!:string weight:string lifetime:number grouping:ALL|DATASET|NONE account!:string locked:bool source_replica_expression:string activity:string notify:Y|N|C|P purge_replicas:bool ignore_availability:bool comment:string priority:int meta:string"
+            ),
+            statuses: [.invalidRSEExpression: .conflict, .invalidObject: .conflict]
+        ) { r in
             let b = try r.jsonObject()
             // Rucio reads `account` without a default (KeyError when absent); a null account is the caller's.
             guard b["account"] != nil else { throw RucioError.keyError("account") }
@@ -64,12 +76,15 @@ extension RucioAPI {
             try await catalog.rules.updateRule(r.param("id"), options: options, issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.delete, "/rules/:id", doc: RouteDoc("Delete a rule", body: "purge_replicas:bool"), statuses: [.unsupportedOperation: .unauthorized]) { r in
+        t.add(.delete, "/rules/:id", doc: RouteDoc("Delete a rule", body: "purge_replicas:bool"), statuses: [.unsupportedOperation: .unauthorized]) {
+            r in
             let b = try r.jsonObject()
             try await catalog.rules.deleteRule(r.param("id"), purgeReplicas: try b.optionalBool("purge_replicas"), issuer: r.caller)
             return Reply.ok()
         }
-        t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in Reply.stream(try await catalog.rules.locks(ofRule: r.param("id")).map(Doc.lock)) }
+        t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in
+            Reply.stream(try await catalog.rules.locks(ofRule: r.param("id")).map(Doc.lock))
+        }
         t.add(.post, "/locks/bulk_locks_for_dids", doc: RouteDoc("Dataset locks of many DIDs", body: "dids!:[did]")) { r in
             let b = try r.jsonObject()
             return Reply.stream(try await catalog.rules.datasetLocks(of: try Self.didRefs(try b.requiredArray("dids"))).map(Doc.datasetLock))
@@ -87,17 +102,27 @@ extension RucioAPI {
 
 extension RucioAPI {
     /// The activities Rucio's generic schema allows for a rule.
-    static let ruleActivities = ["Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test",
-                                 "Group Subscriptions", "Production Input", "Production Output", "Analysis Input", "Analysis Output", "Staging",
-                                 "T0 Export", "T0 Tape", "Upload/Download (Job)", "Upload/Download (User)", "User Subscriptions", "Data Challenge"]
+    static let ruleActivities = [
+        "Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test",
+        "Group Subscriptions", "Production Input", "Production Output", "Analysis Input", "Analysis Output", "Staging",
+        "T0 Export", "T0 Tape", "Upload/Download (Job)", "Upload/Download (User)", "User Subscriptions", "Data Challenge",
+    ]
 
     /// What Rucio's `validate_schema('rule', …)` refuses before a rule is made: values of the wrong JSON type, an
     /// unknown activity or grouping (`InvalidObject`).
     static func validateRuleSchema(_ o: JSONObject) throws {
         func invalid(_ why: String) -> RucioError { RucioError(.invalidObject, "Problem validating rule: \(why)") }
         func shown(_ v: JSON) -> String { Validation.printable(v.serialized()) }
-        func isInteger(_ v: JSON) -> Bool { if case .int = v { return true }; if case .double = v { return v.intValue != nil }; return false }
-        func isNumber(_ v: JSON) -> Bool { if case .int = v { return true }; if case .double = v { return true }; return false }
+        func isInteger(_ v: JSON) -> Bool {
+            if case .int = v { return true }
+            if case .double = v { return v.intValue != nil }
+            return false
+        }
+        func isNumber(_ v: JSON) -> Bool {
+            if case .int = v { return true }
+            if case .double = v { return true }
+            return false
+        }
         if let v = o["copies"], !isInteger(v) { throw invalid("\(shown(v)) is not of type 'integer'") }
         if let v = o["priority"], !v.isNull, !isInteger(v) { throw invalid("\(shown(v)) is not of type 'integer'") }
         if let v = o["lifetime"], !v.isNull, !isNumber(v) { throw invalid("\(shown(v)) is not of type 'number', 'null'") }
@@ -111,7 +136,9 @@ extension RucioAPI {
             guard let a = v.stringValue, ruleActivities.contains(a) else { throw invalid("\(shown(v)) is not one of \(ruleActivities)") }
         }
         if let v = o["grouping"], !v.isNull {
-            guard let g = v.stringValue?.uppercased(), ["ALL", "DATASET", "NONE"].contains(g) else { throw invalid("\(shown(v)) is not one of ['ALL', 'DATASET', 'NONE']") }
+            guard let g = v.stringValue?.uppercased(), ["ALL", "DATASET", "NONE"].contains(g) else {
+                throw invalid("\(shown(v)) is not one of ['ALL', 'DATASET', 'NONE']")
+            }
         }
         if let v = o["notify"], !v.isNull {
             guard let n = v.stringValue, ["Y", "N", "C", "P"].contains(n) else { throw invalid("\(shown(v)) is not one of ['Y', 'N', 'C', 'P']") }

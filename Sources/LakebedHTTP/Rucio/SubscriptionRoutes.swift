@@ -6,10 +6,12 @@ extension RucioAPI {
     /// A subscription as Rucio's `/subscriptions` routes render it (filter and rules as JSON text).
     static func subscriptionDoc(_ s: Subscription) -> JSON {
         func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
-        return ["id": .string(s.id), "name": .string(s.name), "account": .string(s.account), "filter": .string(s.filter),
-                "replication_rules": .string(s.replicationRules), "policyid": .int(Int64(s.policyID)), "state": .string(s.state.name),
-                "last_processed": date(s.lastProcessed), "lifetime": date(s.lifetime), "retroactive": .bool(s.retroactive),
-                "expired_at": date(s.expiredAt), "comments": .str(s.comments), "created_at": date(s.createdAt), "updated_at": date(s.updatedAt)]
+        return [
+            "id": .string(s.id), "name": .string(s.name), "account": .string(s.account), "filter": .string(s.filter),
+            "replication_rules": .string(s.replicationRules), "policyid": .int(Int64(s.policyID)), "state": .string(s.state.name),
+            "last_processed": date(s.lastProcessed), "lifetime": date(s.lifetime), "retroactive": .bool(s.retroactive),
+            "expired_at": date(s.expiredAt), "comments": .str(s.comments), "created_at": date(s.createdAt), "updated_at": date(s.updatedAt),
+        ]
     }
 
     /// The `options` of a subscription POST or PUT; `required` are the keys Rucio's route reads without a default.
@@ -46,14 +48,23 @@ extension RucioAPI {
         t.add(.get, "/subscriptions", doc: RouteDoc("List subscriptions"), list)
         t.add(.get, "/subscriptions/:account", doc: RouteDoc("Subscriptions of an account"), list)
         t.add(.get, "/subscriptions/:account/:name", doc: RouteDoc("A subscription"), list)
-        t.add(.post, "/subscriptions/:account/:name",
-              doc: RouteDoc("Add a subscription", body: "options!:{filter!:object replication_rules!:[object] comments!:string lifetime!:int retroactive:bool dry_run:bool priority:int}")) { r in
+        t.add(
+            .post, "/subscriptions/:account/:name",
+            doc: RouteDoc(
+                "Add a subscription",
+                body:
+                    "options!:{filter!:object replication_rules!:[object] comments!:string lifetime!:int retroactive:bool dry_run:bool priority:int}")
+        ) { r in
             let o = try Self.subscriptionOptions(r, required: ["filter", "replication_rules", "comments", "lifetime"])
             let id = try await catalog.subscriptions.add(name: r.param("name"), account: r.param("account"), options: o, issuer: r.caller)
             return Reply.created(id)
         }
-        t.add(.put, "/subscriptions/:account/:name",
-              doc: RouteDoc("Update a subscription", body: "options!:{filter:object replication_rules:[object] comments:string lifetime:int retroactive:bool priority:int state:string}")) { r in
+        t.add(
+            .put, "/subscriptions/:account/:name",
+            doc: RouteDoc(
+                "Update a subscription",
+                body: "options!:{filter:object replication_rules:[object] comments:string lifetime:int retroactive:bool priority:int state:string}")
+        ) { r in
             let o = try Self.subscriptionOptions(r, required: [])
             try await catalog.subscriptions.update(name: r.param("name"), account: r.param("account"), options: o, issuer: r.caller)
             return Reply.created()
@@ -67,16 +78,24 @@ extension RucioAPI {
         let states: RouteTable.Handler = { r in
             let details = ["true", "1"].contains((r.q("include_details") ?? "").lowercased())
             let rows = try await catalog.subscriptions.ruleCounts(name: r.params["name"], account: r.param("account"))
-            return Reply.stream(rows.map { s, c in
-                let state: JSON = c.state.map { .string($0.name) } ?? .null
-                guard details else { return .array([.string(c.account), .string(c.name), state, .int(Int64(c.count))]) }
-                return ["account": .string(c.account), "name": .string(c.name), "state": state, "count": .int(Int64(c.count)),
-                        "subscription_state": .string(s.state.name), "last_processed": s.lastProcessed.map { .string(RucioDate.rfc1123($0)) } ?? .null,
+            return Reply.stream(
+                rows.map { s, c in
+                    let state: JSON = c.state.map { .string($0.name) } ?? .null
+                    guard details else { return .array([.string(c.account), .string(c.name), state, .int(Int64(c.count))]) }
+                    return [
+                        "account": .string(c.account), "name": .string(c.name), "state": state, "count": .int(Int64(c.count)),
+                        "subscription_state": .string(s.state.name),
+                        "last_processed": s.lastProcessed.map { .string(RucioDate.rfc1123($0)) } ?? .null,
                         "lifetime": s.lifetime.map { .string(RucioDate.rfc1123($0)) } ?? .null,
-                        "expired_at": s.expiredAt.map { .string(RucioDate.rfc1123($0)) } ?? .null, "comments": .str(s.comments)]
-            })
+                        "expired_at": s.expiredAt.map { .string(RucioDate.rfc1123($0)) } ?? .null, "comments": .str(s.comments),
+                    ]
+                })
         }
-        t.add(.get, "/subscriptions/:account/rules/states", doc: RouteDoc("Rules per state of an account's subscriptions", query: "include_details:bool"), states)
-        t.add(.get, "/subscriptions/:account/:name/rules/states", doc: RouteDoc("Rules per state of a subscription", query: "include_details:bool"), states)
+        t.add(
+            .get, "/subscriptions/:account/rules/states",
+            doc: RouteDoc("Rules per state of an account's subscriptions", query: "include_details:bool"), states)
+        t.add(
+            .get, "/subscriptions/:account/:name/rules/states", doc: RouteDoc("Rules per state of a subscription", query: "include_details:bool"),
+            states)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 public import LakebedCore
 public import LakebedIAM
 import NIOCore
@@ -18,7 +18,8 @@ public struct StorageRefusal: Error, Sendable {
 }
 
 /// Decides whether a storage request may go ahead. `path` is relative to the RSE root and starts with `/`.
-public typealias StorageAuthorizer = @Sendable (_ token: String?, _ rse: String, _ path: String, _ operation: StorageOperation) async -> StorageRefusal?
+public typealias StorageAuthorizer =
+    @Sendable (_ token: String?, _ rse: String, _ path: String, _ operation: StorageOperation) async -> StorageRefusal?
 /// The Rucio account (and whether it is an admin) behind a bearer token, nil when it names none.
 public typealias StorageIdentifier = @Sendable (_ token: String) async -> Issuer?
 
@@ -84,8 +85,9 @@ public struct WebDAVAPI: Sendable {
                 try await check(request, target, .read)
                 return try propfind(request, target)
             default:
-                throw Failure(status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here",
-                              headers: [("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+                throw Failure(
+                    status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here",
+                    headers: [("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
             }
         } catch let f as Failure {
             return Self.reply(f.status, f.message + "\n", headers: f.headers)
@@ -154,16 +156,21 @@ public struct WebDAVAPI: Sendable {
         case .collection(let modified)?:
             var listing = ""
             for (name, e) in try target.storage.list(target.rel) { listing += name + (e.isCollection ? "/" : "") + "\n" }
-            return Self.reply(.ok, isHead ? "" : listing, contentType: "text/plain; charset=utf-8",
-                              headers: [("Last-Modified", Self.httpDate(modified))], contentLength: listing.utf8.count)
+            return Self.reply(
+                .ok, isHead ? "" : listing, contentType: "text/plain; charset=utf-8",
+                headers: [("Last-Modified", Self.httpDate(modified))], contentLength: listing.utf8.count)
         case .file(let size, let modified)?:
-            var headers: [(String, String)] = [("Accept-Ranges", "bytes"), ("Last-Modified", Self.httpDate(modified)),
-                                               ("ETag", "\"\(size)-\(Int64(modified.timeIntervalSince1970 * 1000))\"")]
+            var headers: [(String, String)] = [
+                ("Accept-Ranges", "bytes"), ("Last-Modified", Self.httpDate(modified)),
+                ("ETag", "\"\(size)-\(Int64(modified.timeIntervalSince1970 * 1000))\""),
+            ]
             var status = HTTPResponse.Status.ok
-            var start: Int64 = 0, length = size
+            var start: Int64 = 0
+            var length = size
             if let range = request.headers[.range] {
                 guard let r = ByteRange.parse(range, size: size) else {
-                    throw Failure(status: .rangeNotSatisfiable, message: "Range \(range) not satisfiable", headers: [("Content-Range", "bytes */\(size)")])
+                    throw Failure(
+                        status: .rangeNotSatisfiable, message: "Range \(range) not satisfiable", headers: [("Content-Range", "bytes */\(size)")])
                 }
                 status = .partialContent
                 start = r.lowerBound
@@ -201,10 +208,11 @@ public struct WebDAVAPI: Sendable {
         let known = asked.filter { $0 == "adler32" || $0 == "md5" }
         guard !known.isEmpty else { return nil }
         let sums = try Checksums.ofFile(at: try target.storage.absolute(target.rel))
-        let md5 = Data(stride(from: 0, to: sums.md5.count, by: 2).compactMap { i -> UInt8? in
-            let a = sums.md5.index(sums.md5.startIndex, offsetBy: i)
-            return UInt8(sums.md5[a..<sums.md5.index(a, offsetBy: 2)], radix: 16)
-        })
+        let md5 = Data(
+            stride(from: 0, to: sums.md5.count, by: 2).compactMap { i -> UInt8? in
+                let a = sums.md5.index(sums.md5.startIndex, offsetBy: i)
+                return UInt8(sums.md5[a..<sums.md5.index(a, offsetBy: 2)], radix: 16)
+            })
         var seen = Set<String>()
         return known.filter { seen.insert($0).inserted }.map { $0 == "adler32" ? "adler32=\(sums.adler32)" : "md5=\(md5.base64EncodedString())" }
             .joined(separator: ",")
@@ -227,7 +235,9 @@ public struct WebDAVAPI: Sendable {
     }
 
     func move(_ request: Request, _ target: Target) async throws -> Response {
-        guard let dest = request.headers[HTTPField.Name("Destination")!] else { throw Failure(status: .badRequest, message: "MOVE needs a Destination header") }
+        guard let dest = request.headers[HTTPField.Name("Destination")!] else {
+            throw Failure(status: .badRequest, message: "MOVE needs a Destination header")
+        }
         let path = URLComponents(string: dest).map { $0.percentEncodedPath } ?? dest
         let segs = RouteTable.segments(path)
         let prefix = RouteTable.segments(Self.prefix)
@@ -254,7 +264,9 @@ public struct WebDAVAPI: Sendable {
         let depth = request.headers[HTTPField.Name("Depth")!]?.trimmingCharacters(in: .whitespaces) ?? "infinity"
         guard let entry = try target.storage.stat(target.rel) else { throw StorageFault.notFound(target.rel) }
         var doc = Multistatus()
-        doc.add(href: target.href(collection: entry.isCollection), name: target.rel.split(separator: "/").last.map(String.init) ?? target.storage.rse, entry: entry)
+        doc.add(
+            href: target.href(collection: entry.isCollection), name: target.rel.split(separator: "/").last.map(String.init) ?? target.storage.rse,
+            entry: entry)
         if depth != "0", entry.isCollection {
             for (name, e) in try target.storage.list(target.rel) {
                 let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name)
@@ -272,8 +284,10 @@ public struct WebDAVAPI: Sendable {
         return f
     }
 
-    static func reply(_ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain; charset=utf-8",
-                      headers: [(String, String)] = [], contentLength: Int? = nil) -> Response {
+    static func reply(
+        _ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain; charset=utf-8",
+        headers: [(String, String)] = [], contentLength: Int? = nil
+    ) -> Response {
         var f = fields(headers)
         f[.contentType] = contentType
         if let contentLength { f[.contentLength] = String(contentLength) }

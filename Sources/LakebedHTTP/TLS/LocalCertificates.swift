@@ -37,7 +37,8 @@ public struct LocalCertificates: Sendable {
 
     func generate() throws {
         let now = Date()
-        let notBefore = now.addingTimeInterval(-3600), notAfter = now.addingTimeInterval(10 * 365 * 86400)
+        let notBefore = now.addingTimeInterval(-3600)
+        let notAfter = now.addingTimeInterval(10 * 365 * 86400)
         let caKey = P256.Signing.PrivateKey()
         let caPrivate = Certificate.PrivateKey(caKey)
         let caName = try DistinguishedName {

@@ -25,8 +25,10 @@ public enum HTTPLimits {
 
     /// The HTTP/1 channel configuration with these limits and the `ConnectionGuard`.
     public static var http1: HTTP1Channel.Configuration {
-        .init(additionalChannelHandlers: [ConnectionGuard()], idleTimeout: idleTimeout,
-              httpDecoderConfiguration: .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes, maxHeaderFieldCount: maxHeaderCount))
+        .init(
+            additionalChannelHandlers: [ConnectionGuard()], idleTimeout: idleTimeout,
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes, maxHeaderFieldCount: maxHeaderCount))
     }
 }
 
@@ -84,10 +86,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let message = "Request line and headers larger than \(HTTPLimits.maxHeaderBytes) bytes or more than \(HTTPLimits.maxHeaderCount) fields"
         let body: JSON = ["ExceptionClass": "RequestHeaderFieldsTooLarge", "ExceptionMessage": .string(message)]
         let bytes = ByteBuffer(string: body.serialized())
-        let head = HTTPResponse(status: .requestHeaderFieldsTooLarge, headerFields: [
-            .contentType: "application/octet-stream", .contentLength: String(bytes.readableBytes), .connection: "close",
-            HTTPField.Name("ExceptionClass")!: "RequestHeaderFieldsTooLarge", HTTPField.Name("ExceptionMessage")!: message,
-        ])
+        let head = HTTPResponse(
+            status: .requestHeaderFieldsTooLarge,
+            headerFields: [
+                .contentType: "application/octet-stream", .contentLength: String(bytes.readableBytes), .connection: "close",
+                HTTPField.Name("ExceptionClass")!: "RequestHeaderFieldsTooLarge", HTTPField.Name("ExceptionMessage")!: message,
+            ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(bytes)), promise: nil)
         // The close runs on the channel's event loop once the answer is flushed.

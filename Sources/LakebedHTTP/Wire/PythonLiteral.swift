@@ -28,12 +28,21 @@ enum PythonLiteral {
                 while true {
                     ws()
                     guard i < chars.count else { throw fail() }
-                    if chars[i] == close { i += 1; return .array(out) }
+                    if chars[i] == close {
+                        i += 1
+                        return .array(out)
+                    }
                     out.append(try value(depth: depth + 1))
                     ws()
                     guard i < chars.count else { throw fail() }
-                    if chars[i] == "," { i += 1; continue }
-                    if chars[i] == close { i += 1; return .array(out) }
+                    if chars[i] == "," {
+                        i += 1
+                        continue
+                    }
+                    if chars[i] == close {
+                        i += 1
+                        return .array(out)
+                    }
                     throw fail()
                 }
             case "{":
@@ -42,7 +51,10 @@ enum PythonLiteral {
                 while true {
                     ws()
                     guard i < chars.count else { throw fail() }
-                    if chars[i] == "}" { i += 1; return .object(o) }
+                    if chars[i] == "}" {
+                        i += 1
+                        return .object(o)
+                    }
                     let k = try value(depth: depth + 1)
                     guard let key = k.stringValue ?? k.intValue.map({ String($0) }) else { throw fail() }
                     ws()
@@ -52,8 +64,14 @@ enum PythonLiteral {
                     o[key] = try value(depth: depth + 1)
                     ws()
                     guard i < chars.count else { throw fail() }
-                    if chars[i] == "," { i += 1; continue }
-                    if chars[i] == "}" { i += 1; return .object(o) }
+                    if chars[i] == "," {
+                        i += 1
+                        continue
+                    }
+                    if chars[i] == "}" {
+                        i += 1
+                        return .object(o)
+                    }
                     throw fail()
                 }
             case "'", "\"":
@@ -69,9 +87,13 @@ enum PythonLiteral {
                         case "\\": s.append("\\")
                         case "'": s.append("'")
                         case "\"": s.append("\"")
-                        default: s.append("\\"); s.append(chars[i])
+                        default:
+                            s.append("\\")
+                            s.append(chars[i])
                         }
-                    } else { s.append(chars[i]) }
+                    } else {
+                        s.append(chars[i])
+                    }
                     i += 1
                 }
                 guard i < chars.count else { throw fail() }

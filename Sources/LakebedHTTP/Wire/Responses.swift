@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 public import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 import NIOCore
 
@@ -24,7 +24,10 @@ public enum Reply {
     public static func stream(_ values: [JSON]) -> Response {
         var out = ""
         out.reserveCapacity(values.count * 96)
-        for v in values { v.write(to: &out); out += "\n" }
+        for v in values {
+            v.write(to: &out)
+            out += "\n"
+        }
         return make(.ok, streamType, out)
     }
 

@@ -40,8 +40,10 @@ public struct RouteDoc: Sendable {
     static func fields(_ text: String) -> [Field] {
         text.split(separator: " ").map { word in
             let parts = word.split(separator: ":", maxSplits: 1).map(String.init)
-            let name = parts[0], type = parts.count > 1 ? parts[1] : "string"
-            return name.hasSuffix("!") ? Field(name: String(name.dropLast()), type: type, required: true) : Field(name: name, type: type, required: false)
+            let name = parts[0]
+            let type = parts.count > 1 ? parts[1] : "string"
+            return name.hasSuffix("!")
+                ? Field(name: String(name.dropLast()), type: type, required: true) : Field(name: name, type: type, required: false)
         }
     }
 }

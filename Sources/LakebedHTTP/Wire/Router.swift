@@ -7,9 +7,16 @@ public import LakebedCore
 public struct RouteTable: Sendable {
     public typealias Handler = @Sendable (RucioRequest) async throws -> Response
 
-    enum Segment: Sendable { case literal(String), param(String), rest(String) }
+    enum Segment: Sendable {
+        case literal(String)
+        case param(String)
+        case rest(String)
+    }
     struct Route: Sendable {
-        var method: HTTPRequest.Method; var segments: [Segment]; var auth: Bool; var handler: Handler
+        var method: HTTPRequest.Method
+        var segments: [Segment]
+        var auth: Bool
+        var handler: Handler
         /// The pattern as written (`/dids/:scope/:name/meta`): a bounded label for metrics and logs.
         var pattern: String
         /// What the OpenAPI description says about the route beyond its path, method and auth.
@@ -23,8 +30,10 @@ public struct RouteTable: Sendable {
 
     /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`. `statuses` are the route's exceptions to the usual
     /// status of an exception class (Rucio's `POST /rules/` answers `InvalidRSEExpression` with 409, not 400).
-    public mutating func add(_ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, doc: RouteDoc? = nil,
-                             statuses: [RucioExceptionClass: HTTPResponse.Status] = [:], _ handler: @escaping Handler) {
+    public mutating func add(
+        _ method: HTTPRequest.Method, _ pattern: String, auth: Bool = true, doc: RouteDoc? = nil,
+        statuses: [RucioExceptionClass: HTTPResponse.Status] = [:], _ handler: @escaping Handler
+    ) {
         let segs: [Segment] = pattern.split(separator: "/").map { s in
             if s.hasPrefix(":") { return .param(String(s.dropFirst())) }
             if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
@@ -34,7 +43,10 @@ public struct RouteTable: Sendable {
     }
 
     /// Result of matching a path.
-    enum Match { case found(Route, [String: String]), wrongMethod, none }
+    enum Match {
+        case found(Route, [String: String])
+        case wrongMethod, none
+    }
 
     func match(method: HTTPRequest.Method, segments path: [String]) -> Match {
         var sawPath = false

@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 public import LakebedCore
 import NIOCore
 
@@ -52,45 +52,45 @@ public struct RucioRequest: Sendable {
 }
 
 /// Reading typed parameters out of a JSON body with Rucio's errors.
-public extension JSONObject {
-    func requiredString(_ key: String) throws -> String {
+extension JSONObject {
+    public func requiredString(_ key: String) throws -> String {
         guard let v = self[key] else { throw RucioError.keyError(key) }
         guard let s = v.stringValue else { throw RucioError.typeError("'\(key)' must be a string, not \(v.pythonTypeName)") }
         return s
     }
-    func optionalString(_ key: String) throws -> String? {
+    public func optionalString(_ key: String) throws -> String? {
         guard let v = self[key], !v.isNull else { return nil }
         guard let s = v.stringValue else { throw RucioError.typeError("'\(key)' must be a string, not \(v.pythonTypeName)") }
         return s
     }
-    func optionalBool(_ key: String) throws -> Bool? {
+    public func optionalBool(_ key: String) throws -> Bool? {
         guard let v = self[key], !v.isNull else { return nil }
         guard let b = v.boolValue else { throw RucioError.typeError("'\(key)' must be a boolean") }
         return b
     }
-    func optionalInt(_ key: String) throws -> Int64? {
+    public func optionalInt(_ key: String) throws -> Int64? {
         guard let v = self[key], !v.isNull else { return nil }
         if let i = v.intValue { return i }
         if let s = v.stringValue, let i = Int64(s) { return i }
         throw RucioError.typeError("'\(key)' must be an integer, not \(v.pythonTypeName)")
     }
-    func optionalDouble(_ key: String) throws -> Double? {
+    public func optionalDouble(_ key: String) throws -> Double? {
         guard let v = self[key], !v.isNull else { return nil }
         if let d = v.doubleValue { return d }
         if let s = v.stringValue, let d = Double(s) { return d }
         throw RucioError.typeError("'\(key)' must be a number, not \(v.pythonTypeName)")
     }
-    func optionalObject(_ key: String) throws -> JSONObject? {
+    public func optionalObject(_ key: String) throws -> JSONObject? {
         guard let v = self[key], !v.isNull else { return nil }
         guard let o = v.objectValue else { throw RucioError.typeError("'\(key)' must be a dictionary, not \(v.pythonTypeName)") }
         return o
     }
-    func optionalArray(_ key: String) throws -> [JSON]? {
+    public func optionalArray(_ key: String) throws -> [JSON]? {
         guard let v = self[key], !v.isNull else { return nil }
         guard let a = v.arrayValue else { throw RucioError.typeError("'\(key)' must be a list, not \(v.pythonTypeName)") }
         return a
     }
-    func requiredArray(_ key: String) throws -> [JSON] {
+    public func requiredArray(_ key: String) throws -> [JSON] {
         guard self[key] != nil else { throw RucioError.keyError(key) }
         return try optionalArray(key) ?? []
     }

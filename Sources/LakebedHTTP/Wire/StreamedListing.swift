@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import LakebedCore
 import NIOCore
 
@@ -49,21 +49,32 @@ extension Reply {
     /// where the next starts (nil: done). The first page is read before answering, so a bad request is still a Rucio
     /// error with its status; the others are written as they are read, so memory holds one page and the first byte
     /// leaves at once. Each page takes its turn at `gate`.
-    static func streamPages<Cursor: Sendable>(_ gate: FairGate, from start: Cursor,
-                                              _ page: @escaping @Sendable (Cursor) async throws -> ([JSON], Cursor?)) async throws -> Response {
+    static func streamPages<Cursor: Sendable>(
+        _ gate: FairGate, from start: Cursor,
+        _ page: @escaping @Sendable (Cursor) async throws -> ([JSON], Cursor?)
+    ) async throws -> Response {
         @Sendable func text(_ rows: [JSON]) -> String {
             var out = ""
             out.reserveCapacity(rows.count * 96)
-            for v in rows { v.write(to: &out); out += "\n" }
+            for v in rows {
+                v.write(to: &out)
+                out += "\n"
+            }
             return out
         }
-        let (first, next) = try await gate.run { let (rows, next) = try await page(start); return (text(rows), next) }
+        let (first, next) = try await gate.run {
+            let (rows, next) = try await page(start)
+            return (text(rows), next)
+        }
         guard let next else { return make(.ok, streamType, first) }
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: first))
             var cursor: Cursor? = next
             while let c = cursor {
-                let (chunk, after) = try await gate.run { let (rows, after) = try await page(c); return (text(rows), after) }
+                let (chunk, after) = try await gate.run {
+                    let (rows, after) = try await page(c)
+                    return (text(rows), after)
+                }
                 if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
                 cursor = after
             }

@@ -51,7 +51,8 @@ public struct SVGChart: Sendable {
     /// A round step for `count` ticks over `0...max` (1, 2 or 5 times a power of ten).
     static func tickStep(_ max: Double, count: Int = 5) -> Double {
         guard max > 0 else { return 1 }
-        let raw = max / Double(count), p = pow(10, floor(log10(raw)))
+        let raw = max / Double(count)
+        let p = pow(10, floor(log10(raw)))
         for m in [1.0, 2, 5, 10] where m * p >= raw { return m * p }
         return 10 * p
     }
@@ -73,20 +74,25 @@ public struct SVGChart: Sendable {
     }
 
     public var svg: String {
-        let left = 64.0, right = 180.0, top = 34.0, bottom = 40.0
-        let pw = width - left - right, ph = height - top - bottom
+        let left = 64.0
+        let right = 180.0
+        let top = 34.0
+        let bottom = 40.0
+        let pw = width - left - right
+        let ph = height - top - bottom
         let span = max(end, 1)
         let maxV = max(series.flatMap { $0.points.map(\.v) }.max() ?? 0, 1e-9)
-        let yStep = Self.tickStep(maxV), yMax = max(yStep, (maxV / yStep).rounded(.up) * yStep)
+        let yStep = Self.tickStep(maxV)
+        let yMax = max(yStep, (maxV / yStep).rounded(.up) * yStep)
         let x = { (t: Double) in left + pw * min(max(t, 0), span) / span }
         let y = { (v: Double) in top + ph * (1 - v / yMax) }
         var o = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.n(width))" height="\(Self.n(height))" viewBox="0 0 \(Self.n(width)) \(Self.n(height))" font-family="sans-serif" font-size="11">
-        <title>\(Self.escape(title))</title>
-        <rect width="100%" height="100%" fill="#ffffff"/>
-        <text x="\(Self.n(left))" y="20" font-size="14" font-weight="bold">\(Self.escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.n(width))" height="\(Self.n(height))" viewBox="0 0 \(Self.n(width)) \(Self.n(height))" font-family="sans-serif" font-size="11">
+            <title>\(Self.escape(title))</title>
+            <rect width="100%" height="100%" fill="#ffffff"/>
+            <text x="\(Self.n(left))" y="20" font-size="14" font-weight="bold">\(Self.escape(title))</text>
 
-        """
+            """
         // Grid and axes.
         var v = 0.0
         while v <= yMax + yStep / 2 {
@@ -106,7 +112,8 @@ public struct SVGChart: Sendable {
         o += "<text x=\"\(Self.n(left + pw / 2))\" y=\"\(Self.n(height - 6))\" text-anchor=\"middle\">lake time since the scenario's start</text>\n"
         o += "<text transform=\"translate(14 \(Self.n(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
         for m in marks {
-            o += "<line x1=\"\(Self.n(x(m.t)))\" y1=\"\(Self.n(top))\" x2=\"\(Self.n(x(m.t)))\" y2=\"\(Self.n(top + ph))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
+            o +=
+                "<line x1=\"\(Self.n(x(m.t)))\" y1=\"\(Self.n(top))\" x2=\"\(Self.n(x(m.t)))\" y2=\"\(Self.n(top + ph))\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
             o += "<text x=\"\(Self.n(x(m.t) + 3))\" y=\"\(Self.n(top + 10))\" fill=\"#666\" font-size=\"10\">\(Self.escape(m.label))</text>\n"
         }
         // The lines.
@@ -120,7 +127,9 @@ public struct SVGChart: Sendable {
                 last = p
             }
             if let l = last, s.steps, l.t < span { d += " L\(Self.n(x(span))),\(Self.n(y(l.v)))" }
-            if !d.isEmpty { o += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"><title>\(Self.escape(s.name))</title></path>\n" }
+            if !d.isEmpty {
+                o += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"><title>\(Self.escape(s.name))</title></path>\n"
+            }
             let ly = top + 6 + Double(i) * 16
             if ly < top + ph {
                 o += "<rect x=\"\(Self.n(left + pw + 12))\" y=\"\(Self.n(ly - 8))\" width=\"12\" height=\"3\" fill=\"\(color)\"/>"

@@ -31,17 +31,17 @@ public struct ScenarioCharts: Sendable {
     /// One self-contained page: the report as text, then every chart inline.
     public var html: String {
         var o = """
-        <!doctype html>
-        <html lang="en">
-        <head><meta charset="utf-8"><title>Lakebed simulation: \(SVGChart.escape(report.scenario))</title>
-        <style>body{font-family:sans-serif;max-width:960px;margin:20px auto;padding:0 12px;color:#222}
-        pre{background:#f6f8fa;padding:12px;border-radius:6px;overflow:auto;font-size:12px}
-        figure{margin:18px 0}figcaption{color:#555;font-size:13px;margin-top:4px}</style></head>
-        <body>
-        <h1>Scenario \(SVGChart.escape(report.scenario)) <small>(seed \(report.seed))</small></h1>
-        <pre>\(SVGChart.escape(report.text(wallTime: false)))</pre>
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><title>Lakebed simulation: \(SVGChart.escape(report.scenario))</title>
+            <style>body{font-family:sans-serif;max-width:960px;margin:20px auto;padding:0 12px;color:#222}
+            pre{background:#f6f8fa;padding:12px;border-radius:6px;overflow:auto;font-size:12px}
+            figure{margin:18px 0}figcaption{color:#555;font-size:13px;margin-top:4px}</style></head>
+            <body>
+            <h1>Scenario \(SVGChart.escape(report.scenario)) <small>(seed \(report.seed))</small></h1>
+            <pre>\(SVGChart.escape(report.text(wallTime: false)))</pre>
 
-        """
+            """
         for (name, chart) in charts {
             o += "<figure id=\"\(name)\">\n\(chart.svg)<figcaption>\(SVGChart.escape(chart.title)) — also in \(name).svg</figcaption></figure>\n"
         }
@@ -65,7 +65,8 @@ extension ScenarioRunner {
         let order = ranked.filter(shown.contains) + (ranked.count > shown.count ? ["other links"] : [])
 
         // Transfers in flight: started, until finished, failed or canceled.
-        var inFlight: [String: Int] = [:], flight: [String: [(t: Double, v: Double)]] = [:]
+        var inFlight: [String: Int] = [:]
+        var flight: [String: [(t: Double, v: Double)]] = [:]
         for e in transfers {
             let k = lineOf(e)
             switch e.kind {
@@ -86,7 +87,8 @@ extension ScenarioRunner {
             SVGChart.Series(name: k, points: (0...max(slices, 0)).map { (Double($0) * slice, (moved[k]?[$0] ?? 0) / slice) })
         }
         // Failures: failed attempts so far, per link.
-        var failedSoFar: [String: Int] = [:], failures: [String: [(t: Double, v: Double)]] = [:]
+        var failedSoFar: [String: Int] = [:]
+        var failures: [String: [(t: Double, v: Double)]] = [:]
         for e in transfers where e.kind == "transfer.failed" {
             let k = lineOf(e)
             failedSoFar[k, default: 0] += 1
@@ -111,15 +113,31 @@ extension ScenarioRunner {
         }
         let marks = scenario.timeline.map { (t: $0.at, label: $0.kind) }
         let series = { (d: [String: [(t: Double, v: Double)]]) in order.filter { d[$0] != nil }.map { SVGChart.Series(name: $0, points: d[$0]!) } }
-        return ScenarioCharts(charts: [
-            ("transfers-in-flight", SVGChart(title: "Transfers in flight per link", yLabel: "transfers", end: end, series: series(flight), marks: marks)),
-            ("throughput", SVGChart(title: "Throughput per link (finished bytes per second, per \(SVGChart.timeLabel(slice)))", yLabel: "bytes/s",
-                                    end: end, series: throughput, marks: marks)),
-            ("rules", SVGChart(title: "Rule completion (share of locks whose file has arrived)", yLabel: "% of locks", end: end,
-                               series: completion, marks: marks)),
-            ("failures", SVGChart(title: "Failed transfer attempts per link (so far)", yLabel: "failed attempts", end: end,
-                                  series: series(failures), marks: marks)),
-        ], report: report)
+        return ScenarioCharts(
+            charts: [
+                (
+                    "transfers-in-flight",
+                    SVGChart(title: "Transfers in flight per link", yLabel: "transfers", end: end, series: series(flight), marks: marks)
+                ),
+                (
+                    "throughput",
+                    SVGChart(
+                        title: "Throughput per link (finished bytes per second, per \(SVGChart.timeLabel(slice)))", yLabel: "bytes/s",
+                        end: end, series: throughput, marks: marks)
+                ),
+                (
+                    "rules",
+                    SVGChart(
+                        title: "Rule completion (share of locks whose file has arrived)", yLabel: "% of locks", end: end,
+                        series: completion, marks: marks)
+                ),
+                (
+                    "failures",
+                    SVGChart(
+                        title: "Failed transfer attempts per link (so far)", yLabel: "failed attempts", end: end,
+                        series: series(failures), marks: marks)
+                ),
+            ], report: report)
     }
 
     /// Adds a point; several changes at one instant keep only the last value.

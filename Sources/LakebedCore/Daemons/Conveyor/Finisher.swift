@@ -28,7 +28,9 @@ public struct ConveyorFinisher: CatalogStore {
     }
 
     /// The end of many transfers at one instant, in one transaction (`failure` nil = success).
-    public func finishTransfers(_ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date, policy: RetryPolicy) async throws -> [FinishOutcome] {
+    public func finishTransfers(
+        _ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date, policy: RetryPolicy
+    ) async throws -> [FinishOutcome] {
         let t = time.timeIntervalSince1970
         return try await db.write { db in
             try items.map { item in
@@ -40,15 +42,24 @@ public struct ConveyorFinisher: CatalogStore {
 
     func succeed(_ db: Database, requestID: String, t: Double, virtual: Bool) throws -> FinishOutcome {
         do {
-            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID]) else { return .orphaned }
-            let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
+            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID])
+            else { return .orphaned }
+            let scope: String = row["scope"]
+            let name: String = row["name"]
+            let rseID: String = row["dest_rse_id"]
             guard try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rseID, scope, name]) != nil else {
-                try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
+                try db.exec(
+                    sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, updated_at = ? WHERE id = ?",
+                    arguments: [t, t, requestID])
                 return .orphaned
             }
-            try db.exec(sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, err_msg = NULL, updated_at = ? WHERE id = ?", arguments: [t, t, requestID])
-            try db.exec(sql: "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
-                           arguments: [virtual ? 1 : 0, t, rseID, scope, name])
+            try db.exec(
+                sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, err_msg = NULL, updated_at = ? WHERE id = ?",
+                arguments: [t, t, requestID])
+            try db.exec(
+                sql:
+                    "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
+                arguments: [virtual ? 1 : 0, t, rseID, scope, name])
             try catalog.rules.replicaBecameAvailable(db, rseID: rseID, scope: scope, name: name, now: t)
             return .done
         }
@@ -63,20 +74,31 @@ public struct ConveyorFinisher: CatalogStore {
 
     static func fail(_ db: Database, requestID: String, reason: String, t: Double, policy: RetryPolicy) throws -> FinishOutcome {
         do {
-            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID]) else { return .orphaned }
+            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID])
+            else { return .orphaned }
             let attempts = (row["retry_count"] as Int) + 1
             if attempts < policy.maxAttempts {
                 let wake = t + policy.baseDelay * pow(2, Double(attempts - 1))
-                try db.exec(sql: """
-                    UPDATE requests SET state = \(RequestState.queued.sql), retry_count = ?, err_msg = ?, not_before = ?, source_rse_id = NULL, external_id = NULL,
-                      submitted_at = NULL, started_at = NULL, updated_at = ? WHERE id = ?
-                    """, arguments: [attempts, reason, wake, t, requestID])
+                try db.exec(
+                    sql: """
+                        UPDATE requests SET state = \(RequestState.queued.sql), retry_count = ?, err_msg = ?, not_before = ?, source_rse_id = NULL, external_id = NULL,
+                          submitted_at = NULL, started_at = NULL, updated_at = ? WHERE id = ?
+                        """, arguments: [attempts, reason, wake, t, requestID])
                 return .retry(at: Date(timeIntervalSince1970: wake))
             }
-            try db.exec(sql: "UPDATE requests SET state = \(RequestState.failed.sql), retry_count = ?, err_msg = ?, updated_at = ? WHERE id = ?", arguments: [attempts, reason, t, requestID])
-            let scope: String = row["scope"], name: String = row["name"], rseID: String = row["dest_rse_id"]
-            let ruleIDs = try String.fetchAll(db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(LockState.replicating.sql)", arguments: [scope, name, rseID])
-            try db.exec(sql: "UPDATE locks SET state = \(LockState.stuck.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(LockState.replicating.sql)", arguments: [t, scope, name, rseID])
+            try db.exec(
+                sql: "UPDATE requests SET state = \(RequestState.failed.sql), retry_count = ?, err_msg = ?, updated_at = ? WHERE id = ?",
+                arguments: [attempts, reason, t, requestID])
+            let scope: String = row["scope"]
+            let name: String = row["name"]
+            let rseID: String = row["dest_rse_id"]
+            let ruleIDs = try String.fetchAll(
+                db, sql: "SELECT rule_id FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(LockState.replicating.sql)",
+                arguments: [scope, name, rseID])
+            try db.exec(
+                sql:
+                    "UPDATE locks SET state = \(LockState.stuck.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(LockState.replicating.sql)",
+                arguments: [t, scope, name, rseID])
             for id in ruleIDs {
                 try RuleStore.bumpRuleCounters(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
             }

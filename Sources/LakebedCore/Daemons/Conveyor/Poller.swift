@@ -14,14 +14,17 @@ public struct ConveyorPoller: CatalogStore {
     public func transfersStarted(_ requestIDs: [String], at time: Date) async throws {
         try await db.write { db in
             for id in requestIDs {
-                try db.exec(sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id])
+                try db.exec(
+                    sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id])
             }
         }
     }
 
     /// Transfers ended at one instant (`failure` nil = success): the finisher records them in one transaction.
-    public func transfersEnded(_ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date,
-                               policy: RetryPolicy) async throws -> [ConveyorFinisher.FinishOutcome] {
+    public func transfersEnded(
+        _ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date,
+        policy: RetryPolicy
+    ) async throws -> [ConveyorFinisher.FinishOutcome] {
         try await ConveyorFinisher(catalog: catalog).finishTransfers(items, at: time, policy: policy)
     }
 

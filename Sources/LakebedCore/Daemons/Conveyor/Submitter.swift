@@ -12,15 +12,19 @@ public struct ConveyorSubmitter: CatalogStore {
     /// ends), for a simulator deciding how far to jump.
     public func nextRequestWakeup() async throws -> Date? {
         try await db.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = \(RequestState.queued.sql)").map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(
+                db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = \(RequestState.queued.sql)"
+            ).map { Date(timeIntervalSince1970: $0) }
         }
     }
 
     /// Whether any request is eligible now.
     public func hasEligibleRequests(at now: Date) async throws -> Bool {
         try await db.read { db in
-            try db.one(sql: "SELECT 1 FROM requests WHERE state = \(RequestState.queued.sql) AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
-                       arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
+            try db.one(
+                sql:
+                    "SELECT 1 FROM requests WHERE state = \(RequestState.queued.sql) AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
         }
     }
 
@@ -30,11 +34,12 @@ public struct ConveyorSubmitter: CatalogStore {
     public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [FTSFileSpec] {
         let t = now.timeIntervalSince1970
         return try await db.write { db in
-            let rows = try db.all(sql: """
-                SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
-                WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
-                ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
-                """, arguments: [t, t, limit])
+            let rows = try db.all(
+                sql: """
+                    SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
+                    WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
+                    ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
+                    """, arguments: [t, t, limit])
             var out: [FTSFileSpec] = []
             var rseCache: [String: RSE] = [:]
             func rse(_ id: String) throws -> RSE {
@@ -48,8 +53,9 @@ public struct ConveyorSubmitter: CatalogStore {
                 let req = TransferRequest(row: row)
                 let dest = try rse(req.destRSEID)
                 guard dest.availabilityWrite else {
-                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
-                                   arguments: ["RSE \(dest.rse) is not available for writing", t + policy.noSourceDelay, t, req.id])
+                    try db.exec(
+                        sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                        arguments: ["RSE \(dest.rse) is not available for writing", t + policy.noSourceDelay, t, req.id])
                     continue
                 }
                 var allowed: Set<String>? = nil
@@ -57,32 +63,43 @@ public struct ConveyorSubmitter: CatalogStore {
                     if expressionCache[expr] == nil { expressionCache[expr] = Set(((try? RSEStore.resolve(db, expression: expr)) ?? []).map(\.id)) }
                     allowed = expressionCache[expr]
                 }
-                let candidates = try db.all(sql: """
-                    SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
-                    FROM replicas p JOIN rses s ON s.id = p.rse_id
-                    LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
-                    WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
-                    ORDER BY distance, s.rse
-                    """, arguments: [dest.id, req.scope, req.name, dest.id])
+                let candidates = try db.all(
+                    sql: """
+                        SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
+                        FROM replicas p JOIN rses s ON s.id = p.rse_id
+                        LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
+                        WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
+                        ORDER BY distance, s.rse
+                        """, arguments: [dest.id, req.scope, req.name, dest.id])
                 guard let src = candidates.first(where: { allowed?.contains($0["rse_id"]) ?? true }) else {
-                    try db.exec(sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
-                                   arguments: ["RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)", t + policy.noSourceDelay, t, req.id])
+                    try db.exec(
+                        sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                        arguments: [
+                            "RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)", t + policy.noSourceDelay,
+                            t, req.id,
+                        ])
                     continue
                 }
-                guard let destReplica = try db.one(sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name]) else {
+                guard
+                    let destReplica = try db.one(
+                        sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name])
+                else {
                     // The replica went away (rule removed while queued): nothing to do.
                     try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
                 let srcPath = try containedPath(root: src["root"], relative: src["path"] ?? "")
                 let dstPath = try containedPath(root: dest.root, relative: destReplica["path"] ?? "")
-                try db.exec(sql: """
-                    UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
-                    """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
-                out.append(FTSFileSpec(sourceURL: "file://" + srcPath, destURL: "file://" + dstPath, sourceSE: src["rse"], destSE: dest.rse,
-                                       sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, isVirtual: src["virtual"],
-                                       activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
-                                       scope: req.scope, name: req.name))
+                try db.exec(
+                    sql: """
+                        UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
+                        """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
+                out.append(
+                    FTSFileSpec(
+                        sourceURL: "file://" + srcPath, destURL: "file://" + dstPath, sourceSE: src["rse"], destSE: dest.rse,
+                        sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, isVirtual: src["virtual"],
+                        activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
+                        scope: req.scope, name: req.name))
             }
             return out
         }
@@ -101,7 +118,10 @@ public struct ConveyorSubmitter: CatalogStore {
     public func requeueInFlightRequests() async throws -> Int {
         let t = nowStamp
         return try await db.write { db in
-            try db.exec(sql: "UPDATE requests SET state = \(RequestState.queued.sql), source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = \(RequestState.submitted.sql)", arguments: [t])
+            try db.exec(
+                sql:
+                    "UPDATE requests SET state = \(RequestState.queued.sql), source_rse_id = NULL, external_id = NULL, submitted_at = NULL, started_at = NULL, updated_at = ? WHERE state = \(RequestState.submitted.sql)",
+                arguments: [t])
             return db.changesCount
         }
     }

@@ -88,4 +88,42 @@ struct ListingPagesTests {
         let whole = try await c.rules.listRules(filters: ["account": "root"]).map(\.id)
         #expect(paged.count == 6 && paged == whole)
     }
+
+    @Test func lockPagesGiveTheWholeListing() async throws {
+        let c = try await lake()
+        var spec = RuleSpec()
+        spec.dids = [DIDRef("test", "cont")]
+        spec.copies = 2
+        spec.rseExpression = "SITE-A|SITE-B|SITE-C"
+        let id = try await c.rules.addRules(spec, issuer: root)[0]
+        for size in [1, 3, 4, 7, 100] {
+            var paged: [RuleStore.LockPosition] = []
+            var after: RuleStore.LockPosition? = nil
+            repeat {
+                let (locks, next) = try await c.rules.locksPage(ofRule: id, after: after, limit: size)
+                paged += locks.map { RuleStore.LockPosition(scope: $0.scope, name: $0.name, rse: $0.rse) }
+                after = next
+            } while after != nil
+            let whole = try await c.rules.locks(ofRule: id).map { RuleStore.LockPosition(scope: $0.scope, name: $0.name, rse: $0.rse) }
+            #expect(whole.count == 80 && paged == whole, "page size \(size)")
+        }
+        await #expect(throws: RucioError.self) { _ = try await c.rules.locksPage(ofRule: "0123456789abcdef0123456789abcdef", after: nil, limit: 4) }
+    }
+
+    @Test func contentPagesGiveTheWholeListing() async throws {
+        let c = try await lake()
+        for did in ["dsa", "dsb", "cont"] {
+            for size in [1, 4, 5, 100] {
+                var paged: [String] = []
+                var after: DIDRef? = nil
+                repeat {
+                    let (content, next) = try await c.dids.listContentPage("test", did, after: after, limit: size)
+                    paged += content.map(\.name)
+                    after = next
+                } while after != nil
+                #expect(paged == (try await c.dids.listContent("test", did)).map(\.name), "\(did), page size \(size)")
+            }
+        }
+        await #expect(throws: RucioError.self) { _ = try await c.dids.listContentPage("test", "nosuch", after: nil, limit: 4) }
+    }
 }

@@ -325,12 +325,33 @@ public struct DIDStore: CatalogStore {
     public func listContent(_ scope: String, _ name: String) async throws -> [ContentEntry] {
         try await db.read { db in
             _ = try Self.did(db, scope, name)
-            return try db.all(sql: "SELECT * FROM contents WHERE scope = ? AND name = ? ORDER BY child_scope, child_name", arguments: [scope, name])
-                .map {
-                    ContentEntry(
-                        scope: $0["child_scope"], name: $0["child_name"], type: DIDType(rawValue: $0["child_type"]) ?? .file, bytes: $0["bytes"],
-                        adler32: $0["adler32"], md5: $0["md5"], guid: $0["guid"], events: $0["events"])
-                }
+            return try Self.contentRows(db, scope, name, after: nil, limit: nil)
+        }
+    }
+
+    /// One page of `listContent`: the children after `after` in (scope, name) order, at most `limit`, and where the next
+    /// page starts (nil: done). `DataIdentifierNotFound` for an unknown collection on the first page.
+    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?) {
+        try await db.read { db in
+            if after == nil { _ = try Self.did(db, scope, name) }
+            let rows = try Self.contentRows(db, scope, name, after: after, limit: limit)
+            return (rows, rows.count < limit ? nil : rows.last.map { DIDRef($0.scope, $0.name) })
+        }
+    }
+
+    /// A collection's children in (scope, name) order: the primary key's, so a page seeks straight to its start.
+    static func contentRows(_ db: Database, _ scope: String, _ name: String, after: DIDRef?, limit: Int?) throws -> [ContentEntry] {
+        var sql = "SELECT * FROM contents WHERE scope = ? AND name = ?"
+        var args: [any DatabaseValueConvertible] = [scope, name]
+        if let after {
+            sql += " AND (child_scope, child_name) > (?, ?)"
+            args += [after.scope, after.name]
+        }
+        sql += " ORDER BY child_scope, child_name" + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
+        return try db.all(sql: sql, arguments: StatementArguments(args)).map {
+            ContentEntry(
+                scope: $0["child_scope"], name: $0["child_name"], type: DIDType(rawValue: $0["child_type"]) ?? .file, bytes: $0["bytes"],
+                adler32: $0["adler32"], md5: $0["md5"], guid: $0["guid"], events: $0["events"])
         }
     }
 

@@ -322,6 +322,32 @@ public struct RuleStore: CatalogStore {
         }
     }
 
+    /// Where a paged lock listing stands: the last lock given, by (scope, name, RSE name) as `locks(ofRule:)` orders them.
+    public struct LockPosition: Sendable, Equatable {
+        var scope: String
+        var name: String
+        var rse: String
+    }
+
+    /// One page of `locks(ofRule:)`: the locks after `after`, at most `limit`, and where the next page starts (nil:
+    /// done). `RuleNotFound` for an unknown rule on the first page.
+    public func locksPage(ofRule id: String, after: LockPosition?, limit: Int) async throws -> (locks: [ReplicaLock], next: LockPosition?) {
+        try await db.read { db in
+            var clause = "l.rule_id = ?"
+            var args: [any DatabaseValueConvertible] = [id]
+            if let after {
+                // The index on (rule_id, scope, name) seeks to the page; the RSE name orders locks within a file.
+                clause += " AND (l.scope, l.name) >= (?, ?) AND (l.scope, l.name, r.rse) > (?, ?, ?)"
+                args += [after.scope, after.name, after.scope, after.name, after.rse]
+            } else {
+                _ = try Self.rule(db, id)
+            }
+            let rows = try Self.lockRows(db, where: clause, args, limit: limit)
+            let next = rows.count < limit ? nil : rows.last.map { LockPosition(scope: $0.scope, name: $0.name, rse: $0.rse) }
+            return (rows, next)
+        }
+    }
+
     /// Locks on the files of a DID.
     public func locks(onDID scope: String, _ name: String) async throws -> [ReplicaLock] {
         try await db.read { db in
@@ -335,9 +361,10 @@ public struct RuleStore: CatalogStore {
         }
     }
 
-    static func lockRows(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible]) throws -> [ReplicaLock] {
+    static func lockRows(_ db: Database, where clause: String, _ args: [any DatabaseValueConvertible], limit: Int? = nil) throws -> [ReplicaLock] {
         try db.all(
-            sql: "SELECT l.*, r.rse AS rse_name FROM locks l JOIN rses r ON r.id = l.rse_id WHERE \(clause) ORDER BY l.scope, l.name, r.rse",
+            sql: "SELECT l.*, r.rse AS rse_name FROM locks l JOIN rses r ON r.id = l.rse_id WHERE \(clause) ORDER BY l.scope, l.name, r.rse"
+                + (limit.map { " LIMIT \(max(0, $0))" } ?? ""),
             arguments: StatementArguments(args)
         ).map {
             ReplicaLock(

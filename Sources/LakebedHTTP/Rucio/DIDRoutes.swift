@@ -132,14 +132,18 @@ extension RucioAPI {
             return Reply.ok()
         }
         t.add(.get, "/dids/:scope/:name/dids", doc: RouteDoc("Content of a collection")) { r in
-            let content = try await catalog.dids.listContent(r.param("scope"), r.param("name"))
-            return Reply.stream(
-                content.map {
+            // A dataset of a million files lists them page by page, as the file listings do.
+            let store = catalog.dids, scope = r.param("scope"), name = r.param("name")
+            return try await Reply.streamPages(listings, from: ListingCursor<DIDRef>(position: nil, given: 0)) { cursor in
+                let (content, next) = try await store.listContentPage(scope, name, after: cursor.position, limit: Reply.pageSize)
+                let docs: [JSON] = content.map {
                     [
                         "scope": .string($0.scope), "name": .string($0.name), "type": .string($0.type.rawValue),
                         "bytes": .num($0.bytes), "adler32": .str($0.adler32), "md5": .str($0.md5),
                     ]
-                })
+                }
+                return (docs, next.map { ListingCursor(position: $0, given: cursor.given + content.count) })
+            }
         }
         t.add(.post, "/dids/:scope/:name/dids", doc: RouteDoc("Attach DIDs to a collection", body: "dids!:[file] rse:string")) { r in
             let b = try r.jsonObject()

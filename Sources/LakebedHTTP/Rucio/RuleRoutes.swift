@@ -83,7 +83,12 @@ extension RucioAPI {
             return Reply.ok()
         }
         t.add(.get, "/rules/:id/locks", doc: RouteDoc("Locks of a rule")) { r in
-            Reply.stream(try await catalog.rules.locks(ofRule: r.param("id")).map(Doc.lock))
+            // A rule on a big dataset has a lock per file and RSE: streamed page by page, as the rule listings are.
+            let store = catalog.rules, id = r.param("id")
+            return try await Reply.streamPages(listings, from: ListingCursor<RuleStore.LockPosition>(position: nil, given: 0)) { cursor in
+                let (locks, next) = try await store.locksPage(ofRule: id, after: cursor.position, limit: Reply.pageSize)
+                return (locks.map(Doc.lock), next.map { ListingCursor(position: $0, given: cursor.given + locks.count) })
+            }
         }
         t.add(.post, "/locks/bulk_locks_for_dids", doc: RouteDoc("Dataset locks of many DIDs", body: "dids!:[did]")) { r in
             let b = try r.jsonObject()

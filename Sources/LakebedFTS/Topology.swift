@@ -1,4 +1,5 @@
 public import Foundation
+import LakebedCore
 
 /// How one link between two storage endpoints behaves.
 public struct LinkSettings: Sendable, Equatable {
@@ -72,12 +73,11 @@ public struct LinkChange: Sendable, Equatable {
 
     /// The changed keys with their values as text, in `keys` order (for the event log).
     public var fields: [(String, String)] {
-        func number(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
         var out: [(String, String)] = []
-        if let v = bandwidth { out.append(("bandwidth", number(v))) }
-        if let v = latency { out.append(("latency", number(v))) }
+        if let v = bandwidth { out.append(("bandwidth", v.logText)) }
+        if let v = latency { out.append(("latency", v.logText)) }
         if let v = concurrency { out.append(("concurrency", String(v))) }
-        if let v = failureRate { out.append(("failure_rate", number(v))) }
+        if let v = failureRate { out.append(("failure_rate", v.logText)) }
         if let v = down { out.append(("down", v ? "true" : "false")) }
         if let v = failureReason { out.append(("failure_reason", v ?? "null")) }
         return out

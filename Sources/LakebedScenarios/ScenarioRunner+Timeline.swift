@@ -134,7 +134,7 @@ extension ScenarioRunner {
     static func text(_ v: JSON) -> String {
         switch v {
         case .string(let s): return s
-        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .double(let d): return d.logText
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         default: return v.serialized()

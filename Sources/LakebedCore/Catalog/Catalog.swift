@@ -79,7 +79,7 @@ public final class Catalog: Sendable {
             if let e: String = r["error"] { fields.append(("error", e)) }
             let kind =
                 (r["old_state"] as String?) == nil
-                ? "added" : (r["new_state"] as String) == "X" ? "removed" : names[r["new_state"] as String] ?? "unknown"
+                ? "added" : (r["new_state"] as String) == RuleStore.deletedMark ? "removed" : names[r["new_state"] as String] ?? "unknown"
             events.append(Date(timeIntervalSince1970: r["time"]), "rule.\(kind)", fields)
         }
         return rows.count

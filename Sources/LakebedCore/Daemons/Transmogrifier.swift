@@ -19,35 +19,43 @@ public struct Transmogrifier: CatalogStore {
     /// Whether a pass has work: new collections and subscriptions that may match them.
     public func hasWork() async throws -> Bool {
         try await db.read { db in
-            try db.one(sql: "SELECT 1 FROM dids WHERE is_new = 1 LIMIT 1") != nil
+            try Self.hasNewCollections(db)
                 && db.one(
                     sql: "SELECT 1 FROM subscriptions WHERE state IN (?, ?) LIMIT 1",
                     arguments: [SubscriptionState.active, SubscriptionState.updated]) != nil
         }
     }
 
+    static func hasNewCollections(_ db: Database) throws -> Bool { try db.one(sql: "SELECT 1 FROM dids WHERE is_new = 1 LIMIT 1") != nil }
+
+    /// Subscriptions whose lifetime has run out but that are not INACTIVE yet.
+    static let expiredSQL = "state != ? AND lifetime IS NOT NULL AND lifetime < ?"
+
     /// One pass at `now`; returns the number of rules made.
     @discardableResult
     public func run(at now: Date) async throws -> Int {
         let stamp = now.timeIntervalSince1970
-        let pending = try await db.read { db in try db.one(sql: "SELECT 1 FROM dids WHERE is_new = 1 LIMIT 1") != nil }
-        let hasSubscriptions = try await db.read { db in try db.one(sql: "SELECT 1 FROM subscriptions LIMIT 1") != nil }
-        guard pending || hasSubscriptions else { return 0 }
+        // Only a pass with something to do writes: the daemons tick several times a second.
+        let due = try await db.read { db in
+            try Self.hasNewCollections(db)
+                || db.one(sql: "SELECT 1 FROM subscriptions WHERE \(Self.expiredSQL) LIMIT 1", arguments: [SubscriptionState.inactive, stamp]) != nil
+        }
+        guard due else { return 0 }
         return try await db.write { db in
             // Subscriptions past their lifetime stop; the others are matched in priority order.
             try db.exec(
-                sql: "UPDATE subscriptions SET state = ?, expired_at = ?, updated_at = ? WHERE state != ? AND lifetime IS NOT NULL AND lifetime < ?",
+                sql: "UPDATE subscriptions SET state = ?, expired_at = ?, updated_at = ? WHERE \(Self.expiredSQL)",
                 arguments: [SubscriptionState.inactive, stamp, stamp, SubscriptionState.inactive, stamp])
             let subs = try db.all(
                 sql: "SELECT * FROM subscriptions WHERE state IN (?, ?) ORDER BY policyid, created_at, id",
                 arguments: [SubscriptionState.active, SubscriptionState.updated]
-            ).map(Subscription.init(row:))
+            ).map { Matcher(Subscription(row: $0)) }
             let fresh = try db.all(sql: "SELECT scope, name FROM dids WHERE is_new = 1 ORDER BY created_at, scope, name")
             var made = 0
             for row in fresh {
                 let did = try DIDStore.did(db, row["scope"], row["name"])
                 guard did.type != .file else { continue }
-                for sub in subs where try Self.matches(sub, did) {
+                for sub in subs where Self.matches(sub.filter, did) {
                     made += try self.addRules(db, for: sub, did: did)
                 }
             }
@@ -61,9 +69,24 @@ public struct Transmogrifier: CatalogStore {
         }
     }
 
-    /// Whether `did` matches the subscription's filter, key by key as Rucio's transmogrifier decides.
-    static func matches(_ sub: Subscription, _ did: DID) throws -> Bool {
-        guard let filter = (try? JSONParser.parse(sub.filter))?.objectValue else { return false }
+    /// A subscription with its filter and rules parsed once for a pass (nil filter: text that is not a JSON object,
+    /// which matches nothing, as Rucio skips such a subscription).
+    struct Matcher {
+        let subscription: Subscription
+        let filter: JSONObject?
+        let rules: [JSON]
+        var split: Bool { filter?["split_rule"]?.boolValue ?? false }
+
+        init(_ s: Subscription) {
+            subscription = s
+            filter = (try? JSONParser.parse(s.filter))?.objectValue
+            rules = (try? JSONParser.parse(s.replicationRules))?.arrayValue ?? []
+        }
+    }
+
+    /// Whether `did` matches a subscription's filter, key by key as Rucio's transmogrifier decides.
+    static func matches(_ filter: JSONObject?, _ did: DID) -> Bool {
+        guard let filter else { return false }
         let meta = did.columns
         if meta["hidden"]?.boolValue == true { return false }
         func list(_ v: JSON) -> [JSON] { v.arrayValue ?? [v] }
@@ -114,11 +137,10 @@ public struct Transmogrifier: CatalogStore {
     }
 
     /// Adds the subscription's rules for `did`; returns how many were made.
-    func addRules(_ db: Database, for sub: Subscription, did: DID) throws -> Int {
-        guard let rules = (try? JSONParser.parse(sub.replicationRules))?.arrayValue else { return 0 }
-        let split = ((try? JSONParser.parse(sub.filter))?.objectValue?["split_rule"]?.boolValue) ?? false
+    func addRules(_ db: Database, for matcher: Matcher, did: DID) throws -> Int {
+        let sub = matcher.subscription, split = matcher.split
         var made = 0
-        for case .object(let r) in rules {
+        for case .object(let r) in matcher.rules {
             var spec = try Self.spec(r, subscription: sub, did: did, db: db)
             let issuer = Issuer(account: spec.account ?? sub.account, identity: "transmogrifier", isAdmin: true)
             var expressions = [spec.rseExpression]

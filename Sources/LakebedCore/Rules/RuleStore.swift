@@ -9,7 +9,7 @@ public struct RuleStore: CatalogStore {
     public init(catalog: Catalog) { self.catalog = catalog }
 
     /// The `new_state` a rule event gets when the rule is removed (not a rule state: the rule is gone).
-    static let deletedMark = "'X'"
+    static let deletedMark = "X"
 
     /// Adds rules (one per DID) and evaluates them into locks, replicas and transfer requests.
     public func addRules(_ spec: RuleSpec, issuer: Issuer) async throws -> [String] {
@@ -250,7 +250,7 @@ public struct RuleStore: CatalogStore {
         try recordHistory(db, ruleID: rule.id)
         try db.exec(sql: "DELETE FROM rules WHERE id = ?", arguments: [rule.id])
         try db.exec(
-            sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, \(Self.deletedMark))",
+            sql: "INSERT INTO rule_events (time, rule_id, scope, name, old_state, new_state) VALUES (?, ?, ?, ?, ?, '\(Self.deletedMark)')",
             arguments: [now, rule.id, rule.scope, rule.name, rule.state.rawValue])
     }
 

@@ -56,7 +56,8 @@ public struct SubscriptionStore: CatalogStore {
                 }
             }
         }
-        guard let rules, !(rules.arrayValue?.isEmpty ?? false) || !requireRules else {
+        // As Rucio's `if replication_rules:`: none, or an empty list, is no rules (refused when adding).
+        guard let rules, rules.arrayValue?.isEmpty != true else {
             if requireRules { throw RucioError(.invalidObject, "You must specify a rule") }
             return
         }

@@ -52,6 +52,9 @@ public struct Checksums: Sendable, Equatable {
         }
     }
 
+    /// The md5 base64-encoded, as RFC 3230 `Digest: md5=` carries it.
+    public var md5Base64: String { PasswordHash.unhex(md5).map { Data($0).base64EncodedString() } ?? "" }
+
     /// Checksums of an in-memory buffer.
     public static func of(_ data: [UInt8]) -> Checksums {
         var acc = Accumulator()

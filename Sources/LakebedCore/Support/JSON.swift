@@ -412,3 +412,8 @@ public struct JSONParser {
         return .double(d)
     }
 }
+
+extension Double {
+    /// The number as event logs write it: whole values without a fraction (`20000`, not `20000.0`), others as Swift prints them.
+    public var logText: String { self == rounded() && Swift.abs(self) < 1e15 ? String(Int64(self)) : String(self) }
+}

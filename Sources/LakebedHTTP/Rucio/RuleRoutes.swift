@@ -106,13 +106,6 @@ extension RucioAPI {
 }
 
 extension RucioAPI {
-    /// The activities Rucio's generic schema allows for a rule.
-    static let ruleActivities = [
-        "Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test",
-        "Group Subscriptions", "Production Input", "Production Output", "Analysis Input", "Analysis Output", "Staging",
-        "T0 Export", "T0 Tape", "Upload/Download (Job)", "Upload/Download (User)", "User Subscriptions", "Data Challenge",
-    ]
-
     /// What Rucio's `validate_schema('rule', …)` refuses before a rule is made: values of the wrong JSON type, an
     /// unknown activity or grouping (`InvalidObject`).
     static func validateRuleSchema(_ o: JSONObject) throws {
@@ -138,7 +131,9 @@ extension RucioAPI {
             if let v = o[key], !v.isNull, v.stringValue == nil { throw invalid("\(shown(v)) is not of type 'string'") }
         }
         if let v = o["activity"], !v.isNull {
-            guard let a = v.stringValue, ruleActivities.contains(a) else { throw invalid("\(shown(v)) is not one of \(ruleActivities)") }
+            guard let a = v.stringValue, Validation.ruleActivities.contains(a) else {
+                throw invalid("\(shown(v)) is not one of \(Validation.ruleActivities)")
+            }
         }
         if let v = o["grouping"], !v.isNull {
             guard let g = v.stringValue?.uppercased(), ["ALL", "DATASET", "NONE"].contains(g) else {

@@ -4,13 +4,15 @@ import LakebedCore
 
 extension RucioAPI {
     /// A subscription as Rucio's `/subscriptions` routes render it (filter and rules as JSON text).
+    /// A subscription's date as Rucio renders it (RFC 1123), or null.
+    static func subscriptionDate(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
+
     static func subscriptionDoc(_ s: Subscription) -> JSON {
-        func date(_ d: Date?) -> JSON { d.map { .string(RucioDate.rfc1123($0)) } ?? .null }
         return [
             "id": .string(s.id), "name": .string(s.name), "account": .string(s.account), "filter": .string(s.filter),
             "replication_rules": .string(s.replicationRules), "policyid": .int(Int64(s.policyID)), "state": .string(s.state.name),
-            "last_processed": date(s.lastProcessed), "lifetime": date(s.lifetime), "retroactive": .bool(s.retroactive),
-            "expired_at": date(s.expiredAt), "comments": .str(s.comments), "created_at": date(s.createdAt), "updated_at": date(s.updatedAt),
+            "last_processed": subscriptionDate(s.lastProcessed), "lifetime": subscriptionDate(s.lifetime), "retroactive": .bool(s.retroactive),
+            "expired_at": subscriptionDate(s.expiredAt), "comments": .str(s.comments), "created_at": subscriptionDate(s.createdAt), "updated_at": subscriptionDate(s.updatedAt),
         ]
     }
 
@@ -85,9 +87,9 @@ extension RucioAPI {
                     return [
                         "account": .string(c.account), "name": .string(c.name), "state": state, "count": .int(Int64(c.count)),
                         "subscription_state": .string(s.state.name),
-                        "last_processed": s.lastProcessed.map { .string(RucioDate.rfc1123($0)) } ?? .null,
-                        "lifetime": s.lifetime.map { .string(RucioDate.rfc1123($0)) } ?? .null,
-                        "expired_at": s.expiredAt.map { .string(RucioDate.rfc1123($0)) } ?? .null, "comments": .str(s.comments),
+                        "last_processed": Self.subscriptionDate(s.lastProcessed),
+                        "lifetime": Self.subscriptionDate(s.lifetime),
+                        "expired_at": Self.subscriptionDate(s.expiredAt), "comments": .str(s.comments),
                     ]
                 })
         }

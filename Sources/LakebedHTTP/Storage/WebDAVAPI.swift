@@ -208,13 +208,8 @@ public struct WebDAVAPI: Sendable {
         let known = asked.filter { $0 == "adler32" || $0 == "md5" }
         guard !known.isEmpty else { return nil }
         let sums = try Checksums.ofFile(at: try target.storage.absolute(target.rel))
-        let md5 = Data(
-            stride(from: 0, to: sums.md5.count, by: 2).compactMap { i -> UInt8? in
-                let a = sums.md5.index(sums.md5.startIndex, offsetBy: i)
-                return UInt8(sums.md5[a..<sums.md5.index(a, offsetBy: 2)], radix: 16)
-            })
         var seen = Set<String>()
-        return known.filter { seen.insert($0).inserted }.map { $0 == "adler32" ? "adler32=\(sums.adler32)" : "md5=\(md5.base64EncodedString())" }
+        return known.filter { seen.insert($0).inserted }.map { $0 == "adler32" ? "adler32=\(sums.adler32)" : "md5=\(sums.md5Base64)" }
             .joined(separator: ",")
     }
 

@@ -55,14 +55,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if head.headerFields[.expect]?.lowercased() == "100-continue" {
             head.headerFields[.expect] = nil
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-            if head.headerFields[.upgrade] == nil { return context.fireChannelRead(wrapInboundOut(.head(head))) }
         }
         if head.headerFields[.upgrade] != nil, head.headerFields[.connection]?.lowercased().contains("upgrade") == true {
             head.headerFields[.connection] = "close"
             closeAfterResponse = true
-            return context.fireChannelRead(wrapInboundOut(.head(head)))
         }
-        context.fireChannelRead(data)
+        context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -65,6 +65,13 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "A folder where `file` protocol prefixes may put RSE bytes, besides the data folder and the system's temporary folders (repeatable).",
+            valueName: "folder"))
+    var storageRoot: [String] = []
+
+    @Option(
+        name: .long,
         help:
             "Clock speed: 1 = real time, 100 = a hundred times faster, 0 = manual (moves only through the control API). Default: 1, or the scenario's time_scale."
     )
@@ -117,6 +124,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let catalog = lake.catalog
+        catalog.rses.allowStorageRoots(storageRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         guard let iam = lake.iam else { throw ExitCode(1) }
         let timeScale = lake.timeScale
         let dataDir = catalog.dataDir
@@ -167,6 +175,7 @@ struct Serve: AsyncParsableCommand {
             services: services,
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
+                catalog.rses.serveStorage(port: boundPort, hostname: host)
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
                 let httpsLines: String
                 if let p = await tlsPort.value() {

@@ -26,6 +26,10 @@ public final class Catalog: Sendable {
     public let faults: Faults
     /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
     let webdav = Mutex<WebDAVEndpoint?>(nil)
+    /// Folders `file` protocol prefixes may use (see `RSEStore.storageRoots`).
+    let storageRootsBox: Mutex<StorageRoots>
+    /// Listeners serving the WebDAV storage (see `RSEStore.storageEndpoints`).
+    let storageEndpointsBox = Mutex(StorageEndpoints())
     private let retry = Mutex(RetryPolicy())
     /// How transfers are retried and when the judge-repairer tries stuck rules again (a scenario may set it).
     public var retryPolicy: RetryPolicy {
@@ -46,6 +50,7 @@ public final class Catalog: Sendable {
         self.tokenCache = TokenCache()
         self.ids = IDGenerator(seed: seed)
         self.faults = Faults(clock: clock)
+        self.storageRootsBox = Mutex(StorageRoots(dataDir: URL(fileURLWithPath: dataDir).standardizedFileURL.path))
         self.markWriter = Mutex(CatalogMark.load(dataDir: URL(fileURLWithPath: dataDir).standardizedFileURL.path)?.seq)
         var config = Configuration()
         config.busyMode = .timeout(10)

@@ -39,7 +39,7 @@ public enum DefaultLake {
                     JSONObject([
                         ("country_name", .string(country)), ("city", .string(city)),
                         ("longitude", .double(lon)), ("latitude", .double(lat)),
-                    ])), by: nil)
+                    ])), readyMade: true, by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)!), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "site", value: .string(name), by: nil)

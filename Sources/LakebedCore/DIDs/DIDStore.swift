@@ -210,7 +210,12 @@ public struct DIDStore: CatalogStore {
         }
         guard p.isOpen != false else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
         var rseModel: RSE?
-        if let rse { rseModel = try RSEStore.rse(db, name: rse) }
+        var site = StorageSite.unreachable
+        if let rse {
+            let model = try RSEStore.rse(db, name: rse)
+            rseModel = model
+            site = try RSEStore.storageSite(db, rse: model, endpoints: catalog.rses.storageEndpoints)
+        }
         var added: [DIDRef] = []
         var childKinds = Set<DIDType>()
         let existingKinds = try String.fetchAll(
@@ -225,7 +230,7 @@ public struct DIDStore: CatalogStore {
                 // Attaching with an RSE registers the files (and replicas) on the fly.
                 child = try Self.ensureFile(db, c, account: issuer.account, now: now)
                 try catalog.replicas.registerReplicaInTransaction(
-                    db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
+                    db, rse: rseModel, site: site, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
             } else {
                 guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
                     throw RucioError.didNotFound(c.scope, c.name)

@@ -41,3 +41,37 @@ public func containedPath(root: String, relative: String) throws -> String {
     }
     return full
 }
+
+/// Rucio's default naming convention for new replicas on non-deterministic RSEs (the DQ2 one, `def`): the path
+/// is built from the dataset name's dot-separated fields.
+public enum NonDeterministicPFN {
+    /// The relative PFN (starting with `/`) of file `name` in dataset `dsn` (`other` when it is in none).
+    public static func path(dsn: String, scope: String?, name: String) -> String {
+        let fields = dsn.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let stripped = stripDataset(fields)
+        switch fields.count {
+        case 0: return "/other/other/\(name)"
+        case 1: return "/other/\(stripped)/\(name)"
+        case 2: return "/\(fields[0])/\(stripped)/\(name)"
+        // Rucio matches `user*|group*` as regular expressions, that is fields starting with `use` or `grou`.
+        case _ where fields.count < 5 || fields[0].hasPrefix("use") || fields[0].hasPrefix("grou"):
+            return "/\(fields[0])/\(fields[1])/\(fields[2])/\(stripped)/\(name)"
+        default:
+            let tag = fields.count == 5 ? "other" : strip(fields[fields.count - 1], suffixes: ["_sub", "_dis", "_tid"])
+            return "/\(fields[0])/\(fields[4])/\(tag)/\(stripped)/\(name)"
+        }
+    }
+
+    /// The dataset name without PanDA's `_dis`, `_sub` and `_frag` suffixes on its last field.
+    static func stripDataset(_ fields: [String]) -> String {
+        guard let last = fields.last else { return "" }
+        return (fields.dropLast() + [strip(last, suffixes: ["_dis", "_sub", "_frag"])]).joined(separator: ".")
+    }
+
+    /// `field` cut at the first of `suffixes` found, tried in order (each cut applies to what the previous left).
+    static func strip(_ field: String, suffixes: [String]) -> String {
+        var f = field
+        for s in suffixes { if let r = f.range(of: s) { f = String(f[..<r.lowerBound]) } }
+        return f
+    }
+}

@@ -106,30 +106,13 @@ public struct FTSAPI: Sendable {
         return .object(o)
     }
 
-    /// Maps a storage URL to the RSE directory it lies in and an absolute path (never outside the root).
+    /// Maps a storage URL to the RSE whose bytes it names and an absolute path (never outside the RSE's folder).
     func resolve(_ url: String) async throws -> (rse: String, path: String) {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw FTSError(.badRequest, "Invalid URL \(url)") }
-        let rses = try await catalog.rses.listRSEs()
-        switch scheme {
-        case "file":
-            let p = (u.path as NSString).standardizingPath
-            for rse in rses.sorted(by: { $0.root.count > $1.root.count }) {
-                let root = (rse.root as NSString).standardizingPath
-                if p.hasPrefix(root + "/") {
-                    let rel = String(p.dropFirst(root.count + 1))
-                    return (rse.rse, try containedPath(root: root, relative: rel))
-                }
-            }
-            throw FTSError(.badRequest, "\(url) is not inside any RSE of this lake")
-        default:
-            // Lakebed's storage over HTTP: <base>/storage/<RSE>/<path>
-            let comps = u.path.split(separator: "/").map(String.init)
-            if let i = comps.firstIndex(of: "storage"), i + 1 < comps.count, let rse = rses.first(where: { $0.rse == comps[i + 1] }) {
-                let rel = comps[(i + 2)...].joined(separator: "/")
-                return (rse.rse, try containedPath(root: rse.root, relative: rel))
-            }
-            throw FTSError(.badRequest, "Unsupported storage URL \(url)")
+        guard let u = URL(string: url), u.scheme != nil else { throw FTSError(.badRequest, "Invalid URL \(url)") }
+        guard let location = try await catalog.rses.locate(url: url) else {
+            throw FTSError(.badRequest, "\(url) is not storage of this lake (a file:// path in an RSE's folder, or a URL of Lakebed's WebDAV)")
         }
+        do { return (location.rse.rse, try location.absolute()) } catch { throw FTSError(.badRequest, "\(url) leaves the RSE's storage") }
     }
 
     func register(_ t: inout RouteTable) {

@@ -121,9 +121,13 @@ extension RucioAPI {
             doc: RouteDoc("PFNs of LFNs (scope:name) on an RSE", query: "lfn:string scheme:string operation:read|write|delete domain:wan|lan")
         ) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
-            let scheme = r.q("scheme")
-            let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
-            guard let proto = protos.first else { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no matching protocol") }
+            // Rucio's rsemanager.lfns2pfns: the best protocol for the operation (default write) in the domain (default wan).
+            let operation = r.q("operation") ?? "write"
+            let domain = r.q("domain") ?? "wan"
+            let protos = try await catalog.rses.protocols(rse.rse)
+            guard let proto = ProtocolSelection.select(protos, operation: operation, domain: domain, scheme: r.q("scheme")) else {
+                throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no protocol for \(operation) in domain \(domain)")
+            }
             var o = JSONObject()
             if r.qAll("lfn").isEmpty { throw RucioError(.replicaNotFound, "No replicas found") }
             for lfn in r.qAll("lfn") {

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 public import LakebedCore
 public import LakebedIAM
 import NIOCore
@@ -51,14 +51,40 @@ public struct WebDAVAPI: Sendable {
         var headers: [(String, String)] = []
     }
 
+    /// A request under `/storage/`: `segments` follow that prefix.
     func handle(_ request: Request, _ segments: [String]) async -> Response {
+        guard let rseName = segments.first else { return Self.reply(.notFound, "Name an RSE: \(Self.prefix)/<RSE>/<path>\n") }
+        let location: StorageLocation?
+        do { location = try await catalog.rses.locate(segments: ["storage"] + segments) } catch {
+            return Self.reply(.internalServerError, "Internal error: \(error)\n")
+        }
+        guard let location else {
+            let why: String
+            if let rse = try? await catalog.rses.rse(rseName), let site = try? await catalog.rses.storageSite(rse) {
+                why =
+                    site == .virtual
+                    ? "RSE \(rseName) keeps no bytes here: its protocols point at endpoints Lakebed does not serve (virtual storage)"
+                    : "RSE \(rseName) has no protocol, so no storage (add one: rucio-admin rse add-protocol)"
+            } else {
+                why = "No RSE named \(rseName)"
+            }
+            return Self.reply(.notFound, why + "\n")
+        }
+        return await handle(request, at: location)
+    }
+
+    /// A request on Lakebed's own endpoint outside its services, under the prefix of an RSE protocol that Lakebed
+    /// serves (a client's `https` protocol at Lakebed's host and port, e.g. prefix `/rucio/`); nil when it is not one.
+    public func handleServedPrefix(_ request: Request, segments: [String]) async -> Response? {
+        guard let location = try? await catalog.rses.locate(segments: segments) else { return nil }
+        return await handle(request, at: location)
+    }
+
+    func handle(_ request: Request, at location: StorageLocation) async -> Response {
         do {
-            guard let rseName = segments.first else { throw Failure(status: .notFound, message: "Name an RSE: \(Self.prefix)/<RSE>/<path>") }
-            let rse: RSE
-            do { rse = try await catalog.rses.rse(rseName) } catch { throw Failure(status: .notFound, message: "No RSE named \(rseName)") }
-            let storage = RSEStorage(rse: rse)
-            let rel = segments.dropFirst().joined(separator: "/")
-            let target = Target(storage: storage, rel: rel)
+            let storage = RSEStorage(rse: location.rse)
+            let rel = location.relative
+            let target = Target(storage: storage, rel: rel, base: location.base)
             switch request.method.rawValue {
             case "OPTIONS":
                 return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
@@ -102,11 +128,13 @@ public struct WebDAVAPI: Sendable {
     struct Target {
         var storage: RSEStorage
         var rel: String
+        /// The URL path of the RSE's storage folder as the client named it (`/storage/<RSE>/` or a protocol prefix).
+        var base: String
         /// The path the token's scopes are checked against (relative to the RSE root).
         var scopePath: String { "/" + rel }
-        /// The URL path clients see (`/storage/<RSE>/<rel>`), with a trailing slash for collections.
+        /// The URL path clients see (`<base><rel>`), with a trailing slash for collections.
         func href(collection: Bool) -> String {
-            var segs = [Self.encode(String(WebDAVAPI.prefix.dropFirst())), Self.encode(storage.rse)]
+            var segs = base.split(separator: "/").map { Self.encode(String($0)) }
             segs += rel.split(separator: "/").map { Self.encode(String($0)) }
             return "/" + segs.joined(separator: "/") + (collection ? "/" : "")
         }
@@ -234,15 +262,13 @@ public struct WebDAVAPI: Sendable {
             throw Failure(status: .badRequest, message: "MOVE needs a Destination header")
         }
         let path = URLComponents(string: dest).map { $0.percentEncodedPath } ?? dest
-        let segs = RouteTable.segments(path)
-        let prefix = RouteTable.segments(Self.prefix)
-        guard segs.starts(with: prefix), segs.count > prefix.count + 1 else {
+        guard let there = try await catalog.rses.locate(segments: RouteTable.segments(path)), !there.relative.isEmpty else {
             throw Failure(status: .badGateway, message: "Destination \(dest) is not a path on this storage")
         }
-        guard segs[prefix.count] == target.storage.rse else {
-            throw Failure(status: .badGateway, message: "MOVE between RSEs is not supported (destination on \(segs[prefix.count]))")
+        guard there.rse.id == target.storage.rseID else {
+            throw Failure(status: .badGateway, message: "MOVE between RSEs is not supported (destination on \(there.rse.rse))")
         }
-        let destination = Target(storage: target.storage, rel: segs[(prefix.count + 1)...].joined(separator: "/"))
+        let destination = Target(storage: target.storage, rel: there.relative, base: there.base)
         let overwrite = (request.headers[HTTPField.Name("Overwrite")!] ?? "T").uppercased() != "F"
         try await check(request, target, .modify)
         let destExists = try target.storage.stat(destination.rel) != nil
@@ -264,7 +290,7 @@ public struct WebDAVAPI: Sendable {
             entry: entry)
         if depth != "0", entry.isCollection {
             for (name, e) in try target.storage.list(target.rel) {
-                let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name)
+                let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name, base: target.base)
                 doc.add(href: child.href(collection: e.isCollection), name: name, entry: e)
             }
         }

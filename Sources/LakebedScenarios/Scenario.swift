@@ -101,6 +101,10 @@ public struct RSESeed: Sendable {
     public var directory: String?
     /// Sets the RSE attribute `oidc_support` = true: its storage then wants a bearer token with storage scopes.
     public var oidcSupport = false
+    /// The RSE's own protocols (`protocols:`), as a production topology has them; nil = Lakebed's ready-made ones (a
+    /// `file` protocol at `directory` and an `https` one at its WebDAV). With protocols of endpoints Lakebed does not
+    /// serve, the RSE's storage is virtual.
+    public var protocols: [RSEProtocol]?
 }
 
 public struct DistanceSeed: Sendable {

@@ -384,7 +384,9 @@ public struct ScenarioParser {
     }
 
     mutating func rse(_ n: Node, _ p: String) -> RSESeed? {
-        guard let g = fields(n, p, allowed: ["name", "type", "attributes", "settings", "directory", "oidc_support"]) else { return nil }
+        guard let g = fields(n, p, allowed: ["name", "type", "attributes", "settings", "directory", "oidc_support", "protocols"]) else {
+            return nil
+        }
         guard let name = requiredString(g, "name", p, parent: n) else { return nil }
         if (try? Validation.checkRSE(name)) == nil {
             fail(g["name"], "\(p).name", "`\(name)` is not a valid RSE name (upper-case letters, digits, - and _)")
@@ -397,7 +399,33 @@ public struct ScenarioParser {
         r.settings = jsonMap(g["settings"], "\(p).settings")
         r.directory = string(g["directory"], "\(p).directory")
         r.oidcSupport = bool(g["oidc_support"], "\(p).oidc_support") ?? false
+        if let list = g["protocols"] {
+            if g["directory"] != nil { fail(list, "\(p).protocols", "give `directory` or `protocols`, not both (a file protocol's prefix is its directory)") }
+            r.protocols = self.list(list, "\(p).protocols").enumerated().compactMap { rseProtocol($0.element, "\(p).protocols[\($0.offset)]") }
+        }
         return r
+    }
+
+    /// One protocol as Rucio's `add_protocol` takes it; domains default to every operation at priority 1.
+    mutating func rseProtocol(_ n: Node, _ p: String) -> RSEProtocol? {
+        guard let g = fields(n, p, allowed: ["scheme", "hostname", "port", "prefix", "impl", "domains"]) else { return nil }
+        guard let scheme = requiredString(g, "scheme", p, parent: n) else { return nil }
+        let posix = scheme == "file"
+        var domains = RSEProtocol.allDomains
+        if let d = g["domains"] {
+            var o = JSONObject()
+            for (k, v) in d.mapping ?? [:] {
+                guard let domain = k.string else { continue }
+                o[domain] = .object(JSONObject(jsonMap(v, "\(p).domains.\(domain)")))
+            }
+            if d.mapping == nil { fail(d, "\(p).domains", "expected a mapping such as {wan: {read: 1, write: 1}}") }
+            domains = .object(o)
+        }
+        return RSEProtocol(
+            scheme: scheme, hostname: string(g["hostname"], "\(p).hostname") ?? "localhost", port: int(g["port"], "\(p).port") ?? 0,
+            prefix: string(g["prefix"], "\(p).prefix") ?? "/",
+            impl: string(g["impl"], "\(p).impl") ?? (posix ? "rucio.rse.protocols.posix.Default" : "rucio.rse.protocols.gfal.Default"),
+            domains: domains)
     }
 
     /// The link settings a mapping gives, checked.

@@ -3,6 +3,7 @@ environment does it (RSEs, protocols with the client's own prefixes, attributes,
 used: upload, a 2-copy rule, download, reap. The bytes live exactly where the client's protocols say."""
 import hashlib
 import re
+import subprocess
 
 from conftest import Lake, control, free_port, run_rucio, write_cfg
 from lakepaths import hash_path
@@ -32,7 +33,7 @@ def test_an_empty_lake_is_bootstrapped_by_the_client_then_replicates(tmp_path, m
             c.add_rse(name)
             # An RSE added through the API has no protocol until the client adds one; its file protocol on
             # localhost:0 is the client's, not a duplicate of one Lakebed made.
-            assert c.get_protocols(name) == []
+            assert c.get_rse(name)["protocols"] == []
             c.add_protocol(name, {"scheme": "file", "hostname": "localhost", "port": 0, "impl": POSIX,
                                   "prefix": f"{storage}/{name.lower()}/rucio/", "domains": ALL})
             c.add_rse_attribute(name, "country", country)
@@ -94,8 +95,16 @@ def test_an_https_protocol_on_lakebeds_endpoint_is_served_under_its_prefix(tmp_p
                                 "impl": "rucio.rse.protocols.webdav.Default", "prefix": "/dpm/lakebed.test/home/web1/", "domains": ALL})
         c.set_local_account_limit("root", "WEB1", 10**12)
         c.add_scope("root", "test")
+        # Rucio's webdav implementation wants an X.509 proxy (or an OIDC token) before it connects; a self-signed one
+        # will do, since the storage does not ask for client certificates.
+        proxy = tmp_path / "proxy.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lakebed-test", "-days", "1",
+                        "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+        proxy.write_bytes((tmp_path / "cert.pem").read_bytes() + (tmp_path / "key.pem").read_bytes())
+        env["X509_USER_PROXY"] = str(proxy)
         f = make_file("web.dat", 30_000)
-        run_rucio("upload", "--rse", "WEB1", "--scope", "test", "--protocol", "https", str(f), cfg=cfg, env_extra=env)
+        _, out, err = run_rucio("upload", "--rse", "WEB1", "--scope", "test", "--protocol", "https", str(f), cfg=cfg, env_extra=env)
+        assert "ERROR" not in err, err
         url = f"https://localhost:{https_port}/dpm/lakebed.test/home/web1/{hash_path('test', 'web.dat')}"
         [rep] = list(c.list_replicas([{"scope": "test", "name": "web.dat"}]))
         assert rep["rses"]["WEB1"] == [url]
@@ -133,7 +142,7 @@ def test_prefixes_stay_inside_the_storage_roots_and_only_admins_add_protocols(tm
                 raise AssertionError(f"prefix {outside} was accepted")
             except AccessDenied as e:
                 assert "storage roots" in str(e)
-        assert c.get_protocols("SAFE") == []
+        assert c.get_rse("SAFE")["protocols"] == []
         assert not __import__("os").path.exists("/etc/lakebed")
         # A folder named with --storage-root is one.
         c.add_protocol("SAFE", {"scheme": "file", "hostname": "localhost", "port": 0, "impl": POSIX,

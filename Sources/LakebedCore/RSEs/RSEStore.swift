@@ -313,7 +313,8 @@ public struct RSEStore: CatalogStore {
             try Self.refreshStorage(db, rse: model, defaultRoot: defaultRoot)
             return (folder, try Self.storageSite(db, rse: try Self.rse(db, id: model.id), endpoints: endpoints))
         }
-        if let folder {
+        // The storage folder exists as soon as the RSE has one (clients look at the prefix's root before they write).
+        if let folder = folder ?? site.directory {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 Self.storageLog.warning("RSE \(rse): cannot create the folder of its file protocol, \(folder): \(error)")
             }

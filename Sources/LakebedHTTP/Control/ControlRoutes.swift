@@ -120,7 +120,7 @@ public struct ControlAPI: Sendable {
         return [
             "consistent": .bool(r.isConsistent), "replicas": .int(Int64(r.replicas)), "bytesVerified": .int(Int64(r.bytesVerified)),
             "rules": .int(Int64(r.rules)), "locks": .int(Int64(r.locks)), "liveRequests": .int(Int64(r.liveRequests)),
-            "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes),
+            "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes), "lost": findings(r.lost),
         ]
     }
 

@@ -150,6 +150,8 @@ public struct WebDAVAPI: Sendable {
 
     func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
+        // Without a token, a client certificate whose DN maps to an account is let in, as grid storage takes X.509.
+        if bearer(request) == nil, try await certificateIssuer() != nil { return }
         let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
         throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
     }
@@ -161,6 +163,7 @@ public struct WebDAVAPI: Sendable {
         let token = bearer(request)
         var issuer: Issuer? = nil
         if let token, let identify { issuer = await identify(token) }
+        if token == nil { issuer = try await certificateIssuer() }
         let refusal: RucioError?
         do {
             refusal = try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
@@ -168,10 +171,24 @@ public struct WebDAVAPI: Sendable {
             refusal = RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
         }
         guard let refusal else { return }
-        if token == nil {
+        if token == nil && issuer == nil {
             throw Failure(status: .unauthorized, message: refusal.message, headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
         }
         throw Failure(status: .forbidden, message: refusal.message)
+    }
+
+    /// The account behind the connection's client certificate (nil without one); a certificate that does not verify,
+    /// or maps to no account, is refused with 401.
+    func certificateIssuer() async throws -> Issuer? {
+        let verified: ProxyChain.Verified?
+        do { verified = try await ClientCertificate.verified() } catch let refusal as ProxyChain.Refusal {
+            throw Failure(status: .unauthorized, message: "Client certificate refused: \(refusal.description)")
+        }
+        guard let verified else { return nil }
+        guard let issuer = try await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            throw Failure(status: .unauthorized, message: "No account has the X509 identity \(verified.identityDN)")
+        }
+        return issuer
     }
 
     // MARK: methods

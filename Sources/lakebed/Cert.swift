@@ -40,11 +40,12 @@ struct Cert: AsyncParsableCommand {
     var proxyHours: Double = 12
 
     @Option(name: .long, help: "rfc3820 (a ProxyCertInfo extension, numeric CN: today's voms-proxy-init) or legacy (Globus `CN=proxy`).")
-    var proxyStyle: LocalCertificates.ProxyStyle = .rfc3820
+    var proxyStyle: String = LocalCertificates.ProxyStyle.rfc3820.rawValue
 
     func validate() throws {
         if user == nil && proxy { throw ValidationError("--proxy needs --user NAME") }
         if proxyHours <= 0 { throw ValidationError("--proxy-hours must be positive") }
+        if LocalCertificates.ProxyStyle(rawValue: proxyStyle) == nil { throw ValidationError("--proxy-style is rfc3820 or legacy") }
     }
 
     func run() async throws {
@@ -53,12 +54,12 @@ struct Cert: AsyncParsableCommand {
             if pem { print(try certs.caPEM(), terminator: "") } else { print(certs.caPath) }
             return
         }
-        let made = try certs.issueUser(user, folder: out, proxyHours: proxy ? proxyHours : nil, proxyStyle: proxyStyle)
+        let made = try certs.issueUser(user, folder: out, proxyHours: proxy ? proxyHours : nil, proxyStyle: LocalCertificates.ProxyStyle(rawValue: proxyStyle) ?? .rfc3820)
         print(
             """
             DN          : \(made.dn)
             certificate : \(made.certPath)
-            key         : \(made.keyPath)\(made.proxyPath.map { "\nproxy       : \($0)  (\(proxyStyle.rawValue), \(proxyHours) h)" } ?? "")
+            key         : \(made.keyPath)\(made.proxyPath.map { "\nproxy       : \($0)  (\(proxyStyle), \(proxyHours) h)" } ?? "")
             CA          : \(certs.caPath)
             register it : rucio-admin identity add --account <account> --type X509 --id "\(made.dn)" --email <email>
             rucio.cfg   : rucio_host = auth_host = https://localhost:<https port>, ca_cert = \(certs.caPath),
@@ -66,5 +67,3 @@ struct Cert: AsyncParsableCommand {
             """)
     }
 }
-
-extension LocalCertificates.ProxyStyle: @retroactive ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import Foundation
 import LakebedApp
 import LakebedCore
+import LakebedScenarios
 
 /// `lakebed serve --import FILE`: a Rucio export (`rucio-admin`'s or `GET /export`'s JSON) imported into the lake
 /// being started, through the same importer as `POST /import`. Only a lake this start has just created takes it

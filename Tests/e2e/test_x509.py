@@ -144,7 +144,7 @@ def write_pem(path, *items):
 
 def make_proxy(issuer_cert, issuer_key, cn, not_before, not_after, rfc=True):
     key = ec.generate_private_key(ec.SECP256R1())
-    b = (x509.CertificateBuilder().subject_name(x509.Name(list(issuer_cert.subject) + [
+    b = (x509.CertificateBuilder().subject_name(x509.Name(list(issuer_cert.subject.rdns) + [
         x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, cn)])]))
          .issuer_name(issuer_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
          .not_valid_before(not_before).not_valid_after(not_after)
@@ -191,7 +191,7 @@ def test_an_expired_proxy_is_refused(tls_lake, alice, tmp_path):
     # The real client says the same.
     cfg = x509_cfg(tls_lake, tmp_path / "cfg", "alice", auth_type="x509_proxy", client_x509_proxy=tmp_path / "expired")
     code, out, err = run_rucio("whoami", cfg=cfg, check=False, env_extra={"TMPDIR": str(tmp_path)})
-    assert code != 0 and "CannotAuthenticate" in out + err
+    assert code != 0 and "Cannot authenticate" in err and "expired" in err
 
 
 def test_a_certificate_from_another_ca_is_refused(tls_lake, tmp_path):
@@ -213,7 +213,7 @@ def test_a_certificate_from_another_ca_is_refused(tls_lake, tmp_path):
     assert "not signed by this lake's CA" in r.json()["ExceptionMessage"]
     cfg = x509_cfg(tls_lake, tmp_path / "cfg", "alice", auth_type="x509", client_cert=tmp_path / "cert.pem", client_key=tmp_path / "key.pem")
     code, out, err = run_rucio("whoami", cfg=cfg, check=False, env_extra={"TMPDIR": str(tmp_path)})
-    assert code != 0 and "CannotAuthenticate" in out + err
+    assert code != 0 and "Cannot authenticate" in err and "not signed by this lake's CA" in err
 
 
 def test_put_identities_x509_registers_the_callers_certificate(tls_lake):

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// Rucio's exporter (`core/exporter.py`, `GET /export`): every RSE with its settings, attributes, protocols and

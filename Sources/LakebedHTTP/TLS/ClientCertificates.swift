@@ -1,9 +1,10 @@
 public import Foundation
 public import Hummingbird
 public import HummingbirdCore
-public import Logging
+import Logging
 public import NIOCore
 public import NIOSSL
+import SwiftASN1
 import Synchronization
 public import X509
 

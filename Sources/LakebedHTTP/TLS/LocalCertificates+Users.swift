@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 public import Foundation
 import SwiftASN1
 public import X509
@@ -12,6 +12,12 @@ extension LocalCertificates {
     /// extension and a numeric CN) or the legacy Globus Toolkit 2 kind (`CN=proxy`, no extension).
     public enum ProxyStyle: String, Sendable, CaseIterable {
         case rfc3820, legacy
+    }
+
+    /// A user name `issueUser` cannot put in a DN.
+    public struct UserNameRefused: Error, CustomStringConvertible {
+        /// Why.
+        public var description: String
     }
 
     /// What `issueUser` wrote.
@@ -31,7 +37,7 @@ extension LocalCertificates {
     /// into `folder`.
     public func issueUser(_ name: String, folder: String, proxyHours: Double? = nil, proxyStyle: ProxyStyle = .rfc3820) throws -> UserCredentials {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/") else {
-            throw CocoaError(.validationStringTooLong, userInfo: [NSLocalizedDescriptionKey: "a user name is 1 to 64 characters, without '/'"])
+            throw UserNameRefused(description: "a user name is 1 to 64 characters, without '/': \(name)")
         }
         let caKey = try P256.Signing.PrivateKey(pemRepresentation: try String(contentsOfFile: caKeyPath, encoding: .utf8))
         let ca = try caCertificate()

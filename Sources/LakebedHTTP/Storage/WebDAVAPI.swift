@@ -151,9 +151,14 @@ public struct WebDAVAPI: Sendable {
     func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
         // Without a token, a client certificate whose DN maps to an account is let in, as grid storage takes X.509.
-        if bearer(request) == nil, try await certificateIssuer() != nil { return }
+        var message = refusal.message
+        if bearer(request) == nil {
+            let (issuer, problem) = await certificateIssuer()
+            if issuer != nil { return }
+            if let problem { message += " (\(problem))" }
+        }
         let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
-        throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
+        throw Failure(status: .init(code: refusal.status), message: message, headers: [("WWW-Authenticate", challenge)])
     }
 
     /// Refuses to overwrite, move or delete the bytes of replicas the catalog holds at or under `target`, unless the
@@ -163,7 +168,8 @@ public struct WebDAVAPI: Sendable {
         let token = bearer(request)
         var issuer: Issuer? = nil
         if let token, let identify { issuer = await identify(token) }
-        if token == nil { issuer = try await certificateIssuer() }
+        var problem: String? = nil
+        if token == nil { (issuer, problem) = await certificateIssuer() }
         let refusal: RucioError?
         do {
             refusal = try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
@@ -172,23 +178,24 @@ public struct WebDAVAPI: Sendable {
         }
         guard let refusal else { return }
         if token == nil && issuer == nil {
-            throw Failure(status: .unauthorized, message: refusal.message, headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
+            throw Failure(status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""), headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
         }
         throw Failure(status: .forbidden, message: refusal.message)
     }
 
-    /// The account behind the connection's client certificate (nil without one); a certificate that does not verify,
-    /// or maps to no account, is refused with 401.
-    func certificateIssuer() async throws -> Issuer? {
+    /// The account behind the connection's client certificate, or why there is none (no certificate: both nil). A
+    /// certificate that does not verify or maps to no account leaves the client anonymous, as on an open storage
+    /// element; the reason is told when that matters.
+    func certificateIssuer() async -> (issuer: Issuer?, problem: String?) {
         let verified: ProxyChain.Verified?
-        do { verified = try await ClientCertificate.verified() } catch let refusal as ProxyChain.Refusal {
-            throw Failure(status: .unauthorized, message: "Client certificate refused: \(refusal.description)")
+        do { verified = try await ClientCertificate.verified() } catch {
+            return (nil, "client certificate refused: \((error as? ProxyChain.Refusal)?.description ?? "\(error)")")
         }
-        guard let verified else { return nil }
-        guard let issuer = try await catalog.auth.x509Issuer(dn: verified.identityDN) else {
-            throw Failure(status: .unauthorized, message: "No account has the X509 identity \(verified.identityDN)")
+        guard let verified else { return (nil, nil) }
+        guard let issuer = try? await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            return (nil, "no account has the X509 identity \(verified.identityDN)")
         }
-        return issuer
+        return (issuer, nil)
     }
 
     // MARK: methods

@@ -113,8 +113,9 @@ def sides(tmp_path_factory):
     os.environ["RUCIO_CLIENT_MODE"] = "1"
     a = Side("rucio", real.url, tmp_path_factory.mktemp("side-rucio"))
     b = Side("lakebed", lake.url, tmp_path_factory.mktemp("side-lakebed"))
+    # Both are bootstrapped alike, the Rucio way: a posix directory of the client's per RSE (Lakebed keeps bytes there).
     a.storage = real.dir / "storage"
-    b.storage = None
+    b.storage = b.dir / "storage"
     for side in (a, b):
         side.cfg = side.dir / "rucio.cfg"
         side.cfg.write_text(f"[client]\nrucio_host = {side.url}\nauth_host = {side.url}\nauth_type = userpass\n"

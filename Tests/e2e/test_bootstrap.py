@@ -202,6 +202,10 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
         report = control(lake, "GET", "check")
         assert report["problems"] == [] and report["lost"] == []
         assert any("XRD4" in line and "virtual" in line for line in lake.output)
+        storage = {r["rse"]: r for r in control(lake, "GET", "storage")}
+        assert storage["XRD4"]["storage"] == "virtual" and storage["XRD4"]["directory"] is None
+        assert [p["served"] for p in storage["XRD4"]["protocols"]] == [False]
+        assert storage["LOCAL"]["storage"] == "directory" and storage["LOCAL"]["directory"] == f"{tmp_path}/local"
     finally:
         lake.stop()
 

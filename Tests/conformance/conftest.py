@@ -116,11 +116,17 @@ def sides(tmp_path_factory):
     # Both are bootstrapped alike, the Rucio way: a posix directory of the client's per RSE (Lakebed keeps bytes there).
     a.storage = real.dir / "storage"
     b.storage = b.dir / "storage"
-    for side in (a, b):
-        side.cfg = side.dir / "rucio.cfg"
-        side.cfg.write_text(f"[client]\nrucio_host = {side.url}\nauth_host = {side.url}\nauth_type = userpass\n"
-                            "username = ddmlab\npassword = secret\naccount = root\n")
-        world.build_in_subprocess(side, side.cfg)
+    try:
+        for side in (a, b):
+            side.cfg = side.dir / "rucio.cfg"
+            side.cfg.write_text(f"[client]\nrucio_host = {side.url}\nauth_host = {side.url}\nauth_type = userpass\n"
+                                "username = ddmlab\npassword = secret\naccount = root\n")
+            world.build_in_subprocess(side, side.cfg)
+    except BaseException:
+        # A world that cannot be built ends the session; the servers must not outlive it.
+        real.stop()
+        lake.stop()
+        raise
     print(f"\nconformance: servers up in {started:.1f}s, worlds built in {time.monotonic() - t0 - started:.1f}s")
     yield a, b
     real.stop()

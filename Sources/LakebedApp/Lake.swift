@@ -223,7 +223,8 @@ public final class Lake: Sendable {
             authorize: { token, rse, path, operation in
                 await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                     .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-            }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
+            }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) },
+            thirdPartyCopy: ThirdPartyCopyService(engine: engine))
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },

@@ -177,9 +177,14 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
                    creds={"username": "ddmlab", "password": "secret"})
         c.add_scope("root", "test")
         c.add_rse("LOCAL")
-        # LOCAL holds bytes (its file protocol) and speaks root:// too, so the conveyor finds a root->root pair.
+        # LOCAL holds bytes (its file protocol) and speaks root:// too, so the conveyor finds a root->root pair. Its root
+        # protocol ranks after posix for reads and writes: the client picks at random among equal priorities, and no
+        # XRootD server listens here.
         c.add_protocol("LOCAL", {"scheme": "root", "hostname": "localhost", "port": 1094, "prefix": "//rucio/",
-                                 "impl": "rucio.rse.protocols.xrootd.Default", "domains": ALL})
+                                 "impl": "rucio.rse.protocols.xrootd.Default",
+                                 "domains": {"lan": {"read": 2, "write": 2, "delete": 2},
+                                             "wan": {"read": 2, "write": 2, "delete": 2, "third_party_copy_read": 1,
+                                                     "third_party_copy_write": 1}}})
         c.add_protocol("LOCAL", {"scheme": "file", "hostname": "localhost", "port": 0, "impl": POSIX,
                                  "prefix": f"{tmp_path}/local/", "domains": ALL})
         for i, name in enumerate(("XRD4", "XRD5")):
@@ -191,6 +196,7 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
         c.set_local_account_limit("root", "LOCAL", 10**12)
         f = make_file("topo.dat", 5_000)
         run_rucio("upload", "--rse", "LOCAL", "--scope", "test", str(f), cfg=cfg, env_extra=env)
+        assert list(c.list_replicas([{"scope": "test", "name": "topo.dat"}]))[0]["states"] == {"LOCAL": "AVAILABLE"}
         [rid] = c.add_replication_rule([{"scope": "test", "name": "topo.dat"}], 1, "XRD4")
         control(lake, "POST", "clock/advance", json={"seconds": 300})
         rule = c.get_replication_rule(rid)
@@ -202,6 +208,10 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
         report = control(lake, "GET", "check")
         assert report["problems"] == [] and report["lost"] == []
         assert any("XRD4" in line and "virtual" in line for line in lake.output)
+        storage = {r["rse"]: r for r in control(lake, "GET", "storage")}
+        assert storage["XRD4"]["storage"] == "virtual" and storage["XRD4"]["directory"] is None
+        assert [p["served"] for p in storage["XRD4"]["protocols"]] == [False]
+        assert storage["LOCAL"]["storage"] == "directory" and storage["LOCAL"]["directory"] == f"{tmp_path}/local"
     finally:
         lake.stop()
 

@@ -72,6 +72,15 @@ public struct StorageEndpoints: Sendable, Equatable {
         guard RSEProtocol.webSchemes.contains(p.scheme.lowercased()) else { return false }
         return ports.contains(p.port) && hostnames.contains(p.hostname.lowercased())
     }
+
+    /// Whether an HTTP(S)/WebDAV URL names one of Lakebed's listeners: a local host name and one of its ports (the
+    /// scheme's default port when the URL gives none). With no listener recorded (in-process tests) any port is taken.
+    public func serves(url: String) -> Bool {
+        guard let u = URLComponents(string: url), let scheme = u.scheme?.lowercased(), RSEProtocol.webSchemes.contains(scheme) else { return false }
+        guard let host = u.host?.lowercased(), hostnames.contains(host) || hostnames.contains("[\(host)]") else { return false }
+        if ports.isEmpty { return true }
+        return ports.contains(u.port ?? (scheme == "https" || scheme == "davs" ? 443 : 80))
+    }
 }
 
 extension RSEProtocol {
@@ -264,9 +273,7 @@ extension RSEStore {
             }
             return nil
         }
-        guard RSEProtocol.webSchemes.contains(scheme) else { return nil }
-        let endpoints = storageEndpoints
-        if !endpoints.ports.isEmpty, let port = u.port, !endpoints.ports.contains(port) { return nil }
+        guard storageEndpoints.serves(url: url) else { return nil }
         return try await locate(segments: path.split(separator: "/", omittingEmptySubsequences: true).map(String.init))
     }
 }

@@ -121,13 +121,15 @@ public struct FTSAPI: Sendable {
         return .object(o)
     }
 
-    /// Maps a storage URL to the RSE whose bytes it names and an absolute path (never outside the RSE's folder).
-    func resolve(_ url: String) async throws -> (rse: String, path: String) {
+    /// Where a storage URL lands (the same resolution as WebDAV's third-party `COPY`): a `file://` path in an RSE's
+    /// folder, or an `https`/`davs` URL of Lakebed's own WebDAV; never outside the RSE's folder.
+    func resolve(_ url: String) async throws -> StorageLocation {
         guard let u = URL(string: url), u.scheme != nil else { throw FTSError(.badRequest, "Invalid URL \(url)") }
         guard let location = try await catalog.rses.locate(url: url) else {
             throw FTSError(.badRequest, "\(url) is not storage of this lake (a file:// path in an RSE's folder, or a URL of Lakebed's WebDAV)")
         }
-        do { return (location.rse.rse, try location.absolute()) } catch { throw FTSError(.badRequest, "\(url) leaves the RSE's storage") }
+        guard (try? location.absolute()) != nil else { throw FTSError(.badRequest, "\(url) leaves the RSE's storage") }
+        return location
     }
 
     func register(_ t: inout RouteTable) {
@@ -164,8 +166,9 @@ public struct FTSAPI: Sendable {
                 else {
                     throw FTSError(.badRequest, "Each file needs sources and destinations")
                 }
-                let (srcRSE, srcPath) = try await resolve(src)
-                let (dstRSE, dstPath) = try await resolve(dst)
+                let source = try await resolve(src)
+                let destination = try await resolve(dst)
+                let (srcRSE, srcPath, dstRSE, dstPath) = (source.rse.rse, try source.absolute(), destination.rse.rse, try destination.absolute())
                 if overwrite { try await guardOverwrite(who, rse: dstRSE, absolutePath: dstPath) }
                 if let check = storageCheck {
                     if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) {
@@ -181,10 +184,12 @@ public struct FTSAPI: Sendable {
                 var adler: String? = nil
                 if verify != "n", let c = f["checksum"]?.stringValue, c.lowercased().hasPrefix("adler32:") { adler = String(c.dropFirst(8)) }
                 let meta = f["metadata"].flatMap { $0.isNull ? nil : $0.serialized() }
-                specs.append(
-                    FTSFileSpec(
-                        sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
-                        bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+                do {
+                    specs.append(
+                        try FTSFileSpec(
+                            from: source, to: destination, sourceURL: src, destURL: dst, bytes: size, adler32: adler,
+                            activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+                } catch let e as RucioError { throw FTSError(.badRequest, e.message) }
             }
             // Job ids are random, as FTS's are: knowing one job's id tells nothing of the next.
             let job = await engine.submit(

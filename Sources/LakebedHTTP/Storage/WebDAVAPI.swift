@@ -25,22 +25,32 @@ public typealias StorageIdentifier = @Sendable (_ token: String) async -> Issuer
 
 /// RSE directories served over HTTP(S) as the WebDAV subset that Rucio's `webdav` protocol and gfal-style tools use,
 /// under `/storage/<RSE>/<path>`: `OPTIONS`, `HEAD`, `GET` (with one byte range), `PUT`, `MKCOL`, `PROPFIND` (depth 0
-/// or 1), `MOVE` and `DELETE`. Bodies are streamed to and from disk, so file size is not bounded by memory.
+/// or 1), `MOVE`, `DELETE`, and `COPY` as WLCG HTTP third-party copy (`WebDAVAPI+Copy.swift`). Bodies are streamed to
+/// and from disk, so file size is not bounded by memory.
 public struct WebDAVAPI: Sendable {
     let catalog: Catalog
     let authorize: StorageAuthorizer?
     let identify: StorageIdentifier?
+    /// Runs `COPY`'s third-party copies; nil: `COPY` is not offered.
+    let thirdPartyCopy: ThirdPartyCopyService?
 
     /// The URL path prefix.
     public static let prefix = "/storage"
 
     /// `authorize` is the storage element's own check (WLCG scopes on `oidc_support` RSEs); `identify` names the
-    /// Rucio account of a bearer token, for overwriting or deleting the bytes of replicas the catalog holds.
-    public init(catalog: Catalog, authorize: StorageAuthorizer?, identify: StorageIdentifier? = nil) {
+    /// Rucio account of a bearer token, for overwriting or deleting the bytes of replicas the catalog holds;
+    /// `thirdPartyCopy` runs `COPY` between the lake's RSEs.
+    public init(
+        catalog: Catalog, authorize: StorageAuthorizer?, identify: StorageIdentifier? = nil, thirdPartyCopy: ThirdPartyCopyService? = nil
+    ) {
         self.catalog = catalog
         self.authorize = authorize
         self.identify = identify
+        self.thirdPartyCopy = thirdPartyCopy
     }
+
+    /// The methods answered, for `Allow`.
+    var allowed: String { "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE" + (thirdPartyCopy == nil ? "" : ", COPY") }
 
     public var mount: Mount { Mount(prefix: Self.prefix, raw: { request, segments in await handle(request, segments) }) }
 
@@ -87,7 +97,7 @@ public struct WebDAVAPI: Sendable {
             let target = Target(storage: storage, rel: rel, base: location.base)
             switch request.method.rawValue {
             case "OPTIONS":
-                return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+                return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", allowed)])
             case "HEAD", "GET":
                 try await check(request, target, .read)
                 return try get(request, target)
@@ -110,10 +120,11 @@ public struct WebDAVAPI: Sendable {
             case "PROPFIND":
                 try await check(request, target, .read)
                 return try propfind(request, target)
+            case "COPY" where thirdPartyCopy != nil:
+                return try await copy(request, at: location, target)
             default:
                 throw Failure(
-                    status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here",
-                    headers: [("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+                    status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here", headers: [("Allow", allowed)])
             }
         } catch let f as Failure {
             return Self.reply(f.status, f.message + "\n", headers: f.headers)
@@ -142,11 +153,7 @@ public struct WebDAVAPI: Sendable {
         static func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
     }
 
-    func bearer(_ request: Request) -> String? {
-        guard let h = request.headers[.authorization], h.lowercased().hasPrefix("bearer ") else { return nil }
-        let t = h.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return t.isEmpty ? nil : t
-    }
+    func bearer(_ request: Request) -> String? { request.headers[.authorization].flatMap(Self.bearerValue) }
 
     func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
@@ -166,21 +173,27 @@ public struct WebDAVAPI: Sendable {
     /// not destroy data Rucio counts on.
     func guardReplicas(_ request: Request, _ target: Target) async throws {
         let token = bearer(request)
-        var issuer: Issuer? = nil
-        if let token, let identify { issuer = await identify(token) }
-        var problem: String? = nil
-        if token == nil { (issuer, problem) = await certificateIssuer() }
-        let refusal: RucioError?
-        do {
-            refusal = try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
-        } catch {
-            refusal = RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
-        }
-        guard let refusal else { return }
-        if token == nil && issuer == nil {
-            throw Failure(status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""), headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
+        // Without a token, a client certificate mapped to an account speaks for the client.
+        let (certified, problem) = token == nil ? await certificateIssuer() : (nil, nil)
+        guard let refusal = await replicaRefusal(token: token, target, issuer: certified) else { return }
+        if token == nil && certified == nil {
+            throw Failure(
+                status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""),
+                headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
         }
         throw Failure(status: .forbidden, message: refusal.message)
+    }
+
+    /// Why the bearer token's account (or `issuer`, when there is no token) may not overwrite, move or delete what is
+    /// at `target` (replicas the catalog holds there), or nil.
+    func replicaRefusal(token: String?, _ target: Target, issuer given: Issuer? = nil) async -> RucioError? {
+        var issuer: Issuer? = given
+        if let token, let identify { issuer = await identify(token) }
+        do {
+            return try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
+        } catch {
+            return RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
+        }
     }
 
     /// The account behind the connection's client certificate, or why there is none (no certificate: both nil). A

@@ -6,7 +6,8 @@ import LakebedHTTP
 /// user certificate (and proxy) from that CA for X.509 logins.
 struct Cert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the path of the CA certificate Lakebed's HTTPS listener is signed with (or, with --pem, the certificate); issue user certificates.",
+        abstract:
+            "Print the path of the CA certificate Lakebed's HTTPS listener is signed with (or, with --pem, the certificate); issue user certificates.",
         discussion: """
             Point clients at it: `ca_cert = <path>` in rucio.cfg, `rucio_ca_cert` in the JupyterLab extension,
             `REQUESTS_CA_BUNDLE=<path>` or `curl --cacert <path>`. The certificate is made on first use and kept in <data-dir>/tls/.
@@ -54,7 +55,8 @@ struct Cert: AsyncParsableCommand {
             if pem { print(try certs.caPEM(), terminator: "") } else { print(certs.caPath) }
             return
         }
-        let made = try certs.issueUser(user, folder: out, proxyHours: proxy ? proxyHours : nil, proxyStyle: LocalCertificates.ProxyStyle(rawValue: proxyStyle) ?? .rfc3820)
+        let made = try certs.issueUser(
+            user, folder: out, proxyHours: proxy ? proxyHours : nil, proxyStyle: LocalCertificates.ProxyStyle(rawValue: proxyStyle) ?? .rfc3820)
         print(
             """
             DN          : \(made.dn)

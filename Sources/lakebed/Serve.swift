@@ -136,7 +136,8 @@ struct Serve: AsyncParsableCommand {
         if let importFile {
             do {
                 let s = try await ImportFile.run(importFile, into: lake)
-                importNote = ", imported \(s.rsesAdded + s.rsesUpdated) RSEs, \(s.protocolsAdded) protocols, \(s.distances) distances from \(importFile)"
+                importNote =
+                    ", imported \(s.rsesAdded + s.rsesUpdated) RSEs, \(s.protocolsAdded) protocols, \(s.distances) distances from \(importFile)"
             } catch {
                 FileHandle.standardError.write(Data("Cannot import \(importFile): \(error)\n".utf8))
                 throw ExitCode(2)

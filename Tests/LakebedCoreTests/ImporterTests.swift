@@ -13,7 +13,9 @@ struct ImporterTests {
         try await a.rses.addRSE("X-1", settings: RSESettings(JSONObject([("city", "Bern"), ("rse_type", "TAPE")])), by: root)
         try await a.rses.addRSE("X-2", by: root)
         try await a.rses.addProtocol(
-            "X-1", RSEProtocol(scheme: "root", hostname: "xrd.example.org", port: 1094, prefix: "/x/", impl: "rucio.rse.protocols.xrootd.Default",
+            "X-1",
+            RSEProtocol(
+                scheme: "root", hostname: "xrd.example.org", port: 1094, prefix: "/x/", impl: "rucio.rse.protocols.xrootd.Default",
                 domains: RSEProtocol.allDomains), by: root)
         try await a.rses.addRSEAttribute("X-1", key: "tier", value: "1", by: root)
         try await a.rses.setDistance(from: "X-1", to: "X-2", distance: 3, create: true, by: root)
@@ -24,7 +26,8 @@ struct ImporterTests {
         #expect(summary.rsesAdded == 2 && summary.protocolsAdded == 1 && summary.distances == 1)
         let again = try await b.exporter.exportData(by: root)
         for name in ["X-1", "X-2"] {
-            let x = export["rses"]![name]!.objectValue!, y = again["rses"]![name]!.objectValue!
+            let x = export["rses"]![name]!.objectValue!
+            let y = again["rses"]![name]!.objectValue!
             for key in ["rse_type", "city", "protocols", "deterministic", "availability", "lfn2pfn_algorithm", "verify_checksum"] {
                 #expect(x[key] == y[key], "\(name) \(key)")
             }

@@ -14,12 +14,14 @@ struct ProxyChainTests {
         return (certs, try certs.caCertificate())
     }
 
-    func user(_ certs: LocalCertificates, _ style: LocalCertificates.ProxyStyle = .rfc3820) throws -> (Certificate, Certificate, P256.Signing.PrivateKey) {
+    func user(
+        _ certs: LocalCertificates, _ style: LocalCertificates.ProxyStyle = .rfc3820
+    ) throws -> (Certificate, Certificate, Certificate.PrivateKey) {
         let made = try certs.issueUser("jane", folder: certs.folder + "/jane", proxyHours: 1, proxyStyle: style)
         let user = try Certificate(pemEncoded: try String(contentsOfFile: made.certPath, encoding: .utf8))
         let pems = try String(contentsOfFile: made.proxyPath!, encoding: .utf8)
         let proxy = try Certificate(pemEncoded: String(pems[..<pems.range(of: "-----END CERTIFICATE-----")!.upperBound]))
-        let key = try P256.Signing.PrivateKey(pemRepresentation: try String(contentsOfFile: made.keyPath, encoding: .utf8))
+        let key = try Certificate.PrivateKey(pemEncoded: try String(contentsOfFile: made.keyPath, encoding: .utf8))
         return (user, proxy, key)
     }
 
@@ -47,7 +49,7 @@ struct ProxyChainTests {
         let (forged, _) = try LocalCertificates.proxy(
             of: user, key: Certificate.PrivateKey(P256.Signing.PrivateKey()), hours: 1, style: .rfc3820, now: Date())
         #expect(throws: ProxyChain.Refusal.self) { try ProxyChain.verify([forged, user], ca: ca, now: Date()) }
-        let (good, _) = try LocalCertificates.proxy(of: user, key: Certificate.PrivateKey(key), hours: 1, style: .rfc3820, now: Date())
+        let (good, _) = try LocalCertificates.proxy(of: user, key: key, hours: 1, style: .rfc3820, now: Date())
         #expect(try ProxyChain.verify([good, user], ca: ca, now: Date()).endEntity == 1)
         do {
             _ = try ProxyChain.verify([user], ca: ca, now: Date().addingTimeInterval(400 * 86400))

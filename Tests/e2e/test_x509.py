@@ -235,7 +235,12 @@ def test_fts_and_webdav_take_the_same_certificate(tls_lake, alice, tmp_path):
     cert = (str(alice["cert"]), str(alice["key"]))
     r = requests.get(tls_lake.https + "/fts/whoami", cert=str(alice["proxy"]), verify=tls_lake.ca)
     assert r.status_code == 200, r.text
-    assert r.json()["user_dn"] == alice["dn"] and r.json()["is_root"] is False
+    assert r.json()["user_dn"] == alice["dn"] and r.json()["is_root"] is False and r.json()["method"] == "certificate"
+    # The real fts3 client, with the certificate and with the proxy.
+    import fts3.rest.client.easy as fts3
+    for ucert, ukey in [(alice["cert"], alice["key"]), (alice["proxy"], alice["proxy"])]:
+        ctx = fts3.Context(tls_lake.https + "/fts", ucert=str(ucert), ukey=str(ukey), verify=True, capath=tls_lake.ca)
+        assert fts3.whoami(ctx)["user_dn"] == alice["dn"]
     assert requests.get(tls_lake.https + "/fts/whoami", verify=tls_lake.ca).status_code == 401
     # An RSE whose storage takes tokens only (oidc_support): no credential is 401, alice's certificate is let in.
     store = tmp_path / "x509-store"

@@ -69,7 +69,9 @@ public struct Importer: CatalogStore {
         }
         if rseSync == .hard {
             for old in try await catalog.rses.listRSEs() where !imported.contains(old.rse) {
-                do { try await catalog.rses.deleteRSE(old.rse, by: issuer) } catch let e as RucioError where e.exceptionClass == .rseOperationNotSupported {}
+                do { try await catalog.rses.deleteRSE(old.rse, by: issuer) } catch let e as RucioError
+                    where e.exceptionClass == .rseOperationNotSupported
+                {}
             }
         }
         for (src, dst, value) in plan.distances {
@@ -187,7 +189,9 @@ public struct Importer: CatalogStore {
 
     // MARK: RSEs
 
-    func importRSE(_ name: String, _ rse: JSONObject, rseSync: SyncMethod, attrSync: SyncMethod, by issuer: Issuer, summary: inout Summary)
+    func importRSE(
+        _ name: String, _ rse: JSONObject, rseSync: SyncMethod, attrSync: SyncMethod, by issuer: Issuer, summary: inout Summary
+    )
         async throws
     {
         let existing = (try await catalog.rses.listRSEs()).contains { $0.rse == name }

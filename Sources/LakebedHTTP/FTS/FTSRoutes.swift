@@ -9,9 +9,12 @@ public import LakebedFTS
 public struct FTSCaller: Sendable, Equatable {
     public var name: String
     public var privileged: Bool
-    public init(name: String, privileged: Bool) {
+    /// How the caller authenticated, as FTS's whoami says it: `oauth2` (a bearer token) or `certificate` (X.509).
+    public var method: String
+    public init(name: String, privileged: Bool, method: String = "oauth2") {
         self.name = name
         self.privileged = privileged
+        self.method = method
     }
 }
 
@@ -71,7 +74,7 @@ public struct FTSAPI: Sendable {
         guard let issuer = try await catalog.auth.x509Issuer(dn: verified.identityDN) else {
             throw FTSError(.unauthorized, "No account has the X509 identity \(verified.identityDN)")
         }
-        return FTSCaller(name: verified.identityDN, privileged: issuer.isAdmin)
+        return FTSCaller(name: verified.identityDN, privileged: issuer.isAdmin, method: "certificate")
     }
 
     static func jobDoc(_ j: FTSJob, files: [FTSFile]) -> JSON {
@@ -146,7 +149,7 @@ public struct FTSAPI: Sendable {
             let who = me.name
             return Reply.json([
                 "dn": .array([.string(who)]), "user_dn": .string(who), "vos": .array([.string("lakebed")]), "vos_id": .array([]),
-                "roles": .array([]), "delegation_id": .string(md5Hex(who).prefix(16).description), "method": .string("oauth2"),
+                "roles": .array([]), "delegation_id": .string(md5Hex(who).prefix(16).description), "method": .string(me.method),
                 "is_root": .bool(me.privileged), "base_id": .string(md5Hex(who)),
                 "level": ["config": .string(me.privileged ? "all" : "none"), "transfer": .string(me.privileged ? "all" : "private")],
             ])

@@ -15,7 +15,8 @@ extension RucioAPI {
             ) { r in
                 guard let dn = try await Self.clientDN(stripped: true) else { throw RucioError.cannotAuthenticate("Cannot get DN") }
                 let multiple = r.header("X-Rucio-Allow-Return-Multiple-Accounts")?.lowercased() == "true"
-                switch try await catalog.auth.loginX509(dn: dn, account: r.header("X-Rucio-Account"), appID: r.header("X-Rucio-AppID"), allowMultiple: multiple)
+                switch try await catalog.auth.loginX509(
+                    dn: dn, account: r.header("X-Rucio-Account"), appID: r.header("X-Rucio-AppID"), allowMultiple: multiple)
                 {
                 case .token(let info):
                     return Reply.make(
@@ -36,13 +37,15 @@ extension RucioAPI {
         }
         t.add(
             .put, "/identities/:account/x509",
-            doc: RouteDoc("Add the client certificate's DN (as the connection presents it) as an X509 identity of an account", headers: "X-Rucio-Email!:string")
+            doc: RouteDoc(
+                "Add the client certificate's DN (as the connection presents it) as an X509 identity of an account", headers: "X-Rucio-Email!:string")
         ) { r in
             // Rucio takes SSL_CLIENT_S_DN as it is: a proxy's DN keeps its proxy CNs here.
             guard let dn = try await Self.clientDN(stripped: false), let email = r.header("X-Rucio-Email"), !email.isEmpty else {
                 throw RucioError.valueError("SSL_CLIENT_S_DN and email must be set.")
             }
-            try await catalog.auth.addIdentity(account: r.param("account"), identity: dn, type: "X509", email: email, password: nil, isDefault: false, by: r.caller)
+            try await catalog.auth.addIdentity(
+                account: r.param("account"), identity: dn, type: "X509", email: email, password: nil, isDefault: false, by: r.caller)
             return Reply.created()
         }
     }
@@ -61,7 +64,8 @@ extension RucioAPI {
     /// The CORS and cache headers Rucio's X.509 view answers with.
     static func x509Headers(_ r: RucioRequest) -> [(String, String)] {
         [
-            ("Access-Control-Allow-Origin", r.header("Origin") ?? ""), ("Access-Control-Allow-Headers", r.header("Access-Control-Request-Headers") ?? ""),
+            ("Access-Control-Allow-Origin", r.header("Origin") ?? ""),
+            ("Access-Control-Allow-Headers", r.header("Access-Control-Request-Headers") ?? ""),
             ("Access-Control-Allow-Methods", "*"), ("Access-Control-Allow-Credentials", "true"),
             ("Access-Control-Expose-Headers", "X-Rucio-Auth-Token, X-Rucio-Auth-Token-Expires, X-Rucio-Auth-Account, X-Rucio-Auth-Accounts"),
             ("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"), ("Pragma", "no-cache"),

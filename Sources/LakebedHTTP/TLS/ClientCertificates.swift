@@ -81,7 +81,9 @@ struct ClientCertificateTLSChannel<Base: ServerChildChannel>: ServerChildChannel
 
 extension HTTPServerBuilder {
     /// HTTP/1 over TLS with `tlsConfiguration`, asking each client for a certificate without requiring one.
-    public static func tlsWithClientCertificates(configuration: HTTP1Channel.Configuration, tlsConfiguration: TLSConfiguration) throws
+    public static func tlsWithClientCertificates(
+        configuration: HTTP1Channel.Configuration, tlsConfiguration: TLSConfiguration
+    ) throws
         -> HTTPServerBuilder
     {
         var tls = tlsConfiguration

@@ -1,4 +1,5 @@
-public import Crypto
+import Crypto
+import _CryptoExtras
 public import Foundation
 import SwiftASN1
 public import X509
@@ -42,8 +43,8 @@ extension LocalCertificates {
         let caKey = try P256.Signing.PrivateKey(pemRepresentation: try String(contentsOfFile: caKeyPath, encoding: .utf8))
         let ca = try caCertificate()
         let now = Date()
-        let userKey = P256.Signing.PrivateKey()
-        let userPrivate = Certificate.PrivateKey(userKey)
+        // RSA, as grid tools expect (the fts3 client and M2Crypto load nothing else); the CA signs with its P-256 key.
+        let userPrivate = Certificate.PrivateKey(try _RSA.Signing.PrivateKey(keySize: .bits2048))
         let subject = try DistinguishedName {
             DomainComponent("org")
             DomainComponent("lakebed")
@@ -53,7 +54,7 @@ extension LocalCertificates {
         let user = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: userPrivate.publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(365 * 86400), issuer: ca.subject,
-            subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            subject: subject,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
@@ -66,22 +67,24 @@ extension LocalCertificates {
         let keyPath = (folder as NSString).appendingPathComponent("userkey.pem")
         let userPEM = try user.serializeAsPEM().pemString + "\n"
         try Self.write(userPEM, to: certPath, mode: 0o644)
-        try Self.write(userKey.pemRepresentation + "\n", to: keyPath, mode: 0o600)
+        try Self.write(try userPrivate.serializeAsPEM().pemString + "\n", to: keyPath, mode: 0o600)
         var proxyPath: String? = nil
         if let proxyHours {
             let (proxy, proxyKey) = try Self.proxy(of: user, key: userPrivate, hours: proxyHours, style: proxyStyle, now: now)
             let path = (folder as NSString).appendingPathComponent("x509up")
-            try Self.write(try proxy.serializeAsPEM().pemString + "\n" + proxyKey.pemRepresentation + "\n" + userPEM, to: path, mode: 0o600)
+            try Self.write(try proxy.serializeAsPEM().pemString + "\n" + proxyKey.serializeAsPEM().pemString + "\n" + userPEM, to: path, mode: 0o600)
             proxyPath = path
         }
         return UserCredentials(certPath: certPath, keyPath: keyPath, proxyPath: proxyPath, dn: ProxyChain.legacyDN(subject))
     }
 
     /// A proxy of `issuer` (a user certificate or another proxy) signed with its key, valid `hours` from `now`.
-    public static func proxy(of issuer: Certificate, key: Certificate.PrivateKey, hours: Double, style: ProxyStyle, now: Date) throws
-        -> (Certificate, P256.Signing.PrivateKey)
+    public static func proxy(
+        of issuer: Certificate, key: Certificate.PrivateKey, hours: Double, style: ProxyStyle, now: Date
+    ) throws
+        -> (Certificate, Certificate.PrivateKey)
     {
-        let proxyKey = P256.Signing.PrivateKey()
+        let proxyKey = Certificate.PrivateKey(try _RSA.Signing.PrivateKey(keySize: .bits2048))
         let serial = Certificate.SerialNumber()
         var rdns = Array(issuer.subject)
         let cn: String
@@ -100,9 +103,9 @@ extension LocalCertificates {
             try extensions.append(Certificate.Extension(oid: ProxyChain.proxyCertInfo, critical: true, value: ArraySlice(proxyCertInfoInheritAll)))
         }
         let proxy = try Certificate(
-            version: .v3, serialNumber: serial, publicKey: Certificate.PrivateKey(proxyKey).publicKey,
+            version: .v3, serialNumber: serial, publicKey: proxyKey.publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(hours * 3600), issuer: issuer.subject,
-            subject: DistinguishedName(rdns), signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: key)
+            subject: DistinguishedName(rdns), extensions: extensions, issuerPrivateKey: key)
         return (proxy, proxyKey)
     }
 

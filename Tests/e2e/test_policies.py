@@ -66,6 +66,9 @@ def test_upload_lands_where_the_lfn2pfn_algorithm_says_and_downloads(tmp_path_fa
         replicas = list(c.list_replicas([{"scope": scope, "name": name}]))
         assert replicas[0]["rses"] and rse in replicas[0]["rses"]
         down = tmp_path / "down"
+        # The client writes a hierarchical name (`/store/...`) under --dir but makes only --dir itself: the folders
+        # the name holds must exist (so against any Rucio).
+        (down / name.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
         run_rucio("download", "--dir", str(down), "--no-subdir", f"{scope}:{name}", cfg=lk.cfg, env_extra=lk.env)
         got = [p for p in down.rglob("*") if p.is_file()]
         assert len(got) == 1 and got[0].read_bytes() == payload
@@ -147,7 +150,7 @@ def test_the_atlas_lake_takes_atlas_names_activities_and_scratchdisk_uploads(tmp
             jdoe.add_replica("FZK-LCG2_DATADISK", "user.jdoe", "user.jdoe.test.0002.log", 3, "0a1b2c3d")
         with pytest.raises(InvalidObject):
             c.add_dataset("data18_13TeV", "/ZMM/Run2026A-v1/RAW#x")
-        src = tmp_path / "evnt.pool.root.1"
+        src = tmp_path / "evnt.bin"  # a local `*.pool.root*` file makes the client read its GUID with ATLAS's POOL tools
         src.write_bytes(b"atlas" * 3000)
         run_rucio("upload", "--rse", "BNL-OSG2_DATADISK", "--scope", "mc16_13TeV", "--lfn", "EVNT.12345678._000001.pool.root.1", str(src),
                   cfg=lk.cfg, env_extra=lk.env)

@@ -412,7 +412,7 @@ public struct ScenarioParser {
         if let algorithm = r.attributes.last(where: { $0.0 == "lfn2pfn_algorithm" })?.1, (try? policy.lfn2pfn(algorithm.stringValue ?? "?")) == nil {
             fail(
                 g["attributes"], "\(p).attributes.lfn2pfn_algorithm",
-                "`\(algorithm.stringValue ?? algorithm.serialized())` is not an lfn2pfn algorithm (one of default, \(LFN2PFN.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "`\(algorithm.stringValue ?? algorithm.serialized())` is not an lfn2pfn algorithm (one of default, \(LFN2PFN.namesText))")
         }
         r.settings = jsonMap(g["settings"], "\(p).settings")
         r.directory = string(g["directory"], "\(p).directory")
@@ -544,7 +544,8 @@ public struct ScenarioParser {
         r.spec.sourceReplicaExpression = string(g["source_replica_expression"], "\(p).source_replica_expression")
         r.spec.activity = string(g["activity"], "\(p).activity") ?? r.spec.activity
         if !policy.schema.activities.contains(r.spec.activity) {
-            fail(g["activity"] ?? n, "\(p).activity", "`\(r.spec.activity)` is not an activity of the \(policy.name.rawValue) policy: \(policy.schema.activitiesText)")
+            let known = policy.schema.activitiesText
+            fail(g["activity"] ?? n, "\(p).activity", "`\(r.spec.activity)` is not an activity of the \(policy.name.rawValue) policy: \(known)")
         }
         r.spec.purgeReplicas = bool(g["purge_replicas"], "\(p).purge_replicas") ?? false
         return r
@@ -719,7 +720,7 @@ public struct ScenarioParser {
         if s.keepDefaultLake { rses.formUnion(["SITE-A", "SITE-B", "SITE-C"]) }
         if s.rootScopes { scopes.formUnion(DefaultLake.rootScopes(policy.schema)) }
         if s.keepDefaultLake && !policy.schema.isValidRSE("SITE-A") {
-            fail(root, "keep_default_lake", "the default lake's RSEs (SITE-A, SITE-B, SITE-C) are not RSE names of the \(policy.name.rawValue) policy")
+            fail(root, "keep_default_lake", "SITE-A, SITE-B and SITE-C (the default lake's RSEs) are not RSE names of the \(policy.name.rawValue) policy")
         }
         accounts.insert("root")
         for sc in s.scopes where !accounts.contains(sc.account) {

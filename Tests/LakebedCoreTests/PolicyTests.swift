@@ -28,7 +28,10 @@ struct PolicyTests {
         #expect(refused { try g.checkRSE("T1_US_FNAL_Disk") })
         #expect(refused { try g.checkDID(scope: "cms", name: "/A/B/RAW#1", type: .dataset) })
         do { try g.checkName("a/b") } catch let e as RucioError {
-            #expect(e.message == "Provided object does not match schema. Details: Problem validating name : 'a/b' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'")
+            #expect(
+                e.message
+                    == "Provided object does not match schema. Details: Problem validating name : 'a/b' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'"
+            )
         }
         #expect(g.activities == Validation.ruleActivities)
     }
@@ -110,7 +113,9 @@ struct PolicyTests {
 
     @Test func belleiiAtlasEscapeSchemas() throws {
         let b = Policy(.belleii).schema
-        try b.checkName("/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00024821/s00/e1003/4S/r00000/mixed/mdst/sub00/mdst_000001_prod00024821_task10020000001.root")
+        try b.checkName(
+            "/belle/MC/release-06-00-08/DB00002100/MC15ri_b/prod00024821/s00/e1003/4S/r00000/mixed/mdst/sub00/mdst_000001_prod00024821_task10020000001.root"
+        )
         #expect(refused { try b.checkName("mdst_000001.root") })  // not absolute
         for good in ["DESY-DE", "KEK-TMP-SE", "BNL-OS", "DESYDE"] { #expect(b.isValidRSE(good), "\(good)") }
         for bad in ["desy-de", "1DESY", "DESY_DE", "-DESY"] { #expect(!b.isValidRSE(bad), "\(bad)") }
@@ -120,7 +125,8 @@ struct PolicyTests {
         #expect(b.activities.contains("Raw Export") && !b.activities.contains("Data Brokering"))
 
         let a = Policy(.atlas).schema
-        try a.checkDID(scope: "data18_13TeV", name: "data18_13TeV.00348885.physics_Main.deriv.DAOD_PHYS.f937_m1972_p5855_tid31576004_00", type: .dataset)
+        try a.checkDID(
+            scope: "data18_13TeV", name: "data18_13TeV.00348885.physics_Main.deriv.DAOD_PHYS.f937_m1972_p5855_tid31576004_00", type: .dataset)
         try a.checkRSE("CERN-PROD_DATADISK")
         #expect(a.activities.contains("Functional Test WebDAV") && !Policy.generic.schema.activities.contains("Functional Test WebDAV"))
 
@@ -137,7 +143,9 @@ struct PolicyTests {
         #expect(LFN2PFN.belleii.path(scope: "mc", name: "/belle/MC/f.root") == "/belle/MC/f.root")
         #expect(LFN2PFN.lsst.path(scope: "lsst", name: "raw__2026__f.fits") == "raw/2026/f.fits")
         let h = md5Hex("cms:/store/a.root")
-        #expect(try cmsPolicy.lfn2pfnPath(algorithm: nil, scope: "cms", name: "/store/a.root") == "cms/\(h.prefix(2))/\(h.dropFirst(2).prefix(2))/store/a.root")
+        #expect(
+            try cmsPolicy.lfn2pfnPath(algorithm: nil, scope: "cms", name: "/store/a.root")
+                == "cms/\(h.prefix(2))/\(h.dropFirst(2).prefix(2))/store/a.root")
         #expect(try Policy(.belleii).lfn2pfnPath(algorithm: "default", scope: "mc", name: "/belle/x") == "belle/x")
         #expect(try Policy.generic.lfn2pfn(nil) == .hash)
         #expect(refused { _ = try Policy.generic.lfn2pfn("tfc-of-my-own") })

@@ -15,6 +15,9 @@ public enum LFN2PFN: String, Sendable, CaseIterable {
     /// Rubin-LSST in ESCAPE: the name with its `__` delimiters turned into `/`.
     case lsst
 
+    /// The algorithms' names, for messages.
+    public static var namesText: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
     /// Scope as a path: user and group scopes turn their dots into directories.
     static func scopePath(_ scope: String) -> String {
         (scope.hasPrefix("user") || scope.hasPrefix("group")) ? scope.replacingOccurrences(of: ".", with: "/") : scope

@@ -90,20 +90,28 @@ public struct NamingSchema: Sendable {
         switch policy {
         case .generic: return Validation.ruleActivities
         case .atlas:
-            return ["Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test", "Functional Test XrootD",
-                "Functional Test WebDAV", "Group Subscriptions", "Production Input", "Production Output"] + analysis + ["T0 Export", "T0 Tape"]
+            return [
+                "Data Brokering", "Data Consolidation", "Data Rebalancing", "Debug", "Express", "Functional Test", "Functional Test XrootD",
+                "Functional Test WebDAV", "Group Subscriptions", "Production Input", "Production Output",
+            ] + analysis + ["T0 Export", "T0 Tape"]
                 + transfers + ["User Subscriptions", "Globus Online Test", "Data Challenge"]
         case .escape:
-            return ["Data Brokering", "Data Consolidation", "Data rebalancing", "Debug", "Express", "Functional Test", "Group Subscriptions",
-                "Production Input", "Production Output"] + analysis + ["T0 Export", "T0 Tape"] + transfers
+            return [
+                "Data Brokering", "Data Consolidation", "Data rebalancing", "Debug", "Express", "Functional Test", "Group Subscriptions",
+                "Production Input", "Production Output",
+            ] + analysis + ["T0 Export", "T0 Tape"] + transfers
                 + ["User Subscriptions", "Data Challenge", "DAC21"]
         case .belleii:
-            return ["Data Consolidation", "Data Rebalancing", "Functional Test", "Functional Test WebDAV", "Recovery", "Production Input",
-                "Production Output", "Production Merge"] + analysis + ["Raw Export"] + transfers
+            return [
+                "Data Consolidation", "Data Rebalancing", "Functional Test", "Functional Test WebDAV", "Recovery", "Production Input",
+                "Production Output", "Production Merge",
+            ] + analysis + ["Raw Export"] + transfers
                 + ["User Merge", "User Transfers", "Calibration Transfers"]
         case .cms:
-            return ["Data Brokering", "Data Consolidation", "Data rebalancing", "Debug", "Express", "Functional Test", "Group Subscriptions",
-                "Production Input", "Production Output"] + analysis + ["T0 Export", "T0 Tape"] + transfers
+            return [
+                "Data Brokering", "Data Consolidation", "Data rebalancing", "Debug", "Express", "Functional Test", "Group Subscriptions",
+                "Production Input", "Production Output",
+            ] + analysis + ["T0 Export", "T0 Tape"] + transfers
                 + ["User AutoApprove", "User Subscriptions", "Data Challenge", "Analysis TapeRecall", "Manual Transfers"]
         }
     }

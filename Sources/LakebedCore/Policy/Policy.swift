@@ -67,7 +67,7 @@ public struct Policy: Sendable, Equatable {
         guard let a = LFN2PFN(rawValue: algorithm) else {
             throw RucioError(
                 .invalidObject,
-                "Provided object does not match schema. Details: unknown lfn2pfn_algorithm '\(Validation.printable(algorithm))' (known: \(LFN2PFN.allCases.map(\.rawValue).joined(separator: ", ")))"
+                "Provided object does not match schema. Details: unknown lfn2pfn_algorithm '\(Validation.printable(algorithm))' (known: \(LFN2PFN.namesText))"
             )
         }
         return a

@@ -155,7 +155,8 @@ public struct ReplicaStore: CatalogStore {
                 else {
                     throw RucioError(.replicaNotFound, "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
-                try ScopeStore.requireScopeWrite(db, policy: catalog.policy.permission, scope: f.scope, issuer: issuer, action: "update replicas states")
+                try ScopeStore.requireScopeWrite(
+                    db, policy: catalog.policy.permission, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
                 guard let s = f.state, let state = ReplicaState(loose: s) else {
                     throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state")

@@ -177,9 +177,14 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
                    creds={"username": "ddmlab", "password": "secret"})
         c.add_scope("root", "test")
         c.add_rse("LOCAL")
-        # LOCAL holds bytes (its file protocol) and speaks root:// too, so the conveyor finds a root->root pair.
+        # LOCAL holds bytes (its file protocol) and speaks root:// too, so the conveyor finds a root->root pair. Its root
+        # protocol ranks after posix for reads and writes: the client picks at random among equal priorities, and no
+        # XRootD server listens here.
         c.add_protocol("LOCAL", {"scheme": "root", "hostname": "localhost", "port": 1094, "prefix": "//rucio/",
-                                 "impl": "rucio.rse.protocols.xrootd.Default", "domains": ALL})
+                                 "impl": "rucio.rse.protocols.xrootd.Default",
+                                 "domains": {"lan": {"read": 2, "write": 2, "delete": 2},
+                                             "wan": {"read": 2, "write": 2, "delete": 2, "third_party_copy_read": 1,
+                                                     "third_party_copy_write": 1}}})
         c.add_protocol("LOCAL", {"scheme": "file", "hostname": "localhost", "port": 0, "impl": POSIX,
                                  "prefix": f"{tmp_path}/local/", "domains": ALL})
         for i, name in enumerate(("XRD4", "XRD5")):
@@ -191,6 +196,7 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
         c.set_local_account_limit("root", "LOCAL", 10**12)
         f = make_file("topo.dat", 5_000)
         run_rucio("upload", "--rse", "LOCAL", "--scope", "test", str(f), cfg=cfg, env_extra=env)
+        assert list(c.list_replicas([{"scope": "test", "name": "topo.dat"}]))[0]["states"] == {"LOCAL": "AVAILABLE"}
         [rid] = c.add_replication_rule([{"scope": "test", "name": "topo.dat"}], 1, "XRD4")
         control(lake, "POST", "clock/advance", json={"seconds": 300})
         rule = c.get_replication_rule(rid)
@@ -202,5 +208,57 @@ def test_a_production_topology_copied_in_replicates_on_virtual_storage(tmp_path,
         report = control(lake, "GET", "check")
         assert report["problems"] == [] and report["lost"] == []
         assert any("XRD4" in line and "virtual" in line for line in lake.output)
+        storage = {r["rse"]: r for r in control(lake, "GET", "storage")}
+        assert storage["XRD4"]["storage"] == "virtual" and storage["XRD4"]["directory"] is None
+        assert [p["served"] for p in storage["XRD4"]["protocols"]] == [False]
+        assert storage["LOCAL"]["storage"] == "directory" and storage["LOCAL"]["directory"] == f"{tmp_path}/local"
+    finally:
+        lake.stop()
+
+
+def test_non_deterministic_rses_take_the_clients_pfns_and_get_rucios_paths_on_transfers(tmp_path, make_file):
+    from rucio.client import Client
+    from rucio.common.exception import UnsupportedOperation
+    lake = Lake(tmp_path / "lake", args=["--empty", "--time-scale", "0"]).start()
+    try:
+        c = Client(rucio_host=lake.url, auth_host=lake.url, account="root", auth_type="userpass",
+                   creds={"username": "ddmlab", "password": "secret"})
+        c.add_scope("root", "data18")
+        for name, det in (("DISK1", True), ("TAPE1", False)):
+            c.add_rse(name, deterministic=det)
+            c.add_protocol(name, {"scheme": "file", "hostname": "localhost", "port": 0, "impl": POSIX,
+                                  "prefix": f"{tmp_path}/{name.lower()}/", "domains": ALL})
+        c.add_distance("DISK1", "TAPE1", {"distance": 1})
+        f = make_file("raw.dat", 2_000)
+        import zlib
+        adler = "%08x" % (zlib.adler32(f.read_bytes()) & 0xFFFFFFFF)
+        spec = {"scope": "data18", "name": "raw.dat", "bytes": 2000, "adler32": adler}
+        try:
+            c.add_replicas("TAPE1", [spec])
+            raise AssertionError("a non-deterministic RSE took a replica without its PFN")
+        except UnsupportedOperation as e:
+            assert "PFN needed" in str(e)
+        # With the PFN the client chose (bytes put there first), the replica is where the PFN says.
+        where = tmp_path / "tape1" / "custom" / "run1" / "raw.dat"
+        where.parent.mkdir(parents=True)
+        where.write_bytes(f.read_bytes())
+        c.add_replicas("TAPE1", [dict(spec, pfn=f"file://localhost{where}")])
+        [rep] = list(c.list_replicas([{"scope": "data18", "name": "raw.dat"}]))
+        assert rep["rses"]["TAPE1"] == [f"file://localhost{where}"]
+        # A transfer to a non-deterministic RSE gets Rucio's default (DQ2) path under the file's dataset.
+        g = make_file("evt.dat", 3_000)
+        c.add_replicas("DISK1", [{"scope": "data18", "name": "evt.dat", "bytes": 3000,
+                                  "adler32": "%08x" % (zlib.adler32(g.read_bytes()) & 0xFFFFFFFF)}])
+        (tmp_path / "disk1" / hash_path("data18", "evt.dat")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "disk1" / hash_path("data18", "evt.dat")).write_bytes(g.read_bytes())
+        c.add_dataset("data18", "data18_13TeV.00348885.physics_Main.daq.RAW")
+        c.attach_dids("data18", "data18_13TeV.00348885.physics_Main.daq.RAW", [{"scope": "data18", "name": "evt.dat"}])
+        [rid] = c.add_replication_rule([{"scope": "data18", "name": "data18_13TeV.00348885.physics_Main.daq.RAW"}], 1, "TAPE1")
+        control(lake, "POST", "clock/advance", json={"seconds": 300})
+        assert c.get_replication_rule(rid)["state"] == "OK"
+        dq2 = tmp_path / "tape1" / "data18_13TeV" / "RAW" / "other" / "data18_13TeV.00348885.physics_Main.daq.RAW" / "evt.dat"
+        assert dq2.read_bytes() == g.read_bytes()
+        [rep] = list(c.list_replicas([{"scope": "data18", "name": "evt.dat"}]))
+        assert rep["rses"]["TAPE1"] == [f"file://localhost{dq2}"]
     finally:
         lake.stop()

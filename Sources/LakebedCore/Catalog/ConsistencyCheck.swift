@@ -186,26 +186,26 @@ extension Catalog {
                 let claimed = (r["unverified"] as Int) != 0
                 func missing(_ why: String) {
                     if claimed {
-                        lost("\(did) at \(rse) is AVAILABLE, registered by a client, but \(why) (declare it bad, or put its bytes in place)")
+                        lost("\(did) at \(rse) is AVAILABLE (registered by a client) \(why): declare it bad, or put its bytes in place")
                     } else {
-                        problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but \(why)")
+                        problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE \(why)")
                     }
                 }
                 guard let full = try? containedPath(root: root, relative: path) else {
-                    missing("its path \(path) leaves the RSE root")
+                    missing("but its path \(path) leaves the RSE root")
                     continue
                 }
                 let size = (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.int64Value
                 guard let size else {
-                    missing("\(full) does not exist")
+                    missing("but \(full) does not exist")
                     continue
                 }
                 guard size == (r["bytes"] as Int64) else {
-                    missing("it has \(r["bytes"] as Int64) bytes and \(full) has \(size)")
+                    missing("with \(r["bytes"] as Int64) bytes but \(full) has \(size)")
                     continue
                 }
                 if verifyChecksums, let want = r["adler32"] as String?, let got = try? Checksums.ofFile(at: full).adler32, got != want.lowercased() {
-                    missing("its adler32 is \(want) and \(full) has \(got)")
+                    missing("with adler32 \(want) but \(full) has \(got)")
                     continue
                 }
                 report.bytesVerified += 1

@@ -58,6 +58,13 @@ struct Serve: AsyncParsableCommand {
     )
     var fresh = false
 
+    @Option(
+        name: .customLong("import"),
+        help: ArgumentHelp(
+            "Import a Rucio export (JSON of `GET /export` / `rucio-admin data export`: RSEs, protocols, attributes, distances, accounts) into the lake this start creates (with --empty, --fresh or a new --data-dir); refused on a lake already in use.",
+            valueName: "file"))
+    var importFile: String?
+
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
     var host: String = "127.0.0.1"
 
@@ -141,6 +148,16 @@ struct Serve: AsyncParsableCommand {
         }
         let catalog = lake.catalog
         catalog.rses.allowStorageRoots(storageRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        var importNote = ""
+        if let importFile {
+            do {
+                let s = try await ImportFile.run(importFile, into: lake)
+                importNote = ", imported \(s.rsesAdded + s.rsesUpdated) RSEs, \(s.protocolsAdded) protocols, \(s.distances) distances from \(importFile)"
+            } catch {
+                FileHandle.standardError.write(Data("Cannot import \(importFile): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         guard let iam = lake.iam else { throw ExitCode(1) }
         let timeScale = lake.timeScale
         let dataDir = catalog.dataDir
@@ -163,7 +180,7 @@ struct Serve: AsyncParsableCommand {
         let responder = try lake.responder(logger: logger, loopbackOnly: Self.isLoopback(host), controlToken: controlSecret)
         let dataFolder = catalog.dataDir
         let controlExtra = (loaded == nil ? "" : ", scenario, reset, snapshots, inject") + (controlSecret == nil ? "" : "; needs its token")
-        let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
+        let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "") + importNote
         var services: [any Service] = [lake.daemons(logger: logger)]
         // The HTTPS listener serves the same responder with a certificate for localhost signed by the data folder's own CA;
         // once it is bound, every RSE gets an `https` (WebDAV) protocol at its port, before the banner says "ready".
@@ -174,8 +191,9 @@ struct Serve: AsyncParsableCommand {
         } else {
             services.append(
                 Application(
-                    responder: responder,
-                    server: try .tls(.http1(configuration: HTTPLimits.http1), tlsConfiguration: try certs.serverConfiguration()),
+                    // Clients may present a certificate (X.509 logins, FTS, WebDAV); none has to.
+                    responder: ClientCertificateResponder(responder, ca: try certs.caCertificate()),
+                    server: try .tlsWithClientCertificates(configuration: HTTPLimits.http1, tlsConfiguration: try certs.serverConfiguration()),
                     configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
                     onServerRunning: { channel in
                         let bound = channel.localAddress?.port ?? httpsPort

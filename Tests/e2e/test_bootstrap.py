@@ -96,7 +96,7 @@ def test_an_https_protocol_on_lakebeds_endpoint_is_served_under_its_prefix(tmp_p
         c.set_local_account_limit("root", "WEB1", 10**12)
         c.add_scope("root", "test")
         # Rucio's webdav implementation wants an X.509 proxy (or an OIDC token) before it connects; a self-signed one
-        # will do, since the storage does not ask for client certificates.
+        # will do: the storage verifies no certificate for an open RSE, the client just stays anonymous.
         proxy = tmp_path / "proxy.pem"
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=lakebed-test", "-days", "1",
                         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)

@@ -52,11 +52,26 @@ public struct FTSAPI: Sendable {
 
     func caller(_ r: RucioRequest) async throws -> FTSCaller {
         guard let h = r.header("Authorization"), h.lowercased().hasPrefix("bearer ") else {
+            if let who = try await certificateCaller() { return who }
             throw FTSError(.unauthorized, "Authentication required: send an OAuth2 bearer token")
         }
         let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         guard let who = await authenticate(token) else { throw FTSError(.unauthorized, "Invalid or expired bearer token") }
         return who
+    }
+
+    /// A caller by client certificate (FTS's X.509 login): jobs are filed under the DN, with the rights of the account
+    /// its X509 identity maps to; nil when no certificate was presented.
+    func certificateCaller() async throws -> FTSCaller? {
+        let verified: ProxyChain.Verified?
+        do { verified = try await ClientCertificate.verified() } catch let refusal as ProxyChain.Refusal {
+            throw FTSError(.unauthorized, "Client certificate refused: \(refusal.description)")
+        }
+        guard let verified else { return nil }
+        guard let issuer = try await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            throw FTSError(.unauthorized, "No account has the X509 identity \(verified.identityDN)")
+        }
+        return FTSCaller(name: verified.identityDN, privileged: issuer.isAdmin)
     }
 
     static func jobDoc(_ j: FTSJob, files: [FTSFile]) -> JSON {

@@ -77,18 +77,7 @@ extension RucioAPI {
             .post, "/rses/:rse/protocols/:scheme",
             doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")
         ) { r in
-            let b = try r.jsonObject()
-            // Rucio's protocol row needs an implementation; an SRM protocol its web service path too.
-            guard let impl = try b.optionalString("impl") else { throw RucioError(.invalidObject, "Missing values!") }
-            if r.param("scheme") == "srm", b["extended_attributes"]?["web_service_path"] == nil {
-                throw RucioError(.invalidObject, "Missing values! For SRM, extended_attributes and web_service_path must be specified")
-            }
-            let p = RSEProtocol(
-                scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
-                port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
-                impl: impl,
-                domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
-                extendedAttributes: b["extended_attributes"] ?? .null)
+            let p = try RSEProtocol(scheme: r.param("scheme"), parameters: try r.jsonObject())
             try await catalog.rses.addProtocol(r.param("rse"), p, by: r.caller)
             return Reply.created()
         }
@@ -246,14 +235,5 @@ extension RucioAPI {
             try await catalog.rses.setRSELimit(r.param("rse"), name: try r.jsonObject().requiredString("name"), value: nil, by: r.caller)
             return Reply.ok()
         }
-    }
-}
-
-extension JSON {
-    /// Deep-merges `other` over `self` (used for protocol domains).
-    func merged(with other: JSON) -> JSON {
-        guard case .object(var a) = self, case .object(let b) = other else { return other }
-        for (k, v) in b { a[k] = a[k].map { $0.merged(with: v) } ?? v }
-        return .object(a)
     }
 }

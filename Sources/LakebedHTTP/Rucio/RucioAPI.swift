@@ -13,6 +13,7 @@ struct RucioAPI: Sendable {
         t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }
         t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
+        registerX509(&t)
         registerAccounts(&t)
         registerIdentities(&t)
         registerScopes(&t)
@@ -30,6 +31,7 @@ struct RucioAPI: Sendable {
         registerRequests(&t)
         registerMetaConventions(&t)
         registerSubscriptions(&t)
+        registerExport(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

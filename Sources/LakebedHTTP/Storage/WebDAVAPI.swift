@@ -157,8 +157,15 @@ public struct WebDAVAPI: Sendable {
 
     func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
+        // Without a token, a client certificate whose DN maps to an account is let in, as grid storage takes X.509.
+        var message = refusal.message
+        if bearer(request) == nil {
+            let (issuer, problem) = await certificateIssuer()
+            if issuer != nil { return }
+            if let problem { message += " (\(problem))" }
+        }
         let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
-        throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
+        throw Failure(status: .init(code: refusal.status), message: message, headers: [("WWW-Authenticate", challenge)])
     }
 
     /// Refuses to overwrite, move or delete the bytes of replicas the catalog holds at or under `target`, unless the
@@ -166,23 +173,43 @@ public struct WebDAVAPI: Sendable {
     /// not destroy data Rucio counts on.
     func guardReplicas(_ request: Request, _ target: Target) async throws {
         let token = bearer(request)
-        guard let refusal = await replicaRefusal(token: token, target) else { return }
-        if token == nil {
-            throw Failure(status: .unauthorized, message: refusal.message, headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
+        var problem: String? = nil
+        var certified: Issuer? = nil
+        if token == nil { (certified, problem) = await certificateIssuer() }
+        guard let refusal = await replicaRefusal(token: token, target, certified: certified) else { return }
+        if token == nil && certified == nil {
+            throw Failure(
+                status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""),
+                headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
         }
         throw Failure(status: .forbidden, message: refusal.message)
     }
 
-    /// Why the bearer token's account may not overwrite, move or delete what is at `target` (replicas the catalog
-    /// holds there), or nil.
-    func replicaRefusal(token: String?, _ target: Target) async -> RucioError? {
-        var issuer: Issuer? = nil
+    /// Why the bearer token's account (or, without a token, the client certificate's) may not overwrite, move or delete
+    /// what is at `target` (replicas the catalog holds there), or nil.
+    func replicaRefusal(token: String?, _ target: Target, certified: Issuer? = nil) async -> RucioError? {
+        var issuer: Issuer? = certified
         if let token, let identify { issuer = await identify(token) }
         do {
             return try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
         } catch {
             return RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
         }
+    }
+
+    /// The account behind the connection's client certificate, or why there is none (no certificate: both nil). A
+    /// certificate that does not verify or maps to no account leaves the client anonymous, as on an open storage
+    /// element; the reason is told when that matters.
+    func certificateIssuer() async -> (issuer: Issuer?, problem: String?) {
+        let verified: ProxyChain.Verified?
+        do { verified = try await ClientCertificate.verified() } catch {
+            return (nil, "client certificate refused: \((error as? ProxyChain.Refusal)?.description ?? "\(error)")")
+        }
+        guard let verified else { return (nil, nil) }
+        guard let issuer = try? await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            return (nil, "no account has the X509 identity \(verified.identityDN)")
+        }
+        return (issuer, nil)
     }
 
     // MARK: methods

@@ -20,6 +20,8 @@ public struct Scenario: Sendable {
     public var duration: TimeInterval?
     /// Whether to keep the default lake (SITE-A/B/C) and add to it, or start from an empty one.
     public var keepDefaultLake = false
+    /// The experiment policy (`policy:`; Rucio's `[policy]`): the names the lake takes, its permissions, its lfn2pfn default.
+    public var policy: Policy.Name = .generic
     /// Whether root gets the scopes `user.root` and `test` (every lake but `serve --empty`'s, which is as bare as a fresh Rucio).
     public var rootScopes = true
 

@@ -37,6 +37,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Experiment policy of a new lake, as Rucio's [policy] selects it: generic (default), atlas, cms, belleii or escape (naming schema, permissions, default lfn2pfn). A lake keeps the policy it was created with: another one needs --fresh."
+    )
+    var policy: String?
+
     @Flag(
         name: .long,
         help:
@@ -110,6 +117,14 @@ struct Serve: AsyncParsableCommand {
         let logger = logging.bootstrap()
         FileLimit.raise()
         var loaded: Scenario? = nil
+        var chosenPolicy: Policy.Name? = nil
+        if let policy {
+            guard let p = Policy.Name(rawValue: policy.lowercased()) else {
+                FileHandle.standardError.write(Data("--policy \(policy) is not a policy: give one of \(Policy.namesText)\n".utf8))
+                throw ExitCode(2)
+            }
+            chosenPolicy = p
+        }
         if empty {
             if scenario != nil {
                 FileHandle.standardError.write(Data("--empty starts a lake with no scenario: give --empty or --scenario, not both\n".utf8))
@@ -118,13 +133,14 @@ struct Serve: AsyncParsableCommand {
             loaded = try DefaultScenario.loadEmpty()
         }
         if let scenario {
-            do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
+            do { loaded = try ScenarioParser.load(path: scenario, policy: chosenPolicy) } catch let e as ScenarioErrors {
                 FileHandle.standardError.write(Data("Scenario \(scenario) has mistakes:\n\(e.description)\n".utf8))
                 throw ExitCode(2)
             }
         }
         var options = LakeOptions(dataDir: dataDir, scenario: loaded, fresh: fresh, timeScale: timeScale, seed: seed)
         options.seedProgress = loaded.map { Self.seedProgress($0.name) }
+        options.policy = chosenPolicy
         let lake: Lake
         do { lake = try await Lake.open(options, logger: logger) } catch let e as LakeOpenError {
             FileHandle.standardError.write(Data("\(e.description)\n".utf8))

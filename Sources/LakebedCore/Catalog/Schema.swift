@@ -134,6 +134,7 @@ enum Schema {
         registerSubscriptions(&m)
         registerBookkeeping(&m)
         registerProtocolStorage(&m)
+        registerPolicy(&m)
         return m
     }
 }

@@ -56,8 +56,8 @@ public struct Importer: CatalogStore {
     /// Imports `data` (Rucio's import document) as `issuer` (root or an admin, Rucio's default permission).
     @discardableResult
     public func importData(_ data: JSONObject, by issuer: Issuer) async throws -> Summary {
-        let plan = try Self.check(data)
-        try Permission.requireAdmin(issuer, "import")
+        let plan = try Self.check(data, schema: catalog.policy.schema)
+        try catalog.policy.permission.requireAdmin(issuer, "import")
         let rseSync = try await syncMethod("rse_sync_method")
         let attrSync = try await syncMethod("attr_sync_method")
         try await checkReferences(plan)
@@ -109,12 +109,12 @@ public struct Importer: CatalogStore {
     static func invalid(_ what: String) -> RucioError { RucioError(.invalidObject, "Problem validating import: \(what)") }
 
     /// Checks the document's shape and every key an import step needs, before anything changes.
-    static func check(_ data: JSONObject) throws -> Plan {
+    static func check(_ data: JSONObject, schema: NamingSchema) throws -> Plan {
         var plan = Plan()
         if let v = data["rses"], !v.isNull {
             guard let rses = v.objectValue else { throw invalid("'rses' must be a dictionary of RSEs by name, not \(v.pythonTypeName)") }
             for (name, value) in rses {
-                try Validation.checkRSE(name)
+                try schema.checkRSE(name)
                 guard let rse = value.objectValue else { throw invalid("RSE '\(name)' must be a dictionary, not \(value.pythonTypeName)") }
                 if let t = rse["rse_type"], !t.isNull, !["DISK", "TAPE"].contains(t.stringValue ?? "") {
                     throw invalid("RSE '\(name)': rse_type must be DISK or TAPE, not \(Validation.printable(t.serialized()))")
@@ -152,7 +152,7 @@ public struct Importer: CatalogStore {
             for item in list {
                 guard let o = item.objectValue else { throw invalid("each account must be a dictionary") }
                 let account = try o.requiredImportString("account")
-                try Validation.checkAccount(account)
+                try schema.checkAccount(account)
                 let email = try o.requiredImportString("email")
                 var identities: [(String, String, String?)] = []
                 for i in (o["identities"]?.arrayValue ?? []) {

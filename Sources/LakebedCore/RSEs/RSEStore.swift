@@ -48,8 +48,8 @@ public struct RSEStore: CatalogStore {
     public func addRSE(
         _ rse: String, settings: RSESettings = RSESettings(), root: String? = nil, readyMade: Bool = false, by issuer: Issuer?
     ) async throws -> RSE {
-        if let issuer { try Permission.requireAdmin(issuer, "add_rse") }
-        try Validation.checkRSE(rse)
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_rse") }
+        try catalog.policy.schema.checkRSE(rse)
         let dir = ((root ?? defaultRoot(for: rse)) as NSString).standardizingPath
         let now = nowStamp
         let id = newID()
@@ -130,7 +130,7 @@ public struct RSEStore: CatalogStore {
 
     /// Changes RSE settings (availability, location, type…).
     public func updateRSE(_ rse: String, settings: RSESettings, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "update_rse") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "update_rse") }
         var values = settings.values
         // Rucio accepts the legacy integer `availability` too.
         if let a = values["availability"]?.intValue {
@@ -138,7 +138,7 @@ public struct RSEStore: CatalogStore {
             values["availability_write"] = .bool(a & 2 != 0)
             values["availability_delete"] = .bool(a & 1 != 0)
         }
-        if let newName = values["name"]?.stringValue { try Validation.checkRSE(newName) }
+        if let newName = values["name"]?.stringValue { try catalog.policy.schema.checkRSE(newName) }
         for k in values.keys where Self.rseColumns[k] == nil && !["rse", "id", "vo", "availability", "name"].contains(k) {
             throw RucioError(.inputValidationError, "The key '\(Validation.printable(k))' does not exist for RSE properties.")
         }
@@ -163,7 +163,7 @@ public struct RSEStore: CatalogStore {
 
     /// Deletes an RSE that holds no replicas.
     public func deleteRSE(_ rse: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_rse")
+        try catalog.policy.permission.requireAdmin(issuer, "del_rse")
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
@@ -244,7 +244,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func addRSEAttribute(_ rse: String, key: String, value: JSON, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_rse_attribute") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_rse_attribute") }
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid attribute key")
         }
@@ -260,7 +260,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func deleteRSEAttribute(_ rse: String, key: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_rse_attribute")
+        try catalog.policy.permission.requireAdmin(issuer, "del_rse_attribute")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
@@ -287,7 +287,7 @@ public struct RSEStore: CatalogStore {
     /// its WebDAV under its prefix; one pointing elsewhere is stored as given, and makes the RSE's storage virtual
     /// while no protocol of it is served (said in the log).
     public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_protocol") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_protocol") }
         guard !p.scheme.isEmpty, p.scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" }) else {
             throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid scheme")
         }
@@ -323,7 +323,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func deleteProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_protocol")
+        try catalog.policy.permission.requireAdmin(issuer, "del_protocol")
         let defaultRoot = defaultRoot(for: rse)
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
@@ -344,7 +344,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func updateProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, data: JSONObject, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "update_protocol")
+        try catalog.policy.permission.requireAdmin(issuer, "update_protocol")
         let roots = storageRoots
         let endpoints = storageEndpoints
         let defaultRoot = defaultRoot(for: rse)
@@ -405,7 +405,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setDistance(from src: String, to dst: String, distance: Int, create: Bool, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
         let now = nowStamp
         try await db.write { db in
             let s = try Self.rse(db, name: src)
@@ -433,7 +433,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func deleteDistance(from src: String, to dst: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete_distance")
+        try catalog.policy.permission.requireAdmin(issuer, "delete_distance")
         try await db.write { db in
             let s = try Self.rse(db, name: src)
             let d = try Self.rse(db, name: dst)
@@ -496,7 +496,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setRSEUsage(_ rse: String, source: String, used: Int64?, free: Int64?, files: Int64?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_rse_usage")
+        try catalog.policy.permission.requireAdmin(issuer, "set_rse_usage")
         for (what, v) in [("used", used), ("free", free), ("files", files)] { if let v { try Validation.checkBytes(v, what) } }
         let now = nowStamp
         try await db.write { db in
@@ -517,7 +517,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setRSELimit(_ rse: String, name: String, value: Int64?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_rse_limits")
+        try catalog.policy.permission.requireAdmin(issuer, "set_rse_limits")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             if let value {

@@ -12,7 +12,9 @@ public struct ReplicaStore: CatalogStore {
     /// the RSE's lfn2pfn algorithm (deterministic RSEs) or Rucio's default non-deterministic naming convention under
     /// the file's dataset (`dsn`; transfers to non-deterministic RSEs). A client registering on a non-deterministic RSE
     /// must give PFNs, as in Rucio.
-    static func replicaPath(_ db: Database, rse: RSE, file: FileSpec, dsn: String? = nil, fromClient: Bool = false) throws -> String {
+    static func replicaPath(
+        _ db: Database, policy: Policy, rse: RSE, file: FileSpec, dsn: String? = nil, fromClient: Bool = false
+    ) throws -> String {
         if let pfn = file.pfn, !pfn.isEmpty {
             guard let url = URLComponents(string: pfn) else { throw RucioError.invalidPath("Cannot parse PFN '\(Validation.printable(pfn))'") }
             let path = url.percentEncodedPath.removingPercentEncoding ?? url.path
@@ -32,7 +34,7 @@ public struct ReplicaStore: CatalogStore {
         }
         let rel: String
         if rse.deterministic {
-            rel = try lfn2pfnAlgorithm(db, rseID: rse.id).path(scope: file.scope, name: file.name)
+            rel = try policy.lfn2pfnPath(algorithm: lfn2pfnAlgorithm(db, rseID: rse.id), scope: file.scope, name: file.name)
         } else {
             if fromClient { throw RucioError(.unsupportedOperation, "PFN needed for this (non deterministic) RSE \(rse.rse) ") }
             let dataset =
@@ -46,11 +48,19 @@ public struct ReplicaStore: CatalogStore {
         return rel
     }
 
-    /// The RSE's lfn2pfn algorithm (attribute `lfn2pfn_algorithm`, default `hash`).
-    static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> LFN2PFN {
+    /// Where `scope:name` goes under a deterministic RSE's prefix, by the RSE's lfn2pfn algorithm (`lfns2pfns`).
+    public func lfn2pfnPath(rse: RSE, scope: String, name: String) throws -> String {
+        try catalog.policy.schema.checkScope(scope)
+        try catalog.policy.schema.checkName(name)
+        let algorithm = try quickRead { db in try Self.lfn2pfnAlgorithm(db, rseID: rse.id) }
+        return try catalog.policy.lfn2pfnPath(algorithm: algorithm, scope: scope, name: name)
+    }
+
+    /// The RSE's `lfn2pfn_algorithm` attribute as text (nil: none, so the policy's default).
+    static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> String? {
         let v: String? = try db.one(sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])?[
             "value"]
-        return v.flatMap { (try? JSONParser.parse($0))?.stringValue }.flatMap(LFN2PFN.init(rawValue:)) ?? .hash
+        return v.map { raw in (try? JSONParser.parse(raw)).map { $0.stringValue ?? $0.serialized() } ?? raw }
     }
 
     /// Absolute path of a replica's bytes.
@@ -90,10 +100,9 @@ public struct ReplicaStore: CatalogStore {
                 throw RucioError(.resourceTemporaryUnavailable, "\(rse) is temporary unavailable for writing")
             }
             for f in files {
-                try Validation.checkScope(f.scope)
-                try Validation.checkName(f.name)
-                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
-                let d = try DIDStore.ensureFile(db, f, account: issuer.account, now: now)
+                try catalog.policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)
+                try catalog.policy.permission.requireAddReplicas(db, rse: model, scope: f.scope, issuer)
+                let d = try DIDStore.ensureFile(db, f, schema: catalog.policy.schema, account: issuer.account, now: now)
                 try self.registerReplicaInTransaction(
                     db, rse: model, site: virtual ? .virtual : site, file: f, did: d, issuer: issuer, now: now, allowExisting: false)
             }
@@ -117,7 +126,7 @@ public struct ReplicaStore: CatalogStore {
         } else {
             state = .available
         }
-        let path = try Self.replicaPath(db, rse: rse, file: file, fromClient: true)
+        let path = try Self.replicaPath(db, policy: catalog.policy, rse: rse, file: file, fromClient: true)
         let bytes = did.bytes ?? file.bytes ?? 0
         var claim = (virtual: site == .virtual, unverified: false)
         if state == .available { claim = Self.clientClaim(site: site, rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32) }
@@ -146,7 +155,8 @@ public struct ReplicaStore: CatalogStore {
                 else {
                     throw RucioError(.replicaNotFound, "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
-                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
+                try ScopeStore.requireScopeWrite(
+                    db, policy: catalog.policy.permission, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
                 guard let s = f.state, let state = ReplicaState(loose: s) else {
                     throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state")
@@ -166,7 +176,7 @@ public struct ReplicaStore: CatalogStore {
 
     /// Removes replicas from the catalog and their bytes from disk (admin only, refused while locked).
     public func deleteReplicas(rse: String, files: [DIDRef], issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete_replicas")
+        try catalog.policy.permission.requireAdmin(issuer, "delete_replicas")
         let model = try await catalog.rses.rse(rse)
         let paths = try await db.write { db -> [String] in
             var paths: [String] = []

@@ -14,7 +14,8 @@ extension RucioAPI {
         t.add(.get, "/rses/:rse", doc: RouteDoc("An RSE's settings document with its protocols")) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
             return Reply.json(
-                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse)))
+                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse),
+                    policyDefault: catalog.policy.lfn2pfnDefault))
         }
         t.add(
             .post, "/rses/:rse",
@@ -68,7 +69,8 @@ extension RucioAPI {
             // Rucio's `get_rse_protocols`: the settings without the legacy integer `availability`; a scheme the RSE
             // lacks gives an empty protocol list, not an error.
             let protos = try await catalog.rses.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
-            let doc = Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse))
+            let doc = Doc.rseSettings(
+                rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse), policyDefault: catalog.policy.lfn2pfnDefault)
             return Reply.json(.object(doc.objectValue!.filtering { $0 != "availability" }))
         }
         t.add(
@@ -122,9 +124,7 @@ extension RucioAPI {
             for lfn in r.qAll("lfn") {
                 let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw RucioError.invalidPath("LFN '\(Validation.printable(lfn))' is not scope:name") }
-                try Validation.checkScope(parts[0])
-                try Validation.checkName(parts[1])
-                o[lfn] = .string(proto.pfn(path: LFN2PFN.hash.path(scope: parts[0], name: parts[1])))
+                o[lfn] = .string(proto.pfn(path: try catalog.replicas.lfn2pfnPath(rse: rse, scope: parts[0], name: parts[1])))
             }
             return Reply.json(.object(o))
         }

@@ -173,9 +173,10 @@ public struct WebDAVAPI: Sendable {
     /// not destroy data Rucio counts on.
     func guardReplicas(_ request: Request, _ target: Target) async throws {
         let token = bearer(request)
-        // Without a token, a client certificate mapped to an account speaks for the client.
-        let (certified, problem) = token == nil ? await certificateIssuer() : (nil, nil)
-        guard let refusal = await replicaRefusal(token: token, target, issuer: certified) else { return }
+        var problem: String? = nil
+        var certified: Issuer? = nil
+        if token == nil { (certified, problem) = await certificateIssuer() }
+        guard let refusal = await replicaRefusal(token: token, target, certified: certified) else { return }
         if token == nil && certified == nil {
             throw Failure(
                 status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""),
@@ -184,10 +185,10 @@ public struct WebDAVAPI: Sendable {
         throw Failure(status: .forbidden, message: refusal.message)
     }
 
-    /// Why the bearer token's account (or `issuer`, when there is no token) may not overwrite, move or delete what is
-    /// at `target` (replicas the catalog holds there), or nil.
-    func replicaRefusal(token: String?, _ target: Target, issuer given: Issuer? = nil) async -> RucioError? {
-        var issuer: Issuer? = given
+    /// Why the bearer token's account (or, without a token, the client certificate's) may not overwrite, move or delete
+    /// what is at `target` (replicas the catalog holds there), or nil.
+    func replicaRefusal(token: String?, _ target: Target, certified: Issuer? = nil) async -> RucioError? {
+        var issuer: Issuer? = certified
         if let token, let identify { issuer = await identify(token) }
         do {
             return try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)

@@ -1,18 +1,29 @@
 import Foundation
 
-/// Rucio's deterministic logical-to-physical name translation.
+/// Rucio's deterministic logical-to-physical name translations (`RSEDeterministicTranslation`): the algorithms Rucio
+/// registers itself and those of the experiments' policy packages, by the name an RSE's `lfn2pfn_algorithm` gives.
 public enum LFN2PFN: String, Sendable, CaseIterable {
     /// `scope/md5[0:2]/md5[2:4]/name` (Rucio's default).
     case hash
     /// `scope/name`.
     case identity
+    /// Belle II: the name (an absolute path such as `/belle/MC/...`) is the path.
+    case belleii
+    /// CMS's `cmstfc` without a trivial file catalogue on the protocol: the LFN (`/store/...`) is the path, runs of
+    /// slashes folded into one.
+    case cmstfc
+    /// Rubin-LSST in ESCAPE: the name with its `__` delimiters turned into `/`.
+    case lsst
+
+    /// The algorithms' names, for messages.
+    public static var namesText: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// Scope as a path: user and group scopes turn their dots into directories.
     static func scopePath(_ scope: String) -> String {
         (scope.hasPrefix("user") || scope.hasPrefix("group")) ? scope.replacingOccurrences(of: ".", with: "/") : scope
     }
 
-    /// The path of `scope:name` relative to an RSE prefix.
+    /// The path of `scope:name` relative to an RSE prefix, as the algorithm returns it (it may start with `/`).
     public func path(scope: String, name: String) -> String {
         switch self {
         case .hash:
@@ -22,6 +33,14 @@ public enum LFN2PFN: String, Sendable, CaseIterable {
             return "\(Self.scopePath(scope))/\(a)/\(b)/\(name)"
         case .identity:
             return "\(Self.scopePath(scope))/\(name)"
+        case .belleii:
+            return name
+        case .cmstfc:
+            var out = "/"
+            for c in name where !(c == "/" && out.hasSuffix("/")) { out.append(c) }
+            return out
+        case .lsst:
+            return name.replacingOccurrences(of: "__", with: "/")
         }
     }
 }

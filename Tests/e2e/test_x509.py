@@ -254,3 +254,25 @@ def test_fts_and_webdav_take_the_same_certificate(tls_lake, alice, tmp_path):
     assert r.status_code in (201, 204), r.text
     assert (store / "alice.dat").read_bytes() == b"x509 bytes"
     assert requests.get(url, cert=str(alice["proxy"]), verify=tls_lake.ca).content == b"x509 bytes"
+
+
+def test_a_resumed_tls_session_keeps_its_certificate(tls_lake, alice):
+    """TLS resumption runs no certificate verification: the chain presented on the first handshake still counts."""
+    import socket
+    import ssl
+    port = int(tls_lake.https.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cafile=tls_lake.ca)
+    ctx.load_cert_chain(str(alice["proxy"]))
+
+    def login(session=None):
+        s = ctx.wrap_socket(socket.create_connection(("localhost", port)), server_hostname="localhost", session=session)
+        s.sendall(b"GET /auth/x509_proxy HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        return s, data
+
+    first, data = login()
+    assert b"X-Rucio-Auth-Account: alice" in data
+    again, data = login(first.session)
+    assert again.session_reused and b"200 OK" in data.split(b"\r\n")[0] and b"X-Rucio-Auth-Account: alice" in data

@@ -30,11 +30,31 @@ public struct TLSClient: Sendable {
     let channel: any Channel
     let ca: Certificate
 
-    /// The certificates the client presented in the handshake (leaf first); nil when it presented none.
+    /// The certificates the client presented in the handshake (leaf first); nil when it presented none. A resumed
+    /// TLS session runs no verification callback: its chain is the one kept when the session's certificate was
+    /// first presented.
     func presented() async -> [Certificate]? {
         guard let holder = try? await channel.pipeline.handler(type: PresentedCertificates.self).get() else { return nil }
-        return holder.chain
+        if let chain = holder.chain { return chain }
+        guard let leaf = try? await channel.nioSSL_peerCertificate().get(), let der = try? leaf.toDERBytes() else { return nil }
+        return holder.seen.chain(leaf: der) ?? (try? Certificate(derEncoded: der)).map { [$0] }
     }
+}
+
+/// The chains clients presented on full handshakes, by their leaf (DER), so a resumed session finds its chain again.
+/// Bounded: the oldest are forgotten first.
+final class PresentedChains: Sendable {
+    private let state = Mutex<(chains: [[UInt8]: [Certificate]], order: [[UInt8]])>(([:], []))
+    static let capacity = 4096
+
+    func keep(leaf: [UInt8], _ chain: [Certificate]) {
+        state.withLock { s in
+            if s.chains.updateValue(chain, forKey: leaf) == nil { s.order.append(leaf) }
+            if s.order.count > Self.capacity { s.chains[s.order.removeFirst()] = nil }
+        }
+    }
+
+    func chain(leaf: [UInt8]) -> [Certificate]? { state.withLock { $0.chains[leaf] } }
 }
 
 /// Keeps, for one connection, the chain its client presented (a pass-through handler in the pipeline, so a request
@@ -42,6 +62,10 @@ public struct TLSClient: Sendable {
 final class PresentedCertificates: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = NIOAny
     private let stored = Mutex<[Certificate]?>(nil)
+    /// The listener's chains by leaf (for resumed sessions).
+    let seen: PresentedChains
+
+    init(seen: PresentedChains) { self.seen = seen }
 
     var chain: [Certificate]? { stored.withLock { $0 } }
 
@@ -49,6 +73,7 @@ final class PresentedCertificates: ChannelInboundHandler, RemovableChannelHandle
         // A certificate that does not parse is left out; the chain then fails verification, with its reason.
         let parsed = certificates.compactMap { c in (try? c.toDERBytes()).flatMap { try? Certificate(derEncoded: $0) } }
         stored.withLock { $0 = parsed }
+        if let leaf = try? certificates.first?.toDERBytes() { seen.keep(leaf: leaf, parsed) }
     }
 }
 
@@ -57,10 +82,11 @@ struct ClientCertificateTLSChannel<Base: ServerChildChannel>: ServerChildChannel
     typealias Value = Base.Value
     let base: Base
     let context: NIOSSLContext
+    let seen: PresentedChains
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let holder = PresentedCertificates()
+            let holder = PresentedCertificates(seen: seen)
             let tls = NIOSSLServerHandler(
                 context: context,
                 customVerificationCallback: { certificates, promise in
@@ -89,8 +115,9 @@ extension HTTPServerBuilder {
         var tls = tlsConfiguration
         tls.certificateVerification = .optionalVerification
         let context = try NIOSSLContext(configuration: tls)
+        let seen = PresentedChains()
         return .init { responder in
-            ClientCertificateTLSChannel(base: HTTP1Channel(responder: responder, configuration: configuration), context: context)
+            ClientCertificateTLSChannel(base: HTTP1Channel(responder: responder, configuration: configuration), context: context, seen: seen)
         }
     }
 }

@@ -9,13 +9,9 @@ struct Cert: AsyncParsableCommand {
         abstract:
             "Print the path of the CA certificate Lakebed's HTTPS listener is signed with (or, with --pem, the certificate); issue user certificates.",
         discussion: """
-            Point clients at it: `ca_cert = <path>` in rucio.cfg, `rucio_ca_cert` in the JupyterLab extension,
-            `REQUESTS_CA_BUNDLE=<path>` or `curl --cacert <path>`. The certificate is made on first use and kept in <data-dir>/tls/.
+            Point clients at it: `ca_cert = <path>` in rucio.cfg, `rucio_ca_cert` in the JupyterLab extension, `REQUESTS_CA_BUNDLE=<path>` or `curl --cacert <path>`. The certificate is made on first use and kept in <data-dir>/tls/.
 
-            With --user NAME: a user certificate and key signed by the same CA (usercert.pem, userkey.pem in --out), and with
-            --proxy an RFC 3820 proxy of it (x509up: proxy, its key, the user certificate), for X.509 logins over HTTPS
-            (`auth_type = x509` with client_cert/client_key, or `x509_proxy` with client_x509_proxy). It prints the DN to
-            register: `rucio-admin identity add --account ACCOUNT --type X509 --id "<DN>" --email EMAIL`.
+            With --user NAME: a user certificate and RSA key signed by the same CA (usercert.pem, userkey.pem in --out), and with --proxy a proxy of it (x509up: proxy, its key, the user certificate), for X.509 logins over HTTPS (`auth_type = x509` with client_cert/client_key, or `x509_proxy` with client_x509_proxy), FTS and WebDAV. It prints the DN to register: `rucio-admin identity add --account ACCOUNT --type X509 --id "<DN>" --email EMAIL`. Validity is wall-clock time, as clients and Apache check it.
 
             Examples:
               lakebed cert --pem > ca.pem

@@ -233,7 +233,7 @@ public final class Lake: Sendable {
                 ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                 MetricsAPI(driver: driver, requests: requestMetrics).mount,
             ],
-            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
+            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger, oidc: OIDCLogin(catalog: catalog, iam: iam))
         loopback.attach(responder)
         return responder
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 public import Hummingbird
 public import LakebedCore
 public import Logging
+public import LakebedOIDC
 import NIOCore
 
 /// Validates tokens that are not native Rucio tokens (the IAM's JWTs); returns nil to refuse.
@@ -26,7 +27,7 @@ public struct LakebedResponder: HTTPResponder {
     public init(
         catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
         externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
-        siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http")
+        siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http"), oidc: OIDCLogin? = nil
     ) {
         self.catalog = catalog
         self.siteGuard = siteGuard
@@ -35,7 +36,7 @@ public struct LakebedResponder: HTTPResponder {
         self.externalTokens = externalTokens
         self.logger = logger
         var t = RouteTable()
-        RucioAPI(catalog: catalog, version: version).register(&t)
+        RucioAPI(catalog: catalog, version: version, oidc: oidc).register(&t)
         self.rucio = t
         self.mounts = [OpenAPI(t, version: version).mount] + mounts
     }

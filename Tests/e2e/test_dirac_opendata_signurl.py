@@ -3,12 +3,12 @@ import hashlib
 import hmac
 import json
 import os
-import pathlib
 import urllib.parse
 import zlib
 
 import pytest
 import requests
+from lakepaths import hash_path
 from rucio.client.credentialclient import CredentialClient
 from rucio.client.diracclient import DiracClient
 from rucio.client.opendataclient import OpenDataClient
@@ -16,10 +16,9 @@ from rucio.common.exception import (AccessDenied, DataIdentifierNotFound, OpenDa
                                     OpenDataDataIdentifierNotFound, OpenDataInvalidStateUpdate, RSENotFound, RucioException)
 
 
-def put_bytes(client, rse, scope, name, body):
-    """Writes a file's bytes where the RSE's file protocol places it (as a storage element would hold them)."""
-    pfn = client.lfns2pfns(rse, [f"{scope}:{name}"], operation="write")[f"{scope}:{name}"]
-    path = pathlib.Path(urllib.parse.urlparse(pfn).path)
+def put_bytes(lake, rse, scope, name, body):
+    """Writes a file's bytes where the RSE keeps them (as a storage element would hold them before DIRAC registers them)."""
+    path = lake.rse_dir(rse) / hash_path(scope, name).replace("//", "/")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     return {"bytes": len(body), "adler32": f"{zlib.adler32(body) & 0xffffffff:08x}"}
@@ -28,10 +27,9 @@ def put_bytes(client, rse, scope, name, body):
 def test_dirac_add_files_creates_the_file_its_dataset_and_containers_with_rules(lake, client):
     client.set_config_option("policy", "extract_scope", "dirac")
     client.add_rse_attribute("SITE-A", "ANY", True)
-    client.add_scope("root", "lakebed")
-    client.add_container("lakebed", "/lakebed")
+    client.add_scope("root", "lakebed")   # the VO's scope: the LFN's top folder, a container, goes there
     lfn = "/lakebed/test/run1/f1.dat"
-    sums = put_bytes(client, "SITE-A", "test", lfn, os.urandom(3000))
+    sums = put_bytes(lake, "SITE-A", "test", lfn, os.urandom(3000))
     DiracClient(rucio_host=lake.url, auth_host=lake.url).add_files(
         lfns=[{"lfn": lfn, "rse": "SITE-A", "guid": "a" * 32, **sums}], parents_metadata={"/lakebed/test/run1": {"project": "dirac-run"}})
     f = client.get_did("test", lfn)

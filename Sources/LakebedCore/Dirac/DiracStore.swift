@@ -92,7 +92,9 @@ public struct DiracStore: CatalogStore {
                     account: issuer.account)
                 _ = try JudgeEvaluator(catalog: catalog).addRuleInTransaction(db, fileRule, issuer: issuer)
                 attachments.append((DIDRef(dsScope, dataset), DIDRef(scope, name)))
-                for (i, container) in parents.dropFirst().enumerated() where i + 2 < parents.count {
+                // Every folder above becomes a container. Rucio's loop fails (IndexError, a 500) when the topmost, the VO's,
+                // does not exist yet; its docstring's intent ("create all the ascendants") is what happens here.
+                for (i, container) in parents.dropFirst().enumerated() {
                     let cScope = try extraction.split(container).scope
                     let cType = try Self.type(db, cScope, container)
                     if cType == .dataset { throw RucioError.unsupportedOperation("Cannot create \(container) as container") }
@@ -102,13 +104,14 @@ public struct DiracStore: CatalogStore {
                             db, scope: cScope, name: container, type: .container, account: issuer.account,
                             meta: parentsMetadata[container] ?? JSONObject(), isOpen: true, monotonic: false, expiredAt: nil, now: now)
                         created.insert(container)
-                        let above = parents[i + 2]
-                        attachments.append((DIDRef(try extraction.split(above).scope, above), DIDRef(cScope, container)))
+                        if i + 2 < parents.count {
+                            let above = parents[i + 2]
+                            attachments.append((DIDRef(try extraction.split(above).scope, above), DIDRef(cScope, container)))
+                        }
                     }
                 }
             }
-            // Finally everything is attached, duplicates ignored (the top folder, the VO's, is never created: Rucio
-            // attaches to it only if it exists, and fails otherwise).
+            // Finally everything is attached, duplicates ignored.
             let dids = DIDStore(catalog: catalog)
             for (parent, children) in Self.grouped(attachments) {
                 try dids.attachInTransaction(

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 public import LakebedCore
-public import Logging
 public import LakebedOIDC
+public import Logging
 import NIOCore
 
 /// Validates tokens that are not native Rucio tokens (the IAM's JWTs); returns nil to refuse.

@@ -86,14 +86,17 @@ extension IAM {
             clientID: client.clientID, redirectURI: r.redirectURI, sub: user.sub, scopes: try grantedScopes(r.scope, client: client, ceiling: nil),
             audience: r.audience, nonce: r.nonce, expiresAt: t + Self.codeLifetime)
         var back = URLComponents(string: r.redirectURI)!
-        back.queryItems = (back.queryItems ?? []) + [URLQueryItem(name: "code", value: code)] + (r.state.map { [URLQueryItem(name: "state", value: $0)] } ?? [])
+        back.queryItems =
+            (back.queryItems ?? []) + [URLQueryItem(name: "code", value: code)] + (r.state.map { [URLQueryItem(name: "state", value: $0)] } ?? [])
         return back.string!
     }
 
     /// `grant_type=authorization_code`: the code, once, by the client it was issued to, with the same redirect URI.
     func redeem(_ r: TokenRequest, client: IAMClient) async throws -> TokenResponse {
         guard let code = r.code, !code.isEmpty else { throw OAuthError.invalidRequest("code is required") }
-        guard let grant = codes.removeValue(forKey: code), grant.expiresAt > Double(now) else { throw OAuthError.invalidGrant("Invalid authorization code") }
+        guard let grant = codes.removeValue(forKey: code), grant.expiresAt > Double(now) else {
+            throw OAuthError.invalidGrant("Invalid authorization code")
+        }
         guard grant.clientID == client.clientID else { throw OAuthError.invalidGrant("Client ID does not match the authorization code") }
         guard r.redirectURI == nil || r.redirectURI == grant.redirectURI else { throw OAuthError.invalidGrant("Redirect URI does not match") }
         guard let user = directory.user(sub: grant.sub) else { throw OAuthError.invalidGrant("The user no longer exists") }

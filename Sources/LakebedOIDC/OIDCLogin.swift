@@ -127,12 +127,14 @@ public struct OIDCLogin: Sendable {
         let client = ClientCredentials(id: try await clientID(), secret: try await clientSecret())
         let tokens: TokenResponse
         do {
-            tokens = try await iam.token(TokenRequest(grantType: GrantType.authorizationCode, client: client, code: code, redirectURI: param("redirect_uri")))
+            tokens = try await iam.token(
+                TokenRequest(grantType: GrantType.authorizationCode, client: client, code: code, redirectURI: param("redirect_uri")))
         } catch {
             return nil
         }
         guard let idToken = tokens.idToken, let id = Self.claims(idToken), (id["nonce"]?.stringValue) == (session["nonce"] as String) else {
-            throw RucioError.cannotAuthenticate("ID token could not be associated with the Rucio OIDC Client session. This points to possible replay attack !")
+            throw RucioError.cannotAuthenticate(
+                "ID token could not be associated with the Rucio OIDC Client session. This points to possible replay attack !")
         }
         let identity = IAM.rucioIdentity(sub: tokens.claims.sub, iss: tokens.claims.iss)
         var account: String = session["account"]
@@ -218,7 +220,9 @@ public struct OIDCLogin: Sendable {
     }
 
     /// Keeps an access token with the IAM refresh token it came with.
-    static func keep(_ db: Database, _ info: TokenInfo, refreshToken: String, lifetimeHours: Int, start: Double, refreshExpires: Double, now: Double)
+    static func keep(
+        _ db: Database, _ info: TokenInfo, refreshToken: String, lifetimeHours: Int, start: Double, refreshExpires: Double, now: Double
+    )
         throws
     {
         try db.execute(

@@ -28,7 +28,8 @@ struct CredentialAndLoginTests {
     @Test func sigV4MatchesBotocoreOnPorts() {
         let signer = SigV4Presigner(accessKey: accessKey, secretKey: secretKey, region: "us-east-1")
         let date = Date(timeIntervalSince1970: 1_796_220_611)  // 2026-12-02T14:10:11Z
-        let onDefault = signer.presign(method: "GET", host: "s3.example.org", port: 443, path: "/bucket/dir/file%20one.dat", date: date, expires: 86400)
+        let onDefault = signer.presign(
+            method: "GET", host: "s3.example.org", port: 443, path: "/bucket/dir/file%20one.dat", date: date, expires: 86400)
         #expect(onDefault.hasPrefix("https://s3.example.org:443/bucket/dir/file%20one.dat?"))
         #expect(onDefault.hasSuffix("X-Amz-Signature=130418fe968431d998781e07cd28a747487fcdf8d9fd39aaa9bdcbacd37ec128"))
         let onOther = signer.presign(method: "GET", host: "s3.example.org", port: 9000, path: "/bucket/a/b", date: date, expires: 86400)
@@ -48,15 +49,21 @@ struct CredentialAndLoginTests {
         // HMAC-SHA1 of "GET\n<expires>\n<path>" with the key, as Swift's tempurl middleware checks it.
         #expect(url.hasPrefix("https://swift.example.org/v1/AUTH_account/container/object?temp_url_sig="))
         #expect(url.hasSuffix("&temp_url_expires=\(now + 600)"))
-        await #expect(throws: RucioError(.errorLoadingCredentials, "No credentials for RSE SITE-B (id \(try await c.rses.rse("SITE-B").id)) in \(c.credentials.rseAccountsPath)")) {
-            _ = try await c.credentials.signedURL(rse: "SITE-B", service: "swift", operation: "read", url: "https://h/v1/a/c/o", lifetime: 1, issuer: root)
+        await #expect(
+            throws: RucioError(
+                .errorLoadingCredentials,
+                "No credentials for RSE SITE-B (id \(try await c.rses.rse("SITE-B").id)) in \(c.credentials.rseAccountsPath)")
+        ) {
+            _ = try await c.credentials.signedURL(
+                rse: "SITE-B", service: "swift", operation: "read", url: "https://h/v1/a/c/o", lifetime: 1, issuer: root)
         }
         await #expect(throws: RucioError.unsupportedOperation("Not a valid Path-Style S3 URL")) {
             _ = try await c.credentials.signedURL(rse: "SITE-A", service: "s3", operation: "read", url: "https://h/bucket", lifetime: 1, issuer: root)
         }
         let user = Issuer(account: "jdoe", identity: "jdoe", isAdmin: false)
         await #expect(throws: RucioError.self) {
-            _ = try await c.credentials.signedURL(rse: "SITE-A", service: "swift", operation: "read", url: "https://h/v1/a/c/o", lifetime: 1, issuer: user)
+            _ = try await c.credentials.signedURL(
+                rse: "SITE-A", service: "swift", operation: "read", url: "https://h/v1/a/c/o", lifetime: 1, issuer: user)
         }
     }
 
@@ -88,7 +95,8 @@ struct CredentialAndLoginTests {
     @Test func sshLoginUsesTheChallengeOnce() async throws {
         let c = try TemporaryLake.catalog("ssh")
         try await DefaultLake.seedIfEmpty(c)
-        try await c.auth.addIdentity(account: "root", identity: Self.publicKey, type: "SSH", email: "r@example.org", password: nil, isDefault: false, by: root)
+        try await c.auth.addIdentity(
+            account: "root", identity: Self.publicKey, type: "SSH", email: "r@example.org", password: nil, isDefault: false, by: root)
         // A challenge is random; this test signs a known one, so it is put in place as `sshChallenge` would.
         let known = "challenge-42-root-1767225610"
         try await c.db.write { db in
@@ -129,7 +137,9 @@ struct CredentialAndLoginTests {
         await #expect(throws: RucioError.self) { try await c.openData.delete(scope: "test", name: "od", issuer: root) }
         try await c.dids.addCollection(scope: "test", name: "od2", type: .dataset, issuer: root)
         try await c.openData.add(scope: "test", name: "od2", issuer: root)
-        await #expect(throws: RucioError(.openDataDuplicateRecordID, "Data identifier with the same Record ID (7) already exists in the open data catalog.")) {
+        await #expect(
+            throws: RucioError(.openDataDuplicateRecordID, "Data identifier with the same Record ID (7) already exists in the open data catalog.")
+        ) {
             _ = try await c.openData.update(scope: "test", name: "od2", .init(recordID: 7), issuer: root)
         }
     }

@@ -7,7 +7,9 @@ import Testing
 /// The browser login (authorization-code grant) Rucio's `/auth/oidc` sends users to.
 @Suite("Authorization code grant")
 struct AuthorizationCodeTests {
-    func request(redirect: String = "http://127.0.0.1:8080/auth/oidc_code", scope: String = "openid profile offline_access") throws
+    func request(
+        redirect: String = "http://127.0.0.1:8080/auth/oidc_code", scope: String = "openid profile offline_access"
+    ) throws
         -> AuthorizationRequest
     {
         try AuthorizationRequest(parameters: [
@@ -51,7 +53,8 @@ struct AuthorizationCodeTests {
         }
         let c1 = try await code()
         await #expect(throws: OAuthError.invalidGrant("Redirect URI does not match")) {
-            try await iam.token(TokenRequest(grantType: GrantType.authorizationCode, client: rucioClient, code: c1, redirectURI: "http://127.0.0.1:1/x"))
+            try await iam.token(
+                TokenRequest(grantType: GrantType.authorizationCode, client: rucioClient, code: c1, redirectURI: "http://127.0.0.1:1/x"))
         }
         let c2 = try await code()
         clock.advance(by: 61)

@@ -28,8 +28,9 @@ public struct CredentialStore: CatalogStore {
     public func signedURL(rse: String, service: String, operation: String, url: String, lifetime: Int, issuer: Issuer) async throws -> String {
         let (rseID, urlStyle) = try await db.read { db -> (String, String?) in
             if !issuer.isAdmin && issuer.account != "root" {
-                let allowed = try db.one(
-                    sql: "SELECT 1 FROM account_attributes WHERE account = ? AND key = 'sign-url'", arguments: [issuer.account]) != nil
+                let allowed =
+                    try db.one(
+                        sql: "SELECT 1 FROM account_attributes WHERE account = ? AND key = 'sign-url'", arguments: [issuer.account]) != nil
                 guard allowed else {
                     throw RucioError.accessDenied(
                         "Account \(issuer.account) can not get signed URL for rse=\(rse), service=\(service), operation=\(operation), url=\(url), lifetime=\(lifetime)"
@@ -42,7 +43,9 @@ public struct CredentialStore: CatalogStore {
             return (model.id, style.map(Self.unquoted))
         }
         guard Self.services.contains(service) else { throw RucioError.unsupportedOperation("Service must be \"gcs\", \"s3\" or \"swift\"") }
-        guard let method = Self.operations[operation] else { throw RucioError.unsupportedOperation("Operation must be \"read\", \"write\", or \"delete\"") }
+        guard let method = Self.operations[operation] else {
+            throw RucioError.unsupportedOperation("Operation must be \"read\", \"write\", or \"delete\"")
+        }
         guard !url.isEmpty, let parts = URLComponents(string: url) else { throw RucioError.unsupportedOperation("URL must not be empty") }
         let now = clock.now()
         let host = parts.host ?? ""

@@ -33,7 +33,9 @@ public struct SigV4Presigner: Sendable {
         let canonicalRequest = [method, path, canonicalQuery, "host:\(signedHost)\n", "host", "UNSIGNED-PAYLOAD"].joined(separator: "\n")
         let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(secretKey)".utf8))
-        for part in [day, region, service, "aws4_request"] { key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key))) }
+        for part in [day, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+        }
         let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
         let authority = port.map { "\(host):\($0)" } ?? host
         return "https://\(authority)\(path)?\(canonicalQuery)&X-Amz-Signature=\(signature)"

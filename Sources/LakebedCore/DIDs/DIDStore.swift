@@ -332,7 +332,8 @@ public struct DIDStore: CatalogStore {
 
     /// One page of `listContent`: the children after `after` in (scope, name) order, at most `limit`, and where the next
     /// page starts (nil: done). `DataIdentifierNotFound` for an unknown collection on the first page.
-    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?) {
+    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?)
+    {
         try await db.read { db in
             if after == nil { _ = try Self.did(db, scope, name) }
             let rows = try Self.contentRows(db, scope, name, after: after, limit: limit)

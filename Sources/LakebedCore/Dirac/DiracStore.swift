@@ -129,7 +129,8 @@ public struct DiracStore: CatalogStore {
     }
 
     static func type(_ db: Database, _ scope: String, _ name: String) throws -> DIDType? {
-        try String.fetchOne(db, sql: "SELECT did_type FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]).flatMap(DIDType.init(rawValue:))
+        try String.fetchOne(db, sql: "SELECT did_type FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]).flatMap(
+            DIDType.init(rawValue:))
     }
 
     static func grouped(_ pairs: [(parent: DIDRef, child: DIDRef)]) -> [(DIDRef, [DIDRef])] {
@@ -169,7 +170,9 @@ public struct DiracStore: CatalogStore {
 
     /// `[dirac] file_lifetime`: the lifetime of each file's own rule, in seconds.
     static func fileLifetime(_ db: Database) throws -> Double? {
-        guard let raw = try String.fetchOne(db, sql: "SELECT value FROM configs WHERE section = 'dirac' AND opt = 'file_lifetime'") else { return nil }
+        guard let raw = try String.fetchOne(db, sql: "SELECT value FROM configs WHERE section = 'dirac' AND opt = 'file_lifetime'") else {
+            return nil
+        }
         guard let v = Double(raw) else { throw RucioError(.invalidType, "Problem parsing file_lifetime option in dirac section: \(raw)") }
         return v
     }

@@ -19,19 +19,23 @@ extension RucioAPI {
             )
         ) { r in
             let account = r.header("X-Rucio-Account")
-            let refusal = RucioError.cannotAuthenticate("Cannot get authentication URL from Rucio Authentication Server for account \(account ?? "None")")
+            let refusal = RucioError.cannotAuthenticate(
+                "Cannot get authentication URL from Rucio Authentication Server for account \(account ?? "None")")
             guard let oidc else { throw refusal }
             let polling = ["True", "true"].contains(r.header("X-Rucio-Client-Authorize-Polling") ?? "")
             let lifetime = r.header("X-Rucio-Client-Authorize-Refresh-Lifetime").flatMap { Int($0) }
             let start = OIDCLogin.Start(
-                account: account, scope: r.header("X-Rucio-Client-Authorize-Scope") ?? "", audience: r.header("X-Rucio-Client-Authorize-Audience") ?? "",
+                account: account, scope: r.header("X-Rucio-Client-Authorize-Scope") ?? "",
+                audience: r.header("X-Rucio-Client-Authorize-Audience") ?? "",
                 issuer: r.header("X-Rucio-Client-Authorize-Issuer"), polling: polling, refreshLifetime: lifetime)
             guard let url = try await oidc.start(start, base: Self.ownBase(r, httpsPort: rses.webdavEndpoint?.port)) else { throw refusal }
             return Reply.make(.ok, "application/octet-stream", "", extra: [("X-Rucio-OIDC-Auth-URL", url)])
         }
         t.add(
             .get, "/auth/oidc_redirect", auth: false,
-            doc: RouteDoc("The login URL of /auth/oidc: a browser is sent to the IAM; a client fetching its token gets it", headers: "X-Rucio-Client-Fetch-Token:bool")
+            doc: RouteDoc(
+                "The login URL of /auth/oidc: a browser is sent to the IAM; a client fetching its token gets it",
+                headers: "X-Rucio-Client-Fetch-Token:bool")
         ) { r in
             let code = r.request.uri.query ?? ""
             let fetch = r.header("X-Rucio-Client-Fetch-Token") == "True"
@@ -39,11 +43,15 @@ extension RucioAPI {
             if fetch { return Reply.make(.ok, "application/octet-stream", "", extra: [("X-Rucio-Auth-Token", result)]) }
             return Reply.make(.seeOther, "text/html", "", extra: [("Location", result)])
         }
-        t.add(.get, "/auth/oidc_code", auth: false, doc: RouteDoc("Where the IAM sends the browser back with a code", query: "code!:string state!:string"))
-        { r in
+        t.add(
+            .get, "/auth/oidc_code", auth: false,
+            doc: RouteDoc("Where the IAM sends the browser back with a code", query: "code!:string state!:string")
+        ) { r in
             guard let oidc, let code = r.q("code"), let state = r.q("state") else { return Self.noAuthorizationContent(nil) }
             let finished: OIDCLogin.Finished?
-            do { finished = try await oidc.finish(code: code, state: state) } catch let e as RucioError { return Self.noAuthorizationContent(e.message) }
+            do { finished = try await oidc.finish(code: code, state: state) } catch let e as RucioError {
+                return Self.noAuthorizationContent(e.message)
+            }
             switch finished {
             case .polling: return Self.grantedPage(code: nil)
             case .fetchCode(let c): return Self.grantedPage(code: c)
@@ -52,7 +60,8 @@ extension RucioAPI {
         }
         t.add(
             .get, "/auth/oidc_refresh", auth: false,
-            doc: RouteDoc("A refreshed OIDC token for a token that came with a refresh token", headers: "X-Rucio-Account!:string X-Rucio-Auth-Token!:string")
+            doc: RouteDoc(
+                "A refreshed OIDC token for a token that came with a refresh token", headers: "X-Rucio-Account!:string X-Rucio-Auth-Token!:string")
         ) { r in
             guard let account = r.header("X-Rucio-Account"), let token = r.header("X-Rucio-Auth-Token") else {
                 throw RucioError(.cannotAuthorize, "Cannot authorize token request.")
@@ -75,14 +84,17 @@ extension RucioAPI {
     /// Rucio's answer when a login cannot be finished: 401 with its crash page, `CannotAuthenticate` in the headers.
     static func noAuthorizationContent(_ why: String?) -> Response {
         let message = "Cannot finalize your token request, no authorization content returned from the auth server"
-        let page = "<html><body><h1>Rucio: authentication failed</h1><p>\(message)</p>\(why.map { "<p>\(Self.htmlEscaped($0))</p>" } ?? "")</body></html>"
+        let page =
+            "<html><body><h1>Rucio: authentication failed</h1><p>\(message)</p>\(why.map { "<p>\(Self.htmlEscaped($0))</p>" } ?? "")</body></html>"
         return Reply.make(.unauthorized, "text/html", page, extra: [("ExceptionClass", "CannotAuthenticate"), ("ExceptionMessage", message)])
     }
 
     /// Rucio's `auth_granted.html`: the code to paste into the client, or (polling) that the client will fetch its token.
     static func grantedPage(code: String?) -> Response {
         let text =
-            code.map { "Please copy-paste the following code to the open terminal session with Rucio Client in order to get your access token: <b>\($0)</b>" }
+            code.map {
+                "Please copy-paste the following code to the open terminal session with Rucio Client in order to get your access token: <b>\($0)</b>"
+            }
             ?? "Rucio authorization server has been granted access to your information. Rucio Client should now be able to fetch your token automatically."
         return Reply.make(.ok, "text/html", "<html><body><h1>RUCIO</h1><p>\(text)</p></body></html>")
     }

@@ -12,7 +12,8 @@ extension RucioAPI {
         let list: @Sendable (RucioRequest, Bool) async throws -> Response = { r, isPublic in
             let state = try isPublic ? .public : r.q("state").map(OpenDataState.init(validating:))
             // Flask's `type=int`: a value that is not an integer counts as absent.
-            let page = try await catalog.openData.list(state: state, limit: r.q("limit").flatMap { Int($0) }, offset: r.q("offset").flatMap { Int($0) })
+            let page = try await catalog.openData.list(
+                state: state, limit: r.q("limit").flatMap { Int($0) }, offset: r.q("offset").flatMap { Int($0) })
             return Reply.json(["total": .int(Int64(page.total)), "offset": .int(Int64(page.offset)), "dids": .array(page.dids.map(Self.openDataRow))])
         }
         let get: @Sendable (RucioRequest, Bool) async throws -> Response = { r, isPublic in
@@ -30,7 +31,8 @@ extension RucioAPI {
                 doc["files"] = .array(
                     files.map { f in
                         [
-                            "scope": .string(f.did.scope), "name": .string(f.did.name), "bytes": JSON.num(f.did.bytes), "adler32": JSON.str(f.did.adler32),
+                            "scope": .string(f.did.scope), "name": .string(f.did.name), "bytes": JSON.num(f.did.bytes),
+                            "adler32": JSON.str(f.did.adler32),
                             "uris": .array(f.uris.map { .string($0) }),
                         ]
                     })
@@ -52,12 +54,18 @@ extension RucioAPI {
         let listQuery = "state:draft|public|suspended limit:int offset:int"
         let getQuery = "state:draft|public|suspended files:0|1 meta:0|1 doi:0|1 record_id:0|1"
         t.add(.get, "/opendata/dids", doc: RouteDoc("The open data catalog", query: listQuery), statuses: statuses) { try await list($0, false) }
-        t.add(.get, "/opendata/public/dids", auth: false, doc: RouteDoc("The public part of the open data catalog", query: "limit:int offset:int"), statuses: statuses) {
+        t.add(
+            .get, "/opendata/public/dids", auth: false, doc: RouteDoc("The public part of the open data catalog", query: "limit:int offset:int"),
+            statuses: statuses
+        ) {
             try await list($0, true)
         }
-        t.add(.get, "/opendata/dids/:scope/:name", doc: RouteDoc("An open data DID", query: getQuery), statuses: statuses) { try await get($0, false) }
+        t.add(.get, "/opendata/dids/:scope/:name", doc: RouteDoc("An open data DID", query: getQuery), statuses: statuses) {
+            try await get($0, false)
+        }
         t.add(
-            .get, "/opendata/public/dids/:scope/:name", auth: false, doc: RouteDoc("A public open data DID", query: "files:0|1 meta:0|1 doi:0|1 record_id:0|1"),
+            .get, "/opendata/public/dids/:scope/:name", auth: false,
+            doc: RouteDoc("A public open data DID", query: "files:0|1 meta:0|1 doi:0|1 record_id:0|1"),
             statuses: statuses
         ) { try await get($0, true) }
         t.add(.post, "/opendata/dids/:scope/:name", doc: RouteDoc("Put a DID into the open data catalog (as a draft)"), statuses: statuses) { r in

@@ -1,5 +1,5 @@
-public import Foundation
-public import LakebedCore
+import Foundation
+import LakebedCore
 
 /// A login the user approved at `/iam/authorize`, waiting for its client to redeem the code.
 struct AuthorizationCode: Sendable {

@@ -1,6 +1,6 @@
 import Crypto
 import CryptoExtras
-public import Foundation
+import Foundation
 import GRDB
 
 /// Signed URLs for object stores (Rucio's `core/credential.py`): `gcs` (a V2 signature made with a Google service

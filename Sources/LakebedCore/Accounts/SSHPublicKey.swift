@@ -1,6 +1,6 @@
 import Crypto
 import CryptoExtras
-public import Foundation
+import Foundation
 
 /// An RSA public key as an SSH identity holds it (`ssh-rsa AAAA… comment`), and the check Rucio makes with paramiko:
 /// a signature in SSH's wire form (`string algorithm, string blob`) over a challenge, `rsa-sha2-256` or `rsa-sha2-512`

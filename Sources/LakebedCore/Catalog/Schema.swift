@@ -133,6 +133,8 @@ enum Schema {
         }
         registerSubscriptions(&m)
         registerBookkeeping(&m)
+        registerProtocolStorage(&m)
+        registerPolicy(&m)
         registerLogins(&m)
         return m
     }

@@ -41,6 +41,8 @@ public struct DiracStore: CatalogStore {
     /// metadata for the datasets and containers it creates, by name.
     public func addFiles(_ files: [DiracFile], ignoreAvailability: Bool, parentsMetadata: [String: JSONObject], issuer: Issuer) async throws {
         let now = nowStamp
+        let endpoints = catalog.rses.storageEndpoints
+        let policy = catalog.policy
         try await db.write { db in
             let extraction = ScopeExtraction(configured: try Self.configured(db))
             // As Rucio's gateway: the RSEs first (unknown ones fail the call), only admins may skip availability.
@@ -62,7 +64,7 @@ public struct DiracStore: CatalogStore {
                 let dsType = try Self.type(db, dsScope, dataset)
                 if dsType == .container { throw RucioError.unsupportedOperation("Cannot create \(dataset) as dataset") }
                 if dsType == nil && !created.contains(dataset) {
-                    try ScopeStore.requireScopeWrite(db, scope: dsScope, issuer: issuer, action: "add did")
+                    try ScopeStore.requireScopeWrite(db, policy: policy.permission, scope: dsScope, issuer: issuer, action: "add did")
                     try DIDStore.insertCollection(
                         db, scope: dsScope, name: dataset, type: .dataset, account: issuer.account, meta: parentsMetadata[dataset] ?? JSONObject(),
                         isOpen: true, monotonic: false, expiredAt: nil, now: now)
@@ -81,12 +83,15 @@ public struct DiracStore: CatalogStore {
                 if !rse.availabilityWrite && !skipAvailability {
                     throw RucioError(.resourceTemporaryUnavailable, "\(rse.rse) is temporary unavailable for writing")
                 }
-                try ScopeStore.requireScopeWrite(db, scope: scope, issuer: issuer, action: "add replicas")
+                try policy.permission.requireAddReplicas(db, rse: rse, scope: scope, issuer)
                 var meta = f.meta
                 if let guid = f.guid { meta["guid"] = .string(guid) }
                 let spec = FileSpec(scope: scope, name: name, bytes: f.bytes, adler32: f.adler32, guid: f.guid, meta: meta, pfn: f.pfn)
-                let did = try DIDStore.ensureFile(db, spec, account: issuer.account, now: now, checkName: false)
-                try catalog.replicas.registerReplicaInTransaction(db, rse: rse, file: spec, did: did, issuer: issuer, now: now, allowExisting: false)
+                // Rucio's DIRAC registration validates no name (LFNs start with '/', which no generic schema allows).
+                let did = try DIDStore.ensureFile(db, spec, schema: policy.schema, account: issuer.account, now: now, checkName: false)
+                let site = try RSEStore.storageSite(db, rse: rse, endpoints: endpoints)
+                try catalog.replicas.registerReplicaInTransaction(
+                    db, rse: rse, site: site, file: spec, did: did, issuer: issuer, now: now, allowExisting: false)
                 let fileRule = RuleSpec(
                     dids: [DIDRef(scope, name)], copies: 1, rseExpression: f.rse, lifetime: fileLifetime, grouping: "DATASET",
                     account: issuer.account)
@@ -99,7 +104,7 @@ public struct DiracStore: CatalogStore {
                     let cType = try Self.type(db, cScope, container)
                     if cType == .dataset { throw RucioError.unsupportedOperation("Cannot create \(container) as container") }
                     if cType == nil && !created.contains(container) {
-                        try ScopeStore.requireScopeWrite(db, scope: cScope, issuer: issuer, action: "add did")
+                        try ScopeStore.requireScopeWrite(db, policy: policy.permission, scope: cScope, issuer: issuer, action: "add did")
                         try DIDStore.insertCollection(
                             db, scope: cScope, name: container, type: .container, account: issuer.account,
                             meta: parentsMetadata[container] ?? JSONObject(), isOpen: true, monotonic: false, expiredAt: nil, now: now)

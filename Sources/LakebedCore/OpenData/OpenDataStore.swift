@@ -81,7 +81,7 @@ public struct OpenDataStore: CatalogStore {
 
     /// Puts an existing DID into the catalog as a DRAFT.
     public func add(scope: String, name: String, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "add Opendata DID \(scope):\(name)")
+        try catalog.policy.permission.requireAdmin(issuer, "add Opendata DID \(scope):\(name)")
         let now = nowStamp
         try await db.write { db in
             guard try db.one(sql: "SELECT 1 FROM dids WHERE scope = ? AND name = ?", arguments: [scope, name]) != nil else {
@@ -98,7 +98,7 @@ public struct OpenDataStore: CatalogStore {
 
     /// Removes a DRAFT from the catalog (public and suspended ones stay on record).
     public func delete(scope: String, name: String, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete Opendata DID \(scope):\(name)")
+        try catalog.policy.permission.requireAdmin(issuer, "delete Opendata DID \(scope):\(name)")
         try await db.write { db in
             guard let entry = try Self.entry(db, scope, name) else {
                 throw RucioError(.openDataDataIdentifierNotFound, "OpenData DID '\(scope):\(name)' not found.")
@@ -133,7 +133,7 @@ public struct OpenDataStore: CatalogStore {
 
     /// Changes a catalog entry; answers what changed as Rucio does (`state_old`/`state_new`, `meta_new`, `doi_old`/`doi_new`, …).
     public func update(scope: String, name: String, _ u: Update, issuer: Issuer) async throws -> JSONObject {
-        try Permission.requireAdmin(issuer, "update Opendata DID \(scope):\(name)")
+        try catalog.policy.permission.requireAdmin(issuer, "update Opendata DID \(scope):\(name)")
         guard u.state != nil || u.meta != nil || u.doi != nil || u.recordID != nil else {
             throw RucioError(.inputValidationError, "Either 'state', 'meta', 'doi', or 'record_id' must be provided to update the Opendata DID.")
         }

@@ -16,6 +16,7 @@ struct RucioAPI: Sendable {
         t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }
         t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
+        registerX509(&t)
         registerAccounts(&t)
         registerIdentities(&t)
         registerScopes(&t)
@@ -34,6 +35,7 @@ struct RucioAPI: Sendable {
         registerRequests(&t)
         registerMetaConventions(&t)
         registerSubscriptions(&t)
+        registerExport(&t)
         registerGSS(&t)
         registerSSH(&t)
         registerOIDC(&t)

@@ -249,7 +249,8 @@ public final class Lake: Sendable {
                 ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                 MetricsAPI(driver: driver, requests: requestMetrics).mount,
             ],
-            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), servedStorage: webdav, logger: logger)
+            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), servedStorage: webdav, logger: logger,
+            oidc: OIDCLogin(catalog: catalog, iam: iam))
         loopback.attach(responder)
         return responder
     }

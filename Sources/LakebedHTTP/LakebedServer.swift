@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 public import LakebedCore
+public import LakebedOIDC
 public import Logging
 import NIOCore
 
@@ -28,7 +29,8 @@ public struct LakebedResponder: HTTPResponder {
     public init(
         catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
         externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
-        siteGuard: SiteGuard = SiteGuard(enabled: true), servedStorage: WebDAVAPI? = nil, logger: Logger = Logger(label: "lakebed.http")
+        siteGuard: SiteGuard = SiteGuard(enabled: true), servedStorage: WebDAVAPI? = nil, logger: Logger = Logger(label: "lakebed.http"),
+        oidc: OIDCLogin? = nil
     ) {
         self.catalog = catalog
         self.servedStorage = servedStorage
@@ -38,7 +40,7 @@ public struct LakebedResponder: HTTPResponder {
         self.externalTokens = externalTokens
         self.logger = logger
         var t = RouteTable()
-        RucioAPI(catalog: catalog, version: version).register(&t)
+        RucioAPI(catalog: catalog, version: version, oidc: oidc).register(&t)
         self.rucio = t
         self.mounts = [OpenAPI(t, version: version).mount] + mounts
     }

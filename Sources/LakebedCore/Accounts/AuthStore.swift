@@ -33,7 +33,7 @@ extension TokenInfo {
     /// Whether a bearer token is a JWT (three dot-separated parts): such tokens are the IAM's, and only the IAM may
     /// say whether one is still good (signature, expiry, revocation, retired keys), on every request.
     /// How the catalog keys a token: its SHA-256, so a copy of `catalog.sqlite` holds no usable token.
-    static func storageKey(_ token: String) -> String {
+    public static func storageKey(_ token: String) -> String {
         "sha256:" + SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 

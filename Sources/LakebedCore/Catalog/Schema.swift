@@ -135,6 +135,7 @@ enum Schema {
         registerBookkeeping(&m)
         registerProtocolStorage(&m)
         registerPolicy(&m)
+        registerLogins(&m)
         return m
     }
 }

@@ -143,8 +143,9 @@ public struct DIDStore: CatalogStore {
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }
 
-    /// Creates a file DID if missing; checks size and checksum agree if present.
-    static func ensureFile(_ db: Database, _ f: FileSpec, schema: NamingSchema, account: String, now: Double) throws -> DID {
+    /// Creates a file DID if missing; checks size and checksum agree if present. `checkName: false` for callers whose
+    /// names Rucio does not validate (DIRAC's LFNs).
+    static func ensureFile(_ db: Database, _ f: FileSpec, schema: NamingSchema, account: String, now: Double, checkName: Bool = true) throws -> DID {
         if let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
             let d = DID(row: row)
             guard d.type == .file else {
@@ -161,7 +162,7 @@ public struct DIDStore: CatalogStore {
             }
             return d
         }
-        try schema.checkName(f.name)
+        if checkName { try schema.checkName(f.name) }
         guard let bytes = f.bytes else { throw RucioError.didNotFound(f.scope, f.name) }
         try Validation.checkBytes(bytes)
         if let a = f.adler32 { try Validation.checkAdler32(a) }
@@ -336,7 +337,8 @@ public struct DIDStore: CatalogStore {
 
     /// One page of `listContent`: the children after `after` in (scope, name) order, at most `limit`, and where the next
     /// page starts (nil: done). `DataIdentifierNotFound` for an unknown collection on the first page.
-    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?) {
+    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?)
+    {
         try await db.read { db in
             if after == nil { _ = try Self.did(db, scope, name) }
             let rows = try Self.contentRows(db, scope, name, after: after, limit: limit)

@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 import LakebedCore
+import LakebedOIDC
 
 /// Rucio's REST endpoints, registered into a route table; each handler only translates to the catalog.
 struct RucioAPI: Sendable {
     let catalog: Catalog
     let version: String
+    /// Rucio's OIDC login against the lake's IAM; nil without an IAM (the OIDC routes then refuse).
+    var oidc: OIDCLogin? = nil
     /// Turns for the pages of big listings (replicas, files, DID searches), shared by every client.
     let listings = FairGate()
 
@@ -19,6 +22,7 @@ struct RucioAPI: Sendable {
         registerScopes(&t)
         registerRSEs(&t)
         registerDIDBulk(&t)
+        registerNewDIDs(&t)
         registerDIDs(&t)
         registerBadReplicas(&t)
         registerReplicas(&t)
@@ -32,6 +36,12 @@ struct RucioAPI: Sendable {
         registerMetaConventions(&t)
         registerSubscriptions(&t)
         registerExport(&t)
+        registerGSS(&t)
+        registerSSH(&t)
+        registerOIDC(&t)
+        registerCredentials(&t)
+        registerDirac(&t)
+        registerOpenData(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

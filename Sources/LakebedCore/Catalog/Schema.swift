@@ -133,6 +133,7 @@ enum Schema {
         }
         registerSubscriptions(&m)
         registerBookkeeping(&m)
+        registerSearch(&m)
         return m
     }
 }

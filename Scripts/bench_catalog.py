@@ -166,6 +166,21 @@ def hammer(url, path, headers, total, processes=2, threads=4, seconds=60):
     return done / wall
 
 
+def wrk(url, path, headers, seconds=8, threads=2, connections=16):
+    """Requests per second from wrk (Debian's `wrk`: C, keep-alive, bounded by `seconds`), so the generator is not
+    what is measured; None when wrk is not installed."""
+    import shutil
+    if not shutil.which("wrk"):
+        return None
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    out = subprocess.run(args + [url + path], capture_output=True, text=True, timeout=seconds + 60).stdout
+    errors = [l for l in out.splitlines() if "Non-2xx" in l or "Socket errors" in l]
+    assert not errors, out
+    return float(next(l for l in out.splitlines() if l.startswith("Requests/sec:")).split()[1])
+
+
 def throughput():
     print("== simple reads: Lakebed against the real Rucio 41.5.1 server (gunicorn, 2 workers, SQLite), same load generator")
     from realrucio import RealRucio
@@ -178,13 +193,16 @@ def throughput():
             call(url, "POST", "/scopes/root/bench", h)
             st, data = call(url, "POST", "/dids/bench/ds1", h, {"type": "DATASET"})
             assert st == 201, (label, st, data)
-            for path, hh in [("/ping", {}), ("/dids/bench/ds1", h)]:
+            for path, hh in [("/ping", {}), ("/dids/bench/ds1", {"X-Rucio-Auth-Token": h["X-Rucio-Auth-Token"]})]:
                 hammer(url, path, hh, 200)  # warm up
-                n = NREQ if label == "Lakebed" else max(200, NREQ // 20)
-                results[(label, path)] = hammer(url, path, hh, n)
+                rate = wrk(url, path, hh)
+                if rate is None:  # no wrk: the Python generator (it saturates before Lakebed does)
+                    rate = hammer(url, path, hh, NREQ if label == "Lakebed" else max(200, NREQ // 20))
+                results[(label, path)] = rate
+        gen = "wrk, 2 threads x 16 keep-alive connections, 8 s" if wrk.__name__ and __import__("shutil").which("wrk") else "Python, 2 processes x 4 keep-alive clients"
         for path in ["/ping", "/dids/bench/ds1"]:
             lb, ru = results[("Lakebed", path)], results[("Rucio", path)]
-            row(f"GET {path} throughput (2 processes x 4 keep-alive clients)", f"{lb:.0f} req/s", f"real Rucio {ru:.0f} req/s",
+            row(f"GET {path} throughput ({gen})", f"{lb:.0f} req/s", f"real Rucio {ru:.0f} req/s",
                 f"{lb / ru:.0f}x (goal >= 20x)", lb / ru >= 20)
     finally:
         lake.stop()
@@ -307,10 +325,10 @@ def catalog():
         st, data = call(lake.url, "POST", f"/dids/big/ds.{NDATASETS - 1}/meta/lifetime", h, {"value": 86400})
         assert st in (200, 201), (st, data)
         for label, path, sql in [
-            (f"name prefix search f{NDATASETS // 2}.09999* (10 hits)", f"/dids/big/dids/search?type=all&name=f{NDATASETS // 2}.09999*",
-             f"SELECT json_quote(name) FROM dids WHERE scope = 'big' AND name >= 'f{NDATASETS // 2}.09999' AND name < 'f{NDATASETS // 2}.0999:' ORDER BY name"),
+            (f"name prefix search f{NDATASETS // 2}.0999* (10 hits)", f"/dids/big/dids/search?type=all&name=f{NDATASETS // 2}.0999*",
+             f"SELECT json_quote(name) FROM dids WHERE scope = 'big' AND name >= 'f{NDATASETS // 2}.0999' AND name < 'f{NDATASETS // 2}.099:' ORDER BY name"),
             ("metadata filter expired_at.lte (indexed as in Rucio; 1 hit)", "/dids/big/dids/search?type=all&name=*&expired_at.lte=2100-01-01T00:00:00",
-             "SELECT json_quote(name) FROM dids WHERE scope = 'big' AND expired_at IS NOT NULL ORDER BY name"),
+             "SELECT json_quote(name) FROM dids INDEXED BY dids_expired_at WHERE scope = 'big' AND expired_at <= 4102444800 ORDER BY name"),
         ]:
             times = []
             for _ in range(20):

@@ -93,6 +93,20 @@ struct CatalogScaleTests {
         }
     }
 
+    @Test func expiryFiltersSeekTheirIndex() async throws {
+        let c = try TemporaryLake.catalog("scale-expiry")
+        try await DefaultLake.seedIfEmpty(c)
+        for n in ["ex1", "ex2", "ex3"] { try await c.dids.addCollection(scope: "test", name: n, type: .dataset, issuer: root) }
+        try await c.dids.setMetadata("test", "ex2", meta: JSONObject([("lifetime", 3600)]), recursive: false, issuer: root)
+        for (op, hits) in [("expired_at.lte", ["ex2"]), ("expired_at.gt", [])] as [(String, [String])] {
+            let f = try DIDFilter.fromDictionaries([JSONObject([("name", "ex*"), (op, "2100-01-01T00:00:00")])])
+            #expect(try await c.dids.searchDIDs(scope: "test", filter: f, type: "all", limit: nil).map(\.name) == hits, "\(op)")
+        }
+        // Two groups keep the plain query (an index named for one group could not serve the other).
+        let g = try DIDFilter.fromDictionaries([JSONObject([("expired_at.lte", "2100-01-01T00:00:00")]), JSONObject([("name", "ex3")])])
+        #expect(try await c.dids.searchDIDs(scope: "test", filter: g, type: "all", limit: nil).map(\.name) == ["ex2", "ex3"])
+    }
+
     @Test func seedingChecksFilesThatAreThereAndMovesTheCommitCount() async throws {
         let c = try TemporaryLake.catalog("scale-seed")
         try await DefaultLake.seedIfEmpty(c)

@@ -63,8 +63,14 @@ extension DIDStore {
             andParts.append("did_type IN (\(groupTypes.map { "'\($0)'" }.joined(separator: ",")))")
             orParts.append("(" + andParts.joined(separator: " AND ") + ")")
         }
+        // Without statistics SQLite prefers the key (it gives names in order) over a range on `expired_at`, though few
+        // DIDs have one: a one-group filter that bounds `expired_at` names its index.
+        let seekExpiry =
+            filter.groups.count == 1
+            && filter.groups[0].contains { $0.key == "expired_at" && [.eq, .lt, .lte, .gt, .gte].contains($0.op) && $0.value.stringValue != nil }
         let base =
-            "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
+            "SELECT scope, name, did_type, bytes, length FROM dids\(seekExpiry ? " INDEXED BY dids_expired_at" : "") WHERE scope = ? AND hidden = 0 AND ("
+            + orParts.joined(separator: " OR ") + ")"
         let want = limit.map { max(0, $0) }
         let ranges = filter.groups.count == 1 ? Self.namePrefixRanges(filter.groups[0]) : nil
         let baseArgs = args

@@ -4,8 +4,9 @@ import Glibc
 
 /// Gives memory the process freed back to the system. glibc keeps freed small blocks (SQLite's cache pages, a
 /// batch's rows) in its heap for reuse, so after a bulk job the resident size would stay at its peak.
-enum ReleaseMemory {
-    static func now() {
+public enum ReleaseMemory {
+    /// Returns freed heap memory to the system now.
+    public static func now() {
         #if canImport(Glibc)
         // glibc's `malloc_trim`, looked up at run time: Swift's Glibc module does not export it.
         typealias Trim = @convention(c) (Int) -> Int32

@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA, for SSH logins (Rucio checks the client's signature against the account's public keys).
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "LakebedHTTP",
             dependencies: [
-                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedScenarios",
+                "LakebedCore", "LakebedFTS", "LakebedDaemons", "LakebedIAM", "LakebedOIDC", "LakebedScenarios",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -10,7 +10,7 @@ swift build
 echo "== swift test"
 swift test
 
-echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab, websocket-client; chromium, gfal2, davix"
+echo "== python venv (.venv) with rucio-clients, fts3, pyjwt, rucio-jupyterlab, websocket-client, paramiko (the client's SSH login); chromium, gfal2, davix"
 # The fts3 client needs M2Crypto, which builds from source with swig and OpenSSL's headers.
 if ! command -v swig >/dev/null || [ ! -e /usr/include/openssl/ssl.h ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -32,7 +32,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3==3.14.2" "rucio-jupyterlab==41.0.0" "websocket-client==1.9.0"
+.venv/bin/pip install -q --disable-pip-version-check "rucio-clients==41.5.1" "pytest==9.0.3" "requests" "pyjwt[crypto]==2.10.1" "fts3==3.14.2" "rucio-jupyterlab==41.0.0" "websocket-client==1.9.0" "paramiko==5.1.0"
 
 echo "== end-to-end tests (real rucio CLI and Python client)"
 export LAKEBED_BIN="$PWD/.build/debug/lakebed"

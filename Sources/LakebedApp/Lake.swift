@@ -27,6 +27,9 @@ public struct LakeOptions: Sendable {
     public var seed: UInt64?
     /// Seeding progress for large scenarios (files done, files in all).
     public var seedProgress: (@Sendable (Int, Int) -> Void)?
+    /// The experiment policy of a new lake (`serve --policy`); nil: the scenario's, else generic. A lake keeps the
+    /// policy its catalog records: another one is refused unless `fresh` starts it over.
+    public var policy: Policy.Name?
 
     /// Options for the default lake in `./lakebed-data`.
     public init(dataDir: String? = nil, scenario: Scenario? = nil, fresh: Bool = false, timeScale: Double? = nil, seed: UInt64? = nil) {
@@ -128,7 +131,19 @@ public final class Lake: Sendable {
         let clock = loaded.map { VirtualClock(start: $0.start, scale: timeScale) } ?? VirtualClock(scale: timeScale)
         // The clock stands still until the lake is ready, so everything seeded happens at the scenario's start.
         clock.setPaused(true)
-        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed)
+        let policy = options.policy ?? loaded?.policy
+        if loaded == nil, let policy, policy != .generic, !FileManager.default.fileExists(atPath: catalogFile) {
+            try? FileManager.default.removeItem(atPath: seedingMarker)
+            throw LakeOpenError(
+                description: """
+                    The default lake (SITE-A, SITE-B, SITE-C, demo:lofar…) has generic names; a \(policy.rawValue) lake starts \
+                    from a scenario with `policy: \(policy.rawValue)` (see examples/), or empty (--empty --policy \(policy.rawValue)).
+                    """)
+        }
+        let catalog: Catalog
+        do { catalog = try Catalog(dataDir: dataDir, clock: clock, seed: seed, policy: policy) } catch let e as PolicyMismatch {
+            throw LakeOpenError(description: e.description)
+        }
         if let snapshot = try await catalog.snapshots.resumeInterruptedRestore() {
             logger.warning("the last reset or restore was interrupted: finished restoring \(snapshot)")
         }
@@ -182,7 +197,7 @@ public final class Lake: Sendable {
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
     public static func simulation(of scenario: Scenario, dataDir: String, seedProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Lake {
         let clock = VirtualClock(start: scenario.start, scale: 0)
-        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: scenario.seed)
+        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: scenario.seed, policy: scenario.policy)
         let engine = TransferEngine(catalog: catalog, seed: scenario.seed)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
         await driver.connectEventLog()
@@ -223,7 +238,8 @@ public final class Lake: Sendable {
             authorize: { token, rse, path, operation in
                 await iam.checkStorageAccess(token: token, rse: rse, path: path, operation: operation, catalog: catalog)
                     .map { StorageRefusal(status: $0.httpStatus, message: $0.message) }
-            }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) })
+            }, identify: { token in await iam.rucioIssuer(anyToken: token, catalog: catalog) },
+            thirdPartyCopy: ThirdPartyCopyService(engine: engine))
         let runner: ScenarioRunner? = scenario
         let responder = LakebedResponder(
             catalog: catalog, externalTokens: { token in await iam.rucioTokenInfo(token, catalog: catalog) },
@@ -233,7 +249,8 @@ public final class Lake: Sendable {
                 ESAPAPI(catalog: catalog, iam: iam).mount, DashboardAPI(driver: driver, loopback: loopback).mount,
                 MetricsAPI(driver: driver, requests: requestMetrics).mount,
             ],
-            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), logger: logger)
+            metrics: requestMetrics, siteGuard: SiteGuard(enabled: loopbackOnly), servedStorage: webdav, logger: logger,
+            oidc: OIDCLogin(catalog: catalog, iam: iam))
         loopback.attach(responder)
         return responder
     }

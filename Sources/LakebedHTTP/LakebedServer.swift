@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 public import LakebedCore
+public import LakebedOIDC
 public import Logging
 import NIOCore
 
@@ -20,22 +21,26 @@ public struct LakebedResponder: HTTPResponder {
     let metrics: RequestMetrics?
     let logger: Logger
     let siteGuard: SiteGuard
+    /// Storage served under the prefixes of RSE protocols on Lakebed's own endpoint, for paths no route takes.
+    let servedStorage: WebDAVAPI?
     /// Large request bodies are read and handled one at a time (see `HTTPLimits.largeBody`).
     let largeBodies = FairGate(slots: 1)
 
     public init(
         catalog: Catalog, version: String = LakebedInfo.rucioVersion, maxBody: Int = HTTPLimits.maxBody,
         externalTokens: ExternalTokenValidator? = nil, mounts: [Mount] = [], metrics: RequestMetrics? = nil,
-        siteGuard: SiteGuard = SiteGuard(enabled: true), logger: Logger = Logger(label: "lakebed.http")
+        siteGuard: SiteGuard = SiteGuard(enabled: true), servedStorage: WebDAVAPI? = nil, logger: Logger = Logger(label: "lakebed.http"),
+        oidc: OIDCLogin? = nil
     ) {
         self.catalog = catalog
+        self.servedStorage = servedStorage
         self.siteGuard = siteGuard
         self.metrics = metrics
         self.maxBody = maxBody
         self.externalTokens = externalTokens
         self.logger = logger
         var t = RouteTable()
-        RucioAPI(catalog: catalog, version: version).register(&t)
+        RucioAPI(catalog: catalog, version: version, oidc: oidc).register(&t)
         self.rucio = t
         self.mounts = [OpenAPI(t, version: version).mount] + mounts
     }
@@ -95,8 +100,12 @@ public struct LakebedResponder: HTTPResponder {
         if FrontPage.wanted(request, segments: segments) { return (FrontPage.response, "/") }
         var endpoint = "-"
         var route: RouteTable.Route?
+        let match = rucio.match(method: request.method, segments: segments)
+        if case .none = match, let servedStorage, let answer = await servedStorage.handleServedPrefix(request, segments: segments) {
+            return (answer, "/storage")
+        }
         do {
-            switch rucio.match(method: request.method, segments: segments) {
+            switch match {
             case .none:
                 throw HTTPFailure.noEndpoint(path: request.uri.path)
             case .wrongMethod:

@@ -144,6 +144,8 @@ struct IDTokenClaims: JWTPayload {
     var preferred_username: String?
     var email: String?
     var groups: [String]?
+    /// The `nonce` of the authorization request, echoed so the client can tie the ID token to its login.
+    var nonce: String?
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 

@@ -148,7 +148,9 @@ public enum GrantType {
     public static let password = "password"
     public static let refreshToken = "refresh_token"
     public static let tokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-    public static let all = [clientCredentials, password, refreshToken, tokenExchange]
+    /// The browser login: a user signs in at `/iam/authorize`, the client redeems the code it is sent back.
+    public static let authorizationCode = "authorization_code"
+    public static let all = [clientCredentials, password, refreshToken, tokenExchange, authorizationCode]
 }
 
 /// Users and clients of the IAM, kept as `<dataDir>/iam/directory.json` (passwords and secrets hashed) so scenarios and

@@ -21,6 +21,8 @@ public actor IAM {
     /// The key folder's listing when `keys` was loaded: a rotation by another process changes it.
     var keyFiles: [String]
     var grants: GrantStore
+    /// Authorization codes not yet exchanged (they live a minute, in memory: a restart ends pending logins).
+    var codes: [String: AuthorizationCode] = [:]
 
     /// The audience IAM's WLCG profile writes when a client asks for none.
     public static let anyAudience = "https://wlcg.cern.ch/jwt/v1/any"

@@ -33,11 +33,18 @@ public struct TokenRequest: Sendable {
     public var subjectToken: String?
     /// RFC 8693 `subject_token_type`: the access-token or JWT URN; nil = not given (taken as an access token).
     public var subjectTokenType: String?
+    /// The authorization code to redeem for the `authorization_code` grant; nil otherwise.
+    public var code: String?
+    /// The redirect URI the code was issued for (`authorization_code` grant); nil otherwise.
+    public var redirectURI: String?
 
     public init(
         grantType: String, client: ClientCredentials?, scope: String? = nil, audience: [String] = [], username: String? = nil,
-        password: String? = nil, refreshToken: String? = nil, subjectToken: String? = nil, subjectTokenType: String? = nil
+        password: String? = nil, refreshToken: String? = nil, subjectToken: String? = nil, subjectTokenType: String? = nil,
+        code: String? = nil, redirectURI: String? = nil
     ) {
+        self.code = code
+        self.redirectURI = redirectURI
         self.grantType = grantType
         self.client = client
         self.scope = scope
@@ -105,6 +112,8 @@ extension IAM {
                 return try await respond(client: client, user: user, sub: user.sub, scopes: scopes, audience: r.audience, act: nil)
             case GrantType.refreshToken:
                 return try await refresh(r, client: client)
+            case GrantType.authorizationCode:
+                return try await redeem(r, client: client)
             default:
                 return try await exchange(r, client: client)
             }
@@ -144,7 +153,7 @@ extension IAM {
 
     func respond(
         client: IAMClient, user: IAMUser?, sub: String, scopes: [String], audience: [String], act: TokenActor?,
-        reuseRefresh: String? = nil, issuedTokenType: String? = nil
+        reuseRefresh: String? = nil, issuedTokenType: String? = nil, nonce: String? = nil
     ) async throws -> TokenResponse {
         let (token, claims) = try await mint(
             user: user, sub: sub, clientID: client.clientID, scopes: scopes, audience: audience,
@@ -168,7 +177,7 @@ extension IAM {
                 IDTokenClaims(
                     iss: issuer, sub: user.sub, aud: client.clientID, exp: claims.exp, iat: claims.iat,
                     jti: UUID().uuidString.lowercased(), name: user.name, preferred_username: user.username,
-                    email: user.email, groups: user.groups))
+                    email: user.email, groups: user.groups, nonce: nonce))
         }
         return TokenResponse(
             accessToken: token, claims: claims, expiresIn: client.accessTokenLifetime, refreshToken: refresh,

@@ -20,6 +20,8 @@ public struct Scenario: Sendable {
     public var duration: TimeInterval?
     /// Whether to keep the default lake (SITE-A/B/C) and add to it, or start from an empty one.
     public var keepDefaultLake = false
+    /// The experiment policy (`policy:`; Rucio's `[policy]`): the names the lake takes, its permissions, its lfn2pfn default.
+    public var policy: Policy.Name = .generic
     /// Whether root gets the scopes `user.root` and `test` (every lake but `serve --empty`'s, which is as bare as a fresh Rucio).
     public var rootScopes = true
 
@@ -101,6 +103,10 @@ public struct RSESeed: Sendable {
     public var directory: String?
     /// Sets the RSE attribute `oidc_support` = true: its storage then wants a bearer token with storage scopes.
     public var oidcSupport = false
+    /// The RSE's own protocols (`protocols:`), as a production topology has them; nil = Lakebed's ready-made ones (a
+    /// `file` protocol at `directory` and an `https` one at its WebDAV). With protocols of endpoints Lakebed does not
+    /// serve, the RSE's storage is virtual.
+    public var protocols: [RSEProtocol]?
 }
 
 public struct DistanceSeed: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import LakebedCore
+public import LakebedCore
 import LakebedFTS
 import Yams
 
@@ -22,23 +22,29 @@ public struct ScenarioError: Error, CustomStringConvertible, Sendable {
 public struct ScenarioParser {
     let file: String
     var errors: [ScenarioError] = []
+    /// The policy names are checked against: the scenario's `policy:`, else the one the caller gives, else generic.
+    var policy = Policy.generic
+    /// The policy the caller asks for (`serve --policy`), nil: none.
+    var requestedPolicy: Policy.Name?
 
     public init(file: String) { self.file = file }
 
-    /// Parses a scenario file.
-    public static func load(path: String) throws -> Scenario {
+    /// Parses a scenario file. `policy`: the policy of a scenario that names none (`serve --policy`).
+    public static func load(path: String, policy: Policy.Name? = nil) throws -> Scenario {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ScenarioErrors(errors: [
                 ScenarioError(file: path, line: 0, column: 0, path: "", message: "cannot read the file: \(error.localizedDescription)")
             ])
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, policy: policy)
     }
 
-    /// Parses scenario text; throws `ScenarioErrors` listing every problem found.
-    public static func parse(_ text: String, file: String = "<scenario>") throws -> Scenario {
+    /// Parses scenario text; throws `ScenarioErrors` listing every problem found. `policy`: the policy of a scenario
+    /// that names none; one that names another is a mistake.
+    public static func parse(_ text: String, file: String = "<scenario>", policy: Policy.Name? = nil) throws -> Scenario {
         var p = ScenarioParser(file: file)
+        p.requestedPolicy = policy
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let e as YamlError {
             throw ScenarioErrors(errors: [p.yamlError(e)])
@@ -254,10 +260,11 @@ public struct ScenarioParser {
         let top = [
             "name", "description", "seed", "start", "time_scale", "duration", "keep_default_lake", "root_scopes", "accounts", "scopes", "rses",
             "distances", "topology", "retries", "files", "datasets", "containers", "rules", "iam_users", "basket", "timeline",
-            "faults", "expectations",
+            "faults", "expectations", "policy",
         ]
         guard let f = fields(root, "", allowed: top) else { return nil }
         var s = Scenario(name: requiredString(f, "name", "", parent: root) ?? "unnamed")
+        scenarioPolicy(f["policy"], &s)
         s.description = string(f["description"], "description") ?? ""
         if let n = f["seed"] {
             if let v = UInt64(string(n, "seed") ?? "") { s.seed = v } else { fail(n, "seed", "must be a non-negative whole number") }
@@ -283,6 +290,7 @@ public struct ScenarioParser {
             let p = "scopes[\(i)]"
             guard let g = fields(n, p, allowed: ["name", "account"]) else { continue }
             if let name = requiredString(g, "name", p, parent: n), let acc = requiredString(g, "account", p, parent: n) {
+                checkName(g["name"], "\(p).name", name, "scope") { try $0.checkScope(name) }
                 s.scopes.append(ScopeSeed(name: name, account: acc))
             }
         }
@@ -314,6 +322,7 @@ public struct ScenarioParser {
                     if g["did"] == nil { fail(n, p, "`did` is required") }
                     continue
                 }
+                checkCollection(g["did"], "\(p).did", d, type)
                 let contents = list(g["contents"], "\(p).contents").enumerated().compactMap { did($0.element, "\(p).contents[\($0.offset)]") }
                 s.collections.append(
                     CollectionSeed(
@@ -362,6 +371,7 @@ public struct ScenarioParser {
     mutating func account(_ n: Node, _ p: String) -> AccountSeed? {
         guard let g = fields(n, p, allowed: ["name", "type", "email", "username", "password", "oidc_users", "limits"]) else { return nil }
         guard let name = requiredString(g, "name", p, parent: n) else { return nil }
+        if name != "root" { checkName(g["name"], "\(p).name", name, "account") { try $0.checkAccount(name) } }
         var a = AccountSeed(name: name)
         if let t = string(g["type"], "\(p).type") {
             if ["USER", "GROUP", "SERVICE"].contains(t.uppercased()) {
@@ -384,20 +394,56 @@ public struct ScenarioParser {
     }
 
     mutating func rse(_ n: Node, _ p: String) -> RSESeed? {
-        guard let g = fields(n, p, allowed: ["name", "type", "attributes", "settings", "directory", "oidc_support"]) else { return nil }
+        guard let g = fields(n, p, allowed: ["name", "type", "attributes", "settings", "directory", "oidc_support", "protocols"]) else {
+            return nil
+        }
         guard let name = requiredString(g, "name", p, parent: n) else { return nil }
-        if (try? Validation.checkRSE(name)) == nil {
-            fail(g["name"], "\(p).name", "`\(name)` is not a valid RSE name (upper-case letters, digits, - and _)")
+        if !policy.schema.isValidRSE(name) {
+            fail(
+                g["name"], "\(p).name",
+                policy.name == .generic
+                    ? "`\(name)` is not a valid RSE name (upper-case letters, digits, - and _)" : refusal(name, "RSE", { try $0.checkRSE(name) }))
         }
         var r = RSESeed(name: name)
         if let t = string(g["type"], "\(p).type") {
             if ["DISK", "TAPE"].contains(t.uppercased()) { r.type = t.uppercased() } else { fail(g["type"], "\(p).type", "must be DISK or TAPE") }
         }
         r.attributes = jsonMap(g["attributes"], "\(p).attributes")
+        if let algorithm = r.attributes.last(where: { $0.0 == "lfn2pfn_algorithm" })?.1, (try? policy.lfn2pfn(algorithm.stringValue ?? "?")) == nil {
+            fail(
+                g["attributes"], "\(p).attributes.lfn2pfn_algorithm",
+                "`\(algorithm.stringValue ?? algorithm.serialized())` is not an lfn2pfn algorithm (one of default, \(LFN2PFN.namesText))")
+        }
         r.settings = jsonMap(g["settings"], "\(p).settings")
         r.directory = string(g["directory"], "\(p).directory")
         r.oidcSupport = bool(g["oidc_support"], "\(p).oidc_support") ?? false
+        if let list = g["protocols"] {
+            if g["directory"] != nil { fail(list, "\(p).protocols", "give `directory` or `protocols`, not both (a file protocol's prefix is its directory)") }
+            r.protocols = self.list(list, "\(p).protocols").enumerated().compactMap { rseProtocol($0.element, "\(p).protocols[\($0.offset)]") }
+        }
         return r
+    }
+
+    /// One protocol as Rucio's `add_protocol` takes it; domains default to every operation at priority 1.
+    mutating func rseProtocol(_ n: Node, _ p: String) -> RSEProtocol? {
+        guard let g = fields(n, p, allowed: ["scheme", "hostname", "port", "prefix", "impl", "domains"]) else { return nil }
+        guard let scheme = requiredString(g, "scheme", p, parent: n) else { return nil }
+        let posix = scheme == "file"
+        var domains = RSEProtocol.allDomains
+        if let d = g["domains"] {
+            var o = JSONObject()
+            for (k, v) in d.mapping ?? [:] {
+                guard let domain = k.string else { continue }
+                o[domain] = .object(JSONObject(jsonMap(v, "\(p).domains.\(domain)")))
+            }
+            if d.mapping == nil { fail(d, "\(p).domains", "expected a mapping such as {wan: {read: 1, write: 1}}") }
+            domains = .object(o)
+        }
+        return RSEProtocol(
+            scheme: scheme, hostname: string(g["hostname"], "\(p).hostname") ?? "localhost", port: int(g["port"], "\(p).port") ?? 0,
+            prefix: string(g["prefix"], "\(p).prefix") ?? "/",
+            impl: string(g["impl"], "\(p).impl") ?? (posix ? "rucio.rse.protocols.posix.Default" : "rucio.rse.protocols.gfal.Default"),
+            domains: domains)
     }
 
     /// The link settings a mapping gives, checked.
@@ -443,6 +489,9 @@ public struct ScenarioParser {
         var rses = stringList(g["rses"], "\(p).rses")
         if let r = string(g["rse"], "\(p).rse") { rses.insert(r, at: 0) }
         if rses.isEmpty { fail(n, p, "give the RSE(s) holding the files with `rse:` or `rses:`") }
+        // The name seeding will register, with a file number where `{i}` stands.
+        let sample = name.replacingOccurrences(of: "{i}", with: "1")
+        checkName(g["name"], "\(p).name", sample, "FILE name") { try $0.checkDID(scope: scope, name: sample, type: .file) }
         var f = FileSeed(scope: scope, name: name, rses: rses)
         if let c = int(g["count"], "\(p).count") {
             if c < 1 || c > 10_000_000 { fail(g["count"], "\(p).count", "must be between 1 and 10,000,000") } else { f.count = c }
@@ -494,6 +543,10 @@ public struct ScenarioParser {
         }
         r.spec.sourceReplicaExpression = string(g["source_replica_expression"], "\(p).source_replica_expression")
         r.spec.activity = string(g["activity"], "\(p).activity") ?? r.spec.activity
+        if !policy.schema.activities.contains(r.spec.activity) {
+            let known = policy.schema.activitiesText
+            fail(g["activity"] ?? n, "\(p).activity", "`\(r.spec.activity)` is not an activity of the \(policy.name.rawValue) policy: \(known)")
+        }
         r.spec.purgeReplicas = bool(g["purge_replicas"], "\(p).purge_replicas") ?? false
         return r
     }
@@ -665,7 +718,10 @@ public struct ScenarioParser {
         var accounts = Set(s.accounts.map(\.name)).union(["root"])
         var scopes = Set(s.scopes.map(\.name))
         if s.keepDefaultLake { rses.formUnion(["SITE-A", "SITE-B", "SITE-C"]) }
-        if s.rootScopes { scopes.formUnion(["user.root", "test"]) }
+        if s.rootScopes { scopes.formUnion(DefaultLake.rootScopes(policy.schema)) }
+        if s.keepDefaultLake && !policy.schema.isValidRSE("SITE-A") {
+            fail(root, "keep_default_lake", "SITE-A, SITE-B and SITE-C (the default lake's RSEs) are not RSE names of the \(policy.name.rawValue) policy")
+        }
         accounts.insert("root")
         for sc in s.scopes where !accounts.contains(sc.account) {
             fail(root, "scopes", "scope \(sc.name) belongs to unknown account `\(sc.account)`")

@@ -94,7 +94,8 @@ public final class ScenarioRunner: Sendable {
             for (k, v) in r.settings { settings[k] = v }
             // A relative directory is taken from where Lakebed runs, as any path on its command line.
             let root = r.directory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            try await catalog.rses.addRSE(r.name, settings: RSESettings(settings), root: root, by: nil)
+            try await catalog.rses.addRSE(r.name, settings: RSESettings(settings), root: root, readyMade: r.protocols == nil, by: nil)
+            for p in r.protocols ?? [] { try await catalog.rses.addProtocol(r.name, p, by: nil) }
             for (k, v) in r.attributes { try await catalog.rses.addRSEAttribute(r.name, key: k, value: v, by: nil) }
             if r.oidcSupport { try await catalog.rses.addRSEAttribute(r.name, key: "oidc_support", value: .bool(true), by: nil) }
         }

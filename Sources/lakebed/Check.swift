@@ -10,7 +10,9 @@ struct Check: AsyncParsableCommand {
             Checks: every AVAILABLE replica has its bytes with the catalog's size and adler32; no file under a replica's \
             name is half-written; every lock has its rule and replica and agrees with the replica's state; REPLICATING \
             locks have a transfer request that will finish them; rule counters and states equal their locks; SQLite's \
-            integrity and foreign keys. Orphan files and hidden unfinished writes are reported as notes.
+            integrity and foreign keys. Orphan files and hidden unfinished writes are reported as notes. Replicas a client \
+            registered as AVAILABLE without their bytes (Rucio registers what clients say) are listed as lost replicas, \
+            the client's doing: they do not make the lake inconsistent.
             Works on a stopped lake (e.g. after kill -9) and on a running one (GET /lakebed/check answers the same).
             """)
 
@@ -59,6 +61,10 @@ extension ConsistencyReport {
         ]
         lines.append(isConsistent ? "Consistent: nothing lost, nothing half-written." : "INCONSISTENT: \(problems.count) problem(s):")
         lines += problems.map { "  ✗ [\($0.kind)] \($0.detail)" }
+        if !lost.isEmpty {
+            lines.append("Lost replicas (registered by a client without their bytes; Rucio would call them lost or suspicious):")
+            lines += lost.map { "  ! [\($0.kind)] \($0.detail)" }
+        }
         if !notes.isEmpty {
             lines.append("Notes (harmless):")
             lines += notes.map { "  · [\($0.kind)] \($0.detail)" }

@@ -37,6 +37,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Play a scenario file (seed, topology, timeline, expectations) live while clients work.")
     var scenario: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Experiment policy of a new lake, as Rucio's [policy] selects it: generic (default), atlas, cms, belleii or escape (naming schema, permissions, default lfn2pfn). A lake keeps the policy it was created with: another one needs --fresh."
+    )
+    var policy: String?
+
     @Flag(
         name: .long,
         help:
@@ -51,6 +58,13 @@ struct Serve: AsyncParsableCommand {
     )
     var fresh = false
 
+    @Option(
+        name: .customLong("import"),
+        help: ArgumentHelp(
+            "Import a Rucio export (JSON of `GET /export` / `rucio-admin data export`: RSEs, protocols, attributes, distances, accounts) into the lake this start creates (with --empty, --fresh or a new --data-dir); refused on a lake already in use.",
+            valueName: "file"))
+    var importFile: String?
+
     @Option(name: .long, help: "Address to bind. Loopback by default; anything else prints a warning, since the default passwords are public.")
     var host: String = "127.0.0.1"
 
@@ -62,6 +76,13 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Do not start the HTTPS listener (RSEs are still served over WebDAV on the HTTP port).")
     var noHttps = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A folder where `file` protocol prefixes may put RSE bytes, besides the data folder and the system's temporary folders (repeatable).",
+            valueName: "folder"))
+    var storageRoot: [String] = []
 
     @Option(
         name: .long,
@@ -96,6 +117,14 @@ struct Serve: AsyncParsableCommand {
         let logger = logging.bootstrap()
         FileLimit.raise()
         var loaded: Scenario? = nil
+        var chosenPolicy: Policy.Name? = nil
+        if let policy {
+            guard let p = Policy.Name(rawValue: policy.lowercased()) else {
+                FileHandle.standardError.write(Data("--policy \(policy) is not a policy: give one of \(Policy.namesText)\n".utf8))
+                throw ExitCode(2)
+            }
+            chosenPolicy = p
+        }
         if empty {
             if scenario != nil {
                 FileHandle.standardError.write(Data("--empty starts a lake with no scenario: give --empty or --scenario, not both\n".utf8))
@@ -104,19 +133,31 @@ struct Serve: AsyncParsableCommand {
             loaded = try DefaultScenario.loadEmpty()
         }
         if let scenario {
-            do { loaded = try ScenarioParser.load(path: scenario) } catch let e as ScenarioErrors {
+            do { loaded = try ScenarioParser.load(path: scenario, policy: chosenPolicy) } catch let e as ScenarioErrors {
                 FileHandle.standardError.write(Data("Scenario \(scenario) has mistakes:\n\(e.description)\n".utf8))
                 throw ExitCode(2)
             }
         }
         var options = LakeOptions(dataDir: dataDir, scenario: loaded, fresh: fresh, timeScale: timeScale, seed: seed)
         options.seedProgress = loaded.map { Self.seedProgress($0.name) }
+        options.policy = chosenPolicy
         let lake: Lake
         do { lake = try await Lake.open(options, logger: logger) } catch let e as LakeOpenError {
             FileHandle.standardError.write(Data("\(e.description)\n".utf8))
             throw ExitCode(2)
         }
         let catalog = lake.catalog
+        catalog.rses.allowStorageRoots(storageRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        var importNote = ""
+        if let importFile {
+            do {
+                let s = try await ImportFile.run(importFile, into: lake)
+                importNote = ", imported \(s.rsesAdded + s.rsesUpdated) RSEs, \(s.protocolsAdded) protocols, \(s.distances) distances from \(importFile)"
+            } catch {
+                FileHandle.standardError.write(Data("Cannot import \(importFile): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         guard let iam = lake.iam else { throw ExitCode(1) }
         let timeScale = lake.timeScale
         let dataDir = catalog.dataDir
@@ -139,7 +180,7 @@ struct Serve: AsyncParsableCommand {
         let responder = try lake.responder(logger: logger, loopbackOnly: Self.isLoopback(host), controlToken: controlSecret)
         let dataFolder = catalog.dataDir
         let controlExtra = (loaded == nil ? "" : ", scenario, reset, snapshots, inject") + (controlSecret == nil ? "" : "; needs its token")
-        let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "")
+        let bannerNote = (seeded ? ", seeded the default lake" : "") + (loaded.map { ", scenario \($0.name)" } ?? "") + importNote
         var services: [any Service] = [lake.daemons(logger: logger)]
         // The HTTPS listener serves the same responder with a certificate for localhost signed by the data folder's own CA;
         // once it is bound, every RSE gets an `https` (WebDAV) protocol at its port, before the banner says "ready".
@@ -150,8 +191,9 @@ struct Serve: AsyncParsableCommand {
         } else {
             services.append(
                 Application(
-                    responder: responder,
-                    server: try .tls(.http1(configuration: HTTPLimits.http1), tlsConfiguration: try certs.serverConfiguration()),
+                    // Clients may present a certificate (X.509 logins, FTS, WebDAV); none has to.
+                    responder: ClientCertificateResponder(responder, ca: try certs.caCertificate()),
+                    server: try .tlsWithClientCertificates(configuration: HTTPLimits.http1, tlsConfiguration: try certs.serverConfiguration()),
                     configuration: .init(address: .hostname(host, port: httpsPort), serverName: "Lakebed"),
                     onServerRunning: { channel in
                         let bound = channel.localAddress?.port ?? httpsPort
@@ -167,6 +209,7 @@ struct Serve: AsyncParsableCommand {
             services: services,
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
+                catalog.rses.serveStorage(port: boundPort, hostname: host)
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
                 let httpsLines: String
                 if let p = await tlsPort.value() {

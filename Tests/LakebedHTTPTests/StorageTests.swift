@@ -115,8 +115,12 @@ struct StorageTests {
         let protos = try await catalog.rses.protocols("SITE-A").filter { $0.scheme == "https" }
         #expect(protos.map(\.port) == [9443])
         #expect(protos.first?.pfn(path: "user/root/f") == "https://localhost:9443/storage/SITE-A/user/root/f")
-        try await catalog.rses.addRSE("NOTEBOOK", by: nil)
+        try await catalog.rses.addRSE("NOTEBOOK", readyMade: true, by: nil)
         #expect(try await catalog.rses.protocols("NOTEBOOK").map(\.scheme) == ["file", "https"])
+        // An RSE a client adds has the protocols the client gives it, and publishing leaves it alone.
+        try await catalog.rses.addRSE("CLIENTS", by: nil)
+        try await catalog.rses.publishWebDAV(WebDAVEndpoint(hostname: "localhost", port: 9444))
+        #expect(try await catalog.rses.protocols("CLIENTS").isEmpty)
     }
 
     @Test func esapBasketNeedsAnIAMToken() async throws {

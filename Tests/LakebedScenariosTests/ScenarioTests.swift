@@ -111,6 +111,44 @@ struct ScenarioTests {
         do { _ = try ScenarioParser.parse(bad) } catch { #expect("\(error)".contains("32 lower-case hex digits")) }
     }
 
+    @Test func anRSEWithForeignProtocolsReplicatesOnVirtualStorage() async throws {
+        // EU-DISK holds bytes in its file protocol's folder and speaks root:// too; US-DISK is copied from a production
+        // topology: only root:// at a host Lakebed does not serve, so its storage is virtual.
+        let euFolder = TemporaryLake.folder("eu-prefix")
+        let text = smallScenario.replacingOccurrences(
+            of: """
+                  - {name: EU-DISK, attributes: {continent: EU}}
+                  - {name: US-DISK, attributes: {continent: NA}}
+                """,
+            with: """
+                  - name: EU-DISK
+                    attributes: {continent: EU}
+                    protocols:
+                      - {scheme: file, prefix: \(euFolder)/}
+                      - {scheme: root, hostname: xrd-eu, port: 1094, prefix: //rucio, impl: rucio.rse.protocols.xrootd.Default}
+                  - name: US-DISK
+                    attributes: {continent: NA}
+                    protocols:
+                      - {scheme: root, hostname: xrd-us, port: 1094, prefix: //rucio, impl: rucio.rse.protocols.xrootd.Default}
+                """)
+        #expect(text != smallScenario)
+        let r = try await makeRunner(text)
+        let eu = try await r.catalog.rses.rse("EU-DISK")
+        let us = try await r.catalog.rses.rse("US-DISK")
+        #expect(eu.root == euFolder)
+        #expect(try await r.catalog.rses.storageSite(us) == .virtual)
+        #expect(try await r.catalog.rses.protocols("US-DISK").map(\.scheme) == ["root"])
+        let report = try await r.simulate()
+        #expect(report.passed, "\(report.text)")
+        // The seeded bytes are in EU's folder; nothing was written for US-DISK, and the lake is consistent.
+        let seeded = FileManager.default.enumerator(atPath: euFolder)?.allObjects as? [String] ?? []
+        #expect(seeded.contains { $0.hasSuffix("/f03") }, "\(seeded)")
+        #expect(!FileManager.default.fileExists(atPath: us.root))
+        let check = try await r.catalog.checkConsistency()
+        #expect(check.isConsistent && check.lost.isEmpty, "\(check.problems)")
+        try? FileManager.default.removeItem(atPath: euFolder)
+    }
+
     @Test func resetReturnsToTheSeedState() async throws {
         let r = try await makeRunner(smallScenario)
         try await r.snapshot("seed")

@@ -113,13 +113,20 @@ def sides(tmp_path_factory):
     os.environ["RUCIO_CLIENT_MODE"] = "1"
     a = Side("rucio", real.url, tmp_path_factory.mktemp("side-rucio"))
     b = Side("lakebed", lake.url, tmp_path_factory.mktemp("side-lakebed"))
+    # Both are bootstrapped alike, the Rucio way: a posix directory of the client's per RSE (Lakebed keeps bytes there).
     a.storage = real.dir / "storage"
-    b.storage = None
-    for side in (a, b):
-        side.cfg = side.dir / "rucio.cfg"
-        side.cfg.write_text(f"[client]\nrucio_host = {side.url}\nauth_host = {side.url}\nauth_type = userpass\n"
-                            "username = ddmlab\npassword = secret\naccount = root\n")
-        world.build_in_subprocess(side, side.cfg)
+    b.storage = b.dir / "storage"
+    try:
+        for side in (a, b):
+            side.cfg = side.dir / "rucio.cfg"
+            side.cfg.write_text(f"[client]\nrucio_host = {side.url}\nauth_host = {side.url}\nauth_type = userpass\n"
+                                "username = ddmlab\npassword = secret\naccount = root\n")
+            world.build_in_subprocess(side, side.cfg)
+    except BaseException:
+        # A world that cannot be built ends the session; the servers must not outlive it.
+        real.stop()
+        lake.stop()
+        raise
     print(f"\nconformance: servers up in {started:.1f}s, worlds built in {time.monotonic() - t0 - started:.1f}s")
     yield a, b
     real.stop()

@@ -53,7 +53,7 @@ def build(side):
     c.add_rse(RSE2, deterministic=True, country_name="NL")
     c.add_rse(RSE3, rse_type="TAPE", deterministic=True)
     for rse in (RSE1, RSE2, RSE3):
-        if side.storage is not None:   # the real server has no storage of its own: a posix directory per RSE
+        if side.storage is not None:   # a posix directory per RSE, as Rucio's dev environment gives its RSEs
             d = pathlib.Path(side.storage) / rse
             d.mkdir(parents=True, exist_ok=True)
             c.add_protocol(rse, {"scheme": "file", "hostname": "localhost", "port": 0, "prefix": str(d) + "/",

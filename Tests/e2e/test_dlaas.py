@@ -52,7 +52,16 @@ def dlaas(tmp_path_factory):
     lk.env = {"TMPDIR": str(cfgdir)}
     lk.client = Client(rucio_host=lk.url, auth_host=lk.url, account="root", auth_type="userpass",
                        creds={"username": "ddmlab", "password": "secret"})
+    # Added the Rucio way: the RSE, then its protocols (a posix folder of the notebook's, WebDAV at Lakebed's HTTPS port).
     lk.client.add_rse("NOTEBOOK")
+    domains = {"lan": {"read": 1, "write": 1, "delete": 1},
+               "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1}}
+    lk.notebook_dir = tmp_path_factory.mktemp("notebook-storage")
+    lk.client.add_protocol("NOTEBOOK", {"scheme": "file", "hostname": "localhost", "port": 0, "prefix": f"{lk.notebook_dir}/",
+                                        "impl": "rucio.rse.protocols.posix.Default", "domains": domains})
+    lk.client.add_protocol("NOTEBOOK", {"scheme": "https", "hostname": "localhost", "port": https_port, "prefix": "/storage/NOTEBOOK/",
+                                        "impl": "rucio.rse.protocols.webdav.Default",
+                                        "domains": {d: {k: 2 for k in ops} for d, ops in domains.items()}})
     lk.client.add_rse_attribute("NOTEBOOK", "notebook", True)
     yield lk
     lk.stop()
@@ -93,6 +102,7 @@ class Verified(requests.Session):
 
 def test_https_protocol_is_published_at_the_tls_port(dlaas):
     port = int(dlaas.https.rsplit(":", 1)[1])
+    # SITE-A's is Lakebed's ready-made one; NOTEBOOK's is the one its bootstrap gave it (the same shape).
     for rse in ["SITE-A", "NOTEBOOK"]:
         protos = {p["scheme"]: p for p in dlaas.client.get_protocols(rse)}
         dav = protos["https"]
@@ -303,7 +313,7 @@ def test_jupyterlab_replica_mode_makes_a_dataset_available(dlaas, jl_home, tmp_p
     assert {d["status"] for d in details} == {"OK"}
     for d in details:
         name = d["did"].split(":", 1)[1]
-        assert d["path"] == str(dlaas.rse_dir("NOTEBOOK") / hash_path("user.root", name))
+        assert d["path"] == str(dlaas.notebook_dir / hash_path("user.root", name))
         assert pathlib.Path(d["path"]).read_bytes() == data[name]
 
 

@@ -87,11 +87,17 @@ def test_traversal_and_limits_are_refused_in_rucio_format(fuzz_lake):
     r = requests.get(url + "/ping", headers={f"X-{i}": "a" for i in range(300)}, timeout=10)
     assert r.status_code == 431
     # A protocol update colliding with another protocol is a 409 Duplicate (it was a 500: the fuzzer's first find).
-    requests.post(url + "/rses/SITE-A/protocols/file", headers=h, json={"hostname": "localhost", "port": 2, "prefix": "/x",
-                                                                          "impl": "rucio.rse.protocols.posix.Default"}, timeout=10)
-    r = requests.put(url + "/rses/SITE-A/protocols/file/localhost/0", headers=h, json={"port": 2}, timeout=10)
+    for port in (1, 2):
+        r = requests.post(url + "/rses/SITE-A/protocols/root", headers=h, json={"hostname": "xrd.example.org", "port": port, "prefix": "//x",
+                                                                             "impl": "rucio.rse.protocols.xrootd.Default"}, timeout=10)
+        assert r.status_code == 201, r.text
+    r = requests.put(url + "/rses/SITE-A/protocols/root/xrd.example.org/1", headers=h, json={"port": 2}, timeout=10)
     assert r.status_code == 409 and rucio_error(r) == "Duplicate"
-    requests.delete(url + "/rses/SITE-A/protocols/file/localhost/2", headers=h, timeout=10)
+    requests.delete(url + "/rses/SITE-A/protocols/root", headers=h, timeout=10)
+    # A posix prefix outside Lakebed's storage roots is refused, never written to.
+    r = requests.post(url + "/rses/SITE-A/protocols/file", headers=h, json={"hostname": "elsewhere", "port": 3, "prefix": "/x",
+                                                                          "impl": "rucio.rse.protocols.posix.Default"}, timeout=10)
+    assert rucio_error(r) == "AccessDenied" and "storage roots" in r.text, r.text
     # Deep or long RSE expressions and huge lifetimes are refused, not recursed into or overflowed (both crashed the server).
     rule = {"dids": [{"scope": "demo", "name": "lofar.L630262"}], "copies": 1, "rse_expression": "(" * 20000 + "SITE-B" + ")" * 20000,
             "account": "root"}

@@ -53,4 +53,4 @@ def test_rse_protocols_with_the_cli(client):
                              "--prefix", "/x/", "--port", "1094", check=False)
     assert rc != 0 and "already registered" in (out + err)
     run_rucio("rse", "protocol", "remove", "PROTO-DISK", "--scheme", "root", "--hostname", "storage.example.org", "--port", "1094")
-    assert "root" not in {p["scheme"] for p in client.get_protocols("PROTO-DISK")}
+    assert "root" not in {p["scheme"] for p in client.get_rse("PROTO-DISK")["protocols"]}

@@ -119,3 +119,37 @@ def test_gfal_needs_a_bearer_token_with_storage_scopes_where_the_rse_supports_oi
                                 "--audience", "https://wlcg.cern.ch/jwt/v1/any"], capture_output=True, text=True, check=True).stdout.strip()
     denied = tool("gfal-copy", f"file://{src}", url.replace("tok.bin", "tok2.bin"), env=dict(site.env, BEARER_TOKEN=read_only), check=False)
     assert denied.returncode != 0 and "403" in denied.stderr
+
+
+def test_the_rucio_clients_gfal_implementation_uploads_and_downloads(site, tmp_path):
+    """An RSE bootstrapped with a davs protocol whose implementation is Rucio's gfal one, at Lakebed's HTTPS endpoint with
+    a prefix of its own: `rucio upload` and `rucio download` move the bytes through gfal2 (Debian's Python bindings, put
+    on the client's path), and they land where the protocol's prefix says."""
+    from rucio.client import Client
+    port = int(site.https.rsplit(":", 1)[1].split("/")[0])
+    c = Client(rucio_host=site.url, auth_host=site.url, account="root", auth_type="userpass",
+               creds={"username": "ddmlab", "password": "secret"})
+    domains = {"lan": {"read": 1, "write": 1, "delete": 1},
+               "wan": {"read": 1, "write": 1, "delete": 1, "third_party_copy_read": 1, "third_party_copy_write": 1}}
+    c.add_rse("GFAL-SITE")
+    c.add_protocol("GFAL-SITE", {"scheme": "davs", "hostname": "localhost", "port": port, "prefix": "/eos/gfal-site/rucio/",
+                                 "impl": "rucio.rse.protocols.gfal.Default", "domains": domains})
+    # Only the gfal2 module of Debian's bindings goes on the client's path (same CPython minor version).
+    bindings = tmp_path / "gfal-bindings"
+    bindings.mkdir()
+    for so in pathlib.Path("/usr/lib/python3/dist-packages").glob("gfal2.cpython-*.so"):
+        (bindings / so.name).symlink_to(so)
+    env = {**site.cfg_env, "X509_CERT_DIR": site.certs, "PYTHONPATH": str(bindings)}
+    data = os.urandom(50_000)
+    f = tmp_path / "via-gfal.dat"
+    f.write_bytes(data)
+    _, out, err = run_rucio("upload", "--rse", "GFAL-SITE", "--scope", "user.root", str(f), cfg=site.cfg, env_extra=env)
+    assert "ERROR" not in err, err
+    rel = hash_path("user.root", "via-gfal.dat")
+    assert (site.rse_dir("GFAL-SITE") / rel).read_bytes() == data
+    [rep] = list(c.list_replicas([{"scope": "user.root", "name": "via-gfal.dat"}]))
+    assert rep["states"]["GFAL-SITE"] == "AVAILABLE"
+    assert rep["rses"]["GFAL-SITE"] == [f"davs://localhost:{port}/eos/gfal-site/rucio/{rel}"]
+    down = tmp_path / "down"
+    _, out, err = run_rucio("download", "--dir", str(down), "user.root:via-gfal.dat", cfg=site.cfg, env_extra=env)
+    assert (down / "user.root" / "via-gfal.dat").read_bytes() == data, err

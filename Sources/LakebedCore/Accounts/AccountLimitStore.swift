@@ -32,7 +32,7 @@ public struct AccountLimitStore: CatalogStore {
     }
 
     public func setLocalAccountLimit(_ account: String, rse: String, bytes: Int64?, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "set_local_account_limit") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "set_local_account_limit") }
         try await db.write { db in
             try AccountStore.requireAccount(db, account)
             let model = try RSEStore.rse(db, name: rse)
@@ -56,7 +56,7 @@ public struct AccountLimitStore: CatalogStore {
     }
 
     public func setGlobalAccountLimit(_ account: String, expression: String, bytes: Int64?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_global_account_limit")
+        try catalog.policy.permission.requireAdmin(issuer, "set_global_account_limit")
         try await db.write { db in
             try AccountStore.requireAccount(db, account)
             _ = try RSEStore.resolve(db, expression: expression)

@@ -29,8 +29,8 @@ public struct AccountStore: CatalogStore {
 
     /// Creates an account.
     public func addAccount(_ account: String, type: String, email: String?, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_account") }
-        try Validation.checkAccount(account)
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_account") }
+        try catalog.policy.schema.checkAccount(account)
         guard Self.accountTypes.contains(type) else {
             throw RucioError(
                 .invalidAccountType, "\(Validation.printable(type)) is an invalid account type. Choose from ['USER', 'GROUP', 'SERVICE']")
@@ -114,7 +114,7 @@ public struct AccountStore: CatalogStore {
     /// Changes an account's status, type or email.
     public func updateAccount(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
         defer { if key == "status" { tokenCache.removeAll(account: account) } else { tokenCache.forgetAdmin(account) } }
-        try Permission.requireAdmin(issuer, "update_account")
+        try catalog.policy.permission.requireAdmin(issuer, "update_account")
         let now = nowStamp
         try await db.write { db in
             try Self.requireAccount(db, account)
@@ -143,7 +143,7 @@ public struct AccountStore: CatalogStore {
 
     /// Marks an account deleted and drops its tokens.
     public func deleteAccount(_ account: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_account")
+        try catalog.policy.permission.requireAdmin(issuer, "del_account")
         let now = nowStamp
         try await db.write { db in
             try Self.requireAccount(db, account)
@@ -168,7 +168,7 @@ public struct AccountStore: CatalogStore {
 
     public func addAccountAttribute(_ account: String, key: String, value: JSON, by issuer: Issuer) async throws {
         defer { tokenCache.forgetAdmin(account) }
-        try Permission.requireAdmin(issuer, "add_account_attribute")
+        try catalog.policy.permission.requireAdmin(issuer, "add_account_attribute")
         try await db.write { db in
             try Self.requireAccount(db, account)
             if try Row.fetchOne(db, sql: "SELECT 1 FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key]) != nil {
@@ -181,7 +181,7 @@ public struct AccountStore: CatalogStore {
 
     public func deleteAccountAttribute(_ account: String, key: String, by issuer: Issuer) async throws {
         defer { tokenCache.forgetAdmin(account) }
-        try Permission.requireAdmin(issuer, "del_account_attribute")
+        try catalog.policy.permission.requireAdmin(issuer, "del_account_attribute")
         try await db.write { db in
             try Self.requireAccount(db, account)
             try db.execute(sql: "DELETE FROM account_attributes WHERE account = ? AND key = ?", arguments: [account, key])

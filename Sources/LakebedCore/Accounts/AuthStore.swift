@@ -33,7 +33,7 @@ extension TokenInfo {
     /// Whether a bearer token is a JWT (three dot-separated parts): such tokens are the IAM's, and only the IAM may
     /// say whether one is still good (signature, expiry, revocation, retired keys), on every request.
     /// How the catalog keys a token: its SHA-256, so a copy of `catalog.sqlite` holds no usable token.
-    static func storageKey(_ token: String) -> String {
+    public static func storageKey(_ token: String) -> String {
         "sha256:" + SHA256.hash(data: Data(token.utf8)).lowerHex
     }
 
@@ -58,7 +58,7 @@ public struct AuthStore: CatalogStore {
     public func addIdentity(
         account: String, identity: String, type: String, email: String?, password: String?, isDefault: Bool, by issuer: Issuer?
     ) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_identity") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_identity") }
         let t = type.uppercased()
         guard Self.identityTypes.contains(t) else {
             throw RucioError(.invalidObject, "Provided object does not match schema. Details: Invalid identity type '\(type)'")
@@ -105,7 +105,7 @@ public struct AuthStore: CatalogStore {
     }
 
     public func deleteIdentity(account: String, identity: String, type: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_identity")
+        try catalog.policy.permission.requireAdmin(issuer, "del_identity")
         try await db.write { db in
             try db.execute(
                 sql: "DELETE FROM identities WHERE account = ? AND identity = ? AND id_type = ?", arguments: [account, identity, type.uppercased()])

@@ -10,9 +10,9 @@ public struct ScopeStore: CatalogStore {
 
     /// Creates a scope owned by `account`.
     public func addScope(_ scope: String, account: String, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_scope") }
-        try Validation.checkScope(scope)
-        try Validation.checkAccount(account)
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_scope") }
+        try catalog.policy.schema.checkScope(scope)
+        try catalog.policy.schema.checkAccount(account)
         let now = nowStamp
         try await db.write { db in
             try AccountStore.requireAccount(db, account)
@@ -51,8 +51,8 @@ public struct ScopeStore: CatalogStore {
         return owner
     }
 
-    static func requireScopeWrite(_ db: Database, scope: String, issuer: Issuer, action: String) throws {
+    static func requireScopeWrite(_ db: Database, policy: PermissionPolicy, scope: String, issuer: Issuer, action: String) throws {
         let owner = try scopeOwner(db, scope)
-        try Permission.requireScopeWrite(scope: scope, owner: owner, issuer, action)
+        try policy.requireScopeWrite(scope: scope, owner: owner, issuer, action)
     }
 }

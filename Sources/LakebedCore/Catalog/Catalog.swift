@@ -26,6 +26,10 @@ public final class Catalog: Sendable {
     public let faults: Faults
     /// Where this process serves RSEs over WebDAV (set once the HTTPS listener is up).
     let webdav = Mutex<WebDAVEndpoint?>(nil)
+    /// Folders `file` protocol prefixes may use (see `RSEStore.storageRoots`).
+    let storageRootsBox: Mutex<StorageRoots>
+    /// Listeners serving the WebDAV storage (see `RSEStore.storageEndpoints`).
+    let storageEndpointsBox = Mutex(StorageEndpoints())
     private let retry = Mutex(RetryPolicy())
     /// How transfers are retried and when the judge-repairer tries stuck rules again (a scenario may set it).
     public var retryPolicy: RetryPolicy {
@@ -34,9 +38,12 @@ public final class Catalog: Sendable {
     }
     /// The last commit count written to `catalog.mark` (never written lower: see `CatalogMark`).
     let markWriter: Mutex<Int64?>
+    /// The lake's experiment policy (naming schema, permissions, default lfn2pfn), recorded in the catalog.
+    public let policy: Policy
 
-    /// Opens (creating if needed) the catalog under `dataDir`.
-    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil) throws {
+    /// Opens (creating if needed) the catalog under `dataDir`. `policy`: the policy a new catalog records (nil:
+    /// generic); an existing catalog keeps its own, and asking it for another throws `PolicyMismatch`.
+    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil, policy: Policy.Name? = nil) throws {
         // The folder holds the catalog, keys and RSE bytes: only its owner may enter it.
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // Absolute, so RSE roots and file:// protocol prefixes do not depend on the working directory.
@@ -46,6 +53,7 @@ public final class Catalog: Sendable {
         self.tokenCache = TokenCache()
         self.ids = IDGenerator(seed: seed)
         self.faults = Faults(clock: clock)
+        self.storageRootsBox = Mutex(StorageRoots(dataDir: URL(fileURLWithPath: dataDir).standardizedFileURL.path))
         self.markWriter = Mutex(CatalogMark.load(dataDir: URL(fileURLWithPath: dataDir).standardizedFileURL.path)?.seq)
         var config = Configuration()
         config.busyMode = .timeout(10)
@@ -55,6 +63,7 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
+        self.policy = Policy(try Self.recordPolicy(db, requested: policy, dataDir: self.dataDir))
         var quick = Configuration()
         quick.readonly = true
         quick.busyMode = .timeout(10)

@@ -27,6 +27,9 @@ public struct ConsistencyReport: Sendable, Codable, Equatable {
     public var problems: [Finding] = []
     /// Harmless leftovers (orphan bytes, hidden partial writes) worth knowing about.
     public var notes: [Finding] = []
+    /// AVAILABLE replicas a client registered whose bytes Lakebed never saw and does not find (Rucio registers what
+    /// clients say; it would call these lost or suspicious replicas): the client's doing, not a fault of Lakebed's.
+    public var lost: [Finding] = []
 
     /// True when nothing is broken.
     public var isConsistent: Bool { problems.isEmpty }
@@ -55,6 +58,10 @@ extension Catalog {
         func problem(_ kind: String, _ detail: @autoclosure () -> String) {
             counts[kind, default: 0] += 1
             if counts[kind]! <= limit { report.problems.append(.init(kind: kind, detail: detail())) }
+        }
+        func lost(_ detail: @autoclosure () -> String) {
+            counts["lost:lost-replica", default: 0] += 1
+            if counts["lost:lost-replica"]! <= limit { report.lost.append(.init(kind: "lost-replica", detail: detail())) }
         }
         func note(_ kind: String, _ detail: @autoclosure () -> String) {
             counts["note:" + kind, default: 0] += 1
@@ -167,7 +174,7 @@ extension Catalog {
             let root = (((rseRow["root"] as String?) ?? "") as NSString).standardizingPath
             var byPath: [String: (did: String, bytes: Int64, adler32: String?, state: String)] = [:]
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT scope, name, bytes, adler32, path, state, virtual FROM replicas WHERE rse_id = ?", arguments: [rseID])
+                db, sql: "SELECT scope, name, bytes, adler32, path, state, virtual, unverified FROM replicas WHERE rse_id = ?", arguments: [rseID])
             while let r = try cursor.next() {
                 report.replicas += 1
                 guard (r["virtual"] as Int) == 0, let path = r["path"] as String? else { continue }
@@ -175,21 +182,30 @@ extension Catalog {
                 let normal = path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
                 byPath[normal] = (did, r["bytes"], r["adler32"], r["state"])
                 guard (r["state"] as String) == ReplicaState.available.rawValue else { continue }
+                // A replica the client registered without Lakebed seeing its bytes is lost by the client; any other is Lakebed's promise.
+                let claimed = (r["unverified"] as Int) != 0
+                func missing(_ why: String) {
+                    if claimed {
+                        lost("\(did) at \(rse) is AVAILABLE (registered by a client) \(why): declare it bad, or put its bytes in place")
+                    } else {
+                        problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE \(why)")
+                    }
+                }
                 guard let full = try? containedPath(root: root, relative: path) else {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but its path \(path) leaves the RSE root")
+                    missing("but its path \(path) leaves the RSE root")
                     continue
                 }
                 let size = (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)?.int64Value
                 guard let size else {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE but \(full) does not exist")
+                    missing("but \(full) does not exist")
                     continue
                 }
                 guard size == (r["bytes"] as Int64) else {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with \(r["bytes"] as Int64) bytes but \(full) has \(size)")
+                    missing("with \(r["bytes"] as Int64) bytes but \(full) has \(size)")
                     continue
                 }
                 if verifyChecksums, let want = r["adler32"] as String?, let got = try? Checksums.ofFile(at: full).adler32, got != want.lowercased() {
-                    problem("available-without-bytes", "\(did) at \(rse) is AVAILABLE with adler32 \(want) but \(full) has \(got)")
+                    missing("with adler32 \(want) but \(full) has \(got)")
                     continue
                 }
                 report.bytesVerified += 1
@@ -226,9 +242,15 @@ extension Catalog {
             }
         }
         for (kind, n) in counts where n > limit {
-            let k = kind.hasPrefix("note:") ? String(kind.dropFirst(5)) : kind
+            let k = kind.hasPrefix("note:") ? String(kind.dropFirst(5)) : kind.hasPrefix("lost:") ? String(kind.dropFirst(5)) : kind
             let line = ConsistencyReport.Finding(kind: k, detail: "… and \(n - limit) more \(k) findings")
-            if kind.hasPrefix("note:") { report.notes.append(line) } else { report.problems.append(line) }
+            if kind.hasPrefix("note:") {
+                report.notes.append(line)
+            } else if kind.hasPrefix("lost:") {
+                report.lost.append(line)
+            } else {
+                report.problems.append(line)
+            }
         }
         return report
     }

@@ -17,13 +17,16 @@ public enum DefaultLake {
         return true
     }
 
+    /// The scopes root gets: `user.root` and `test`, those of them the policy's schema takes (CMS has no `test`).
+    public static func rootScopes(_ schema: NamingSchema) -> [String] { ["user.root", "test"].filter(schema.isValidScope) }
+
     /// The root account with its userpass login and (unless `scopes` is false) the scopes `user.root` and `test`.
     public static func seedRoot(_ catalog: Catalog, scopes: Bool = true) async throws {
         try await catalog.accounts.addAccount("root", type: "SERVICE", email: "root@lakebed.local", by: nil)
         try await catalog.auth.addIdentity(
             account: "root", identity: rootUsername, type: "USERPASS", email: "root@lakebed.local", password: rootPassword, isDefault: true, by: nil)
         guard scopes else { return }
-        for scope in ["user.root", "test"] { try await catalog.scopes.addScope(scope, account: "root", by: nil) }
+        for scope in rootScopes(catalog.policy.schema) { try await catalog.scopes.addScope(scope, account: "root", by: nil) }
     }
 
     /// SITE-A (tier 1, CH), SITE-B (tier 2, NL), SITE-C (tier 2, US) and their distances.
@@ -39,7 +42,7 @@ public enum DefaultLake {
                     JSONObject([
                         ("country_name", .string(country)), ("city", .string(city)),
                         ("longitude", .double(lon)), ("latitude", .double(lat)),
-                    ])), by: nil)
+                    ])), readyMade: true, by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "tier", value: .int(Int64(tier)!), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "country", value: .string(country), by: nil)
             try await catalog.rses.addRSEAttribute(name, key: "site", value: .string(name), by: nil)

@@ -133,6 +133,9 @@ enum Schema {
         }
         registerSubscriptions(&m)
         registerBookkeeping(&m)
+        registerProtocolStorage(&m)
+        registerPolicy(&m)
+        registerLogins(&m)
         registerSearch(&m)
         return m
     }

@@ -28,7 +28,7 @@ extension DIDStore {
         try await db.write { db in
             let d = try Self.did(db, scope, name)
             let owner = try ScopeStore.scopeOwner(db, scope)
-            guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
+            guard catalog.policy.permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not add metadata to \(scope):\(name)")
             }
             var targets = [DIDRef(scope, name)]
@@ -122,7 +122,7 @@ extension DIDStore {
         try await db.write { db in
             let d = try Self.did(db, scope, name)
             let owner = try ScopeStore.scopeOwner(db, scope)
-            guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
+            guard catalog.policy.permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not delete metadata of \(scope):\(name)")
             }
             if d.meta[key] != nil {

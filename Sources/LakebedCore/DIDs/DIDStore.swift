@@ -102,18 +102,18 @@ public struct DIDStore: CatalogStore {
         isOpen: Bool = true, monotonic: Bool = false, lifetime: Double? = nil,
         files: [FileSpec] = [], rse: String? = nil, rules: [RuleSpec] = []
     ) async throws {
-        try Validation.checkScope(scope)
-        try Validation.checkName(name)
         guard type.isCollection else {
             throw RucioError(.unsupportedOperation, "Only collection types (DATASET, CONTAINER) can be added as DIDs; files are added with replicas")
         }
+        try catalog.policy.schema.checkDID(scope: scope, name: name, type: type)
         if let l = lifetime, !Validation.isValidLifetime(l) {
             throw RucioError.invalidObject("lifetime must be a number of seconds, at most \(Validation.maxLifetime)")
         }
         let now = nowStamp
         let owner = account ?? issuer.account
         try await db.write { db in
-            try ScopeStore.requireScopeWrite(db, scope: scope, issuer: issuer, action: "add did")
+            try self.catalog.policy.permission.requireAddCollection(
+                scope: scope, name: name, type: type, owner: ScopeStore.scopeOwner(db, scope), issuer)
             try Self.insertCollection(
                 db, scope: scope, name: name, type: type, account: owner, meta: meta, isOpen: isOpen, monotonic: monotonic,
                 expiredAt: lifetime.map { now + $0 }, now: now)
@@ -143,8 +143,9 @@ public struct DIDStore: CatalogStore {
         if !meta.isEmpty { try setMetadataInTransaction(db, scope: scope, name: name, meta: meta, now: now) }
     }
 
-    /// Creates a file DID if missing; checks size and checksum agree if present.
-    static func ensureFile(_ db: Database, _ f: FileSpec, account: String, now: Double) throws -> DID {
+    /// Creates a file DID if missing; checks size and checksum agree if present. `checkName: false` for callers whose
+    /// names Rucio does not validate (DIRAC's LFNs).
+    static func ensureFile(_ db: Database, _ f: FileSpec, schema: NamingSchema, account: String, now: Double, checkName: Bool = true) throws -> DID {
         if let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [f.scope, f.name]) {
             let d = DID(row: row)
             guard d.type == .file else {
@@ -161,7 +162,7 @@ public struct DIDStore: CatalogStore {
             }
             return d
         }
-        try Validation.checkName(f.name)
+        if checkName { try schema.checkName(f.name) }
         guard let bytes = f.bytes else { throw RucioError.didNotFound(f.scope, f.name) }
         try Validation.checkBytes(bytes)
         if let a = f.adler32 { try Validation.checkAdler32(a) }
@@ -202,7 +203,7 @@ public struct DIDStore: CatalogStore {
         let now = nowStamp
         let p = try Self.did(db, parent.scope, parent.name)
         let owner = try ScopeStore.scopeOwner(db, parent.scope)
-        guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
+        guard catalog.policy.permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
             throw RucioError.accessDenied("Account \(issuer.account) can not add data identifiers to \(parent)")
         }
         guard p.type.isCollection else {
@@ -210,22 +211,27 @@ public struct DIDStore: CatalogStore {
         }
         guard p.isOpen != false else { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
         var rseModel: RSE?
-        if let rse { rseModel = try RSEStore.rse(db, name: rse) }
+        var site = StorageSite.unreachable
+        if let rse {
+            let model = try RSEStore.rse(db, name: rse)
+            rseModel = model
+            site = try RSEStore.storageSite(db, rse: model, endpoints: catalog.rses.storageEndpoints)
+        }
         var added: [DIDRef] = []
         var childKinds = Set<DIDType>()
         let existingKinds = try String.fetchAll(
             db, sql: "SELECT DISTINCT child_type FROM contents WHERE scope = ? AND name = ?", arguments: [parent.scope, parent.name]
         ).compactMap { DIDType(rawValue: $0) }
         for c in children {
-            try Validation.checkScope(c.scope)
+            try catalog.policy.schema.checkScope(c.scope)
             if c.scope == parent.scope && c.name == parent.name { throw RucioError(.unsupportedOperation, "A DID cannot be attached to itself") }
             _ = try ScopeStore.scopeOwner(db, c.scope)
             var child: DID
             if let rseModel {
                 // Attaching with an RSE registers the files (and replicas) on the fly.
-                child = try Self.ensureFile(db, c, account: issuer.account, now: now)
+                child = try Self.ensureFile(db, c, schema: catalog.policy.schema, account: issuer.account, now: now)
                 try catalog.replicas.registerReplicaInTransaction(
-                    db, rse: rseModel, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
+                    db, rse: rseModel, site: site, file: c, did: child, issuer: issuer, now: now, allowExisting: true)
             } else {
                 guard let row = try db.one(sql: "SELECT * FROM dids WHERE scope = ? AND name = ?", arguments: [c.scope, c.name]) else {
                     throw RucioError.didNotFound(c.scope, c.name)
@@ -305,7 +311,7 @@ public struct DIDStore: CatalogStore {
         try await db.write { db in
             let p = try Self.did(db, parent.scope, parent.name)
             let owner = try ScopeStore.scopeOwner(db, parent.scope)
-            guard Permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
+            guard catalog.policy.permission.canWrite(scopeOwner: owner, scope: parent.scope, issuer) || p.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not detach data identifiers from \(parent)")
             }
             if p.type == .dataset, p.isOpen == false { throw RucioError(.unsupportedOperation, "Data identifier '\(parent)' is closed") }
@@ -331,7 +337,8 @@ public struct DIDStore: CatalogStore {
 
     /// One page of `listContent`: the children after `after` in (scope, name) order, at most `limit`, and where the next
     /// page starts (nil: done). `DataIdentifierNotFound` for an unknown collection on the first page.
-    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?) {
+    public func listContentPage(_ scope: String, _ name: String, after: DIDRef?, limit: Int) async throws -> (content: [ContentEntry], next: DIDRef?)
+    {
         try await db.read { db in
             if after == nil { _ = try Self.did(db, scope, name) }
             let rows = try Self.contentRows(db, scope, name, after: after, limit: limit)
@@ -399,7 +406,7 @@ public struct DIDStore: CatalogStore {
         try await db.write { db in
             let d = try Self.did(db, scope, name)
             let owner = try ScopeStore.scopeOwner(db, scope)
-            guard Permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
+            guard catalog.policy.permission.canWrite(scopeOwner: owner, scope: scope, issuer) || d.account == issuer.account else {
                 throw RucioError.accessDenied("Account \(issuer.account) can not set status on \(scope):\(name)")
             }
             guard let open else { return }

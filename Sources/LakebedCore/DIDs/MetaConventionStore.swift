@@ -25,7 +25,7 @@ public struct MetaConventionStore: CatalogStore {
 
     /// Adds a key; admins only.
     public func addKey(_ key: String, keyType: String?, valueType: String?, valueRegexp: String?, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "add_key")
+        try catalog.policy.permission.requireAdmin(issuer, "add_key")
         if let v = valueType, !Self.valueTypes.contains(v) {
             throw RucioError(.unsupportedValueType, "The type '\(Validation.printable(v))' is not supported for values!")
         }
@@ -48,7 +48,7 @@ public struct MetaConventionStore: CatalogStore {
 
     /// Adds an allowed value to a key, checked against the key's type and pattern; admins only.
     public func addValue(_ value: String, to key: String, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "add_value")
+        try catalog.policy.permission.requireAdmin(issuer, "add_value")
         let now = nowStamp
         try await db.write { db in
             guard let row = try db.one(sql: "SELECT value_type, value_regexp FROM did_keys WHERE key = ?", arguments: [key]) else {

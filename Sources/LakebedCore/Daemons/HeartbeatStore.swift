@@ -29,7 +29,7 @@ public struct HeartbeatStore: CatalogStore {
 
     /// Every heartbeat, by executable, host and thread; admins only.
     public func list(issuer: Issuer) async throws -> [Heartbeat] {
-        try Permission.requireAdmin(issuer, "list_heartbeats")
+        try catalog.policy.permission.requireAdmin(issuer, "list_heartbeats")
         return try await db.read { db in
             try db.all(sql: "SELECT * FROM heartbeats ORDER BY executable, hostname, thread_name").map {
                 Heartbeat(
@@ -43,7 +43,7 @@ public struct HeartbeatStore: CatalogStore {
     public func live(
         executable: String, hostname: String, pid: Int64, thread: String, olderThan: Double?, payload: String?, issuer: Issuer
     ) async throws {
-        try Permission.requireAdmin(issuer, "send_heartbeats")
+        try catalog.policy.permission.requireAdmin(issuer, "send_heartbeats")
         let now = nowStamp
         try await db.write { db in
             try db.exec(

@@ -11,7 +11,7 @@ public struct JudgeEvaluator: CatalogStore {
     func addRuleInTransaction(_ db: Database, _ spec: RuleSpec, issuer: Issuer) throws -> [String] {
         let now = nowStamp
         let account = spec.account ?? issuer.account
-        try Validation.checkAccount(account)
+        try catalog.policy.schema.checkAccount(account)
         if account != issuer.account && !issuer.isAdmin {
             throw RucioError.accessDenied("Account \(issuer.account) can not add replication rule for account \(account)")
         }
@@ -183,7 +183,9 @@ public struct JudgeEvaluator: CatalogStore {
                 sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
                 arguments: [rse.id, file.scope, file.name])
         } else {
-            let path = try ReplicaStore.replicaPath(db, rse: rse, file: FileSpec(scope: file.scope, name: file.name))
+            let path = try ReplicaStore.replicaPath(
+                db, policy: catalog.policy, rse: rse, file: FileSpec(scope: file.scope, name: file.name),
+                dsn: rule.didType == .dataset ? rule.name : nil)
             try db.exec(
                 sql:
                     "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.copying.sql), 1, ?, ?)",

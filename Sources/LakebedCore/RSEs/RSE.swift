@@ -143,3 +143,37 @@ public struct RSEProtocol: Sendable, Equatable {
         return "\(scheme)://\(hostname):\(port)\(normalisedPrefix)\(rel)"
     }
 }
+
+extension RSEProtocol {
+    /// A protocol from Rucio's `add_protocol` parameters (`hostname`, `port`, `prefix`, `impl`, `domains`,
+    /// `extended_attributes`), as `POST /rses/<rse>/protocols/<scheme>` and the importer take them: an implementation
+    /// is required, an SRM protocol needs its web service path, and domains not given allow every operation.
+    public init(scheme: String, parameters b: JSONObject) throws {
+        func string(_ key: String) throws -> String? {
+            guard let v = b[key], !v.isNull else { return nil }
+            guard let s = v.stringValue else { throw RucioError.typeError("'\(key)' must be a string, not \(v.pythonTypeName)") }
+            return s
+        }
+        guard let impl = try string("impl") else { throw RucioError(.invalidObject, "Missing values!") }
+        if scheme == "srm", b["extended_attributes"]?["web_service_path"] == nil {
+            throw RucioError(.invalidObject, "Missing values! For SRM, extended_attributes and web_service_path must be specified")
+        }
+        var port = 0
+        if let v = b["port"], !v.isNull {
+            guard let n = v.intValue ?? v.stringValue.flatMap({ Int64($0) }) else {
+                throw RucioError.typeError("'port' must be an integer, not \(v.pythonTypeName)")
+            }
+            port = Int(n)
+        }
+        /// Given domains go over the defaults, operation by operation (anything but a dictionary replaces).
+        func merge(_ a: JSON, _ b: JSON) -> JSON {
+            guard case .object(var o) = a, case .object(let n) = b else { return b }
+            for (k, v) in n { o[k] = o[k].map { merge($0, v) } ?? v }
+            return .object(o)
+        }
+        let domains = b["domains"].map { merge(RSEProtocol.allDomains, $0) } ?? RSEProtocol.allDomains
+        self.init(
+            scheme: scheme, hostname: try string("hostname") ?? "localhost", port: port, prefix: try string("prefix") ?? "", impl: impl,
+            domains: domains, extendedAttributes: b["extended_attributes"] ?? .null)
+    }
+}

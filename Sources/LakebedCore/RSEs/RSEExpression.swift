@@ -102,8 +102,9 @@ public indirect enum RSEExpression: Sendable, Equatable {
                 default: return .greater(key: key, value: value)
                 }
             }
-            // A bare word is an RSE name (an attribute set to True on every RSE); Rucio requires upper case.
-            guard Validation.isValidRSE(key) else { throw RSEExpression.invalid("Expression does not comply to RSE Expression syntax") }
+            // A bare word is an RSE name (an attribute set to True on every RSE): Rucio's DEFAULT_RSE_ATTRIBUTE, the
+            // same under every policy, so CMS's `T1_US_FNAL_Disk` and Belle II's `DESY-DE` are words too.
+            guard Validation.isRSEExpressionWord(key) else { throw RSEExpression.invalid("Expression does not comply to RSE Expression syntax") }
             return .equals(key: key, value: "True")
         }
     }

@@ -19,6 +19,8 @@ public enum StorageFault: Error, Sendable, Equatable {
 public struct RSEStorage: Sendable {
     /// The RSE's name.
     public let rse: String
+    /// The RSE's id.
+    public let rseID: String
     /// The RSE's directory (standardised, no trailing slash).
     public let root: String
 
@@ -36,6 +38,7 @@ public struct RSEStorage: Sendable {
 
     public init(rse: RSE) {
         self.rse = rse.rse
+        self.rseID = rse.id
         self.root = (rse.root as NSString).standardizingPath
     }
 

@@ -12,7 +12,7 @@ extension RSEStore {
 
     /// Adds (`present`) or removes a QoS policy of an RSE; admins only. Removing one the RSE lacks is not an error.
     public func setQoSPolicy(_ rse: String, _ policy: String, present: Bool, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, present ? "add_qos_policy" : "delete_qos_policy")
+        try catalog.policy.permission.requireAdmin(issuer, present ? "add_qos_policy" : "delete_qos_policy")
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)

@@ -35,11 +35,20 @@ public struct WebDAVEndpoint: Sendable, Equatable {
 extension RSEStore {
     /// Records where WebDAV is served and gives every RSE (and every RSE created later) its `https` protocol at that port,
     /// replacing the one a previous run published.
+    /// Only RSEs Lakebed made itself (the default lake's, scenarios') get it: an RSE a client added has the protocols
+    /// the client gave it.
     public func publishWebDAV(_ endpoint: WebDAVEndpoint) async throws {
         catalog.webdav.withLock { $0 = endpoint }
+        serveStorage(port: endpoint.port, hostname: endpoint.hostname)
         try await db.write { db in
-            for rse in try Self.allRSEs(db) { try Self.upsertWebDAV(db, rse: rse, endpoint: endpoint) }
+            for rse in try Self.allRSEs(db) where try Self.hasReadyMadeProtocols(db, rseID: rse.id) {
+                try Self.upsertWebDAV(db, rse: rse, endpoint: endpoint)
+            }
         }
+    }
+
+    static func hasReadyMadeProtocols(_ db: Database, rseID: String) throws -> Bool {
+        try db.one(sql: "SELECT 1 FROM rses WHERE id = ? AND lakebed_protocols = 1", arguments: [rseID]) != nil
     }
 
     /// The endpoint published by this process, if any.

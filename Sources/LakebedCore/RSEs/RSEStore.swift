@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import Logging
 
 /// Settings accepted when creating or updating an RSE.
 public struct RSESettings: Sendable {
@@ -39,11 +40,16 @@ public struct RSEStore: CatalogStore {
     /// Default directory of an RSE.
     public func defaultRoot(for rse: String) -> String { dataDir + "/rses/" + rse }
 
-    /// Creates an RSE, its directory, its name attribute and a posix `file` protocol at its directory.
+    /// Creates an RSE with its name attribute. As in Rucio, an RSE added through the API has no protocol until one is
+    /// added (and so no storage: see `StorageSite`). `readyMade` (the default lake's and scenarios' RSEs) also gives it
+    /// Lakebed's own protocols: a posix `file` one at its directory (`root`, default `<data>/rses/<RSE>`) and, once the
+    /// HTTPS listener runs, an `https` one at Lakebed's WebDAV.
     @discardableResult
-    public func addRSE(_ rse: String, settings: RSESettings = RSESettings(), root: String? = nil, by issuer: Issuer?) async throws -> RSE {
-        if let issuer { try Permission.requireAdmin(issuer, "add_rse") }
-        try Validation.checkRSE(rse)
+    public func addRSE(
+        _ rse: String, settings: RSESettings = RSESettings(), root: String? = nil, readyMade: Bool = false, by issuer: Issuer?
+    ) async throws -> RSE {
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_rse") }
+        try catalog.policy.schema.checkRSE(rse)
         let dir = ((root ?? defaultRoot(for: rse)) as NSString).standardizingPath
         let now = nowStamp
         let id = newID()
@@ -52,7 +58,9 @@ public struct RSEStore: CatalogStore {
             if try db.one(sql: "SELECT 1 FROM rses WHERE rse = ? AND deleted = 0", arguments: [rse]) != nil {
                 throw RucioError.duplicate("RSE '\(rse)' already exists!")
             }
-            try db.exec(sql: "INSERT INTO rses (id, rse, root, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", arguments: [id, rse, dir, now, now])
+            try db.exec(
+                sql: "INSERT INTO rses (id, rse, root, lakebed_protocols, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [id, rse, dir, readyMade ? 1 : 0, now, now])
             for (col, val) in sets {
                 try db.exec(sql: "UPDATE rses SET \(col) = ? WHERE id = ?", arguments: [val, id])
             }
@@ -63,6 +71,7 @@ public struct RSEStore: CatalogStore {
                 try db.exec(sql: "INSERT INTO rse_attributes (rse_id, key, value) VALUES (?, 'istape', 'true')", arguments: [id])
             }
             try Self.mirrorSettingsAsAttributes(db, rseID: id, settings.values)
+            guard readyMade else { return model }
             try db.exec(
                 sql:
                     "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains) VALUES (?, 'file', 'localhost', 0, ?, 'rucio.rse.protocols.posix.Default', ?)",
@@ -70,7 +79,7 @@ public struct RSEStore: CatalogStore {
             if let endpoint = webdavEndpoint { try Self.upsertWebDAV(db, rse: model, endpoint: endpoint) }
             return model
         }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if readyMade { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         return created
     }
 
@@ -121,7 +130,7 @@ public struct RSEStore: CatalogStore {
 
     /// Changes RSE settings (availability, location, type…).
     public func updateRSE(_ rse: String, settings: RSESettings, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "update_rse") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "update_rse") }
         var values = settings.values
         // Rucio accepts the legacy integer `availability` too.
         if let a = values["availability"]?.intValue {
@@ -129,7 +138,7 @@ public struct RSEStore: CatalogStore {
             values["availability_write"] = .bool(a & 2 != 0)
             values["availability_delete"] = .bool(a & 1 != 0)
         }
-        if let newName = values["name"]?.stringValue { try Validation.checkRSE(newName) }
+        if let newName = values["name"]?.stringValue { try catalog.policy.schema.checkRSE(newName) }
         for k in values.keys where Self.rseColumns[k] == nil && !["rse", "id", "vo", "availability", "name"].contains(k) {
             throw RucioError(.inputValidationError, "The key '\(Validation.printable(k))' does not exist for RSE properties.")
         }
@@ -154,7 +163,7 @@ public struct RSEStore: CatalogStore {
 
     /// Deletes an RSE that holds no replicas.
     public func deleteRSE(_ rse: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_rse")
+        try catalog.policy.permission.requireAdmin(issuer, "del_rse")
         let now = nowStamp
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
@@ -235,7 +244,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func addRSEAttribute(_ rse: String, key: String, value: JSON, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_rse_attribute") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_rse_attribute") }
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid attribute key")
         }
@@ -251,7 +260,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func deleteRSEAttribute(_ rse: String, key: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_rse_attribute")
+        try catalog.policy.permission.requireAdmin(issuer, "del_rse_attribute")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             try db.exec(sql: "DELETE FROM rse_attributes WHERE rse_id = ? AND key = ?", arguments: [model.id, key])
@@ -273,12 +282,19 @@ public struct RSEStore: CatalogStore {
             RSEProtocol.init(row:))
     }
 
+    /// Adds a protocol (Rucio's `add_protocol`). A posix (`file`) protocol's prefix becomes the RSE's storage folder
+    /// (created if missing; it must lie inside the storage roots); an HTTP one on Lakebed's own endpoint is served by
+    /// its WebDAV under its prefix; one pointing elsewhere is stored as given, and makes the RSE's storage virtual
+    /// while no protocol of it is served (said in the log).
     public func addProtocol(_ rse: String, _ p: RSEProtocol, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, "add_protocol") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, "add_protocol") }
         guard !p.scheme.isEmpty, p.scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" }) else {
             throw RucioError(.invalidObject, "Provided object does not match schema. Details: invalid scheme")
         }
-        try await db.write { db in
+        let roots = storageRoots
+        let endpoints = storageEndpoints
+        let defaultRoot = defaultRoot(for: rse)
+        let (folder, site) = try await db.write { db -> (String?, StorageSite) in
             let model = try Self.rse(db, name: rse)
             if try db.one(
                 sql: "SELECT 1 FROM rse_protocols WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
@@ -286,6 +302,7 @@ public struct RSEStore: CatalogStore {
             {
                 throw RucioError.duplicate("Protocol '\(p.scheme)' on port \(p.port) already registered for '\(rse)' with hostname '\(p.hostname)'.")
             }
+            let folder = try Self.vetProtocol(db, p, rse: model, roots: roots, endpoints: endpoints)
             try db.exec(
                 sql:
                     "INSERT INTO rse_protocols (rse_id, scheme, hostname, port, prefix, impl, domains, extended_attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -293,11 +310,21 @@ public struct RSEStore: CatalogStore {
                     model.id, p.scheme, p.hostname, p.port, p.prefix, p.impl, p.domains.serialized(),
                     p.extendedAttributes.isNull ? nil : p.extendedAttributes.serialized(),
                 ])
+            try Self.refreshStorage(db, rse: model, defaultRoot: defaultRoot)
+            return (folder, try Self.storageSite(db, rse: try Self.rse(db, id: model.id), endpoints: endpoints))
         }
+        // The storage folder exists as soon as the RSE has one (clients look at the prefix's root before they write).
+        if let folder = folder ?? site.directory {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                Self.storageLog.warning("RSE \(rse): cannot create the folder of its file protocol, \(folder): \(error)")
+            }
+        }
+        Self.noteStorage(rse: rse, site: site, protocol: p)
     }
 
     public func deleteProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "del_protocol")
+        try catalog.policy.permission.requireAdmin(issuer, "del_protocol")
+        let defaultRoot = defaultRoot(for: rse)
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             var sql = "DELETE FROM rse_protocols WHERE rse_id = ? AND scheme = ?"
@@ -312,12 +339,17 @@ public struct RSEStore: CatalogStore {
             }
             try db.exec(sql: sql, arguments: StatementArguments(args))
             if db.changesCount == 0 { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse)' does not support protocol '\(scheme)'") }
+            try Self.refreshStorage(db, rse: model, defaultRoot: defaultRoot)
         }
     }
 
     public func updateProtocols(_ rse: String, scheme: String, hostname: String?, port: Int?, data: JSONObject, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "update_protocol")
-        try await db.write { db in
+        try catalog.policy.permission.requireAdmin(issuer, "update_protocol")
+        let roots = storageRoots
+        let endpoints = storageEndpoints
+        let defaultRoot = defaultRoot(for: rse)
+        let folders = try await db.write { db -> [String] in
+            var folders: [String] = []
             let model = try Self.rse(db, name: rse)
             var protos = try Self.protocols(db, rseID: model.id).filter {
                 $0.scheme == scheme && (hostname == nil || $0.hostname == hostname) && (port == nil || $0.port == port)
@@ -331,6 +363,7 @@ public struct RSEStore: CatalogStore {
                 if let v = data["port"]?.intValue { protos[i].port = Int(v) }
                 if let v = data["domains"], case .object = v { protos[i].domains = Self.mergeDomains(old.domains, v) }
                 if let v = data["extended_attributes"] { protos[i].extendedAttributes = v }
+                if let folder = try Self.vetProtocol(db, protos[i], rse: model, roots: roots, endpoints: endpoints) { folders.append(folder) }
                 try db.exec(
                     sql:
                         "UPDATE rse_protocols SET hostname = ?, port = ?, prefix = ?, impl = ?, domains = ?, extended_attributes = ? WHERE rse_id = ? AND scheme = ? AND hostname = ? AND port = ?",
@@ -340,7 +373,10 @@ public struct RSEStore: CatalogStore {
                         old.port,
                     ])
             }
+            try Self.refreshStorage(db, rse: model, defaultRoot: defaultRoot)
+            return folders
         }
+        for folder in folders { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
     }
 
     static func mergeDomains(_ old: JSON, _ new: JSON) -> JSON {
@@ -369,7 +405,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setDistance(from src: String, to dst: String, distance: Int, create: Bool, by issuer: Issuer?) async throws {
-        if let issuer { try Permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
+        if let issuer { try catalog.policy.permission.requireAdmin(issuer, create ? "add_distance" : "update_distance") }
         let now = nowStamp
         try await db.write { db in
             let s = try Self.rse(db, name: src)
@@ -397,7 +433,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func deleteDistance(from src: String, to dst: String, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete_distance")
+        try catalog.policy.permission.requireAdmin(issuer, "delete_distance")
         try await db.write { db in
             let s = try Self.rse(db, name: src)
             let d = try Self.rse(db, name: dst)
@@ -460,7 +496,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setRSEUsage(_ rse: String, source: String, used: Int64?, free: Int64?, files: Int64?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_rse_usage")
+        try catalog.policy.permission.requireAdmin(issuer, "set_rse_usage")
         for (what, v) in [("used", used), ("free", free), ("files", files)] { if let v { try Validation.checkBytes(v, what) } }
         let now = nowStamp
         try await db.write { db in
@@ -481,7 +517,7 @@ public struct RSEStore: CatalogStore {
     }
 
     public func setRSELimit(_ rse: String, name: String, value: Int64?, by issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_rse_limits")
+        try catalog.policy.permission.requireAdmin(issuer, "set_rse_limits")
         try await db.write { db in
             let model = try Self.rse(db, name: rse)
             if let value {

@@ -5,7 +5,7 @@ extension ReplicaStore {
     /// Files on an RSE the catalog does not know (dark data), kept for a later clean-up (`quarantine_replicas`):
     /// a path that is a registered replica is left out. Admins only.
     public func quarantine(rse: String, replicas: [(path: String, scope: String?, name: String?)], issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "quarantine")
+        try catalog.policy.permission.requireAdmin(issuer, "quarantine")
         let now = nowStamp
         try await db.write { db in
             let r = try RSEStore.rse(db, name: rse)

@@ -12,7 +12,8 @@ extension ReplicaStore {
         let now = nowStamp
         try await db.write { db in
             let models = try rses.map { try RSEStore.rse(db, name: $0) }
-            let algos = try models.map { try Self.lfn2pfnAlgorithm(db, rseID: $0.id) }
+            let policy = catalog.policy
+            let algos = try models.map { try policy.lfn2pfn(Self.lfn2pfnAlgorithm(db, rseID: $0.id)) }
             var parent: DID? = nil
             if let dataset { parent = try DIDStore.did(db, dataset.scope, dataset.name) }
             // Prepared once per batch: seeding a million files is mostly statement execution. A new file is inserted
@@ -43,12 +44,13 @@ extension ReplicaStore {
             }
             for f in files {
                 let bytes = f.bytes ?? 0
-                if !Validation.isValidName(f.name) || !f.meta.isEmpty {
+                let valid = (try? policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)) != nil
+                if !valid || !f.meta.isEmpty {
                     // The careful path: a name only an existing file may have, or metadata to set on a new one.
                     if try !checkExisting(f, bytes: bytes) {
-                        try Validation.checkName(f.name)
+                        try policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)
                         if !f.meta.isEmpty {
-                            _ = try DIDStore.ensureFile(db, f, account: account, now: now)
+                            _ = try DIDStore.ensureFile(db, f, schema: policy.schema, account: account, now: now)
                         } else {
                             try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now])
                         }
@@ -58,7 +60,7 @@ extension ReplicaStore {
                     if db.changesCount == 0 { _ = try checkExisting(f, bytes: bytes) }
                 }
                 for (rse, algo) in zip(models, algos) {
-                    let path = algo.path(scope: f.scope, name: f.name)
+                    let path = try policy.lfn2pfnPath(algorithm: algo.rawValue, scope: f.scope, name: f.name)
                     if !virtual { try writeBytes(f, try containedPath(root: rse.root, relative: path)) }
                     try insertReplica.execute(arguments: [rse.id, f.scope, f.name, bytes, f.md5, f.adler32, path, virtual ? 1 : 0, now, now])
                 }

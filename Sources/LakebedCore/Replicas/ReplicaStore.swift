@@ -8,14 +8,19 @@ public struct ReplicaStore: CatalogStore {
     /// Works on `catalog`.
     public init(catalog: Catalog) { self.catalog = catalog }
 
-    /// Relative path of a file on an RSE: the `hash` lfn2pfn for deterministic RSEs, or the given PFN's path.
-    static func replicaPath(_ db: Database, rse: RSE, file: FileSpec) throws -> String {
+    /// Relative path of a file on an RSE: the given PFN's path under one of the RSE's protocol prefixes; without a PFN,
+    /// the RSE's lfn2pfn algorithm (deterministic RSEs) or Rucio's default non-deterministic naming convention under
+    /// the file's dataset (`dsn`; transfers to non-deterministic RSEs). A client registering on a non-deterministic RSE
+    /// must give PFNs, as in Rucio.
+    static func replicaPath(
+        _ db: Database, policy: Policy, rse: RSE, file: FileSpec, dsn: String? = nil, fromClient: Bool = false
+    ) throws -> String {
         if let pfn = file.pfn, !pfn.isEmpty {
             guard let url = URLComponents(string: pfn) else { throw RucioError.invalidPath("Cannot parse PFN '\(Validation.printable(pfn))'") }
             let path = url.percentEncodedPath.removingPercentEncoding ?? url.path
             let root = rse.root.hasSuffix("/") ? rse.root : rse.root + "/"
             let protos = try RSEStore.protocols(db, rseID: rse.id)
-            for p in protos where path.hasPrefix(p.normalisedPrefix) {
+            for p in protos.sorted(by: { $0.normalisedPrefix.count > $1.normalisedPrefix.count }) where path.hasPrefix(p.normalisedPrefix) {
                 let rel = String(path.dropFirst(p.normalisedPrefix.count))
                 _ = try containedPath(root: root, relative: rel)
                 return rel
@@ -27,17 +32,35 @@ public struct ReplicaStore: CatalogStore {
             }
             throw RucioError.invalidPath("PFN '\(Validation.printable(pfn))' is not inside RSE \(rse.rse)")
         }
-        let algo = try lfn2pfnAlgorithm(db, rseID: rse.id)
-        let rel = algo.path(scope: file.scope, name: file.name)
+        let rel: String
+        if rse.deterministic {
+            rel = try policy.lfn2pfnPath(algorithm: lfn2pfnAlgorithm(db, rseID: rse.id), scope: file.scope, name: file.name)
+        } else {
+            if fromClient { throw RucioError(.unsupportedOperation, "PFN needed for this (non deterministic) RSE \(rse.rse) ") }
+            let dataset =
+                try dsn
+                ?? String.fetchOne(
+                    db, sql: "SELECT name FROM contents WHERE child_scope = ? AND child_name = ? AND did_type = 'DATASET' ORDER BY scope, name LIMIT 1",
+                    arguments: [file.scope, file.name])
+            rel = String(NonDeterministicPFN.path(dsn: dataset ?? "other", scope: file.scope, name: file.name).dropFirst())
+        }
         _ = try containedPath(root: rse.root, relative: rel)
         return rel
     }
 
-    /// The RSE's lfn2pfn algorithm (attribute `lfn2pfn_algorithm`, default `hash`).
-    static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> LFN2PFN {
+    /// Where `scope:name` goes under a deterministic RSE's prefix, by the RSE's lfn2pfn algorithm (`lfns2pfns`).
+    public func lfn2pfnPath(rse: RSE, scope: String, name: String) throws -> String {
+        try catalog.policy.schema.checkScope(scope)
+        try catalog.policy.schema.checkName(name)
+        let algorithm = try quickRead { db in try Self.lfn2pfnAlgorithm(db, rseID: rse.id) }
+        return try catalog.policy.lfn2pfnPath(algorithm: algorithm, scope: scope, name: name)
+    }
+
+    /// The RSE's `lfn2pfn_algorithm` attribute as text (nil: none, so the policy's default).
+    static func lfn2pfnAlgorithm(_ db: Database, rseID: String) throws -> String? {
         let v: String? = try db.one(sql: "SELECT value FROM rse_attributes WHERE rse_id = ? AND key = 'lfn2pfn_algorithm'", arguments: [rseID])?[
             "value"]
-        return v.flatMap { (try? JSONParser.parse($0))?.stringValue }.flatMap(LFN2PFN.init(rawValue:)) ?? .hash
+        return v.map { raw in (try? JSONParser.parse(raw)).map { $0.stringValue ?? $0.serialized() } ?? raw }
     }
 
     /// Absolute path of a replica's bytes.
@@ -45,46 +68,50 @@ public struct ReplicaStore: CatalogStore {
         try containedPath(root: rse.root, relative: relative)
     }
 
-    /// Checks that the bytes of a replica are on disk with the catalog's size and checksum.
-    static func verifyBytes(rse: RSE, path: String, bytes: Int64, adler32: String?) throws {
-        let full = try containedPath(root: rse.root, relative: path)
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: full), let size = (attrs[.size] as? NSNumber)?.int64Value else {
-            throw RucioError(
-                .fileConsistencyMismatch, "No bytes found on \(rse.rse) at \(path): a replica can only become AVAILABLE once its file is in place")
-        }
-        guard size == bytes else {
-            throw RucioError(.fileConsistencyMismatch, "Size on \(rse.rse) (\(size)) differs from the catalog (\(bytes)) for \(path)")
-        }
-        if let adler32 {
-            let sums = try Checksums.ofFile(at: full)
-            guard sums.adler32 == adler32.lowercased() else {
-                throw RucioError(
-                    .fileConsistencyMismatch, "adler32 on \(rse.rse) (\(sums.adler32)) differs from the catalog (\(adler32)) for \(path)")
-            }
+    /// Whether the bytes of a replica are on disk with the catalog's size and checksum.
+    static func bytesMatch(rse: RSE, path: String, bytes: Int64, adler32: String?) -> Bool {
+        guard let full = try? containedPath(root: rse.root, relative: path),
+            let attrs = try? FileManager.default.attributesOfItem(atPath: full), let size = (attrs[.size] as? NSNumber)?.int64Value,
+            size == bytes
+        else { return false }
+        guard let adler32 else { return true }
+        return (try? Checksums.ofFile(at: full))?.adler32 == adler32.lowercased()
+    }
+
+    /// What a client's registration of AVAILABLE bytes is, as Lakebed sees it: on virtual storage the replica is virtual;
+    /// otherwise it is recorded as the client says, `unverified` when Lakebed does not find the bytes (Rucio registers
+    /// what the client says; `lakebed check` then reports the replica as lost, a client's doing, not Lakebed's).
+    static func clientClaim(site: StorageSite, rse: RSE, path: String, bytes: Int64, adler32: String?) -> (virtual: Bool, unverified: Bool) {
+        switch site {
+        case .virtual: return (true, false)
+        case .unreachable: return (false, true)
+        case .directory: return (false, !bytesMatch(rse: rse, path: path, bytes: bytes, adler32: adler32))
         }
     }
 
     /// Registers replicas on an RSE (`POST /replicas`), creating file DIDs as needed.
     public func addReplicas(rse: String, files: [FileSpec], ignoreAvailability: Bool, issuer: Issuer, virtual: Bool = false) async throws {
         let now = nowStamp
+        let endpoints = catalog.rses.storageEndpoints
         try await db.write { db in
             let model = try RSEStore.rse(db, name: rse)
+            let site = try RSEStore.storageSite(db, rse: model, endpoints: endpoints)
             if !model.availabilityWrite && !ignoreAvailability {
                 throw RucioError(.resourceTemporaryUnavailable, "\(rse) is temporary unavailable for writing")
             }
             for f in files {
-                try Validation.checkScope(f.scope)
-                try Validation.checkName(f.name)
-                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "add replicas")
-                let d = try DIDStore.ensureFile(db, f, account: issuer.account, now: now)
+                try catalog.policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)
+                try catalog.policy.permission.requireAddReplicas(db, rse: model, scope: f.scope, issuer)
+                let d = try DIDStore.ensureFile(db, f, schema: catalog.policy.schema, account: issuer.account, now: now)
                 try self.registerReplicaInTransaction(
-                    db, rse: model, file: f, did: d, issuer: issuer, now: now, allowExisting: false, virtual: virtual)
+                    db, rse: model, site: virtual ? .virtual : site, file: f, did: d, issuer: issuer, now: now, allowExisting: false)
             }
         }
     }
 
+    /// Registers one replica a client names (add_replicas, attach with an RSE): as the client says (see `clientClaim`).
     func registerReplicaInTransaction(
-        _ db: Database, rse: RSE, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool, virtual: Bool = false
+        _ db: Database, rse: RSE, site: StorageSite, file: FileSpec, did: DID, issuer: Issuer, now: Double, allowExisting: Bool
     ) throws {
         if try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rse.id, file.scope, file.name]) != nil {
             if allowExisting { return }
@@ -99,23 +126,28 @@ public struct ReplicaStore: CatalogStore {
         } else {
             state = .available
         }
-        let path = try Self.replicaPath(db, rse: rse, file: file)
+        let path = try Self.replicaPath(db, policy: catalog.policy, rse: rse, file: file, fromClient: true)
         let bytes = did.bytes ?? file.bytes ?? 0
-        if state == .available && !virtual {
-            try Self.verifyBytes(rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32)
-        }
+        var claim = (virtual: site == .virtual, unverified: false)
+        if state == .available { claim = Self.clientClaim(site: site, rse: rse, path: path, bytes: bytes, adler32: did.adler32 ?? file.adler32) }
         try db.exec(
             sql:
-                "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-            arguments: [rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, virtual ? 1 : 0, now, now])
+                "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, tombstone, virtual, unverified, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+            arguments: [
+                rse.id, file.scope, file.name, bytes, did.md5, did.adler32, path, state.rawValue, nil, claim.virtual ? 1 : 0,
+                claim.unverified ? 1 : 0, now, now,
+            ])
         if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: rse.id, scope: file.scope, name: file.name, now: now) }
     }
 
-    /// Changes replica states (`PUT /replicas`); AVAILABLE requires the bytes on disk.
+    /// Changes replica states (`PUT /replicas`), as the client says; AVAILABLE without the bytes in place is recorded
+    /// as unverified (see `clientClaim`).
     public func updateReplicaStates(rse: String, files: [FileSpec], issuer: Issuer) async throws {
         let now = nowStamp
+        let endpoints = catalog.rses.storageEndpoints
         try await db.write { db in
             let model = try RSEStore.rse(db, name: rse)
+            let site = try RSEStore.storageSite(db, rse: model, endpoints: endpoints)
             for f in files {
                 guard
                     let row = try db.one(
@@ -123,18 +155,20 @@ public struct ReplicaStore: CatalogStore {
                 else {
                     throw RucioError(.replicaNotFound, "No row found for \(f.scope):\(f.name) on \(rse)")
                 }
-                try ScopeStore.requireScopeWrite(db, scope: f.scope, issuer: issuer, action: "update replicas states")
+                try ScopeStore.requireScopeWrite(
+                    db, policy: catalog.policy.permission, scope: f.scope, issuer: issuer, action: "update replicas states")
                 let r = Replica(row: row)
                 guard let s = f.state, let state = ReplicaState(loose: s) else {
                     throw RucioError(.invalidObject, "Provided object does not match schema. Details: missing or invalid state")
                 }
                 if state == r.state { continue }
+                var unverified = false
                 if state == .available && !r.isVirtual {
-                    try Self.verifyBytes(rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32)
+                    unverified = Self.clientClaim(site: site, rse: model, path: r.path, bytes: r.bytes, adler32: r.adler32).unverified
                 }
                 try db.exec(
-                    sql: "UPDATE replicas SET state = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
-                    arguments: [state.rawValue, now, model.id, f.scope, f.name])
+                    sql: "UPDATE replicas SET state = ?, unverified = ?, updated_at = ? WHERE rse_id = ? AND scope = ? AND name = ?",
+                    arguments: [state.rawValue, unverified ? 1 : 0, now, model.id, f.scope, f.name])
                 if state == .available { try catalog.rules.replicaBecameAvailable(db, rseID: model.id, scope: f.scope, name: f.name, now: now) }
             }
         }
@@ -142,7 +176,7 @@ public struct ReplicaStore: CatalogStore {
 
     /// Removes replicas from the catalog and their bytes from disk (admin only, refused while locked).
     public func deleteReplicas(rse: String, files: [DIDRef], issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete_replicas")
+        try catalog.policy.permission.requireAdmin(issuer, "delete_replicas")
         let model = try await catalog.rses.rse(rse)
         let paths = try await db.write { db -> [String] in
             var paths: [String] = []

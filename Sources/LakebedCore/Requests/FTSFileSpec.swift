@@ -56,3 +56,26 @@ public struct FTSFileSpec: Sendable, Equatable {
         self.name = name
     }
 }
+
+extension FTSFileSpec {
+    /// One file from a storage location Lakebed holds to another, as FTS's REST jobs and WebDAV's third-party `COPY`
+    /// submit it: the link is the two RSEs, and both paths stay inside their RSE's folder (a relative path that leaves
+    /// it, or a symbolic link pointing out of it, throws).
+    public init(
+        from source: StorageLocation, to destination: StorageLocation, sourceURL: String, destURL: String, bytes: Int64, adler32: String?,
+        activity: String = "default", metadata: String? = nil
+    ) throws {
+        let sourcePath = try source.absolute()
+        let destPath = try destination.absolute()
+        for (location, path) in [(source, sourcePath), (destination, destPath)] {
+            let root = StorageRoots.resolved(location.rse.root)
+            let real = StorageRoots.resolved(path)
+            guard real == root || real.hasPrefix(root + "/") else {
+                throw RucioError.invalidPath("Path '\(Validation.printable(location.relative))' leaves the storage of \(location.rse.rse)")
+            }
+        }
+        self.init(
+            sourceURL: sourceURL, destURL: destURL, sourceSE: source.rse.rse, destSE: destination.rse.rse, sourcePath: sourcePath,
+            destPath: destPath, bytes: bytes, adler32: adler32, activity: activity, metadata: metadata)
+    }
+}

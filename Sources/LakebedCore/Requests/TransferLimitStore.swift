@@ -71,7 +71,7 @@ public struct TransferLimitStore: CatalogStore {
 
     /// Sets (adds or replaces) a limit; admins only.
     public func set(_ l: TransferLimit, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "set_transfer_limit")
+        try catalog.policy.permission.requireAdmin(issuer, "set_transfer_limit")
         guard ["DESTINATION", "SOURCE"].contains(l.direction) else { throw RucioError(.invalidObject, "direction must be DESTINATION or SOURCE") }
         let now = nowStamp
         let id = l.id
@@ -93,7 +93,7 @@ public struct TransferLimitStore: CatalogStore {
 
     /// Removes a limit; admins only. Removing one that is not there is not an error, as in Rucio.
     public func delete(rseExpression: String, activity: String?, direction: String, issuer: Issuer) async throws {
-        try Permission.requireAdmin(issuer, "delete_transfer_limit")
+        try catalog.policy.permission.requireAdmin(issuer, "delete_transfer_limit")
         try await db.write { db in
             try db.exec(
                 sql: "DELETE FROM transfer_limits WHERE rse_expression = ? AND COALESCE(activity, '') = COALESCE(?, '') AND direction = ?",

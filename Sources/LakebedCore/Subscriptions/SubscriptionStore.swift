@@ -36,7 +36,7 @@ public struct SubscriptionStore: CatalogStore {
     ]
 
     /// Checks a filter and the rules as Rucio's gateway does (`InvalidObject` for what the schema refuses).
-    static func check(filter: JSONObject?, rules: JSON?, requireRules: Bool) throws {
+    static func check(filter: JSONObject?, rules: JSON?, requireRules: Bool, schema: NamingSchema) throws {
         if let filter, !filter.isEmpty {
             for (key, value) in filter {
                 guard let type = filterTypes[key] else { continue }
@@ -50,7 +50,7 @@ public struct SubscriptionStore: CatalogStore {
                     throw RucioError(.invalidObject, "Problem validating subscription_filter: \(Self.repr(value)) is not of type '\(type)'")
                 }
                 if key == "account", let accounts = value.arrayValue {
-                    for a in accounts where !(a.stringValue.map(Validation.isValidAccount) ?? false) {
+                    for a in accounts where !(a.stringValue.map(schema.isValidAccount) ?? false) {
                         throw RucioError(.invalidObject, "Problem validating subscription_filter: \(Self.repr(a)) is not a valid account")
                     }
                 }
@@ -65,8 +65,8 @@ public struct SubscriptionStore: CatalogStore {
         for rule in list {
             guard let o = rule.objectValue else { throw RucioError(.invalidObject, "each replication rule should be a dict") }
             let activity = o["activity"]?.stringValue ?? "default"
-            guard Validation.ruleActivities.contains(activity) else {
-                throw RucioError(.invalidObject, "Problem validating activity: '\(activity)' is not one of \(Validation.ruleActivitiesText)")
+            guard schema.activities.contains(activity) else {
+                throw RucioError(.invalidObject, "Problem validating activity: '\(activity)' is not one of \(schema.activitiesText)")
             }
         }
     }
@@ -81,7 +81,7 @@ public struct SubscriptionStore: CatalogStore {
     /// Rucio's `add_subscription`; returns its id. Only root and admin accounts may add subscriptions.
     public func add(name: String, account: String, options o: Options, issuer: Issuer) async throws -> String {
         guard issuer.isAdmin else { throw RucioError.accessDenied("Account \(issuer.account) can not add subscription. ") }
-        try Self.check(filter: o.filter, rules: o.replicationRules, requireRules: true)
+        try Self.check(filter: o.filter, rules: o.replicationRules, requireRules: true, schema: catalog.policy.schema)
         let now = nowStamp
         let id = newID()
         return try await db.write { db in
@@ -108,7 +108,7 @@ public struct SubscriptionStore: CatalogStore {
     /// Rucio's `update_subscription`: the given keys change and the state becomes UPDATED, or INACTIVE when asked.
     public func update(name: String, account: String, options o: Options, issuer: Issuer) async throws {
         guard issuer.isAdmin else { throw RucioError.accessDenied("Account \(issuer.account) can not update subscription. ") }
-        try Self.check(filter: o.filter, rules: o.replicationRules, requireRules: false)
+        try Self.check(filter: o.filter, rules: o.replicationRules, requireRules: false, schema: catalog.policy.schema)
         let inactive: Bool
         if let s = o.state {
             guard let st = SubscriptionState(rawValue: s) else { throw RucioError(.invalidObject, "Invalid subscription state: \(s)") }

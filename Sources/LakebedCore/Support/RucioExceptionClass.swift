@@ -18,6 +18,11 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case invalidValueForKey = "InvalidValueForKey"
     case keyError = "KeyError"  // a Python builtin
     case missingParameter = "MissingParameter"
+    case openDataDuplicateDOI = "OpenDataDuplicateDOI"
+    case openDataDuplicateRecordID = "OpenDataDuplicateRecordID"
+    case openDataError = "OpenDataError"
+    case openDataInvalidState = "OpenDataInvalidState"
+    case openDataInvalidStateUpdate = "OpenDataInvalidStateUpdate"
     case rucioException = "RucioException"
     case typeError = "TypeError"  // a Python builtin
     case unsupportedKeyType = "UnsupportedKeyType"
@@ -49,6 +54,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case scopeNotFound = "ScopeNotFound"
     case sourceNotFound = "SourceNotFound"
     case subscriptionNotFound = "SubscriptionNotFound"
+    case openDataDataIdentifierNotFound = "OpenDataDataIdentifierNotFound"
     // 405 Method Not Allowed
     case methodNotAllowed = "MethodNotAllowed"  // werkzeug's, for a path or method no route has
     // 406 Not Acceptable
@@ -59,6 +65,7 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case duplicateContent = "DuplicateContent"
     case duplicateRule = "DuplicateRule"
     case fileAlreadyExists = "FileAlreadyExists"
+    case openDataDataIdentifierAlreadyExists = "OpenDataDataIdentifierAlreadyExists"
     case insufficientAccountLimit = "InsufficientAccountLimit"
     case insufficientTargetRSEs = "InsufficientTargetRSEs"
     case lifetimeExceptionDuplicate = "LifetimeExceptionDuplicate"
@@ -79,6 +86,8 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
     case requestEntityTooLarge = "RequestEntityTooLarge"
     // 423 Locked
     case replicaIsLocked = "ReplicaIsLocked"
+    // 500 Internal Server Error: the server's own configuration is wrong, not the request
+    case errorLoadingCredentials = "ErrorLoadingCredentials"
     // 503 Service Unavailable
     case resourceTemporaryUnavailable = "ResourceTemporaryUnavailable"
 
@@ -87,19 +96,22 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
         switch self {
         case .didFilterSyntaxError, .identityError, .inputValidationError, .invalidAccountType, .invalidMetadata, .invalidObject, .invalidPath,
             .invalidRSEExpression, .invalidType, .invalidValueForKey, .keyError, .missingParameter, .rucioException, .typeError, .unsupportedKeyType,
-            .unsupportedMetadataPlugin, .unsupportedValueType, .valueError:
+            .unsupportedMetadataPlugin, .unsupportedValueType, .valueError, .openDataDuplicateDOI, .openDataDuplicateRecordID, .openDataError,
+            .openDataInvalidState, .openDataInvalidStateUpdate:
             return 400
         case .accessDenied, .cannotAuthenticate, .cannotAuthorize:
             return 401
         case .accountNotFound, .configNotFound, .counterNotFound, .dataIdentifierNotFound, .distanceNotFound, .identityNotFound, .keyNotFound,
             .lifetimeExceptionNotFound, .notFound, .rseAttributeNotFound, .rseNotFound, .rseOperationNotSupported, .rseProtocolDomainNotSupported,
-            .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound:
+            .rseProtocolNotSupported, .replicaNotFound, .requestNotFound, .ruleNotFound, .scopeNotFound, .sourceNotFound, .subscriptionNotFound,
+            .openDataDataIdentifierNotFound:
             return 404
         case .methodNotAllowed:
             return 405
         case .unsupportedRequestedContentType:
             return 406
-        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .insufficientAccountLimit,
+        case .dataIdentifierAlreadyExists, .duplicate, .duplicateContent, .duplicateRule, .fileAlreadyExists, .openDataDataIdentifierAlreadyExists,
+            .insufficientAccountLimit,
             .insufficientTargetRSEs, .lifetimeExceptionDuplicate, .invalidReplicationRule, .invalidRuleWeight, .manualRuleApprovalBlocked,
             .rseProtocolPriorityError, .replicationRuleCreationTemporaryFailed, .ruleReplaceFailed, .scratchDiskLifetimeConflict,
             .stagingAreaRuleRequiresLifetime, .subscriptionDuplicate, .unsupportedOperation, .unsupportedStatus:
@@ -110,6 +122,8 @@ public enum RucioExceptionClass: String, Sendable, CaseIterable {
             return 413
         case .replicaIsLocked:
             return 423
+        case .errorLoadingCredentials:
+            return 500
         case .resourceTemporaryUnavailable:
             return 503
         }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// Rucio's generic naming schema, the rules that keep every name inside the catalog's vocabulary
-/// (and every DID name inside its RSE directory: no slashes, no `..`, no NUL can pass).
+/// Checks of values every policy shares (checksums, sizes, lifetimes, file names of Lakebed's own) and the generic
+/// naming schema's hand-written tests, which keep every generic name inside the catalog's vocabulary (and every DID
+/// name inside its RSE directory: no slashes, no `..`, no NUL can pass). A lake checks names through its policy's
+/// `NamingSchema` (`catalog.policy.schema`).
 public enum Validation {
     /// The activities of Rucio's generic schema (`ACTIVITY`): a rule's, a subscription rule's.
     public static let ruleActivities = [
@@ -9,8 +11,6 @@ public enum Validation {
         "Production Input", "Production Output", "Analysis Input", "Analysis Output", "Staging", "T0 Export", "T0 Tape",
         "Upload/Download (Job)", "Upload/Download (User)", "User Subscriptions", "Data Challenge",
     ]
-    /// The list as Python prints it, for messages.
-    static var ruleActivitiesText: String { "[" + ruleActivities.map { "'\($0)'" }.joined(separator: ", ") + "]" }
 
     static func allASCII(_ s: String, _ ok: (UInt8) -> Bool) -> Bool {
         for b in s.utf8 where !ok(b) { return false }
@@ -57,6 +57,24 @@ public enum Validation {
         return !prevSep
     }
 
+    /// A bare word of an RSE expression (`DEFAULT_RSE_ATTRIBUTE`: `^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`), which names an
+    /// RSE or an attribute set to True, under every policy.
+    public static func isRSEExpressionWord(_ s: String) -> Bool {
+        guard !s.isEmpty else { return false }
+        var prevSep = true
+        for b in s.utf8 {
+            if isAlnum(b) {
+                prevSep = false
+            } else if b == UInt8(ascii: "_") || b == UInt8(ascii: "-") {
+                if prevSep { return false }
+                prevSep = true
+            } else {
+                return false
+            }
+        }
+        return !prevSep
+    }
+
     /// The one check for a name that becomes a file or folder name (a snapshot, an RSE's folder, …): 1–64 letters,
     /// digits, `.`, `_` or `-`, and never `.` or `..`, so it can name nothing but an entry of the folder it is put in.
     public static func pathComponent(_ s: String, what: String) throws -> String {
@@ -69,26 +87,6 @@ public enum Validation {
         return s
     }
 
-    public static func checkName(_ s: String) throws {
-        guard isValidName(s) else {
-            throw RucioError.invalidObject("Problem validating name : '\(printable(s))' does not match '^[A-Za-z0-9][A-Za-z0-9\\.\\-\\_]{1,250}$'")
-        }
-    }
-    public static func checkScope(_ s: String) throws {
-        guard isValidScope(s) else {
-            throw RucioError.invalidObject("Problem validating scope : '\(printable(s))' does not match '^[a-zA-Z_\\-.0-9]{1,25}$'")
-        }
-    }
-    public static func checkAccount(_ s: String) throws {
-        guard isValidAccount(s) else {
-            throw RucioError.invalidObject("Problem validating account : '\(printable(s))' does not match '^[a-z0-9-_]{1,25}$'")
-        }
-    }
-    public static func checkRSE(_ s: String) throws {
-        guard isValidRSE(s) else {
-            throw RucioError.invalidObject("Problem validating rse : '\(printable(s))' does not match '^([A-Z0-9]+([_-][A-Z0-9]+)*)$'")
-        }
-    }
     public static func checkAdler32(_ s: String) throws {
         guard s.utf8.count == 8, allASCII(s, { isHex($0) }) else {
             throw RucioError.invalidObject("Problem validating adler32 : '\(printable(s))' does not match '^[a-fA-F\\d]{8}$'")

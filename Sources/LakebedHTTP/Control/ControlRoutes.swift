@@ -120,7 +120,7 @@ public struct ControlAPI: Sendable {
         return [
             "consistent": .bool(r.isConsistent), "replicas": .int(Int64(r.replicas)), "bytesVerified": .int(Int64(r.bytesVerified)),
             "rules": .int(Int64(r.rules)), "locks": .int(Int64(r.locks)), "liveRequests": .int(Int64(r.liveRequests)),
-            "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes),
+            "filesOnDisk": .int(Int64(r.filesOnDisk)), "problems": findings(r.problems), "notes": findings(r.notes), "lost": findings(r.lost),
         ]
     }
 
@@ -252,6 +252,31 @@ public struct ControlAPI: Sendable {
             let kid = try await iam.rotateKeys()
             let kids = (await iam.jwks())["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? []
             return Reply.json(["kid": .string(kid), "keys": .array(kids.map(JSON.string))])
+        }
+        t.add(.get, "/storage", auth: false) { _ in
+            // Where each RSE's bytes live, as its protocols say: a folder of this machine, virtual, or nowhere (no protocol).
+            let rses = driver.catalog.rses
+            var out: [JSON] = []
+            let endpoints = rses.storageEndpoints
+            for rse in try await rses.listRSEs() {
+                let protos = try await rses.protocols(rse.rse)
+                let site = try await rses.storageSite(rse)
+                let kind: String
+                switch site {
+                case .directory: kind = "directory"
+                case .virtual: kind = "virtual"
+                case .unreachable: kind = "none"
+                }
+                out.append([
+                    "rse": .string(rse.rse), "storage": .string(kind), "directory": site.directory.map(JSON.string) ?? .null,
+                    "protocols": .array(
+                        protos.map {
+                            ["scheme": .string($0.scheme), "hostname": .string($0.hostname), "port": .int(Int64($0.port)), "prefix": .string($0.prefix),
+                                "served": .bool(endpoints.serves($0))]
+                        }),
+                ])
+            }
+            return Reply.json(.array(out))
         }
         t.add(.get, "/check", auth: false) { r in
             let report = try await driver.catalog.checkConsistency(verifyChecksums: r.q("checksums") != "false")

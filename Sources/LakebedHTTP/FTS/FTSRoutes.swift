@@ -52,11 +52,26 @@ public struct FTSAPI: Sendable {
 
     func caller(_ r: RucioRequest) async throws -> FTSCaller {
         guard let h = r.header("Authorization"), h.lowercased().hasPrefix("bearer ") else {
+            if let who = try await certificateCaller() { return who }
             throw FTSError(.unauthorized, "Authentication required: send an OAuth2 bearer token")
         }
         let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         guard let who = await authenticate(token) else { throw FTSError(.unauthorized, "Invalid or expired bearer token") }
         return who
+    }
+
+    /// A caller by client certificate (FTS's X.509 login): jobs are filed under the DN, with the rights of the account
+    /// its X509 identity maps to; nil when no certificate was presented.
+    func certificateCaller() async throws -> FTSCaller? {
+        let verified: ProxyChain.Verified?
+        do { verified = try await ClientCertificate.verified() } catch let refusal as ProxyChain.Refusal {
+            throw FTSError(.unauthorized, "Client certificate refused: \(refusal.description)")
+        }
+        guard let verified else { return nil }
+        guard let issuer = try await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            throw FTSError(.unauthorized, "No account has the X509 identity \(verified.identityDN)")
+        }
+        return FTSCaller(name: verified.identityDN, privileged: issuer.isAdmin)
     }
 
     static func jobDoc(_ j: FTSJob, files: [FTSFile]) -> JSON {
@@ -106,30 +121,15 @@ public struct FTSAPI: Sendable {
         return .object(o)
     }
 
-    /// Maps a storage URL to the RSE directory it lies in and an absolute path (never outside the root).
-    func resolve(_ url: String) async throws -> (rse: String, path: String) {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased() else { throw FTSError(.badRequest, "Invalid URL \(url)") }
-        let rses = try await catalog.rses.listRSEs()
-        switch scheme {
-        case "file":
-            let p = (u.path as NSString).standardizingPath
-            for rse in rses.sorted(by: { $0.root.count > $1.root.count }) {
-                let root = (rse.root as NSString).standardizingPath
-                if p.hasPrefix(root + "/") {
-                    let rel = String(p.dropFirst(root.count + 1))
-                    return (rse.rse, try containedPath(root: root, relative: rel))
-                }
-            }
-            throw FTSError(.badRequest, "\(url) is not inside any RSE of this lake")
-        default:
-            // Lakebed's storage over HTTP: <base>/storage/<RSE>/<path>
-            let comps = u.path.split(separator: "/").map(String.init)
-            if let i = comps.firstIndex(of: "storage"), i + 1 < comps.count, let rse = rses.first(where: { $0.rse == comps[i + 1] }) {
-                let rel = comps[(i + 2)...].joined(separator: "/")
-                return (rse.rse, try containedPath(root: rse.root, relative: rel))
-            }
-            throw FTSError(.badRequest, "Unsupported storage URL \(url)")
+    /// Where a storage URL lands (the same resolution as WebDAV's third-party `COPY`): a `file://` path in an RSE's
+    /// folder, or an `https`/`davs` URL of Lakebed's own WebDAV; never outside the RSE's folder.
+    func resolve(_ url: String) async throws -> StorageLocation {
+        guard let u = URL(string: url), u.scheme != nil else { throw FTSError(.badRequest, "Invalid URL \(url)") }
+        guard let location = try await catalog.rses.locate(url: url) else {
+            throw FTSError(.badRequest, "\(url) is not storage of this lake (a file:// path in an RSE's folder, or a URL of Lakebed's WebDAV)")
         }
+        guard (try? location.absolute()) != nil else { throw FTSError(.badRequest, "\(url) leaves the RSE's storage") }
+        return location
     }
 
     func register(_ t: inout RouteTable) {
@@ -166,8 +166,9 @@ public struct FTSAPI: Sendable {
                 else {
                     throw FTSError(.badRequest, "Each file needs sources and destinations")
                 }
-                let (srcRSE, srcPath) = try await resolve(src)
-                let (dstRSE, dstPath) = try await resolve(dst)
+                let source = try await resolve(src)
+                let destination = try await resolve(dst)
+                let (srcRSE, srcPath, dstRSE, dstPath) = (source.rse.rse, try source.absolute(), destination.rse.rse, try destination.absolute())
                 if overwrite { try await guardOverwrite(who, rse: dstRSE, absolutePath: dstPath) }
                 if let check = storageCheck {
                     if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) {
@@ -183,10 +184,12 @@ public struct FTSAPI: Sendable {
                 var adler: String? = nil
                 if verify != "n", let c = f["checksum"]?.stringValue, c.lowercased().hasPrefix("adler32:") { adler = String(c.dropFirst(8)) }
                 let meta = f["metadata"].flatMap { $0.isNull ? nil : $0.serialized() }
-                specs.append(
-                    FTSFileSpec(
-                        sourceURL: src, destURL: dst, sourceSE: srcRSE, destSE: dstRSE, sourcePath: srcPath, destPath: dstPath,
-                        bytes: size, adler32: adler, activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+                do {
+                    specs.append(
+                        try FTSFileSpec(
+                            from: source, to: destination, sourceURL: src, destURL: dst, bytes: size, adler32: adler,
+                            activity: f["activity"]?.stringValue ?? "default", metadata: meta))
+                } catch let e as RucioError { throw FTSError(.badRequest, e.message) }
             }
             // Job ids are random, as FTS's are: knowing one job's id tells nothing of the next.
             let job = await engine.submit(

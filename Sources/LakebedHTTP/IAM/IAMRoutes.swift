@@ -32,7 +32,7 @@ public struct IAMRoutes: Sendable {
                 grantType: value("grant_type") ?? "", client: Self.clientCredentials(r, form), scope: value("scope"),
                 audience: audience, username: value("username"), password: value("password"),
                 refreshToken: value("refresh_token"), subjectToken: value("subject_token"),
-                subjectTokenType: value("subject_token_type"))
+                subjectTokenType: value("subject_token_type"), code: value("code"), redirectURI: value("redirect_uri"))
             return await Self.answer { try await iam.token(request).json }
         }
         for method in [HTTPRequest.Method.get, .post] {
@@ -56,12 +56,7 @@ public struct IAMRoutes: Sendable {
                 return Reply.make(.ok, "text/plain; charset=utf-8", "")
             } catch { return Self.oauthError(error as? OAuthError ?? OAuthError("server_error", "\(error)")) }
         }
-        t.add(.get, "/authorize", auth: false) { _ in
-            Self.oauthError(
-                OAuthError(
-                    "unsupported_response_type",
-                    "Lakebed's IAM has no interactive login: use the password, client_credentials or token-exchange grant, or `lakebed token`"))
-        }
+        registerLogin(&t)
     }
 
     /// Runs an endpoint, rendering OAuth errors.

@@ -241,7 +241,7 @@ extension RucioAPI {
         var rules: [RuleSpec] = []
         for item in try body.optionalArray("rules") ?? [] {
             guard let o = item.objectValue else { throw RucioError.typeError("each rule must be a dictionary") }
-            rules.append(try Self.ruleSpec(o, dids: []))
+            rules.append(try Self.ruleSpec(o, dids: [], schema: catalog.policy.schema))
         }
         try await catalog.dids.addCollection(
             scope: scope, name: name, type: type, issuer: issuer, account: try body.optionalString("account"),

@@ -33,10 +33,11 @@ enum Doc {
         ]
     }
 
-    /// The settings document the client's rsemanager reads (`GET /rses/<rse>`).
-    static func rseSettings(_ r: RSE, protocols: [RSEProtocol], attributes: [(String, JSON)]) -> JSON {
+    /// The settings document the client's rsemanager reads (`GET /rses/<rse>`); an RSE without an `lfn2pfn_algorithm`
+    /// attribute reports the policy's default (`policyDefault`), as Rucio's `[policy] lfn2pfn_algorithm_default` makes it.
+    static func rseSettings(_ r: RSE, protocols: [RSEProtocol], attributes: [(String, JSON)], policyDefault: LFN2PFN) -> JSON {
         let attrs = Dictionary(attributes, uniquingKeysWith: { a, _ in a })
-        let lfn2pfn = attrs["lfn2pfn_algorithm"]?.stringValue ?? "hash"
+        let lfn2pfn = attrs["lfn2pfn_algorithm"].map { $0.stringValue ?? $0.serialized() } ?? policyDefault.rawValue
         var domains: [JSON] = []
         if protocols.contains(where: { $0.domains["lan"] != nil }) { domains.append("lan") }
         if protocols.contains(where: { $0.domains["wan"] != nil }) { domains.append("wan") }

@@ -14,7 +14,8 @@ extension RucioAPI {
         t.add(.get, "/rses/:rse", doc: RouteDoc("An RSE's settings document with its protocols")) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
             return Reply.json(
-                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse)))
+                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse),
+                    policyDefault: catalog.policy.lfn2pfnDefault))
         }
         t.add(
             .post, "/rses/:rse",
@@ -68,25 +69,15 @@ extension RucioAPI {
             // Rucio's `get_rse_protocols`: the settings without the legacy integer `availability`; a scheme the RSE
             // lacks gives an empty protocol list, not an error.
             let protos = try await catalog.rses.protocols(rse.rse).filter { $0.scheme == r.param("scheme") }
-            let doc = Doc.rseSettings(rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse))
+            let doc = Doc.rseSettings(
+                rse, protocols: protos, attributes: try await catalog.rses.rseAttributes(rse.rse), policyDefault: catalog.policy.lfn2pfnDefault)
             return Reply.json(.object(doc.objectValue!.filtering { $0 != "availability" }))
         }
         t.add(
             .post, "/rses/:rse/protocols/:scheme",
             doc: RouteDoc("Add a protocol", body: "hostname:string port:int prefix:string impl:string domains:object extended_attributes:any")
         ) { r in
-            let b = try r.jsonObject()
-            // Rucio's protocol row needs an implementation; an SRM protocol its web service path too.
-            guard let impl = try b.optionalString("impl") else { throw RucioError(.invalidObject, "Missing values!") }
-            if r.param("scheme") == "srm", b["extended_attributes"]?["web_service_path"] == nil {
-                throw RucioError(.invalidObject, "Missing values! For SRM, extended_attributes and web_service_path must be specified")
-            }
-            let p = RSEProtocol(
-                scheme: r.param("scheme"), hostname: try b.optionalString("hostname") ?? "localhost",
-                port: Int(try b.optionalInt("port") ?? 0), prefix: try b.optionalString("prefix") ?? "",
-                impl: impl,
-                domains: b["domains"].map { RSEProtocol.allDomains.merged(with: $0) } ?? RSEProtocol.allDomains,
-                extendedAttributes: b["extended_attributes"] ?? .null)
+            let p = try RSEProtocol(scheme: r.param("scheme"), parameters: try r.jsonObject())
             try await catalog.rses.addProtocol(r.param("rse"), p, by: r.caller)
             return Reply.created()
         }
@@ -121,17 +112,19 @@ extension RucioAPI {
             doc: RouteDoc("PFNs of LFNs (scope:name) on an RSE", query: "lfn:string scheme:string operation:read|write|delete domain:wan|lan")
         ) { r in
             let rse = try await catalog.rses.rse(r.param("rse"))
-            let scheme = r.q("scheme")
-            let protos = try await catalog.rses.protocols(rse.rse).filter { scheme == nil || $0.scheme == scheme }
-            guard let proto = protos.first else { throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no matching protocol") }
+            // Rucio's rsemanager.lfns2pfns: the best protocol for the operation (default write) in the domain (default wan).
+            let operation = r.q("operation") ?? "write"
+            let domain = r.q("domain") ?? "wan"
+            let protos = try await catalog.rses.protocols(rse.rse)
+            guard let proto = ProtocolSelection.select(protos, operation: operation, domain: domain, scheme: r.q("scheme")) else {
+                throw RucioError(.rseProtocolNotSupported, "RSE '\(rse.rse)' has no protocol for \(operation) in domain \(domain)")
+            }
             var o = JSONObject()
             if r.qAll("lfn").isEmpty { throw RucioError(.replicaNotFound, "No replicas found") }
             for lfn in r.qAll("lfn") {
                 let parts = lfn.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { throw RucioError.invalidPath("LFN '\(Validation.printable(lfn))' is not scope:name") }
-                try Validation.checkScope(parts[0])
-                try Validation.checkName(parts[1])
-                o[lfn] = .string(proto.pfn(path: LFN2PFN.hash.path(scope: parts[0], name: parts[1])))
+                o[lfn] = .string(proto.pfn(path: try catalog.replicas.lfn2pfnPath(rse: rse, scope: parts[0], name: parts[1])))
             }
             return Reply.json(.object(o))
         }
@@ -242,14 +235,5 @@ extension RucioAPI {
             try await catalog.rses.setRSELimit(r.param("rse"), name: try r.jsonObject().requiredString("name"), value: nil, by: r.caller)
             return Reply.ok()
         }
-    }
-}
-
-extension JSON {
-    /// Deep-merges `other` over `self` (used for protocol domains).
-    func merged(with other: JSON) -> JSON {
-        guard case .object(var a) = self, case .object(let b) = other else { return other }
-        for (k, v) in b { a[k] = a[k].map { $0.merged(with: v) } ?? v }
-        return .object(a)
     }
 }

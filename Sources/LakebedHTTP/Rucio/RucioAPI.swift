@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 import LakebedCore
+import LakebedOIDC
 
 /// Rucio's REST endpoints, registered into a route table; each handler only translates to the catalog.
 struct RucioAPI: Sendable {
     let catalog: Catalog
     let version: String
+    /// Rucio's OIDC login against the lake's IAM; nil without an IAM (the OIDC routes then refuse).
+    var oidc: OIDCLogin? = nil
     /// Turns for the pages of big listings (replicas, files, DID searches), shared by every client.
     let listings = FairGate()
 
@@ -13,11 +16,13 @@ struct RucioAPI: Sendable {
         t.add(.get, "/ping", auth: false, doc: RouteDoc("Server version")) { _ in Reply.json(["version": .string(version)]) }
         t.add(.post, "/traces", auth: false, doc: RouteDoc("Record a client trace (accepted and ignored)")) { _ in Reply.created() }
         registerAuth(&t)
+        registerX509(&t)
         registerAccounts(&t)
         registerIdentities(&t)
         registerScopes(&t)
         registerRSEs(&t)
         registerDIDBulk(&t)
+        registerNewDIDs(&t)
         registerDIDs(&t)
         registerBadReplicas(&t)
         registerReplicas(&t)
@@ -30,6 +35,13 @@ struct RucioAPI: Sendable {
         registerRequests(&t)
         registerMetaConventions(&t)
         registerSubscriptions(&t)
+        registerExport(&t)
+        registerGSS(&t)
+        registerSSH(&t)
+        registerOIDC(&t)
+        registerCredentials(&t)
+        registerDirac(&t)
+        registerOpenData(&t)
     }
 
     /// Parses a list of `{scope, name}` dictionaries.

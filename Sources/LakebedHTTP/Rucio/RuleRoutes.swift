@@ -4,8 +4,8 @@ import LakebedCore
 
 extension RucioAPI {
     /// A rule from the body of `POST /rules/`; what the body leaves out takes Rucio's defaults.
-    static func ruleSpec(_ o: JSONObject, dids: [DIDRef]) throws -> RuleSpec {
-        try validateRuleSchema(o)
+    static func ruleSpec(_ o: JSONObject, dids: [DIDRef], schema: NamingSchema) throws -> RuleSpec {
+        try validateRuleSchema(o, schema: schema)
         guard let copies = try o.optionalInt("copies") else { throw RucioError.keyError("copies") }
         let d = RuleSpec()
         return RuleSpec(
@@ -47,7 +47,7 @@ extension RucioAPI {
             let b = try r.jsonObject()
             // Rucio reads `account` without a default (KeyError when absent); a null account is the caller's.
             guard b["account"] != nil else { throw RucioError.keyError("account") }
-            let spec = try Self.ruleSpec(b, dids: try Self.didRefs(try b.requiredArray("dids")))
+            let spec = try Self.ruleSpec(b, dids: try Self.didRefs(try b.requiredArray("dids")), schema: catalog.policy.schema)
             let ids = try await catalog.rules.addRules(spec, issuer: r.caller)
             return Reply.text(JSON.array(ids.map { .string($0) }).serialized(), status: .created, contentType: "text/html; charset=utf-8")
         }
@@ -108,7 +108,7 @@ extension RucioAPI {
 extension RucioAPI {
     /// What Rucio's `validate_schema('rule', …)` refuses before a rule is made: values of the wrong JSON type, an
     /// unknown activity or grouping (`InvalidObject`).
-    static func validateRuleSchema(_ o: JSONObject) throws {
+    static func validateRuleSchema(_ o: JSONObject, schema: NamingSchema) throws {
         func invalid(_ why: String) -> RucioError { RucioError(.invalidObject, "Problem validating rule: \(why)") }
         func shown(_ v: JSON) -> String { Validation.printable(v.serialized()) }
         func isInteger(_ v: JSON) -> Bool {
@@ -131,8 +131,8 @@ extension RucioAPI {
             if let v = o[key], !v.isNull, v.stringValue == nil { throw invalid("\(shown(v)) is not of type 'string'") }
         }
         if let v = o["activity"], !v.isNull {
-            guard let a = v.stringValue, Validation.ruleActivities.contains(a) else {
-                throw invalid("\(shown(v)) is not one of \(Validation.ruleActivities)")
+            guard let a = v.stringValue, schema.activities.contains(a) else {
+                throw invalid("\(shown(v)) is not one of \(schema.activities)")
             }
         }
         if let v = o["grouping"], !v.isNull {

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 public import LakebedCore
 public import LakebedIAM
 import NIOCore
@@ -25,22 +25,32 @@ public typealias StorageIdentifier = @Sendable (_ token: String) async -> Issuer
 
 /// RSE directories served over HTTP(S) as the WebDAV subset that Rucio's `webdav` protocol and gfal-style tools use,
 /// under `/storage/<RSE>/<path>`: `OPTIONS`, `HEAD`, `GET` (with one byte range), `PUT`, `MKCOL`, `PROPFIND` (depth 0
-/// or 1), `MOVE` and `DELETE`. Bodies are streamed to and from disk, so file size is not bounded by memory.
+/// or 1), `MOVE`, `DELETE`, and `COPY` as WLCG HTTP third-party copy (`WebDAVAPI+Copy.swift`). Bodies are streamed to
+/// and from disk, so file size is not bounded by memory.
 public struct WebDAVAPI: Sendable {
     let catalog: Catalog
     let authorize: StorageAuthorizer?
     let identify: StorageIdentifier?
+    /// Runs `COPY`'s third-party copies; nil: `COPY` is not offered.
+    let thirdPartyCopy: ThirdPartyCopyService?
 
     /// The URL path prefix.
     public static let prefix = "/storage"
 
     /// `authorize` is the storage element's own check (WLCG scopes on `oidc_support` RSEs); `identify` names the
-    /// Rucio account of a bearer token, for overwriting or deleting the bytes of replicas the catalog holds.
-    public init(catalog: Catalog, authorize: StorageAuthorizer?, identify: StorageIdentifier? = nil) {
+    /// Rucio account of a bearer token, for overwriting or deleting the bytes of replicas the catalog holds;
+    /// `thirdPartyCopy` runs `COPY` between the lake's RSEs.
+    public init(
+        catalog: Catalog, authorize: StorageAuthorizer?, identify: StorageIdentifier? = nil, thirdPartyCopy: ThirdPartyCopyService? = nil
+    ) {
         self.catalog = catalog
         self.authorize = authorize
         self.identify = identify
+        self.thirdPartyCopy = thirdPartyCopy
     }
+
+    /// The methods answered, for `Allow`.
+    var allowed: String { "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE" + (thirdPartyCopy == nil ? "" : ", COPY") }
 
     public var mount: Mount { Mount(prefix: Self.prefix, raw: { request, segments in await handle(request, segments) }) }
 
@@ -51,17 +61,43 @@ public struct WebDAVAPI: Sendable {
         var headers: [(String, String)] = []
     }
 
+    /// A request under `/storage/`: `segments` follow that prefix.
     func handle(_ request: Request, _ segments: [String]) async -> Response {
+        guard let rseName = segments.first else { return Self.reply(.notFound, "Name an RSE: \(Self.prefix)/<RSE>/<path>\n") }
+        let location: StorageLocation?
+        do { location = try await catalog.rses.locate(segments: ["storage"] + segments) } catch {
+            return Self.reply(.internalServerError, "Internal error: \(error)\n")
+        }
+        guard let location else {
+            let why: String
+            if let rse = try? await catalog.rses.rse(rseName), let site = try? await catalog.rses.storageSite(rse) {
+                why =
+                    site == .virtual
+                    ? "RSE \(rseName) keeps no bytes here: its protocols point at endpoints Lakebed does not serve (virtual storage)"
+                    : "RSE \(rseName) has no protocol, so no storage (add one: rucio-admin rse add-protocol)"
+            } else {
+                why = "No RSE named \(rseName)"
+            }
+            return Self.reply(.notFound, why + "\n")
+        }
+        return await handle(request, at: location)
+    }
+
+    /// A request on Lakebed's own endpoint outside its services, under the prefix of an RSE protocol that Lakebed
+    /// serves (a client's `https` protocol at Lakebed's host and port, e.g. prefix `/rucio/`); nil when it is not one.
+    public func handleServedPrefix(_ request: Request, segments: [String]) async -> Response? {
+        guard let location = try? await catalog.rses.locate(segments: segments) else { return nil }
+        return await handle(request, at: location)
+    }
+
+    func handle(_ request: Request, at location: StorageLocation) async -> Response {
         do {
-            guard let rseName = segments.first else { throw Failure(status: .notFound, message: "Name an RSE: \(Self.prefix)/<RSE>/<path>") }
-            let rse: RSE
-            do { rse = try await catalog.rses.rse(rseName) } catch { throw Failure(status: .notFound, message: "No RSE named \(rseName)") }
-            let storage = RSEStorage(rse: rse)
-            let rel = segments.dropFirst().joined(separator: "/")
-            let target = Target(storage: storage, rel: rel)
+            let storage = RSEStorage(rse: location.rse)
+            let rel = location.relative
+            let target = Target(storage: storage, rel: rel, base: location.base)
             switch request.method.rawValue {
             case "OPTIONS":
-                return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+                return Self.reply(.ok, "", headers: [("DAV", "1"), ("Allow", allowed)])
             case "HEAD", "GET":
                 try await check(request, target, .read)
                 return try get(request, target)
@@ -84,10 +120,11 @@ public struct WebDAVAPI: Sendable {
             case "PROPFIND":
                 try await check(request, target, .read)
                 return try propfind(request, target)
+            case "COPY" where thirdPartyCopy != nil:
+                return try await copy(request, at: location, target)
             default:
                 throw Failure(
-                    status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here",
-                    headers: [("Allow", "OPTIONS, HEAD, GET, PUT, MKCOL, PROPFIND, MOVE, DELETE")])
+                    status: .methodNotAllowed, message: "\(request.method.rawValue) is not supported here", headers: [("Allow", allowed)])
             }
         } catch let f as Failure {
             return Self.reply(f.status, f.message + "\n", headers: f.headers)
@@ -102,11 +139,13 @@ public struct WebDAVAPI: Sendable {
     struct Target {
         var storage: RSEStorage
         var rel: String
+        /// The URL path of the RSE's storage folder as the client named it (`/storage/<RSE>/` or a protocol prefix).
+        var base: String
         /// The path the token's scopes are checked against (relative to the RSE root).
         var scopePath: String { "/" + rel }
-        /// The URL path clients see (`/storage/<RSE>/<rel>`), with a trailing slash for collections.
+        /// The URL path clients see (`<base><rel>`), with a trailing slash for collections.
         func href(collection: Bool) -> String {
-            var segs = [Self.encode(String(WebDAVAPI.prefix.dropFirst())), Self.encode(storage.rse)]
+            var segs = base.split(separator: "/").map { Self.encode(String($0)) }
             segs += rel.split(separator: "/").map { Self.encode(String($0)) }
             return "/" + segs.joined(separator: "/") + (collection ? "/" : "")
         }
@@ -114,16 +153,19 @@ public struct WebDAVAPI: Sendable {
         static func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
     }
 
-    func bearer(_ request: Request) -> String? {
-        guard let h = request.headers[.authorization], h.lowercased().hasPrefix("bearer ") else { return nil }
-        let t = h.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return t.isEmpty ? nil : t
-    }
+    func bearer(_ request: Request) -> String? { request.headers[.authorization].flatMap(Self.bearerValue) }
 
     func check(_ request: Request, _ target: Target, _ op: StorageOperation) async throws {
         guard let authorize, let refusal = await authorize(bearer(request), target.storage.rse, target.scopePath, op) else { return }
+        // Without a token, a client certificate whose DN maps to an account is let in, as grid storage takes X.509.
+        var message = refusal.message
+        if bearer(request) == nil {
+            let (issuer, problem) = await certificateIssuer()
+            if issuer != nil { return }
+            if let problem { message += " (\(problem))" }
+        }
         let challenge = refusal.status == 403 ? "Bearer realm=\"lakebed\", error=\"insufficient_scope\"" : "Bearer realm=\"lakebed\""
-        throw Failure(status: .init(code: refusal.status), message: refusal.message, headers: [("WWW-Authenticate", challenge)])
+        throw Failure(status: .init(code: refusal.status), message: message, headers: [("WWW-Authenticate", challenge)])
     }
 
     /// Refuses to overwrite, move or delete the bytes of replicas the catalog holds at or under `target`, unless the
@@ -131,19 +173,43 @@ public struct WebDAVAPI: Sendable {
     /// not destroy data Rucio counts on.
     func guardReplicas(_ request: Request, _ target: Target) async throws {
         let token = bearer(request)
-        var issuer: Issuer? = nil
-        if let token, let identify { issuer = await identify(token) }
-        let refusal: RucioError?
-        do {
-            refusal = try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
-        } catch {
-            refusal = RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
-        }
-        guard let refusal else { return }
-        if token == nil {
-            throw Failure(status: .unauthorized, message: refusal.message, headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
+        var problem: String? = nil
+        var certified: Issuer? = nil
+        if token == nil { (certified, problem) = await certificateIssuer() }
+        guard let refusal = await replicaRefusal(token: token, target, certified: certified) else { return }
+        if token == nil && certified == nil {
+            throw Failure(
+                status: .unauthorized, message: refusal.message + (problem.map { " (\($0))" } ?? ""),
+                headers: [("WWW-Authenticate", "Bearer realm=\"lakebed\"")])
         }
         throw Failure(status: .forbidden, message: refusal.message)
+    }
+
+    /// Why the bearer token's account (or, without a token, the client certificate's) may not overwrite, move or delete
+    /// what is at `target` (replicas the catalog holds there), or nil.
+    func replicaRefusal(token: String?, _ target: Target, certified: Issuer? = nil) async -> RucioError? {
+        var issuer: Issuer? = certified
+        if let token, let identify { issuer = await identify(token) }
+        do {
+            return try await catalog.replicas.storageChangeRefusal(rse: target.storage.rse, path: target.rel, subtree: true, issuer: issuer)
+        } catch {
+            return RucioError.accessDenied("Cannot tell which replicas lie under \(target.rel): \(error)")
+        }
+    }
+
+    /// The account behind the connection's client certificate, or why there is none (no certificate: both nil). A
+    /// certificate that does not verify or maps to no account leaves the client anonymous, as on an open storage
+    /// element; the reason is told when that matters.
+    func certificateIssuer() async -> (issuer: Issuer?, problem: String?) {
+        let verified: ProxyChain.Verified?
+        do { verified = try await ClientCertificate.verified() } catch {
+            return (nil, "client certificate refused: \((error as? ProxyChain.Refusal)?.description ?? "\(error)")")
+        }
+        guard let verified else { return (nil, nil) }
+        guard let issuer = try? await catalog.auth.x509Issuer(dn: verified.identityDN) else {
+            return (nil, "no account has the X509 identity \(verified.identityDN)")
+        }
+        return (issuer, nil)
     }
 
     // MARK: methods
@@ -234,15 +300,13 @@ public struct WebDAVAPI: Sendable {
             throw Failure(status: .badRequest, message: "MOVE needs a Destination header")
         }
         let path = URLComponents(string: dest).map { $0.percentEncodedPath } ?? dest
-        let segs = RouteTable.segments(path)
-        let prefix = RouteTable.segments(Self.prefix)
-        guard segs.starts(with: prefix), segs.count > prefix.count + 1 else {
+        guard let there = try await catalog.rses.locate(segments: RouteTable.segments(path)), !there.relative.isEmpty else {
             throw Failure(status: .badGateway, message: "Destination \(dest) is not a path on this storage")
         }
-        guard segs[prefix.count] == target.storage.rse else {
-            throw Failure(status: .badGateway, message: "MOVE between RSEs is not supported (destination on \(segs[prefix.count]))")
+        guard there.rse.id == target.storage.rseID else {
+            throw Failure(status: .badGateway, message: "MOVE between RSEs is not supported (destination on \(there.rse.rse))")
         }
-        let destination = Target(storage: target.storage, rel: segs[(prefix.count + 1)...].joined(separator: "/"))
+        let destination = Target(storage: target.storage, rel: there.relative, base: there.base)
         let overwrite = (request.headers[HTTPField.Name("Overwrite")!] ?? "T").uppercased() != "F"
         try await check(request, target, .modify)
         let destExists = try target.storage.stat(destination.rel) != nil
@@ -264,7 +328,7 @@ public struct WebDAVAPI: Sendable {
             entry: entry)
         if depth != "0", entry.isCollection {
             for (name, e) in try target.storage.list(target.rel) {
-                let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name)
+                let child = Target(storage: target.storage, rel: target.rel.isEmpty ? name : target.rel + "/" + name, base: target.base)
                 doc.add(href: child.href(collection: e.isCollection), name: name, entry: e)
             }
         }

@@ -58,7 +58,7 @@ public struct ConveyorFinisher: CatalogStore {
                 arguments: [t, t, requestID])
             try db.exec(
                 sql:
-                    "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
+                    "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, unverified = 0, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
                 arguments: [virtual ? 1 : 0, t, rseID, scope, name])
             try catalog.rules.replicaBecameAvailable(db, rseID: rseID, scope: scope, name: name, now: t)
             return .done

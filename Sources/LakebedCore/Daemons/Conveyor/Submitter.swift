@@ -29,8 +29,12 @@ public struct ConveyorSubmitter: CatalogStore {
     }
 
     /// The conveyor's submitter: takes eligible QUEUED requests, chooses a source for each (nearest readable
-    /// AVAILABLE replica, by distance then name, within the rule's `source_replica_expression`), and marks them
-    /// SUBMITTED. Requests whose destination is not writable wait; requests with no source wait `noSourceDelay`.
+    /// AVAILABLE replica, by distance then name, within the rule's `source_replica_expression`, whose RSE has a
+    /// protocol for `third_party_copy_read` compatible with one of the destination's for `third_party_copy_write`, as
+    /// Rucio's `find_matching_scheme`), and marks them SUBMITTED with the PFNs of the chosen protocols. Requests whose
+    /// destination is not writable wait; requests with no source (or no matching protocols) wait `noSourceDelay`.
+    /// A destination whose storage is virtual (its protocols point at endpoints Lakebed does not serve) gets a virtual
+    /// transfer: timed on the link, bytes not kept.
     public func claimQueuedRequests(now: Date, limit: Int, policy: RetryPolicy, externalHost: String) async throws -> [FTSFileSpec] {
         let t = now.timeIntervalSince1970
         return try await db.write { db in
@@ -47,6 +51,14 @@ public struct ConveyorSubmitter: CatalogStore {
                 let r = try RSEStore.rse(db, id: id)
                 rseCache[id] = r
                 return r
+            }
+            let endpoints = catalog.rses.storageEndpoints
+            var protocolCache: [String: [RSEProtocol]] = [:]
+            func protocols(_ id: String) throws -> [RSEProtocol] {
+                if let p = protocolCache[id] { return p }
+                let p = try RSEStore.protocols(db, rseID: id)
+                protocolCache[id] = p
+                return p
             }
             var expressionCache: [String: Set<String>] = [:]
             for row in rows {
@@ -71,13 +83,23 @@ public struct ConveyorSubmitter: CatalogStore {
                         WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
                         ORDER BY distance, s.rse
                         """, arguments: [dest.id, req.scope, req.name, dest.id])
-                guard let src = candidates.first(where: { allowed?.contains($0["rse_id"]) ?? true }) else {
+                let destProtocols = try protocols(dest.id)
+                let eligible = candidates.filter { allowed?.contains($0["rse_id"]) ?? true }
+                var chosen: (row: Row, pair: (destination: RSEProtocol, source: RSEProtocol))?
+                for c in eligible {
+                    if let pair = ProtocolSelection.transferPair(destination: destProtocols, source: try protocols(c["rse_id"])) {
+                        chosen = (c, pair)
+                        break
+                    }
+                }
+                guard let (src, pair) = chosen else {
+                    let why =
+                        eligible.isEmpty
+                        ? "RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)"
+                        : "RequestErrMsg.NO_SOURCES:NO_SOURCES: RSEProtocolNotSupported: no third_party_copy_read protocol of a source (\(eligible.map { $0["rse"] as String }.joined(separator: ", "))) matches a third_party_copy_write protocol of \(dest.rse)"
                     try db.exec(
                         sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
-                        arguments: [
-                            "RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)", t + policy.noSourceDelay,
-                            t, req.id,
-                        ])
+                        arguments: [why, t + policy.noSourceDelay, t, req.id])
                     continue
                 }
                 guard
@@ -88,16 +110,21 @@ public struct ConveyorSubmitter: CatalogStore {
                     try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
-                let srcPath = try containedPath(root: src["root"], relative: src["path"] ?? "")
-                let dstPath = try containedPath(root: dest.root, relative: destReplica["path"] ?? "")
+                let srcRel: String = src["path"] ?? ""
+                let dstRel: String = destReplica["path"] ?? ""
+                let srcPath = try containedPath(root: src["root"], relative: srcRel)
+                let dstPath = try containedPath(root: dest.root, relative: dstRel)
+                let destVirtual = RSEStore.storageSite(rse: dest, protocols: destProtocols, endpoints: endpoints) == .virtual
+                let destURL = pair.destination.pfn(path: dstRel)
                 try db.exec(
                     sql: """
                         UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
-                        """, arguments: [src["rse_id"], t, externalHost, "file://" + dstPath, t, req.id])
+                        """, arguments: [src["rse_id"], t, externalHost, destURL, t, req.id])
                 out.append(
                     FTSFileSpec(
-                        sourceURL: "file://" + srcPath, destURL: "file://" + dstPath, sourceSE: src["rse"], destSE: dest.rse,
-                        sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32, isVirtual: src["virtual"],
+                        sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src["rse"], destSE: dest.rse,
+                        sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32,
+                        isVirtual: (src["virtual"] as Bool) || destVirtual,
                         activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
                         scope: req.scope, name: req.name))
             }

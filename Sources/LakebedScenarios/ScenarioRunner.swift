@@ -116,26 +116,34 @@ public final class ScenarioRunner: Sendable {
         CrashPoint.reach("seed:datasets")
         let total = s.files.reduce(0) { $0 + $1.count }
         var done = 0
-        for f in s.files {
-            var batch: [FileSpec] = []
-            for i in 0..<f.count {
-                let name = f.name.replacingOccurrences(of: "{i}", with: Self.pad(i, f.count))
-                let (adler, md5) =
-                    f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
-                var meta = JSONObject(f.metadata)
-                for (k, v) in meta {
-                    if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) }
-                }
-                batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
-                if batch.count == 5000 || i == f.count - 1 {
-                    let seed = s.seed
-                    try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) {
-                        spec, path in
-                        try ScenarioContent.write(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
+        try await catalog.replicas.withSeedingCache {
+            for f in s.files {
+                // The name's parts around `{i}`, split once: a million names are built from them.
+                let parts = f.name.components(separatedBy: "{i}")
+                let templated = f.metadata.contains { if case .string(let sv) = $0.1 { sv.contains("{i}") } else { false } }
+                var batch: [FileSpec] = []
+                batch.reserveCapacity(min(f.count, Self.seedBatch))
+                for i in 0..<f.count {
+                    let name = parts.count == 1 ? parts[0] : parts.joined(separator: Self.pad(i, f.count))
+                    let (adler, md5) =
+                        f.isVirtual ? ScenarioContent.virtualSums(f.scope, name, f.size) : ScenarioContent.sums(seed: s.seed, f.scope, name, f.size)
+                    var meta = JSONObject(f.metadata)
+                    if templated {
+                        for (k, v) in meta {
+                            if case .string(let sv) = v, sv.contains("{i}") { meta[k] = .string(sv.replacingOccurrences(of: "{i}", with: String(i))) }
+                        }
                     }
-                    done += batch.count
-                    progress?(done, total)
-                    batch = []
+                    batch.append(FileSpec(scope: f.scope, name: name, bytes: f.size, adler32: adler, md5: md5, meta: meta))
+                    if batch.count == Self.seedBatch || i == f.count - 1 {
+                        let seed = s.seed
+                        try await catalog.replicas.seedFiles(batch, rses: f.rses, dataset: f.dataset, virtual: f.isVirtual, account: admin.account) {
+                            spec, path in
+                            try ScenarioContent.write(seed: seed, spec.scope, spec.name, spec.bytes ?? 0, to: path)
+                        }
+                        done += batch.count
+                        progress?(done, total)
+                        batch.removeAll(keepingCapacity: true)
+                    }
                 }
             }
         }
@@ -195,6 +203,10 @@ public final class ScenarioRunner: Sendable {
         await driver.engine.setPolicy(scenario.retry)
         for (rse, d) in scenario.stagingDelays.sorted(by: { $0.key < $1.key }) { await driver.engine.setStagingDelay(rse, d) }
     }
+
+    /// Files seeded per transaction: large, because each commit writes every catalog page it changed, and the
+    /// replicas' path index changes pages all over (paths start with a hash); small enough that a batch stays tens of MB.
+    static let seedBatch = 50_000
 
     static func pad(_ i: Int, _ count: Int) -> String {
         let width = String(max(0, count - 1)).count

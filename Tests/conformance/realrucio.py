@@ -131,12 +131,12 @@ class RealRucio:
         if p.returncode != 0:
             raise RuntimeError("bootstrapping the real Rucio catalog failed:\n" + p.stdout + p.stderr[-4000:])
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, workers=1):
         ensure_venv()
         self.configure()
         self.log = open(self.dir / "gunicorn.log", "w")
         self.proc = subprocess.Popen(
-            [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+            [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
              "--threads", "4", "--timeout", "120", "rucio.web.rest.flaskapi.v1.main:application"],
             env=self.env, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
         import urllib.request

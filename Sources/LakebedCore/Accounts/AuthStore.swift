@@ -34,7 +34,7 @@ extension TokenInfo {
     /// say whether one is still good (signature, expiry, revocation, retired keys), on every request.
     /// How the catalog keys a token: its SHA-256, so a copy of `catalog.sqlite` holds no usable token.
     public static func storageKey(_ token: String) -> String {
-        "sha256:" + SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + SHA256.hash(data: Data(token.utf8)).lowerHex
     }
 
     public static func looksLikeJWT(_ token: String) -> Bool { token.split(separator: ".", omittingEmptySubsequences: false).count == 3 }

@@ -136,6 +136,7 @@ enum Schema {
         registerProtocolStorage(&m)
         registerPolicy(&m)
         registerLogins(&m)
+        registerSearch(&m)
         return m
     }
 }

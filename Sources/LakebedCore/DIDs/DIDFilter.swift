@@ -64,74 +64,6 @@ public struct DIDFilter: Sendable, Equatable {
 }
 
 extension DIDStore {
-    /// One search hit.
-    public struct SearchHit: Sendable {
-        /// Scope of the DID found.
-        public var scope: String
-        /// Name of the DID found, unique within its scope.
-        public var name: String
-        /// FILE, DATASET or CONTAINER.
-        public var type: DIDType
-        /// The DID's recorded bytes (a collection's: its direct content's); nil = unknown.
-        public var bytes: Int64?
-        /// The DID's recorded length (1 for a file, direct content count for a collection); nil = unknown.
-        public var length: Int64?
-    }
-
-    /// `list_dids`: DIDs of `scope` matching the filter and type (`all`, `collection`, `dataset`, `container`, `file`).
-    /// DIDs of a scope matching `filter`, by name; `after`: only names after it (the next page of a streamed search).
-    public func searchDIDs(scope: String, filter: DIDFilter, type: String, limit: Int?, after: String? = nil) async throws -> [SearchHit] {
-        var typeSet: [String]
-        switch type.lowercased() {
-        case "all": typeSet = ["FILE", "DATASET", "CONTAINER"]
-        case "collection": typeSet = ["DATASET", "CONTAINER"]
-        case "dataset": typeSet = ["DATASET"]
-        case "container": typeSet = ["CONTAINER"]
-        case "file": typeSet = ["FILE"]
-        default: throw RucioError(.unsupportedOperation, "Valid type are: all, collection, container, dataset, file")
-        }
-        var orParts: [String] = []
-        var args: [any DatabaseValueConvertible] = [scope]
-        for group in filter.groups {
-            var andParts: [String] = []
-            var groupTypes = typeSet
-            for c in group {
-                if c.key == "type" || c.key == "did_type" {
-                    guard let s = c.value.stringValue else { throw RucioError(.didFilterSyntaxError, "type must be a string") }
-                    switch s.lowercased() {
-                    case "all": groupTypes = ["FILE", "DATASET", "CONTAINER"]
-                    case "collection": groupTypes = ["DATASET", "CONTAINER"]
-                    default:
-                        guard let t = DIDType(loose: s) else { throw RucioError(.didFilterSyntaxError, "Invalid type '\(Validation.printable(s))'") }
-                        groupTypes = [t.rawValue]
-                    }
-                    continue
-                }
-                if c.key == "scope" { continue }
-                let (sql, a) = try Self.conditionSQL(c)
-                andParts.append(sql)
-                args.append(contentsOf: a)
-            }
-            andParts.append("did_type IN (\(groupTypes.map { "'\($0)'" }.joined(separator: ",")))")
-            orParts.append("(" + andParts.joined(separator: " AND ") + ")")
-        }
-        if let after { args.append(after) }
-        var sql =
-            "SELECT scope, name, did_type, bytes, length FROM dids WHERE scope = ? AND hidden = 0 AND (" + orParts.joined(separator: " OR ") + ")"
-        if after != nil { sql += " AND name > ?" }
-        sql += " ORDER BY name"
-        if let limit { sql += " LIMIT \(max(0, limit))" }
-        let query = sql
-        let finalArgs = args.map { $0.databaseValue }
-        return try await db.read { db in
-            // An unknown scope holds nothing (Rucio answers an empty list, not ScopeNotFound).
-            try Row.fetchAll(db, sql: query, arguments: StatementArguments(finalArgs)).map {
-                SearchHit(
-                    scope: $0["scope"], name: $0["name"], type: DIDType(rawValue: $0["did_type"]) ?? .file, bytes: $0["bytes"], length: $0["length"])
-            }
-        }
-    }
-
     /// Typed value of a filter literal (the client sends strings).
     static func typed(_ v: JSON) -> JSON {
         guard case .string(let s) = v else { return v }
@@ -173,6 +105,9 @@ extension DIDStore {
             guard let s = c.value.stringValue ?? (value.intValue.map { String($0) }) else {
                 throw RucioError(.didFilterSyntaxError, "name must be a string")
             }
+            // `*` alone matches every name (names are never NULL): no condition, so `name=*` reads the key in order.
+            let everything = !s.isEmpty && s.allSatisfy { $0 == "*" || $0 == "%" }
+            if c.op == .eq && everything { return ("1", []) }
             if c.op == .eq { return s.contains("*") || s.contains("%") ? ("name LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name = ?", [s]) }
             if c.op == .ne { return s.contains("*") ? ("name NOT LIKE ? ESCAPE '\\'", [s.likePattern]) : ("name != ?", [s]) }
             return ("name \(c.op.rawValue) ?", [s])

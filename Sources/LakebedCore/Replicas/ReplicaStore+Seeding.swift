@@ -16,12 +16,13 @@ extension ReplicaStore {
             let algos = try models.map { try policy.lfn2pfn(Self.lfn2pfnAlgorithm(db, rseID: $0.id)) }
             var parent: DID? = nil
             if let dataset { parent = try DIDStore.did(db, dataset.scope, dataset.name) }
-            // Prepared once per batch: seeding a million files is mostly statement execution.
-            let exists = try db.cachedStatement(sql: "SELECT did_type, bytes, adler32 FROM dids WHERE scope = ? AND name = ?")
+            // Prepared once per batch: seeding a million files is mostly statement execution. A new file is inserted
+            // without looking first (`ON CONFLICT DO NOTHING`); only a file that was there already is read and compared.
+            let existing = try db.cachedStatement(sql: "SELECT did_type, bytes, adler32 FROM dids WHERE scope = ? AND name = ?")
             let insertDID = try db.cachedStatement(
                 sql: """
                     INSERT INTO dids (scope, name, did_type, account, bytes, length, md5, adler32, availability, created_at, updated_at)
-                    VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, 'AVAILABLE', ?, ?)
+                    VALUES (?, ?, 'FILE', ?, ?, 1, ?, ?, 'AVAILABLE', ?, ?) ON CONFLICT (scope, name) DO NOTHING
                     """)
             let insertReplica = try db.cachedStatement(
                 sql: """
@@ -33,20 +34,30 @@ extension ReplicaStore {
                     INSERT OR IGNORE INTO contents (scope, name, child_scope, child_name, did_type, child_type, bytes, adler32, md5, created_at)
                     VALUES (?, ?, ?, ?, ?, 'FILE', ?, ?, ?, ?)
                     """)
+            func checkExisting(_ f: FileSpec, bytes: Int64) throws -> Bool {
+                guard let row = try Row.fetchOne(existing, arguments: [f.scope, f.name]) else { return false }
+                guard (row[0] as String) == "FILE" else { throw RucioError(.unsupportedOperation, "\(f.scope):\(f.name) is not a file") }
+                if (row[1] as Int64?) != bytes || (row[2] as String?) != f.adler32 {
+                    throw RucioError(.fileConsistencyMismatch, "\(f.scope):\(f.name) exists with other bytes or checksum")
+                }
+                return true
+            }
             for f in files {
                 let bytes = f.bytes ?? 0
-                if let row = try Row.fetchOne(exists, arguments: [f.scope, f.name]) {
-                    guard (row["did_type"] as String) == "FILE" else { throw RucioError(.unsupportedOperation, "\(f.scope):\(f.name) is not a file") }
-                    if (row["bytes"] as Int64?) != bytes || (row["adler32"] as String?) != f.adler32 {
-                        throw RucioError(.fileConsistencyMismatch, "\(f.scope):\(f.name) exists with other bytes or checksum")
+                let valid = (try? policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)) != nil
+                if !valid || !f.meta.isEmpty {
+                    // The careful path: a name only an existing file may have, or metadata to set on a new one.
+                    if try !checkExisting(f, bytes: bytes) {
+                        try policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)
+                        if !f.meta.isEmpty {
+                            _ = try DIDStore.ensureFile(db, f, schema: policy.schema, account: account, now: now)
+                        } else {
+                            try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now])
+                        }
                     }
                 } else {
-                    try policy.schema.checkDID(scope: f.scope, name: f.name, type: .file)
-                    if !f.meta.isEmpty {
-                        _ = try DIDStore.ensureFile(db, f, schema: policy.schema, account: account, now: now)
-                    } else {
-                        try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now])
-                    }
+                    try insertDID.execute(arguments: [f.scope, f.name, account, bytes, f.md5, f.adler32, now, now])
+                    if db.changesCount == 0 { _ = try checkExisting(f, bytes: bytes) }
                 }
                 for (rse, algo) in zip(models, algos) {
                     let path = try policy.lfn2pfnPath(algorithm: algo.rawValue, scope: f.scope, name: f.name)
@@ -59,6 +70,28 @@ extension ReplicaStore {
                     ])
                 }
             }
+        }
+    }
+
+    /// Runs `body` (scenario seeding: many large `seedFiles` batches) with a page cache of `megabytes` on the writer,
+    /// so a batch's changed pages stay in memory until its commit instead of being written to the WAL again and
+    /// again; afterwards the cache is back to SQLite's default and its memory is given back.
+    public func withSeedingCache<T: Sendable>(megabytes: Int = 128, _ body: () async throws -> T) async throws -> T {
+        try await db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(megabytes * 1024)") }
+        func restore() async throws {
+            try await db.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA cache_size = -2000")
+                try db.execute(sql: "PRAGMA shrink_memory")
+            }
+            ReleaseMemory.now()
+        }
+        do {
+            let result = try await body()
+            try await restore()
+            return result
+        } catch {
+            try? await restore()
+            throw error
         }
     }
 

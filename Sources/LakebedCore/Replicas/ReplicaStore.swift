@@ -247,14 +247,14 @@ public struct ReplicaStore: CatalogStore {
             guard let known = try Self.filesIfKnown(db, ref) else { continue }
             for f in known where seen.insert(DIDRef(f.scope, f.name)).inserted {
                 files.append(f)
-                if let limit = query.limit, files.count >= limit { return try replicaEntries(db, files, query) }
+                if let limit = query.limit, files.count >= limit { return try replicaEntries(db, files.map(ListedFile.init), query) }
             }
         }
-        return try replicaEntries(db, files, query)
+        return try replicaEntries(db, files.map(ListedFile.init), query)
     }
 
     /// The replicas of each file, as a listing gives them.
-    func replicaEntries(_ db: Database, _ files: [DID], _ query: ReplicaQuery) throws -> [FileReplicas] {
+    func replicaEntries(_ db: Database, _ files: [ListedFile], _ query: ReplicaQuery) throws -> [FileReplicas] {
         do {
             var allowed: Set<String>?
             if let e = query.rseExpression { allowed = Set(try RSEStore.resolve(db, expression: e).map(\.id)) }
@@ -264,20 +264,25 @@ public struct ReplicaStore: CatalogStore {
             do {
                 for f in files {
                     var entry = FileReplicas(scope: f.scope, name: f.name, bytes: f.bytes, md5: f.md5, adler32: f.adler32, replicas: [], parents: [])
-                    let rows = try db.all(sql: "SELECT * FROM replicas WHERE scope = ? AND name = ?", arguments: [f.scope, f.name])
-                    for row in rows {
-                        let r = Replica(row: row)
-                        if !query.allStates && r.state != .available { continue }
-                        if let allowed, !allowed.contains(r.rseID) { continue }
-                        if rseCache[r.rseID] == nil { rseCache[r.rseID] = try RSEStore.rse(db, id: r.rseID) }
-                        let rse = rseCache[r.rseID]!
+                    // Only the three columns a listing needs, by position: this runs once per file of a listing.
+                    let rows = try Row.fetchCursor(
+                        db.cachedStatement(sql: "SELECT rse_id, state, path FROM replicas WHERE scope = ? AND name = ?"), arguments: [f.scope, f.name])
+                    while let row = try rows.next() {
+                        let rseID: String = row[0]
+                        let state = ReplicaState(rawValue: row[1]) ?? .unavailable
+                        if !query.allStates && state != .available { continue }
+                        if let allowed, !allowed.contains(rseID) { continue }
+                        if rseCache[rseID] == nil { rseCache[rseID] = try RSEStore.rse(db, id: rseID) }
+                        let rse = rseCache[rseID]!
                         if !query.ignoreAvailability && !rse.availabilityRead { continue }
-                        if protoCache[r.rseID] == nil { protoCache[r.rseID] = try RSEStore.protocols(db, rseID: r.rseID) }
-                        var protos = protoCache[r.rseID]!.filter {
-                            $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil
+                        if protoCache[rseID] == nil {
+                            var protos = try RSEStore.protocols(db, rseID: rseID).filter {
+                                $0.priority(domain: "wan", operation: "read") != nil || $0.priority(domain: "lan", operation: "read") != nil
+                            }
+                            if let schemes = query.schemes { protos = protos.filter { schemes.contains($0.scheme) } }
+                            protoCache[rseID] = protos
                         }
-                        if let schemes = query.schemes { protos = protos.filter { schemes.contains($0.scheme) } }
-                        entry.replicas.append((rse, r.state, r.path, protos))
+                        entry.replicas.append((rse, state, row[2] ?? "", protoCache[rseID]!))
                     }
                     entry.replicas.sort { $0.rse.rse < $1.rse.rse }
                     if query.resolveParents { entry.parents = try DIDStore.ancestors(db, f.scope, f.name) }

@@ -47,7 +47,7 @@ public struct Checksums: Sendable, Equatable {
         public func finalize() -> Checksums {
             let adler = (b << 16) | a
             let hex = String(adler, radix: 16)
-            let md5hex = md5.finalize().map { String(format: "%02x", $0) }.joined()
+            let md5hex = md5.finalize().lowerHex
             return Checksums(adler32: String(repeating: "0", count: 8 - hex.count) + hex, md5: md5hex, bytes: count)
         }
     }
@@ -78,5 +78,20 @@ public struct Checksums: Sendable, Equatable {
 
 /// Hex md5 of a string (used by the `hash` lfn2pfn algorithm).
 public func md5Hex(_ s: String) -> String {
-    Insecure.MD5.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+    Insecure.MD5.hash(data: Array(s.utf8)).lowerHex
+}
+
+extension Sequence<UInt8> {
+    /// The bytes as lower-case hex digits, two a byte (written directly: `String(format:)` costs a microsecond a byte,
+    /// and seeding a million files hashes two million names).
+    public var lowerHex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
+        for b in self {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -33,7 +33,7 @@ public enum PasswordHash {
         return digest
     }
 
-    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ b: [UInt8]) -> String { b.lowerHex }
     static func unhex(_ s: String) -> [UInt8]? {
         let u = Array(s.utf8)
         guard u.count % 2 == 0 else { return nil }

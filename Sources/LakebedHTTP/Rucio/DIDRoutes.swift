@@ -34,7 +34,7 @@ extension RucioAPI {
             let scope = r.param("scope")
             let store = catalog.dids
             // Streamed by name, a page at a time: the cursor is the last name given.
-            return try await Reply.streamPages(listings, from: ListingCursor<String>(position: "", given: 0)) { cursor in
+            return try await Reply.streamTextPages(listings, from: ListingCursor<String>(position: "", given: 0)) { cursor in
                 let want = min(Reply.pageSize, limit.map { $0 - cursor.given } ?? Reply.pageSize)
                 let hits =
                     want <= 0
@@ -42,15 +42,8 @@ extension RucioAPI {
                     : try await store.searchDIDs(
                         scope: scope, filter: filter, type: type, limit: want,
                         after: cursor.position == "" ? nil : cursor.position)
-                let docs: [JSON] = hits.map { h in
-                    long
-                        ? [
-                            "scope": .string(h.scope), "name": .string(h.name), "did_type": .string(h.type.rawValue), "bytes": .num(h.bytes),
-                            "length": .num(h.length),
-                        ] : .string(h.name)
-                }
                 let done = hits.count < want || want <= 0
-                return (docs, done ? nil : ListingCursor(position: hits.last?.name, given: cursor.given + hits.count))
+                return (Self.searchLines(hits, long: long), done ? nil : ListingCursor(position: hits.last?.name, given: cursor.given + hits.count))
             }
         }
         t.add(.get, "/dids/:scope", doc: RouteDoc("List a scope (or a DID by name)", query: "name:string recursive:bool")) { r in
@@ -163,17 +156,9 @@ extension RucioAPI {
             let scope = r.param("scope")
             let name = r.param("name")
             let store = catalog.dids
-            return try await Reply.streamPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
+            return try await Reply.streamTextPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
                 let (files, next) = try await store.listFilesPage(scope, name, cursor: cursor, pageSize: Reply.pageSize)
-                let docs: [JSON] = files.map { f in
-                    var o = JSONObject([
-                        ("scope", .string(f.scope)), ("name", .string(f.name)), ("bytes", .num(f.bytes)), ("adler32", .str(f.adler32)),
-                        ("guid", f.columns["guid"] ?? .null), ("events", f.columns["events"] ?? .null),
-                    ])
-                    if long { o["lumiblocknr"] = f.columns["lumiblocknr"] ?? .null }
-                    return .object(o)
-                }
-                return (docs, next.position == nil ? nil : next)
+                return (Self.fileLines(files, long: long), next.position == nil ? nil : next)
             }
         }
         t.add(.get, "/dids/:scope/:name/parents", doc: RouteDoc("Parents of a DID")) { r in

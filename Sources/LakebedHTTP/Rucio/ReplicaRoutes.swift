@@ -84,9 +84,10 @@ extension RucioAPI {
     /// A replica listing streamed page by page (see `Reply.streamPages`).
     func streamReplicas(_ dids: [DIDRef], _ q: ReplicaStore.ReplicaQuery) async throws -> Response {
         let store = catalog.replicas
-        return try await Reply.streamPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
+        return try await Reply.streamTextPages(listings, from: ListingCursor(position: DIDStore.FileWalk(), given: 0)) { cursor in
             let (files, next) = try await store.listReplicasPage(dids, query: q, cursor: cursor, pageSize: Reply.pageSize)
-            return (files.map { Self.replicaDoc($0, allStates: q.allStates, parents: q.resolveParents) }, next.position == nil ? nil : next)
+            var lines = ReplicaLines(allStates: q.allStates, parents: q.resolveParents)
+            return (lines.text(files), next.position == nil ? nil : next)
         }
     }
 

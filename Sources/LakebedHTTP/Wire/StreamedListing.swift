@@ -46,35 +46,37 @@ extension Reply {
     static let pageSize = 500
 
     /// An `application/x-json-stream` listing read page by page from the catalog: `page` gives a page's documents and
-    /// where the next starts (nil: done). The first page is read before answering, so a bad request is still a Rucio
-    /// error with its status; the others are written as they are read, so memory holds one page and the first byte
-    /// leaves at once. Each page takes its turn at `gate`.
+    /// where the next starts (nil: done). See `streamTextPages`.
     static func streamPages<Cursor: Sendable>(
         _ gate: FairGate, from start: Cursor,
         _ page: @escaping @Sendable (Cursor) async throws -> ([JSON], Cursor?)
     ) async throws -> Response {
-        @Sendable func text(_ rows: [JSON]) -> String {
-            var out = ""
-            out.reserveCapacity(rows.count * 96)
+        try await streamTextPages(gate, from: start) { cursor in
+            let (rows, next) = try await page(cursor)
+            var out = JSONText(capacity: rows.count * 96)
             for v in rows {
-                v.write(to: &out)
-                out += "\n"
+                out.value(v)
+                out.newline()
             }
-            return out
+            return (out.text, next)
         }
-        let (first, next) = try await gate.run {
-            let (rows, next) = try await page(start)
-            return (text(rows), next)
-        }
+    }
+
+    /// An `application/x-json-stream` listing read page by page from the catalog: `page` gives a page's lines (each
+    /// ending in a newline) and where the next page starts (nil: done). The first page is read before answering, so a
+    /// bad request is still a Rucio error with its status; the others are written as they are read, so memory holds
+    /// one page and the first byte leaves at once. Each page takes its turn at `gate`.
+    static func streamTextPages<Cursor: Sendable>(
+        _ gate: FairGate, from start: Cursor,
+        _ page: @escaping @Sendable (Cursor) async throws -> (String, Cursor?)
+    ) async throws -> Response {
+        let (first, next) = try await gate.run { try await page(start) }
         guard let next else { return make(.ok, streamType, first) }
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: first))
             var cursor: Cursor? = next
             while let c = cursor {
-                let (chunk, after) = try await gate.run {
-                    let (rows, after) = try await page(c)
-                    return (text(rows), after)
-                }
+                let (chunk, after) = try await gate.run { try await page(c) }
                 if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
                 cursor = after
             }

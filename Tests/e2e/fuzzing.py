@@ -673,6 +673,9 @@ def check(result):
             return f"{result.status} without ExceptionClass/ExceptionMessage headers: {h}"
         if any(ch in h["exceptionmessage"] + h["exceptionclass"] for ch in "\r\n\x00"):
             return "control characters in an error header"
+        browser_page = c.target.split("?")[0].rstrip("/") in ("/auth/oidc_code", "/auth/oidc_redirect")
+        if browser_page and result.headers.get("content-type", "").startswith("text/html"):
+            return None  # Rucio renders its auth_crash page for the browser legs of the OIDC login, not JSON
         if c.method != "HEAD":
             try:
                 doc = json.loads(result.body)

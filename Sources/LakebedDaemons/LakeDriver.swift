@@ -2,6 +2,18 @@ public import Foundation
 public import LakebedCore
 public import LakebedFTS
 public import Logging
+import Synchronization
+
+/// The daemons a lake runs besides the conveyor and FTS, named as Rucio names them. Each can be stopped and run once
+/// by hand (`serve --stop-daemon`, `/lakebed/daemons`), as in Rucio's dev environment, where daemons run only when
+/// started: a stopped transmogrifier leaves DIDs flagged new, a stopped reaper leaves unlocked replicas in place.
+public enum Daemon: String, CaseIterable, Sendable {
+    case judgeCleaner = "judge-cleaner"
+    case reaper
+    case judgeRepairer = "judge-repairer"
+    case transmogrifier
+    case necromancer
+}
 
 /// Runs the lake's daemons on its clock: the conveyor and FTS (`TransferEngine`), the judge-cleaner (rule
 /// expiry), the reaper, the judge-repairer (stuck rules), the transmogrifier (subscriptions) and the necromancer
@@ -38,6 +50,16 @@ public final class LakeDriver: Sendable {
         }
     }
 
+    let stopped = Mutex<Set<Daemon>>([])
+
+    /// Whether `daemon` runs on every tick (all do, until stopped).
+    public func isRunning(_ daemon: Daemon) -> Bool { !stopped.withLock { $0.contains(daemon) } }
+
+    /// Starts or stops `daemon` on the lake's ticks; a stopped daemon still runs by `runOnce`.
+    public func setRunning(_ daemon: Daemon, _ running: Bool) {
+        stopped.withLock { if running { $0.remove(daemon) } else { $0.insert(daemon) } }
+    }
+
     let gate = Gate()
     @TaskLocal static var holdsGate = false
 
@@ -64,24 +86,52 @@ public final class LakeDriver: Sendable {
 
     func tickHeld() async throws -> Housekeeping.HousekeepingReport {
         try await engine.step()
-        let policy = await engine.policy
-        var rep = try await Housekeeping(catalog: catalog).housekeeping()
-        rep.repairedRules = try await JudgeRepairer(catalog: catalog).repairStuckRules(at: clock.now(), policy: policy)
-        let subscribed = try await Transmogrifier(catalog: catalog).run(at: clock.now())
-        let necromancy = try await Necromancer(catalog: catalog).run()
-        if rep.repairedRules > 0 || rep.expiredRules > 0 || subscribed > 0 || necromancy.recovering > 0 { try await engine.step() }
+        let rep = try await passHeld(Set(Daemon.allCases).filter(isRunning))
         try await catalog.drainRuleEvents()
         return rep
+    }
+
+    /// One pass of `daemons` at the current instant, in the order a tick runs them; the conveyor steps again when
+    /// they made new work.
+    func passHeld(_ daemons: Set<Daemon>) async throws -> Housekeeping.HousekeepingReport {
+        var rep = Housekeeping.HousekeepingReport()
+        if daemons.contains(.judgeCleaner) {
+            let cleaner = JudgeCleaner(catalog: catalog)
+            rep.expiredRules = try await cleaner.expireRules() + (try await cleaner.retireMovedRules())
+        }
+        if daemons.contains(.reaper) {
+            let r = try await Reaper(catalog: catalog).reap()
+            rep.reapedReplicas = r.count
+            rep.reapedBytes = r.bytes
+        }
+        if daemons.contains(.judgeRepairer) {
+            rep.repairedRules = try await JudgeRepairer(catalog: catalog).repairStuckRules(at: clock.now(), policy: await engine.policy)
+        }
+        let subscribed = daemons.contains(.transmogrifier) ? try await Transmogrifier(catalog: catalog).run(at: clock.now()) : 0
+        let recovering = daemons.contains(.necromancer) ? try await Necromancer(catalog: catalog).run().recovering : 0
+        if rep.repairedRules > 0 || rep.expiredRules > 0 || subscribed > 0 || recovering > 0 { try await engine.step() }
+        return rep
+    }
+
+    /// Runs one daemon once at the current instant, stopped or not (Rucio's `--run-once`).
+    @discardableResult
+    public func runOnce(_ daemon: Daemon) async throws -> Housekeeping.HousekeepingReport {
+        try await exclusive {
+            let rep = try await self.passHeld([daemon])
+            try await self.catalog.drainRuleEvents()
+            return rep
+        }
     }
 
     /// When the next daemon has something to do by itself.
     public func nextEventTime() async throws -> Date? {
         let policy = await engine.policy
         let candidates = [
-            try await engine.nextEventTime(), try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy),
-            try await JudgeCleaner(catalog: catalog).nextRuleExpiry(),
-            try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil,
-            try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil,
+            try await engine.nextEventTime(),
+            isRunning(.judgeRepairer) ? try await JudgeRepairer(catalog: catalog).nextRepairTime(policy: policy) : nil,
+            isRunning(.judgeCleaner) ? try await JudgeCleaner(catalog: catalog).nextRuleExpiry() : nil,
+            isRunning(.transmogrifier) ? (try await Transmogrifier(catalog: catalog).hasWork() ? clock.now() : nil) : nil,
+            isRunning(.necromancer) ? (try await Necromancer(catalog: catalog).hasWork() ? clock.now() : nil) : nil,
         ]
         return candidates.compactMap { $0 }.min()
     }

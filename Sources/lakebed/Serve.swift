@@ -101,6 +101,13 @@ struct Serve: AsyncParsableCommand {
             valueName: "token"))
     var controlToken: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Stop one of the lake's daemons (\(Daemon.allCases.map(\.rawValue).joined(separator: ", "))), as a Rucio dev environment runs only the daemons it starts; repeatable. It still runs once on POST /lakebed/daemons/<name>/run, and PUT /lakebed/daemons/<name> {\"running\": true} starts it.",
+            valueName: "daemon"))
+    var stopDaemon: [String] = []
+
     @OptionGroup(title: "Logging")
     var logging: LoggingOptions
 
@@ -138,6 +145,15 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        var stopped: [Daemon] = []
+        for name in stopDaemon {
+            guard let d = Daemon(rawValue: name.lowercased()) else {
+                FileHandle.standardError.write(
+                    Data("--stop-daemon \(name) is not a daemon: give one of \(Daemon.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+                throw ExitCode(2)
+            }
+            stopped.append(d)
+        }
         var options = LakeOptions(dataDir: dataDir, scenario: loaded, fresh: fresh, timeScale: timeScale, seed: seed)
         options.seedProgress = loaded.map { Self.seedProgress($0.name) }
         options.policy = chosenPolicy
@@ -146,6 +162,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(e.description)\n".utf8))
             throw ExitCode(2)
         }
+        for d in stopped { lake.driver.setRunning(d, false) }
         let catalog = lake.catalog
         catalog.rses.allowStorageRoots(storageRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         var importNote = ""

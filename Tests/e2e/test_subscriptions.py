@@ -77,3 +77,30 @@ def test_subscription_input_is_checked_as_rucio_checks_it(manual_lake, jdoe):
     # Rucio's generic policy: only root and admins add subscriptions.
     with pytest.raises(AccessDenied):
         jdoe.add_subscription("mine", "jdoe", {"scope": ["user.jdoe"]}, RULES, "c", None, False, False)
+
+
+def test_a_stopped_transmogrifier_leaves_dids_new_until_run_once(manual_lake):
+    """As in Rucio's dev environment, where a daemon runs only when started: `/lakebed/daemons` stops one, runs it once."""
+    lake, c = manual_lake, manual_lake.client
+    names = {d["name"]: d["running"] for d in control(lake, "GET", "daemons")}
+    assert names == {"judge-cleaner": True, "reaper": True, "judge-repairer": True, "transmogrifier": True, "necromancer": True}
+    try:
+        assert control(lake, "PUT", "daemons/transmogrifier", json={"running": False})["running"] is False
+        c.add_subscription("held", "root", {"scope": ["user.root"], "pattern": "held-data.*", "did_type": ["DATASET"]},
+                           RULES, "held until the transmogrifier runs", None, False, False)
+        c.add_dataset("user.root", "held-data.1")
+        control(lake, "POST", "clock/advance", json={"seconds": 600})
+        new = [(d["scope"], d["name"], d["did_type"]) for d in c.list_new_dids(did_type="dataset")]
+        assert ("user.root", "held-data.1", "DATASET") in new
+        assert list(c.list_did_rules("user.root", "held-data.1")) == []
+        assert c.get_metadata("user.root", "held-data.1")["is_new"] is True
+
+        ran = control(lake, "POST", "daemons/transmogrifier/run")
+        assert ran["running"] is False
+        assert [r["rse_expression"] for r in c.list_did_rules("user.root", "held-data.1")] == ["SITE-B"]
+        assert ("user.root", "held-data.1") not in [(d["scope"], d["name"]) for d in c.list_new_dids()]
+    finally:
+        control(lake, "PUT", "daemons/transmogrifier", json={"running": True})
+        c.deactivate_subscription("held", account="root")
+    r = requests.put(f"{lake.url}/lakebed/daemons/nosuch", json={"running": False})
+    assert r.status_code == 404 and "transmogrifier" in r.json()["ExceptionMessage"]

@@ -18,6 +18,9 @@ public struct Housekeeping: CatalogStore {
         public var reapedBytes: Int64 = 0
         /// STUCK rules the judge-repairer retried; filled by `LakeDriver.tick`, always 0 from `housekeeping()` itself.
         public var repairedRules: Int = 0
+
+        /// Nothing done yet.
+        public init() {}
     }
 
     /// One housekeeping pass: expire rules, then reap.

@@ -124,6 +124,14 @@ public struct ControlAPI: Sendable {
         ]
     }
 
+    /// The daemon a path names.
+    static func daemon(_ name: String) throws -> Daemon {
+        guard let d = Daemon(rawValue: name) else {
+            throw LakeError.notFound("No daemon \(name): the lake's daemons are \(Daemon.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return d
+    }
+
     /// The link settings a JSON body gives, checked.
     static func linkChange(_ o: JSONObject) throws -> LinkChange {
         var c = LinkChange()
@@ -164,6 +172,23 @@ public struct ControlAPI: Sendable {
             guard case .object(var o) = clockDoc() else { return Reply.json(clockDoc()) }
             o["stops"] = .int(Int64(stops))
             return Reply.json(.object(o))
+        }
+        t.add(.get, "/daemons", auth: false) { _ in
+            Reply.json(.array(Daemon.allCases.map { ["name": .string($0.rawValue), "running": .bool(driver.isRunning($0))] }))
+        }
+        t.add(.put, "/daemons/:name", auth: false) { r in
+            let d = try Self.daemon(r.param("name"))
+            guard let running = try r.jsonObject().optionalBool("running") else { throw RucioError.valueError("give 'running': true or false") }
+            driver.setRunning(d, running)
+            return Reply.json(["name": .string(d.rawValue), "running": .bool(driver.isRunning(d))])
+        }
+        t.add(.post, "/daemons/:name/run", auth: false) { r in
+            let d = try Self.daemon(r.param("name"))
+            let rep = try await driver.runOnce(d)
+            return Reply.json([
+                "name": .string(d.rawValue), "running": .bool(driver.isRunning(d)), "expired_rules": .int(Int64(rep.expiredRules)),
+                "reaped_replicas": .int(Int64(rep.reapedReplicas)), "repaired_rules": .int(Int64(rep.repairedRules)),
+            ])
         }
         t.add(.get, "/links", auth: false) { _ in
             let topo = await driver.engine.topology

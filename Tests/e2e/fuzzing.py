@@ -665,6 +665,8 @@ def check(result):
         return f"status {result.status} from a service: {result.body[:200]!r}" if result.status >= 500 else None
     if result.status == 503 and result.headers.get("exceptionclass") == "ResourceTemporaryUnavailable":
         return None  # Rucio's own answer when an RSE (set so by an earlier case) refuses writes
+    if result.status == 500 and result.headers.get("exceptionclass") == "ErrorLoadingCredentials":
+        return None  # Rucio's own answer for a signed URL when the server has no signing credentials configured
     if result.status >= 500:
         return f"status {result.status}: {result.body[:200]!r}"
     if 400 <= result.status < 500 and not c.malformed:

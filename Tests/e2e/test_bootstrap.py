@@ -251,6 +251,17 @@ def test_non_deterministic_rses_take_the_clients_pfns_and_get_rucios_paths_on_tr
                                   "adler32": "%08x" % (zlib.adler32(g.read_bytes()) & 0xFFFFFFFF)}])
         (tmp_path / "disk1" / hash_path("data18", "evt.dat")).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "disk1" / hash_path("data18", "evt.dat")).write_bytes(g.read_bytes())
+        # On a deterministic RSE a PFN must be the one lfn2pfn gives (Rucio's InvalidPath otherwise).
+        from rucio.common.exception import InvalidPath
+        odd = {"scope": "data18", "name": "odd.dat", "bytes": 1, "adler32": "00020002"}
+        try:
+            c.add_replicas("DISK1", [dict(odd, pfn=f"file://localhost{tmp_path}/disk1/elsewhere/odd.dat")])
+            raise AssertionError("a deterministic RSE took a PFN that is not its lfn2pfn path")
+        except InvalidPath as e:
+            assert "does not match the Rucio expected PFN" in str(e) and hash_path("data18", "odd.dat") in str(e)
+        c.add_replicas("DISK1", [dict(odd, pfn=f"file://localhost{tmp_path}/disk1/{hash_path('data18', 'odd.dat')}")])
+        assert list(c.list_replicas([{"scope": "data18", "name": "odd.dat"}], all_states=True))[0]["rses"]["DISK1"] == \
+            [f"file://localhost{tmp_path}/disk1/{hash_path('data18', 'odd.dat')}"]
         c.add_dataset("data18", "data18_13TeV.00348885.physics_Main.daq.RAW")
         c.attach_dids("data18", "data18_13TeV.00348885.physics_Main.daq.RAW", [{"scope": "data18", "name": "evt.dat"}])
         [rid] = c.add_replication_rule([{"scope": "data18", "name": "data18_13TeV.00348885.physics_Main.daq.RAW"}], 1, "TAPE1")

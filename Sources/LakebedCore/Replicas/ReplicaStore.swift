@@ -20,6 +20,20 @@ public struct ReplicaStore: CatalogStore {
             let path = url.percentEncodedPath.removingPercentEncoding ?? url.path
             let root = rse.root.hasSuffix("/") ? rse.root : rse.root + "/"
             let protos = try RSEStore.protocols(db, rseID: rse.id)
+            if rse.deterministic && fromClient {
+                // Rucio: on a deterministic RSE a PFN must be the one lfn2pfn gives under one of its write protocols of
+                // that scheme (`InvalidPath` otherwise).
+                let expectedRel = try policy.lfn2pfnPath(algorithm: lfn2pfnAlgorithm(db, rseID: rse.id), scope: file.scope, name: file.name)
+                let candidates = protos.filter { $0.scheme == url.scheme && path.hasPrefix($0.normalisedPrefix) }
+                guard candidates.contains(where: { String(path.dropFirst($0.normalisedPrefix.count)) == expectedRel }) else {
+                    let expected = protos.filter { $0.scheme == url.scheme }.map { "'\($0.pfn(path: expectedRel))'" }.sorted()
+                    throw RucioError.invalidPath(
+                        "One of the PFNs provided {'\(Validation.printable(pfn))'} for [{'scope': '\(file.scope)', 'name': '\(Validation.printable(file.name))'}] does not match the Rucio expected PFNs: {\(expected.joined(separator: ", "))}"
+                    )
+                }
+                _ = try containedPath(root: root, relative: expectedRel)
+                return expectedRel
+            }
             for p in protos.sorted(by: { $0.normalisedPrefix.count > $1.normalisedPrefix.count }) where path.hasPrefix(p.normalisedPrefix) {
                 let rel = String(path.dropFirst(p.normalisedPrefix.count))
                 _ = try containedPath(root: root, relative: rel)

@@ -166,7 +166,8 @@ public struct FTSAPI: Sendable {
             let who = try await caller(r)
             let body = try r.jsonObject()
             // A certificate submission runs on the user's delegated proxy: FTS wants one with an hour left.
-            let credentialID = who.method == "certificate" ? try await requireDelegation(who) : nil
+            var credentialID: String? = nil
+            if who.method == "certificate" { credentialID = try await requireDelegation(who) }
             let filesIn = try body.requiredArray("files")
             guard !filesIn.isEmpty else { throw FTSError(.badRequest, "No transfers or namespace operation specified") }
             let params = try body.optionalObject("params") ?? JSONObject()

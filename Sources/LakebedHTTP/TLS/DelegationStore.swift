@@ -53,7 +53,7 @@ public actor DelegationStore: DelegatedCredentials {
     }
 
     /// FTS's delegation id for a DN: the first 16 hex digits of its SHA-1 (no VOMS attributes here), what `whoami` says.
-    public nonisolated static func delegationID(dn: String) -> String {
+    public static func delegationID(dn: String) -> String {
         String(Insecure.SHA1.hash(data: Data(dn.utf8)).map { String(format: "%02x", $0) }.joined().prefix(16))
     }
 
@@ -100,6 +100,7 @@ public actor DelegationStore: DelegatedCredentials {
         return true
     }
 
+    /// Why transfers on `id`'s credential may not run now: none delegated (deleted), or expired on the wall clock.
     public func refusal(delegationID id: String, dn: String) -> String? {
         guard let c = credential(id: id, dn: dn) else {
             return "no delegated credential of \(dn) (delegation id \(id)): it was deleted"

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LakebedCore
+import SwiftASN1
 import X509
 
 /// FTS's GridSite delegation REST API (fts-rest's `delegation` controller): a certificate user delegates a proxy

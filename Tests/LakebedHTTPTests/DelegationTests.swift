@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LakebedTesting
+import SwiftASN1
 import Synchronization
 import Testing
 import X509

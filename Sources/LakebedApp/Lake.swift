@@ -72,11 +72,15 @@ public final class Lake: Sendable {
     public let timeScale: Double
     /// The data folder's lock, held while this lake is open (nil for headless simulations in their own folder).
     let folderLock: DataFolderLock?
+    /// FTS's delegated proxies (`<dataDir>/tls/delegation/`), which certificate jobs' transfers run on (nil in
+    /// headless simulations).
+    public let delegations: DelegationStore?
 
     private init(
         catalog: Catalog, clock: VirtualClock, iam: IAM?, engine: TransferEngine, driver: LakeDriver, scenario: ScenarioRunner,
-        seeded: Bool, playsScenarioFile: Bool, timeScale: Double, folderLock: DataFolderLock?
+        seeded: Bool, playsScenarioFile: Bool, timeScale: Double, folderLock: DataFolderLock?, delegations: DelegationStore? = nil
     ) {
+        self.delegations = delegations
         self.catalog = catalog
         self.clock = clock
         self.iam = iam
@@ -162,6 +166,8 @@ public final class Lake: Sendable {
         }
         let iam = try await IAM(dataDir: catalog.dataDir, clock: catalog.clock)
         let engine = TransferEngine(catalog: catalog, seed: seed ?? 0, logger: logger)
+        let delegations = try DelegationStore(folder: (catalog.dataDir as NSString).appendingPathComponent("tls/delegation"))
+        await engine.setCredentials(delegations)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine, logger: logger)
         await driver.connectEventLog()
         let runner: ScenarioRunner
@@ -191,7 +197,7 @@ public final class Lake: Sendable {
         clock.setPaused(false)
         return Lake(
             catalog: catalog, clock: clock, iam: iam, engine: engine, driver: driver, scenario: runner, seeded: seeded,
-            playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock)
+            playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock, delegations: delegations)
     }
 
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
@@ -230,7 +236,7 @@ public final class Lake: Sendable {
             },
             storageCheck: { token, rse, path, write in
                 await iam.checkStorageAccess(token: token, rse: rse, absolutePath: path, write: write, catalog: catalog)
-            })
+            }, delegations: delegations)
         let requestMetrics = RequestMetrics()
         let loopback = Loopback(controlToken: controlToken)
         let webdav = WebDAVAPI(

@@ -76,6 +76,9 @@ public struct FTSJob: Sendable, Equatable {
     public var reason: String
     /// FTS `overwrite`: whether an existing destination file may be replaced (conveyor jobs always overwrite).
     public var overwrite: Bool
+    /// FTS `cred_id` of a job submitted with a certificate: the delegation id whose proxy its transfers run on;
+    /// nil for token and conveyor jobs, which need no delegated proxy.
+    public var credentialID: String? = nil
 }
 
 /// Something the transfer service did, for event logs, dashboards and metrics.

@@ -44,6 +44,10 @@ public actor TransferEngine {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// Finished jobs kept for inspection.
     public var jobHistory = 10_000
+    /// Delegated proxies the transfers of certificate jobs run on (nil: none are checked).
+    private var credentials: (any DelegatedCredentials)?
+    /// Unfinished jobs that run on a delegated credential (`credentialID` set).
+    private var delegatedJobs: Set<String> = []
 
     public init(
         catalog: Catalog, topology: Topology = Topology(), policy: RetryPolicy = RetryPolicy(), seed: UInt64 = 0,
@@ -69,6 +73,8 @@ public actor TransferEngine {
     /// Extra wait before bytes leave an RSE (a tape RSE staging files to its disk buffer).
     public private(set) var stagingDelays: [String: TimeInterval] = [:]
     public func setStagingDelay(_ rse: String, _ seconds: TimeInterval?) { stagingDelays[rse] = seconds }
+    /// The store of delegated proxies that certificate jobs' transfers need.
+    public func setCredentials(_ store: (any DelegatedCredentials)?) { credentials = store }
     public func addEventSink(_ sink: @escaping @Sendable (TransferEvent) -> Void) { sinks.append(sink) }
     /// Restarts the random sequences (scenario reset).
     public func reseed(_ seed: UInt64) {
@@ -84,6 +90,7 @@ public actor TransferEngine {
         waiting = [:]
         active = [:]
         stats = [:]
+        delegatedJobs = []
         nextFileID = 1
         simTime = time
     }
@@ -128,13 +135,15 @@ public actor TransferEngine {
 
     /// Submits a job directly (FTS's `POST /jobs`); it starts at the next step. `jobID`: the id to file it under
     /// (FTS's REST API gives random ones); nil takes the next from the seeded sequence, as the conveyor's jobs do.
+    /// `credentialID`: the delegation whose proxy the transfers run on (a certificate submission), checked with
+    /// `credentials` when each transfer starts and ends.
     public func submit(
         files specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int = 3, verifyChecksum: String = "b",
-        metadata: String? = nil, overwrite: Bool = false
+        metadata: String? = nil, overwrite: Bool = false, credentialID: String? = nil
     ) -> FTSJob {
         makeJob(
             specs, submitter: submitter, jobID: jobID, priority: priority, verifyChecksum: verifyChecksum, metadata: metadata,
-            overwrite: overwrite, at: max(simTime, catalog.clock.now()))
+            overwrite: overwrite, credentialID: credentialID, at: max(simTime, catalog.clock.now()))
     }
 
     public func job(_ id: String) -> FTSJob? { jobs[id] }
@@ -212,7 +221,7 @@ public actor TransferEngine {
     @discardableResult
     private func makeJob(
         _ specs: [FTSFileSpec], submitter: String, jobID: String? = nil, priority: Int, verifyChecksum: String,
-        metadata: String?, overwrite: Bool, at time: Date
+        metadata: String?, overwrite: Bool, credentialID: String? = nil, at time: Date
     ) -> FTSJob {
         let id = jobID.flatMap { jobs[$0] == nil ? $0 : nil } ?? newJobID()
         var ids: [Int] = []
@@ -231,8 +240,10 @@ public actor TransferEngine {
         }
         let job = FTSJob(
             jobID: id, state: .submitted, submitTime: time, finishTime: nil, submitter: submitter, priority: priority,
-            verifyChecksum: verifyChecksum, metadata: metadata, fileIDs: ids, reason: "", overwrite: overwrite)
+            verifyChecksum: verifyChecksum, metadata: metadata, fileIDs: ids, reason: "", overwrite: overwrite,
+            credentialID: credentialID)
         jobs[id] = job
+        if credentialID != nil { delegatedJobs.insert(id) }
         jobOrder.append(id)
         trimHistory()
         return job
@@ -284,7 +295,9 @@ public actor TransferEngine {
 
     /// Gives free slots on each link to waiting files (FIFO), deciding now whether each will fail.
     private func startWaiting(at t: Date) async throws {
+        let revoked = await revokedCredentials()
         var started: [String] = []
+        var failedJobs: [String] = []
         for link in waiting.keys.sorted() {
             guard var queue = waiting[link], !queue.isEmpty else { continue }
             let settings = topology.settings(link.source, link.destination)
@@ -292,6 +305,18 @@ public actor TransferEngine {
             while act.count < max(1, settings.concurrency), !queue.isEmpty {
                 let fid = queue.removeFirst()
                 guard var f = files[fid] else { continue }
+                if let reason = revoked[f.jobID] {
+                    // Without its delegated proxy the transfer cannot start: it fails without taking a slot.
+                    f.state = .failed
+                    f.reason = reason
+                    f.finishTime = t
+                    f.remaining = 0
+                    files[fid] = f
+                    stats[link, default: LinkStats()].failed += 1
+                    emit(.failed, f, at: t, reason: reason)
+                    if failedJobs.last != f.jobID { failedJobs.append(f.jobID) }
+                    continue
+                }
                 f.state = .active
                 f.startTime = t
                 f.flowFrom = t.addingTimeInterval(max(0, settings.latency) + (stagingDelays[link.source] ?? 0))
@@ -310,7 +335,26 @@ public actor TransferEngine {
             waiting[link] = queue
             active[link] = act
         }
+        for j in failedJobs { updateJobState(j, at: t) }
         if !started.isEmpty { try await poller.transfersStarted(started, at: t) }
+    }
+
+    /// Why each unfinished certificate job may not run now (its delegated credential deleted or expired), by job id.
+    /// Asked before the queues are touched, so nothing submitted meanwhile is lost.
+    private func revokedCredentials() async -> [String: String] {
+        guard let credentials, !delegatedJobs.isEmpty else { return [:] }
+        var checked: [String: String] = [:]
+        var valid: Set<String> = []
+        var out: [String: String] = [:]
+        for id in delegatedJobs.sorted() {
+            guard let j = jobs[id], let cred = j.credentialID else { continue }
+            let key = cred + "\u{0}" + j.submitter
+            if checked[key] == nil && !valid.contains(key) {
+                if let reason = await credentials.refusal(delegationID: cred, dn: j.submitter) { checked[key] = reason } else { valid.insert(key) }
+            }
+            if let reason = checked[key] { out[id] = "TRANSFER [13] " + reason }
+        }
+        return out
     }
 
     /// The earliest first-byte or last-byte among active transfers.
@@ -357,6 +401,7 @@ public actor TransferEngine {
     /// Ends every transfer whose last byte has arrived by `t`: copies and verifies the bytes, then reports them
     /// to the catalog together, in one transaction.
     private func completeDue(at t: Date) async throws {
+        let revoked = await revokedCredentials()
         var ended: [(id: Int, link: LinkKey, failure: String?)] = []
         // A site that went down while the bytes were moving fails the transfer, as a storage element would.
         var availability: [String: (read: Bool, write: Bool)]? = nil
@@ -378,7 +423,7 @@ public actor TransferEngine {
                 } else if availability?[link.source]?.read == false {
                     outage = "SOURCE [503] \(link.source) is not available for reading"
                 }
-                ended.append((id, link, finishBytes(id, link: link, at: t, outage: outage)))
+                ended.append((id, link, finishBytes(id, link: link, at: t, outage: revoked[f.jobID] ?? outage)))
             }
             active[link] = keep
         }
@@ -499,6 +544,7 @@ public actor TransferEngine {
             j.reason = j.fileIDs.compactMap { files[$0] }.first { $0.state != .finished }?.reason ?? ""
         }
         jobs[id] = j
+        delegatedJobs.remove(id)
     }
 
     private func emit(_ kind: TransferEvent.Kind, _ f: FTSFile, at t: Date, reason: String? = nil) {

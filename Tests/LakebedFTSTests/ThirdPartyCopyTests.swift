@@ -132,3 +132,51 @@ struct ThirdPartyCopyTests {
         #expect(try await lake.catalog.rses.locate(url: "root://localhost:8443//storage/SITE-A/f") == nil)
     }
 }
+
+/// A store of delegated credentials a test revokes.
+actor RevocableCredentials: DelegatedCredentials {
+    var revoked: Set<String> = []
+    func revoke(_ id: String) { revoked.insert(id) }
+    func refusal(delegationID: String, dn: String) -> String? {
+        revoked.contains(delegationID) ? "the delegated credential of \(dn) (delegation id \(delegationID)) was deleted" : nil
+    }
+}
+
+@Suite("Certificate jobs run on their delegated credential")
+struct DelegatedJobTests {
+    @Test func aRevokedCredentialFailsQueuedAndMovingTransfersWithoutCopying() async throws {
+        let lake = try await TestLake(topology: Topology(defaults: LinkSettings(bandwidth: 1000, latency: 1, concurrency: 1)))
+        let credentials = RevocableCredentials()
+        await lake.engine.setCredentials(credentials)
+        let tpc = ThirdPartyCopyTests()
+        let bytes = Array(repeating: UInt8(7), count: 1000)
+        let from = try await tpc.file(lake, "SITE-A", "dlg/in.bin", bytes)
+        var specs: [FTSFileSpec] = []
+        for name in ["ok", "moving", "queued", "token"] {
+            let to = try await tpc.location(lake, "SITE-B", "dlg/\(name).bin")
+            specs.append(
+                try FTSFileSpec(from: from, to: to, sourceURL: "file://" + (try from.absolute()), destURL: "file://" + (try to.absolute()), bytes: 1000, adler32: nil))
+        }
+        let dn = "/DC=org/DC=lakebed/OU=Users/CN=jane"
+        let ok = await lake.engine.submit(files: [specs[0]], submitter: dn, credentialID: "0123456789abcdef")
+        try await lake.driver.advance(by: 5)
+        #expect(await lake.engine.job(ok.jobID)?.state == .finished)
+        // One slot: "moving" starts, "queued" waits behind it; a token job (no credential) is not affected.
+        let moving = await lake.engine.submit(files: [specs[1]], submitter: dn, credentialID: "0123456789abcdef")
+        let queued = await lake.engine.submit(files: [specs[2]], submitter: dn, credentialID: "0123456789abcdef")
+        let token = await lake.engine.submit(files: [specs[3]], submitter: "jane")
+        try await lake.driver.advance(by: 1.5)
+        #expect(await lake.engine.job(moving.jobID)?.state == .active)
+        await credentials.revoke("0123456789abcdef")
+        try await lake.driver.advance(by: 10)
+        for job in [moving, queued] {
+            let j = try #require(await lake.engine.job(job.jobID))
+            #expect(j.state == .failed)
+            #expect(j.reason == "TRANSFER [13] the delegated credential of \(dn) (delegation id 0123456789abcdef) was deleted")
+        }
+        #expect(await lake.engine.job(token.jobID)?.state == .finished)
+        #expect(!FileManager.default.fileExists(atPath: specs[1].destPath))
+        #expect(!FileManager.default.fileExists(atPath: specs[2].destPath))
+        #expect(FileManager.default.fileExists(atPath: specs[3].destPath))
+    }
+}

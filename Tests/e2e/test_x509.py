@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import BIN, Lake, free_port, run_rucio, write_cfg
+from conftest import BIN, Lake, control, free_port, run_rucio, write_cfg
 
 PROXY_CERT_INFO = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.14")
 # ProxyCertInfo ::= SEQUENCE { proxyPolicy SEQUENCE { policyLanguage id-ppl-inheritAll } }
@@ -276,3 +276,121 @@ def test_a_resumed_tls_session_keeps_its_certificate(tls_lake, alice):
     assert b"X-Rucio-Auth-Account: alice" in data
     again, data = login(first.session)
     assert again.session_reused and b"200 OK" in data.split(b"\r\n")[0] and b"X-Rucio-Auth-Account: alice" in data
+
+
+# ---- FTS: GridSite delegation with the real fts3 client
+
+
+@pytest.fixture(scope="module")
+def token_only_rses(tls_lake, tmp_path_factory):
+    """Two RSEs whose storage takes tokens only (`oidc_support`): a certificate user's jobs reach them by its proxy."""
+    stores = {}
+    for rse in ("DLG-SRC", "DLG-DST"):
+        store = tmp_path_factory.mktemp(rse.lower())
+        tls_lake.root.add_rse(rse)
+        tls_lake.root.add_protocol(rse, {"scheme": "file", "hostname": "localhost", "port": 0, "prefix": str(store) + "/",
+                                         "impl": "rucio.rse.protocols.posix.Default"})
+        tls_lake.root.add_rse_attribute(rse, "oidc_support", True)
+        stores[rse] = store
+    return stores
+
+
+def fts_context(lake, ucert, ukey):
+    import fts3.rest.client.easy as fts3
+    return fts3.Context(lake.https + "/fts", ucert=str(ucert), ukey=str(ukey), verify=True, capath=lake.ca)
+
+
+def finished_job(lake, ctx, job_id, limit=60):
+    """Polls the job with the real client, moving the lake's clock 5 s at a time, until it ends (bounded)."""
+    import fts3.rest.client.easy as fts3
+    for _ in range(limit):
+        status = fts3.get_job_status(ctx, job_id, list_files=True)
+        if status["job_state"] in ("FINISHED", "FAILED", "FINISHEDDIRTY", "CANCELED"):
+            return status
+        control(lake, "POST", "clock/advance", json={"seconds": 5})
+    pytest.fail(f"job {job_id} still {status['job_state']} after {limit} steps")
+
+
+def test_certificate_users_delegate_then_submit_with_the_real_fts3_client(tls_lake, alice, token_only_rses):
+    import hashlib
+    import fts3.rest.client.easy as fts3
+    from fts3.rest.client import Delegator, Submitter
+    from fts3.rest.client.exceptions import NeedDelegation
+    cert = (str(alice["cert"]), str(alice["key"]))
+    ctx = fts_context(tls_lake, *cert)
+    dlg_id = fts3.whoami(ctx)["delegation_id"]
+    assert dlg_id == hashlib.sha1(alice["dn"].encode()).hexdigest()[:16]   # FTS's generate_delegation_id
+    src, dst = token_only_rses["DLG-SRC"], token_only_rses["DLG-DST"]
+    storage = tls_lake.https + "/storage"
+    assert requests.put(f"{storage}/DLG-SRC/dlg/in.dat", data=b"delegated bytes" * 1000, cert=cert, verify=tls_lake.ca).status_code == 201
+
+    def transfer(name):
+        return [fts3.new_transfer(f"{storage}/DLG-SRC/dlg/in.dat", f"{storage}/DLG-DST/dlg/{name}")]
+
+    # Without a delegation FTS refuses a certificate submission with 419 (the client's NeedDelegation).
+    assert Delegator(ctx).get_info(dlg_id) is None
+    with pytest.raises(NeedDelegation):
+        Submitter(ctx).submit(transfers=transfer("never.dat"))
+    r = requests.post(tls_lake.https + "/fts/jobs", json={"files": transfer("never.dat")}, cert=cert, verify=tls_lake.ca)
+    assert r.status_code == 419 and r.json()["message"] == f'No delegation found for "{alice["dn"]}"'
+
+    # Delegate with the certificate, then submit: the job's transfer runs on the delegated proxy.
+    assert fts3.delegate(ctx, lifetime=datetime.timedelta(hours=7)) == dlg_id
+    info = Delegator(ctx).get_info(dlg_id)
+    left = datetime.datetime.strptime(info["termination_time"], "%Y-%m-%dT%H:%M:%S") - datetime.datetime.utcnow()
+    assert datetime.timedelta(hours=6, minutes=50) < left <= datetime.timedelta(hours=7)
+    job = fts3.submit(ctx, fts3.new_job(transfer("by-cert.dat")))
+    status = finished_job(tls_lake, ctx, job)
+    assert status["job_state"] == "FINISHED" and status["cred_id"] == dlg_id, status
+    assert (dst / "dlg" / "by-cert.dat").read_bytes() == b"delegated bytes" * 1000
+
+    # With the proxy: a proxy of the proxy is delegated (forced, as the old one still has hours left).
+    pctx = fts_context(tls_lake, alice["proxy"], alice["proxy"])
+    assert fts3.delegate(pctx, force=True) == dlg_id
+    proxy_end = x509.load_pem_x509_certificate(alice["proxy"].read_bytes()).not_valid_after_utc.replace(tzinfo=None)
+    assert datetime.datetime.strptime(Delegator(pctx).get_info()["termination_time"], "%Y-%m-%dT%H:%M:%S") <= proxy_end
+    job = fts3.submit(pctx, fts3.new_job(transfer("by-proxy.dat")))
+    assert finished_job(tls_lake, pctx, job)["job_state"] == "FINISHED"
+    assert (dst / "dlg" / "by-proxy.dat").read_bytes() == b"delegated bytes" * 1000
+
+    # Deleting the delegation: a queued transfer fails with the reason instead of running, a new job is refused.
+    queued = fts3.submit(ctx, fts3.new_job(transfer("revoked.dat")))
+    r = requests.delete(f"{tls_lake.https}/fts/delegation/{dlg_id}", cert=cert, verify=tls_lake.ca)
+    assert r.status_code == 204, r.text
+    assert requests.delete(f"{tls_lake.https}/fts/delegation/{dlg_id}", cert=cert, verify=tls_lake.ca).status_code == 404
+    status = finished_job(tls_lake, ctx, queued)
+    assert status["job_state"] == "FAILED", status
+    assert "delegated credential" in status["reason"] and "deleted" in status["reason"], status
+    assert not (dst / "dlg" / "revoked.dat").exists()
+    assert Delegator(ctx).get_info(dlg_id) is None
+    with pytest.raises(NeedDelegation):
+        Submitter(ctx).submit(transfers=transfer("after-delete.dat"))
+    assert not (src / "dlg" / "after-delete.dat").exists() and (src / "dlg" / "in.dat").exists()
+
+
+def test_a_delegation_belongs_to_its_owner_and_takes_only_a_proxy_for_its_request(tls_lake, alice, tmp_path):
+    cert = (str(alice["cert"]), str(alice["key"]))
+    import hashlib
+    dlg_id = hashlib.sha1(alice["dn"].encode()).hexdigest()[:16]
+    base = f"{tls_lake.https}/fts/delegation/{dlg_id}"
+    r = requests.get(base + "/request", cert=cert, verify=tls_lake.ca)
+    assert r.status_code == 200 and r.headers["X-Delegation-ID"] == dlg_id
+    request = x509.load_pem_x509_csr(r.content)
+    assert request.is_signature_valid
+    # Another user of the same CA may not look at, ask for or put alice's delegation.
+    carol_dn, folder = issue(tls_lake, "carol")
+    tls_lake.root.add_account("carol", "USER", "carol@example.org")
+    tls_lake.root.add_identity("carol", carol_dn, "X509", "carol@example.org")
+    carol = (str(folder / "usercert.pem"), str(folder / "userkey.pem"))
+    for method, path in (("GET", ""), ("GET", "/request"), ("PUT", "/credential"), ("DELETE", "")):
+        r = requests.request(method, base + path, cert=carol, verify=tls_lake.ca, data="")
+        assert r.status_code == 403 and "do not match" in r.json()["message"], (method, path, r.text)
+    # A proxy for another key than the request's is refused; without a certificate there is no delegation.
+    user, ukey = load_user(alice)
+    wrong, _ = make_proxy(user, ukey, "1234567", now() - datetime.timedelta(minutes=5), now() + datetime.timedelta(hours=8))
+    body = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (wrong, user))
+    r = requests.put(base + "/credential", data=body, cert=cert, verify=tls_lake.ca)
+    assert r.status_code == 400 and r.json()["message"] == \
+        "Could not process the proxy: The proxy does not match the stored associated private key", r.text
+    assert requests.get(base, cert=cert, verify=tls_lake.ca).json() is None
+    assert requests.get(base + "/request", verify=tls_lake.ca).status_code == 401

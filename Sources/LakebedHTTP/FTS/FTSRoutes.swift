@@ -23,19 +23,26 @@ public typealias FTSAuthenticator = @Sendable (String) async -> FTSCaller?
 /// Checks a per-file storage token (`source_tokens` / `destination_tokens`) for a path on an RSE; returns an error to refuse.
 public typealias StorageTokenCheck = @Sendable (_ token: String?, _ rse: String, _ path: String, _ write: Bool) async -> String?
 
-/// The FTS3 REST subset: `GET /`, `/whoami`, `POST /jobs`, `GET /jobs[/<ids>[/files]]`, `DELETE /jobs/<id>`.
-/// URLs are tolerated with the double slash the fts3 client puts after the endpoint.
+/// The FTS3 REST subset: `GET /`, `/whoami`, `POST /jobs`, `GET /jobs[/<ids>[/files]]`, `DELETE /jobs/<id>`, and
+/// GridSite delegation (`/delegation/<id>[/request|/credential]`). URLs are tolerated with the double slash the fts3
+/// client puts after the endpoint.
 public struct FTSAPI: Sendable {
     let catalog: Catalog
     let engine: TransferEngine
     let authenticate: FTSAuthenticator
     let storageCheck: StorageTokenCheck?
+    /// Delegated proxies of certificate users (nil: no delegation, and certificate submissions are refused).
+    let delegations: DelegationStore?
 
-    public init(catalog: Catalog, engine: TransferEngine, authenticate: @escaping FTSAuthenticator, storageCheck: StorageTokenCheck? = nil) {
+    public init(
+        catalog: Catalog, engine: TransferEngine, authenticate: @escaping FTSAuthenticator, storageCheck: StorageTokenCheck? = nil,
+        delegations: DelegationStore? = nil
+    ) {
         self.catalog = catalog
         self.engine = engine
         self.authenticate = authenticate
         self.storageCheck = storageCheck
+        self.delegations = delegations
     }
 
     public var mount: Mount {
@@ -89,7 +96,7 @@ public struct FTSAPI: Sendable {
         o["reason"] = .string(j.reason)
         o["priority"] = .int(Int64(j.priority))
         o["user_dn"] = .string(j.submitter)
-        o["cred_id"] = .string(j.submitter)
+        o["cred_id"] = .string(j.credentialID ?? DelegationStore.delegationID(dn: j.submitter))
         o["vo_name"] = .string("lakebed")
         o["verify_checksum"] = .string(j.verifyChecksum)
         o["overwrite_flag"] = .bool(j.overwrite)
@@ -149,14 +156,18 @@ public struct FTSAPI: Sendable {
             let who = me.name
             return Reply.json([
                 "dn": .array([.string(who)]), "user_dn": .string(who), "vos": .array([.string("lakebed")]), "vos_id": .array([]),
-                "roles": .array([]), "delegation_id": .string(md5Hex(who).prefix(16).description), "method": .string(me.method),
+                "roles": .array([]), "delegation_id": .string(DelegationStore.delegationID(dn: who)), "method": .string(me.method),
                 "is_root": .bool(me.privileged), "base_id": .string(md5Hex(who)),
                 "level": ["config": .string(me.privileged ? "all" : "none"), "transfer": .string(me.privileged ? "all" : "private")],
             ])
         }
+        registerDelegation(&t)
         t.add(.post, "/jobs", auth: false) { r in
             let who = try await caller(r)
             let body = try r.jsonObject()
+            // A certificate submission runs on the user's delegated proxy: FTS wants one with an hour left.
+            var credentialID: String? = nil
+            if who.method == "certificate" { credentialID = try await requireDelegation(who) }
             let filesIn = try body.requiredArray("files")
             guard !filesIn.isEmpty else { throw FTSError(.badRequest, "No transfers or namespace operation specified") }
             let params = try body.optionalObject("params") ?? JSONObject()
@@ -174,10 +185,14 @@ public struct FTSAPI: Sendable {
                 let (srcRSE, srcPath, dstRSE, dstPath) = (source.rse.rse, try source.absolute(), destination.rse.rse, try destination.absolute())
                 if overwrite { try await guardOverwrite(who, rse: dstRSE, absolutePath: dstPath) }
                 if let check = storageCheck {
-                    if let err = await check(try f.optionalArray("source_tokens")?.first?.stringValue, srcRSE, srcPath, false) {
+                    // A certificate user's delegated proxy stands for it at both ends (storage that takes tokens only
+                    // admits a certificate whose DN maps to an account, as at WebDAV); a token sent along is still checked.
+                    let sourceToken = try f.optionalArray("source_tokens")?.first?.stringValue
+                    let destinationToken = try f.optionalArray("destination_tokens")?.first?.stringValue
+                    if sourceToken != nil || credentialID == nil, let err = await check(sourceToken, srcRSE, srcPath, false) {
                         throw FTSError(.forbidden, err)
                     }
-                    if let err = await check(try f.optionalArray("destination_tokens")?.first?.stringValue, dstRSE, dstPath, true) {
+                    if destinationToken != nil || credentialID == nil, let err = await check(destinationToken, dstRSE, dstPath, true) {
                         throw FTSError(.forbidden, err)
                     }
                 }
@@ -198,7 +213,7 @@ public struct FTSAPI: Sendable {
             let job = await engine.submit(
                 files: specs, submitter: who.name, jobID: UUID().uuidString.lowercased(), priority: Int(params["priority"]?.intValue ?? 3),
                 verifyChecksum: verify, metadata: params["job_metadata"].flatMap { $0.isNull ? nil : $0.serialized() },
-                overwrite: overwrite)
+                overwrite: overwrite, credentialID: credentialID)
             try await engine.step()
             return Reply.json(["job_id": .string(job.jobID)])
         }
@@ -206,6 +221,9 @@ public struct FTSAPI: Sendable {
             let who = try await caller(r)
             let states = r.q("state_in").map { Set($0.split(separator: ",").compactMap { FTSJobState(rawValue: String($0).uppercased()) }) }
             let limit = Int(r.q("limit") ?? "") ?? 1000
+            if let id = r.q("dlg_id"), id != DelegationStore.delegationID(dn: who.name) {
+                throw FTSError(.forbidden, "The provided delegation id does not match your delegation id")
+            }
             if let dn = r.q("user_dn"), dn != who.name, !who.privileged {
                 throw FTSError(.badRequest, "The provided DN and delegation id do not correspond to the same user")
             }

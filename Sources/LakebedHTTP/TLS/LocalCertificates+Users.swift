@@ -85,6 +85,15 @@ extension LocalCertificates {
         -> (Certificate, Certificate.PrivateKey)
     {
         let proxyKey = Certificate.PrivateKey(try _RSA.Signing.PrivateKey(keySize: .bits2048))
+        return (try proxy(of: issuer, key: key, for: proxyKey.publicKey, hours: hours, style: style, now: now), proxyKey)
+    }
+
+    /// A proxy of `issuer` for `publicKey` (what a delegation signs: the key of the server's request), signed with
+    /// the issuer's key, valid `hours` from `now`.
+    public static func proxy(
+        of issuer: Certificate, key: Certificate.PrivateKey, for publicKey: Certificate.PublicKey, hours: Double, style: ProxyStyle,
+        now: Date
+    ) throws -> Certificate {
         let serial = Certificate.SerialNumber()
         var rdns = Array(issuer.subject)
         let cn: String
@@ -102,11 +111,10 @@ extension LocalCertificates {
         if style == .rfc3820 {
             try extensions.append(Certificate.Extension(oid: ProxyChain.proxyCertInfo, critical: true, value: ArraySlice(proxyCertInfoInheritAll)))
         }
-        let proxy = try Certificate(
-            version: .v3, serialNumber: serial, publicKey: proxyKey.publicKey,
+        return try Certificate(
+            version: .v3, serialNumber: serial, publicKey: publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(hours * 3600), issuer: issuer.subject,
             subject: DistinguishedName(rdns), extensions: extensions, issuerPrivateKey: key)
-        return (proxy, proxyKey)
     }
 
     /// ProxyCertInfo ::= SEQUENCE { proxyPolicy SEQUENCE { policyLanguage id-ppl-inheritAll } }, in DER.

@@ -32,7 +32,7 @@ public actor TransferEngine {
     private var jobOrder: [String] = []
     private var files: [Int: FTSFile] = [:]
     /// Files waiting for a slot, per link, in submission order.
-    private var waiting: [LinkKey: [Int]] = [:]
+    private var waiting: [LinkKey: WaitingQueue] = [:]
     /// Files active per link.
     private var active: [LinkKey: [Int]] = [:]
     private var stats: [LinkKey: LinkStats] = [:]
@@ -161,7 +161,7 @@ public actor TransferEngine {
         for fid in job.fileIDs {
             guard var f = files[fid], !f.state.isTerminal else { continue }
             let link = LinkKey(f.spec.sourceSE, f.spec.destSE)
-            waiting[link]?.removeAll { $0 == fid }
+            waiting[link]?.remove(fid)
             active[link]?.removeAll { $0 == fid }
             f.state = .canceled
             f.reason = "Job canceled by the user"
@@ -224,7 +224,7 @@ public actor TransferEngine {
                 finishTime: nil, remaining: Double(spec.bytes), flowFrom: nil, plannedFailure: nil)
             files[fid] = f
             let link = LinkKey(spec.sourceSE, spec.destSE)
-            waiting[link, default: []].append(fid)
+            waiting[link, default: WaitingQueue()].append(fid)
             stats[link, default: LinkStats()].submitted += 1
             ids.append(fid)
             emit(.submitted, f, at: time)
@@ -286,11 +286,16 @@ public actor TransferEngine {
     private func startWaiting(at t: Date) async throws {
         var started: [String] = []
         for link in waiting.keys.sorted() {
-            guard var queue = waiting[link], !queue.isEmpty else { continue }
+            guard waiting[link]?.isEmpty == false else { continue }
+            // Taken out and put back, so that changing them does not copy them (the dictionaries keep no second reference).
+            var queue = waiting.removeValue(forKey: link) ?? WaitingQueue()
+            var act = active.removeValue(forKey: link) ?? []
+            defer {
+                waiting[link] = queue
+                active[link] = act
+            }
             let settings = topology.settings(link.source, link.destination)
-            var act = active[link] ?? []
-            while act.count < max(1, settings.concurrency), !queue.isEmpty {
-                let fid = queue.removeFirst()
+            while act.count < max(1, settings.concurrency), let fid = queue.popFirst() {
                 guard var f = files[fid] else { continue }
                 f.state = .active
                 f.startTime = t
@@ -307,8 +312,6 @@ public actor TransferEngine {
                 setJobActive(f.jobID)
                 emit(.started, f, at: t)
             }
-            waiting[link] = queue
-            active[link] = act
         }
         if !started.isEmpty { try await poller.transfersStarted(started, at: t) }
     }

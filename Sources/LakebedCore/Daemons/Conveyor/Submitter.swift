@@ -159,8 +159,9 @@ public struct ConveyorSubmitter: CatalogStore {
             if groups.last?.externalID == p.externalID { groups[groups.count - 1].requestIDs.append(.string(p.requestID)) }
             else { groups.append((p.externalID, [.string(p.requestID)])) }
         }
+        let jobs = groups
         try await db.write { db in
-            for g in groups {
+            for g in jobs {
                 try db.exec(
                     sql: "UPDATE requests SET external_id = ? WHERE id IN (SELECT value FROM json_each(?))",
                     arguments: [g.externalID, JSON.array(g.requestIDs).serialized()])

@@ -122,3 +122,35 @@ public struct LinkStats: Sendable, Equatable {
     public var queued = 0
     public init() {}
 }
+
+/// FTS's queue of files waiting for a slot on one link, first in first out: taking the front is O(1) (a link may
+/// hold a hundred thousand waiting files), the space before the front is given back once it is half the array.
+struct WaitingQueue: Sendable {
+    private var items: [Int] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { head == items.count }
+
+    mutating func append(_ id: Int) { items.append(id) }
+
+    mutating func popFirst() -> Int? {
+        guard head < items.count else { return nil }
+        let id = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return id
+    }
+
+    mutating func remove(_ id: Int) {
+        items.removeSubrange(0..<head)
+        head = 0
+        items.removeAll { $0 == id }
+    }
+}

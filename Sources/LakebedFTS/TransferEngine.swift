@@ -32,7 +32,7 @@ public actor TransferEngine {
     private var jobOrder: [String] = []
     private var files: [Int: FTSFile] = [:]
     /// Files waiting for a slot, per link, in submission order.
-    private var waiting: [LinkKey: [Int]] = [:]
+    private var waiting: [LinkKey: WaitingQueue] = [:]
     /// Files active per link.
     private var active: [LinkKey: [Int]] = [:]
     private var stats: [LinkKey: LinkStats] = [:]
@@ -170,7 +170,7 @@ public actor TransferEngine {
         for fid in job.fileIDs {
             guard var f = files[fid], !f.state.isTerminal else { continue }
             let link = LinkKey(f.spec.sourceSE, f.spec.destSE)
-            waiting[link]?.removeAll { $0 == fid }
+            waiting[link]?.remove(fid)
             active[link]?.removeAll { $0 == fid }
             f.state = .canceled
             f.reason = "Job canceled by the user"
@@ -233,7 +233,7 @@ public actor TransferEngine {
                 finishTime: nil, remaining: Double(spec.bytes), flowFrom: nil, plannedFailure: nil)
             files[fid] = f
             let link = LinkKey(spec.sourceSE, spec.destSE)
-            waiting[link, default: []].append(fid)
+            waiting[link, default: WaitingQueue()].append(fid)
             stats[link, default: LinkStats()].submitted += 1
             ids.append(fid)
             emit(.submitted, f, at: time)
@@ -299,11 +299,16 @@ public actor TransferEngine {
         var started: [String] = []
         var failedJobs: [String] = []
         for link in waiting.keys.sorted() {
-            guard var queue = waiting[link], !queue.isEmpty else { continue }
+            guard waiting[link]?.isEmpty == false else { continue }
+            // Taken out and put back, so that changing them does not copy them (the dictionaries keep no second reference).
+            var queue = waiting.removeValue(forKey: link) ?? WaitingQueue()
+            var act = active.removeValue(forKey: link) ?? []
+            defer {
+                waiting[link] = queue
+                active[link] = act
+            }
             let settings = topology.settings(link.source, link.destination)
-            var act = active[link] ?? []
-            while act.count < max(1, settings.concurrency), !queue.isEmpty {
-                let fid = queue.removeFirst()
+            while act.count < max(1, settings.concurrency), let fid = queue.popFirst() {
                 guard var f = files[fid] else { continue }
                 if let reason = revoked[f.jobID] {
                     // Without its delegated proxy the transfer cannot start: it fails without taking a slot.
@@ -332,8 +337,6 @@ public actor TransferEngine {
                 setJobActive(f.jobID)
                 emit(.started, f, at: t)
             }
-            waiting[link] = queue
-            active[link] = act
         }
         for j in failedJobs { updateJobState(j, at: t) }
         if !started.isEmpty { try await poller.transfersStarted(started, at: t) }

@@ -137,6 +137,7 @@ enum Schema {
         registerPolicy(&m)
         registerLogins(&m)
         registerSearch(&m)
+        registerConveyor(&m)
         return m
     }
 }

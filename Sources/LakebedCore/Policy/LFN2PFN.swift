@@ -45,8 +45,9 @@ public enum LFN2PFN: String, Sendable, CaseIterable {
     }
 }
 
-/// Joins an RSE root and a relative path, refusing anything that would land outside the root.
-public func containedPath(root: String, relative: String) throws -> String {
+/// Joins an RSE root and a relative path, refusing anything that would land outside the root. `onDisk` false: the
+/// path names no file (virtual storage), so only its text is checked; standardizing a path reads the disk.
+public func containedPath(root: String, relative: String, onDisk: Bool = true) throws -> String {
     if relative.contains("\0") { throw RucioError.invalidPath("Path contains a NUL byte") }
     let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
     for p in parts where p == ".." || p == "." {
@@ -54,6 +55,7 @@ public func containedPath(root: String, relative: String) throws -> String {
     }
     let base = root.hasSuffix("/") ? String(root.dropLast()) : root
     let full = base + "/" + parts.joined(separator: "/")
+    guard onDisk else { return full }
     let standard = (full as NSString).standardizingPath
     guard standard == full || standard.hasPrefix(base + "/") else {
         throw RucioError.invalidPath("Path '\(Validation.printable(relative))' leaves the RSE root")

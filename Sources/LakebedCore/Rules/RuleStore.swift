@@ -69,27 +69,46 @@ public struct RuleStore: CatalogStore {
     }
 
     /// A replica reached AVAILABLE: its locks turn OK, their rules are recounted and its requests are done.
-    func replicaBecameAvailable(_ db: Database, rseID: String, scope: String, name: String, now: Double) throws {
+    /// `counters`: a batch to move the rules' counters in (the conveyor's finisher, many transfers per transaction);
+    /// nil moves them now. `finishedRequest`: the caller has just set the replica's one live request DONE (a replica
+    /// has at most one, `requests_active`), so there is none left to close. `badReplicas` false: the caller knows
+    /// no bad replica waits for recovery, so there is none to mark recovered.
+    func replicaBecameAvailable(
+        _ db: Database, rseID: String, scope: String, name: String, now: Double, counters: RuleCounterBatch? = nil,
+        finishedRequest: Bool = false, badReplicas: Bool = true
+    ) throws {
         let changed = try db.all(
             sql: "SELECT rule_id, state FROM locks WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)",
             arguments: [scope, name, rseID])
-        try db.exec(
-            sql:
-                "UPDATE locks SET state = \(LockState.ok.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)",
-            arguments: [now, scope, name, rseID])
-        try db.exec(
-            sql:
-                "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
-            arguments: [now, now, scope, name, rseID])
+        if !changed.isEmpty {
+            try db.exec(
+                sql:
+                    "UPDATE locks SET state = \(LockState.ok.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state != \(LockState.ok.sql)",
+                arguments: [now, scope, name, rseID])
+        }
+        if !finishedRequest {
+            try db.exec(
+                sql:
+                    "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = COALESCE(transferred_at, ?), updated_at = ? WHERE scope = ? AND name = ? AND dest_rse_id = ? AND state IN \(RequestState.live.sql)",
+                arguments: [now, now, scope, name, rseID])
+        }
         // A replica the necromancer was recovering is whole again.
-        try db.exec(
-            sql:
-                "UPDATE bad_replicas SET state = \(BadReplicaState.recovered.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
-            arguments: [now, scope, name, rseID])
+        if badReplicas {
+            try db.exec(
+                sql:
+                    "UPDATE bad_replicas SET state = \(BadReplicaState.recovered.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(BadReplicaState.bad.sql)",
+                arguments: [now, scope, name, rseID])
+        }
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
         for row in changed {
             let st: String = row["state"]
-            try Self.bumpRuleCounters(db, id: row["rule_id"], ok: 1, replicating: st == "R" ? -1 : 0, stuck: st == "S" ? -1 : 0, now: now)
+            let id: String = row["rule_id"]
+            let (ok, replicating, stuck) = (1, st == "R" ? -1 : 0, st == "S" ? -1 : 0)
+            if let counters {
+                try counters.bump(db, id: id, ok: ok, replicating: replicating, stuck: stuck, now: now)
+            } else {
+                try Self.bumpRuleCounters(db, id: id, ok: ok, replicating: replicating, stuck: stuck, now: now)
+            }
         }
     }
 

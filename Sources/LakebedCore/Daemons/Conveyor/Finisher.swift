@@ -27,27 +27,43 @@ public struct ConveyorFinisher: CatalogStore {
         return try await db.write { db in try self.succeed(db, requestID: requestID, t: t, virtual: virtual) }
     }
 
-    /// The end of many transfers at one instant, in one transaction (`failure` nil = success).
+    /// The end of many transfers at one instant, in one transaction (`failure` nil = success). The rules' counters
+    /// move in memory and are written once per rule at the end (`RuleCounterBatch`): the same rows and rule events
+    /// as finishing the transfers one by one.
     public func finishTransfers(
         _ items: [(requestID: String, failure: String?, virtual: Bool)], at time: Date, policy: RetryPolicy
     ) async throws -> [FinishOutcome] {
         let t = time.timeIntervalSince1970
         return try await db.write { db in
-            try items.map { item in
-                if let f = item.failure { return try Self.fail(db, requestID: item.requestID, reason: f, t: t, policy: policy) }
-                return try self.succeed(db, requestID: item.requestID, t: t, virtual: item.virtual)
+            let counters = RuleCounterBatch()
+            // Successes create no bad replica, so whether any waits for recovery holds for the whole batch.
+            let badReplicas = try db.one(sql: "SELECT 1 FROM bad_replicas WHERE state = \(BadReplicaState.bad.sql) LIMIT 1") != nil
+            let outcomes = try items.map { item in
+                if let f = item.failure { return try Self.fail(db, requestID: item.requestID, reason: f, t: t, policy: policy, counters: counters) }
+                return try self.succeed(db, requestID: item.requestID, t: t, virtual: item.virtual, counters: counters, badReplicas: badReplicas)
             }
+            try counters.flush(db)
+            return outcomes
         }
     }
 
-    func succeed(_ db: Database, requestID: String, t: Double, virtual: Bool) throws -> FinishOutcome {
+    func succeed(
+        _ db: Database, requestID: String, t: Double, virtual: Bool, counters: RuleCounterBatch? = nil, badReplicas: Bool = true
+    ) throws -> FinishOutcome {
         do {
-            guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID])
+            guard
+                let row = try db.one(
+                    sql: "SELECT scope, name, dest_rse_id FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID])
             else { return .orphaned }
             let scope: String = row["scope"]
             let name: String = row["name"]
             let rseID: String = row["dest_rse_id"]
-            guard try db.one(sql: "SELECT 1 FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [rseID, scope, name]) != nil else {
+            try db.exec(
+                sql:
+                    "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, unverified = 0, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
+                arguments: [virtual ? 1 : 0, t, rseID, scope, name])
+            guard db.changesCount > 0 else {
+                // No replica to receive the bytes (its rule went away meanwhile).
                 try db.exec(
                     sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, updated_at = ? WHERE id = ?",
                     arguments: [t, t, requestID])
@@ -56,11 +72,8 @@ public struct ConveyorFinisher: CatalogStore {
             try db.exec(
                 sql: "UPDATE requests SET state = \(RequestState.done.sql), transferred_at = ?, err_msg = NULL, updated_at = ? WHERE id = ?",
                 arguments: [t, t, requestID])
-            try db.exec(
-                sql:
-                    "UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = ?, unverified = 0, updated_at = ?, accessed_at = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
-                arguments: [virtual ? 1 : 0, t, rseID, scope, name])
-            try catalog.rules.replicaBecameAvailable(db, rseID: rseID, scope: scope, name: name, now: t)
+            try catalog.rules.replicaBecameAvailable(
+                db, rseID: rseID, scope: scope, name: name, now: t, counters: counters, finishedRequest: true, badReplicas: badReplicas)
             return .done
         }
     }
@@ -72,7 +85,9 @@ public struct ConveyorFinisher: CatalogStore {
         return try await db.write { db in try Self.fail(db, requestID: requestID, reason: reason, t: t, policy: policy) }
     }
 
-    static func fail(_ db: Database, requestID: String, reason: String, t: Double, policy: RetryPolicy) throws -> FinishOutcome {
+    static func fail(
+        _ db: Database, requestID: String, reason: String, t: Double, policy: RetryPolicy, counters: RuleCounterBatch? = nil
+    ) throws -> FinishOutcome {
         do {
             guard let row = try db.one(sql: "SELECT * FROM requests WHERE id = ? AND state = \(RequestState.submitted.sql)", arguments: [requestID])
             else { return .orphaned }
@@ -100,7 +115,11 @@ public struct ConveyorFinisher: CatalogStore {
                     "UPDATE locks SET state = \(LockState.stuck.sql), updated_at = ? WHERE scope = ? AND name = ? AND rse_id = ? AND state = \(LockState.replicating.sql)",
                 arguments: [t, scope, name, rseID])
             for id in ruleIDs {
-                try RuleStore.bumpRuleCounters(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
+                if let counters {
+                    try counters.bump(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
+                } else {
+                    try RuleStore.bumpRuleCounters(db, id: id, ok: 0, replicating: -1, stuck: 1, now: t, error: String(reason.prefix(255)))
+                }
             }
             return .stuck
         }

@@ -12,11 +12,12 @@ public struct ConveyorPoller: CatalogStore {
 
     /// Transfers started moving bytes.
     public func transfersStarted(_ requestIDs: [String], at time: Date) async throws {
+        // One statement for the instant's every start: a simulation starts thousands at once.
+        let ids = JSON.array(requestIDs.map(JSON.string)).serialized()
         try await db.write { db in
-            for id in requestIDs {
-                try db.exec(
-                    sql: "UPDATE requests SET started_at = ? WHERE id = ? AND started_at IS NULL", arguments: [time.timeIntervalSince1970, id])
-            }
+            try db.exec(
+                sql: "UPDATE requests SET started_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND started_at IS NULL",
+                arguments: [time.timeIntervalSince1970, ids])
         }
     }
 

@@ -8,12 +8,15 @@ public struct ConveyorSubmitter: CatalogStore {
     /// Works on `catalog`.
     public init(catalog: Catalog) { self.catalog = catalog }
 
-    /// The earliest time a queued request becomes eligible (never before it was requested, nor before its back-off
-    /// ends), for a simulator deciding how far to jump.
+    /// When a queued request becomes eligible: never before it was requested, nor before its back-off ends. Indexed
+    /// (`requests_wakeup`), so the earliest one and "is any eligible now" are index lookups, not scans of the queue.
+    static let wakeupSQL = "MAX(requested_at, COALESCE(not_before, requested_at))"
+
+    /// The earliest time a queued request becomes eligible, for a simulator deciding how far to jump.
     public func nextRequestWakeup() async throws -> Date? {
         try await db.read { db in
             try Double.fetchOne(
-                db, sql: "SELECT MIN(MAX(requested_at, COALESCE(not_before, requested_at))) FROM requests WHERE state = \(RequestState.queued.sql)"
+                db, sql: "SELECT MIN(\(Self.wakeupSQL)) FROM requests WHERE state = \(RequestState.queued.sql)"
             ).map { Date(timeIntervalSince1970: $0) }
         }
     }
@@ -22,9 +25,8 @@ public struct ConveyorSubmitter: CatalogStore {
     public func hasEligibleRequests(at now: Date) async throws -> Bool {
         try await db.read { db in
             try db.one(
-                sql:
-                    "SELECT 1 FROM requests WHERE state = \(RequestState.queued.sql) AND (not_before IS NULL OR not_before <= ?) AND requested_at <= ? LIMIT 1",
-                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]) != nil
+                sql: "SELECT 1 FROM requests WHERE state = \(RequestState.queued.sql) AND \(Self.wakeupSQL) <= ? LIMIT 1",
+                arguments: [now.timeIntervalSince1970]) != nil
         }
     }
 
@@ -40,7 +42,7 @@ public struct ConveyorSubmitter: CatalogStore {
         return try await db.write { db in
             let rows = try db.all(
                 sql: """
-                    SELECT q.*, r.source_replica_expression FROM requests q LEFT JOIN rules r ON r.id = q.rule_id
+                    SELECT q.*, r.source_replica_expression FROM requests q INDEXED BY requests_queue LEFT JOIN rules r ON r.id = q.rule_id
                     WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                     ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
                     """, arguments: [t, t, limit])
@@ -61,6 +63,22 @@ public struct ConveyorSubmitter: CatalogStore {
                 return p
             }
             var expressionCache: [String: Set<String>] = [:]
+            // The protocols chosen between two RSEs depend on their protocols alone: worked out once per pair.
+            var pairCache: [String: (destination: RSEProtocol, source: RSEProtocol)?] = [:]
+            func transferPair(_ destID: String, _ destProtocols: [RSEProtocol], _ srcID: String) throws -> (destination: RSEProtocol, source: RSEProtocol)? {
+                let key = destID + "\u{0}" + srcID
+                if let p = pairCache[key] { return p }
+                let p = ProtocolSelection.transferPair(destination: destProtocols, source: try protocols(srcID))
+                pairCache[key] = p
+                return p
+            }
+            var virtualCache: [String: Bool] = [:]
+            func destIsVirtual(_ dest: RSE, _ protocols: [RSEProtocol]) throws -> Bool {
+                if let v = virtualCache[dest.id] { return v }
+                let v = RSEStore.storageSite(rse: dest, protocols: protocols, endpoints: endpoints) == .virtual
+                virtualCache[dest.id] = v
+                return v
+            }
             for row in rows {
                 let req = TransferRequest(row: row)
                 let dest = try rse(req.destRSEID)
@@ -87,7 +105,7 @@ public struct ConveyorSubmitter: CatalogStore {
                 let eligible = candidates.filter { allowed?.contains($0["rse_id"]) ?? true }
                 var chosen: (row: Row, pair: (destination: RSEProtocol, source: RSEProtocol))?
                 for c in eligible {
-                    if let pair = ProtocolSelection.transferPair(destination: destProtocols, source: try protocols(c["rse_id"])) {
+                    if let pair = try transferPair(dest.id, destProtocols, c["rse_id"]) {
                         chosen = (c, pair)
                         break
                     }
@@ -112,9 +130,10 @@ public struct ConveyorSubmitter: CatalogStore {
                 }
                 let srcRel: String = src["path"] ?? ""
                 let dstRel: String = destReplica["path"] ?? ""
-                let srcPath = try containedPath(root: src["root"], relative: srcRel)
-                let dstPath = try containedPath(root: dest.root, relative: dstRel)
-                let destVirtual = RSEStore.storageSite(rse: dest, protocols: destProtocols, endpoints: endpoints) == .virtual
+                let destVirtual = try destIsVirtual(dest, destProtocols)
+                let isVirtual = (src["virtual"] as Bool) || destVirtual
+                let srcPath = try containedPath(root: src["root"], relative: srcRel, onDisk: !isVirtual)
+                let dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
                 let destURL = pair.destination.pfn(path: dstRel)
                 try db.exec(
                     sql: """
@@ -124,7 +143,7 @@ public struct ConveyorSubmitter: CatalogStore {
                     FTSFileSpec(
                         sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src["rse"], destSE: dest.rse,
                         sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32,
-                        isVirtual: (src["virtual"] as Bool) || destVirtual,
+                        isVirtual: isVirtual,
                         activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
                         scope: req.scope, name: req.name))
             }
@@ -134,9 +153,18 @@ public struct ConveyorSubmitter: CatalogStore {
 
     /// Records the transfer service's job id for submitted requests.
     public func setExternalIDs(_ pairs: [(requestID: String, externalID: String)], startedAt: Date? = nil) async throws {
+        // One statement per job (its requests share the id), not one per request.
+        var groups: [(externalID: String, requestIDs: [JSON])] = []
+        for p in pairs {
+            if groups.last?.externalID == p.externalID { groups[groups.count - 1].requestIDs.append(.string(p.requestID)) }
+            else { groups.append((p.externalID, [.string(p.requestID)])) }
+        }
+        let jobs = groups
         try await db.write { db in
-            for p in pairs {
-                try db.exec(sql: "UPDATE requests SET external_id = ? WHERE id = ?", arguments: [p.externalID, p.requestID])
+            for g in jobs {
+                try db.exec(
+                    sql: "UPDATE requests SET external_id = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    arguments: [g.externalID, JSON.array(g.requestIDs).serialized()])
             }
         }
     }

@@ -1,0 +1,122 @@
+import Foundation
+import LakebedApp
+import LakebedTesting
+import Testing
+
+@testable import LakebedCore
+@testable import LakebedDaemons
+@testable import LakebedFTS
+@testable import LakebedScenarios
+
+/// Two rules lock every file of `data:one` at DST-A (one on the dataset, one on a container of it); `data:two` has
+/// its own rule. One attempt per request, so a failure turns locks and rules STUCK at once.
+let batchScenario = """
+    name: batch
+    seed: 11
+    start: 2026-01-01T00:00:00Z
+    duration: 1h
+    rses:
+      - {name: SRC}
+      - {name: DST-A}
+    scopes:
+      - {name: data, account: root}
+    retries: {max_attempts: 1, base_delay: 1m, repair_delay: 10m}
+    datasets:
+      - did: data:one
+      - did: data:two
+    containers:
+      - did: data:all
+        contents: [data:one]
+    files:
+      - {scope: data, name: "a{i}", count: 6, size: 1MB, virtual: true, rse: SRC, dataset: "data:one"}
+      - {scope: data, name: "b{i}", count: 6, size: 1MB, virtual: true, rse: SRC, dataset: "data:two"}
+    rules:
+      - {id: one, did: "data:one", rse_expression: DST-A}
+      - {id: all, did: "data:all", rse_expression: DST-A}
+      - {id: two, did: "data:two", rse_expression: DST-A}
+    """
+
+/// The bench's workload in small (Scripts/bench-simulate): three links, files queued well beyond the links' slots,
+/// and failures with retries, so claims, starts, ends and rule counters all run batched over many instants.
+let batchedBenchScenario = """
+    name: bench-small
+    seed: 1
+    start: 2026-01-01T00:00:00Z
+    duration: 3h
+    scopes: [{name: bench, account: root}]
+    rses:
+      - {name: SRC-0}
+      - {name: DST-0}
+      - {name: SRC-1}
+      - {name: DST-1}
+      - {name: SRC-2}
+      - {name: DST-2}
+    topology: {defaults: {bandwidth: 10GB/s, latency: 1s, concurrency: 50, failure_rate: 0.05}}
+    retries: {max_attempts: 2, base_delay: 1m, repair_delay: 10m}
+    datasets:
+      - did: bench:link0
+      - did: bench:link1
+      - did: bench:link2
+    files:
+      - {scope: bench, name: "l0.{i}", count: 400, size: 1GB, virtual: true, rse: SRC-0, dataset: "bench:link0"}
+      - {scope: bench, name: "l1.{i}", count: 400, size: 1GB, virtual: true, rse: SRC-1, dataset: "bench:link1"}
+      - {scope: bench, name: "l2.{i}", count: 300, size: 2GB, virtual: true, rse: SRC-2, dataset: "bench:link2"}
+    rules:
+      - {id: link0, did: "bench:link0", rse_expression: DST-0}
+      - {id: link1, did: "bench:link1", rse_expression: DST-1}
+      - {id: link2, did: "bench:link2", rse_expression: DST-2}
+    """
+
+@Suite("Batched conveyor")
+struct BatchedConveyorTests {
+    /// Claims every request of `batchScenario` and ends them at one instant: the a-files' second one failed, the rest
+    /// arrived. `batched`: through `finishTransfers` (one transaction, rule counters in memory); otherwise one by one
+    /// through the unbatched finisher. Returns the rules and the rule events logged.
+    func endTransfers(batched: Bool) async throws -> (rules: [String], events: [String]) {
+        let lake = try await TemporaryLake.simulation(of: try ScenarioParser.parse(batchScenario), label: "batch")
+        let catalog = lake.catalog
+        let policy = catalog.retryPolicy
+        let t = catalog.clock.now().addingTimeInterval(100)
+        let specs = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(now: t, limit: 100, policy: policy, externalHost: "fts")
+        #expect(specs.count == 12)
+        let items = specs.map { s in (requestID: s.requestID!, failure: s.name == "a1" ? "TRANSFER [5] injected" : nil, virtual: s.isVirtual) }
+        let finisher = ConveyorFinisher(catalog: catalog)
+        if batched {
+            _ = try await finisher.finishTransfers(items, at: t, policy: policy)
+        } else {
+            for i in items {
+                if let f = i.failure {
+                    _ = try await finisher.transferFailed(requestID: i.requestID, reason: f, at: t, policy: policy)
+                } else {
+                    _ = try await finisher.transferSucceeded(requestID: i.requestID, at: t, virtual: i.virtual)
+                }
+            }
+        }
+        let seen = catalog.events.lastSeq
+        try await catalog.drainRuleEvents()
+        let rules = try await catalog.rules.listRules(filters: [:]).map { String(describing: $0) }
+        return (rules, catalog.events.events(after: seen).map(\.line))
+    }
+
+    @Test func endingTransfersTogetherLeavesTheRulesAndEventsOfEndingThemOneByOne() async throws {
+        let batched = try await endTransfers(batched: true)
+        let oneByOne = try await endTransfers(batched: false)
+        #expect(batched.rules == oneByOne.rules)
+        #expect(batched.events == oneByOne.events)
+        // Both rules on the a-files went STUCK with the failure's error, the b-files' rule OK.
+        #expect(batched.events.filter { $0.contains("rule.stuck") && $0.contains("injected") }.count == 2, "\(batched.events)")
+        #expect(batched.events.filter { $0.contains("rule.ok") }.count == 1, "\(batched.events)")
+        #expect(batched.rules.filter { $0.contains("locksOK: 5") && $0.contains("locksStuck: 1") }.count == 2, "\(batched.rules)")
+    }
+
+    @Test func theBenchWorkloadLogsTheEventsRecordedBeforeBatching() async throws {
+        // Recorded with the build before the conveyor's batched paths (main at 7b7ce7f): `lakebed simulate --seed 1
+        // --events` of this scenario; its MD5 and line count.
+        let runner = try await makeRunner(batchedBenchScenario, seed: 1)
+        _ = try await runner.simulate()
+        let lines = runner.catalog.events.all.map { $0.line + "\n" }.joined()
+        #expect(lines.split(separator: "\n").count == 3521)
+        #expect(md5Hex(lines) == "d41119c0b2d394519bc2936801c95ebb")
+        #expect(lines.contains("transfer.retry"))
+    }
+}

@@ -51,6 +51,28 @@ struct WireTests {
         if case .wrongMethod = t.match(method: .post, segments: ["dids", "a", "b", "meta"]) {} else { Issue.record("expected wrong method") }
     }
 
+    @Test func theFirstRouteThatFitsWinsWhateverItsFirstSegment() {
+        // Routes are looked up by their first segment; one starting with a parameter competes with the literal
+        // ones in the order the table was written.
+        var t = RouteTable()
+        t.add(.get, "/rses/:rse") { _ in Reply.ok() }
+        t.add(.get, "/:scope/:name") { _ in Reply.ok() }
+        t.add(.get, "/dids/:scope") { _ in Reply.ok() }
+        t.add(.put, "/rses/:rse") { _ in Reply.ok() }
+        t.add(.get, "/") { _ in Reply.ok() }
+        func pattern(_ method: HTTPRequest.Method, _ path: String) -> String? {
+            if case .found(let r, _) = t.match(method: method, segments: RouteTable.segments(path)) { return r.pattern }
+            return nil
+        }
+        #expect(pattern(.get, "/rses/SITE-A") == "/rses/:rse")
+        #expect(pattern(.put, "/rses/SITE-A") == "/rses/:rse")
+        #expect(pattern(.get, "/dids/user.jdoe") == "/:scope/:name")  // written before /dids/:scope
+        #expect(pattern(.get, "/other/x") == "/:scope/:name")
+        #expect(pattern(.get, "/") == "/")
+        #expect(pattern(.get, "/nothing") == nil)
+        if case .wrongMethod = t.match(method: .delete, segments: ["rses", "SITE-A"]) {} else { Issue.record("expected wrong method") }
+    }
+
     @Test func endToEndInProcess() async throws {
         let catalog = try TemporaryLake.catalog("http")
         try await DefaultLake.seedIfEmpty(catalog)

@@ -47,8 +47,10 @@ public struct DID: Sendable, Equatable {
     public var createdAt: Date
     /// When the DID's row last changed (metadata, content, open/close).
     public var updatedAt: Date
-    /// Every column of the row, for the metadata plugins.
-    public var columns: JSONObject
+    /// Every column of the row, for the metadata plugins (built when asked for: most reads need only the fields above).
+    public var columns: JSONObject { rowColumns.document }
+    /// The row's columns as read, behind `columns`.
+    let rowColumns: RowColumns
     /// Free JSON metadata.
     public var meta: JSONObject
 
@@ -97,13 +99,20 @@ public struct DID: Sendable, Equatable {
     }
 
     init(row: Row) {
-        // One pass over the row's columns: looking 45 columns up by name costs a case-insensitive scan each.
-        var v: [String: DatabaseValue] = [:]
-        v.reserveCapacity(row.count)
-        for (column, value) in row { v[column] = value }
-        func text(_ k: String) -> String? { v[k].flatMap { String.fromDatabaseValue($0) } }
-        func int(_ k: String) -> Int64? { v[k].flatMap { Int64.fromDatabaseValue($0) } }
-        func real(_ k: String) -> Double? { v[k].flatMap { Double.fromDatabaseValue($0) } }
+        // One pass over the row's columns, kept as they are: looking 45 columns up by name in the row costs a
+        // case-insensitive scan each, and hashing them into a dictionary costs more than the read itself.
+        var names: [String] = []
+        var values: [DatabaseValue] = []
+        names.reserveCapacity(row.count)
+        values.reserveCapacity(row.count)
+        for (column, value) in row {
+            names.append(column)
+            values.append(value)
+        }
+        let raw = RowColumns(names: names, values: values)
+        func text(_ k: String) -> String? { raw[k].flatMap { String.fromDatabaseValue($0) } }
+        func int(_ k: String) -> Int64? { raw[k].flatMap { Int64.fromDatabaseValue($0) } }
+        func real(_ k: String) -> Double? { raw[k].flatMap { Double.fromDatabaseValue($0) } }
         scope = text("scope") ?? ""
         name = text("name") ?? ""
         type = DIDType(rawValue: text("did_type") ?? "") ?? .file
@@ -117,17 +126,36 @@ public struct DID: Sendable, Equatable {
         expiredAt = Date(stamp: real("expired_at"))
         createdAt = Date(timeIntervalSince1970: real("created_at") ?? 0)
         updatedAt = Date(timeIntervalSince1970: real("updated_at") ?? 0)
-        var cols = JSONObject()
-        for c in Self.columnOrder {
-            switch c {
-            case "is_new": cols[c] = (int("is_new") ?? 0) == 1 ? .bool(true) : .null  // cleared by the transmogrifier, as Rucio's None
-            case "deleted_at": cols[c] = .null
-            default:
-                cols[c] = Self.columnJSON(v[c] ?? .null, isBool: Self.boolColumns.contains(c), isDate: Self.dateColumns.contains(c))
-            }
-        }
-        columns = cols
+        rowColumns = raw
         meta = text("meta").flatMap { try? JSONParser.parse($0) }?.objectValue ?? JSONObject()
+    }
+
+    /// A DID row's columns by name, in the row's order.
+    struct RowColumns: Sendable, Equatable {
+        let names: [String]
+        let values: [DatabaseValue]
+
+        subscript(_ column: String) -> DatabaseValue? {
+            guard let i = names.firstIndex(of: column) else { return nil }
+            return values[i]
+        }
+
+        /// The columns as the metadata plugins show them, in Rucio's DID_COLUMN order.
+        var document: JSONObject {
+            var cols = JSONObject()
+            for c in DID.columnOrder {
+                switch c {
+                case "is_new": cols[c] = (self["is_new"].flatMap { Int64.fromDatabaseValue($0) } ?? 0) == 1 ? .bool(true) : .null  // cleared by the transmogrifier, as Rucio's None
+                case "deleted_at": cols[c] = .null
+                default:
+                    cols[c] = DID.columnJSON(self[c] ?? .null, isBool: DID.boolColumns.contains(c), isDate: DID.dateColumns.contains(c))
+                }
+            }
+            return cols
+        }
+
+        /// Two DIDs' columns are equal when the documents they show are.
+        static func == (a: RowColumns, b: RowColumns) -> Bool { a.document == b.document }
     }
 }
 

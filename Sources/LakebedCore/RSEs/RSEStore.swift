@@ -230,6 +230,14 @@ public struct RSEStore: CatalogStore {
 
     // MARK: attributes
 
+    /// An RSE with its protocols and attributes, read together in one quick read (`GET /rses/<rse>`).
+    public func rseSettings(_ name: String) async throws -> (rse: RSE, protocols: [RSEProtocol], attributes: [(String, JSON)]) {
+        try quickRead { db in
+            let model = try Self.rse(db, name: name)
+            return (model, try Self.protocols(db, rseID: model.id), try Self.attributes(db, rseID: model.id))
+        }
+    }
+
     public func rseAttributes(_ rse: String) async throws -> [(String, JSON)] {
         try quickRead { db in
             let model = try Self.rse(db, name: rse)

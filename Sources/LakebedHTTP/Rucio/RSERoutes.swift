@@ -12,10 +12,8 @@ extension RucioAPI {
             return Reply.stream(try await catalog.rses.listRSEs().map(Doc.rse))
         }
         t.add(.get, "/rses/:rse", doc: RouteDoc("An RSE's settings document with its protocols")) { r in
-            let rse = try await catalog.rses.rse(r.param("rse"))
-            return Reply.json(
-                Doc.rseSettings(rse, protocols: try await catalog.rses.protocols(rse.rse), attributes: try await catalog.rses.rseAttributes(rse.rse),
-                    policyDefault: catalog.policy.lfn2pfnDefault))
+            let (rse, protocols, attributes) = try await catalog.rses.rseSettings(r.param("rse"))
+            return Reply.json(Doc.rseSettings(rse, protocols: protocols, attributes: attributes, policyDefault: catalog.policy.lfn2pfnDefault))
         }
         t.add(
             .post, "/rses/:rse",

@@ -26,6 +26,12 @@ public struct RouteTable: Sendable {
     }
 
     var routes: [Route] = []
+    /// Indices into `routes`, in order, of the routes a path with a given first segment can match: those whose
+    /// pattern starts with that literal plus those that start with a parameter (`wildcardFirst`). Matching looks only
+    /// at these, in the table's order, so the first route that fits still wins.
+    private var byFirstSegment: [String: [Int]] = [:]
+    /// Indices of the routes whose pattern does not start with a literal (a parameter, a `*rest`, or the root).
+    private var wildcardFirst: [Int] = []
     public init() {}
 
     /// Adds a route; `pattern` is like `/dids/:scope/:name/meta`. `statuses` are the route's exceptions to the usual
@@ -39,7 +45,14 @@ public struct RouteTable: Sendable {
             if s.hasPrefix("*") { return .rest(String(s.dropFirst())) }
             return .literal(String(s))
         }
+        let index = routes.count
         routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc, statusOverrides: statuses))
+        if case .literal(let first) = segs.first {
+            byFirstSegment[first, default: wildcardFirst].append(index)
+        } else {
+            wildcardFirst.append(index)
+            for key in byFirstSegment.keys { byFirstSegment[key]!.append(index) }
+        }
     }
 
     /// Result of matching a path.
@@ -50,7 +63,9 @@ public struct RouteTable: Sendable {
 
     func match(method: HTTPRequest.Method, segments path: [String]) -> Match {
         var sawPath = false
-        for r in routes {
+        let candidates = path.first.flatMap { byFirstSegment[$0] } ?? wildcardFirst
+        for i in candidates {
+            let r = routes[i]
             guard let params = Self.bind(r.segments, path) else { continue }
             sawPath = true
             if r.method == method || (method == .head && r.method == .get) { return .found(r, params) }
@@ -81,6 +96,9 @@ public struct RouteTable: Sendable {
 
     /// Splits a raw path into percent-decoded segments, dropping empty ones (so `//jobs` and `/jobs/` match `/jobs`).
     public static func segments(_ rawPath: String) -> [String] {
-        rawPath.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+        rawPath.split(separator: "/", omittingEmptySubsequences: true).map {
+            // Most segments hold no escape: decoding them would only copy them.
+            $0.contains("%") ? (String($0).removingPercentEncoding ?? String($0)) : String($0)
+        }
     }
 }

@@ -136,8 +136,16 @@ def main(client_pkg, results_path, lakebed_bin, out):
         if rule and not rule.startswith("redirect:") and (rule, x["method"]) in rules:
             rules[(rule, x["method"])]["cases"].append(x)
 
-    probes = probe_lakebed(lakebed_bin, [k for k, v in rules.items() if not v["cases"]], concrete)
-    counts = {"same": 0, "differs": 0, "missing": 0, "not compared": 0}
+    # A rule Rucio's own url_map never reaches: its paths (trailing slash kept) match an earlier rule.
+    shadowed = {}
+    for (rule, method), v in rules.items():
+        if not v["cases"]:
+            path = concrete(rule) + ("/" if rule.endswith("/") else "")
+            other = match(path, method)
+            if other and not other.startswith("redirect:") and other != rule:
+                shadowed[(rule, method)] = other
+    probes = probe_lakebed(lakebed_bin, [k for k, v in rules.items() if not v["cases"] and k not in shadowed], concrete)
+    counts = {"same": 0, "differs": 0, "missing": 0, "not compared": 0, "shadowed": 0}
     rows = []
     for (rule, method), v in sorted(rules.items()):
         cases = v["cases"]
@@ -154,6 +162,9 @@ def main(client_pkg, results_path, lakebed_bin, out):
             else:
                 status, why = "same", ""
             why = (why + " — cases: " if why else "cases: ") + ", ".join(f"`{c['id']}`" for c in cases)
+        elif (rule, method) in shadowed:
+            status = "shadowed"
+            why = f"Rucio never routes here: its url_map sends every such path to `{shadowed[(rule, method)]}` first"
         else:
             p = probes.get((rule, method))
             if p in ("NotFound", "MethodNotAllowed"):
@@ -175,10 +186,11 @@ def main(client_pkg, results_path, lakebed_bin, out):
         "redirects followed). Status: **same** — every case on the route answered as Rucio does; **differs** — some",
         "case differs (the note comes from `Tests/conformance/differences.py`); **missing** — Lakebed answers 404",
         "NotFound / 405 MethodNotAllowed where Rucio routes the request; **not compared** — no case yet, Lakebed",
-        "routes it.",
+        "routes it; **shadowed** — a rule of Rucio's map that its own matching never reaches (an earlier rule takes",
+        "every path it would match).",
         "",
         f"Routes × methods: {len(rules)} — same {counts['same']}, differs {counts['differs']}, missing "
-        f"{counts['missing']}, not compared {counts['not compared']}. Called by the 41.5.1 client: {called} "
+        f"{counts['missing']}, not compared {counts['not compared']}, shadowed {counts['shadowed']}. Called by the 41.5.1 client: {called} "
         f"(of which missing in Lakebed: {called_missing}).",
         "",
         "| route | method | client callers | Lakebed | why / cases |",

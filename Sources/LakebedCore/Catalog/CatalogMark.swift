@@ -26,19 +26,9 @@ public struct CatalogMark: Codable, Sendable, Equatable {
 
     /// Writes the file atomically (a temporary file, synced, renamed over the old one).
     func save(dataDir: String) throws {
-        let target = Self.path(dataDir: dataDir)
-        let temp = target + ".tmp"
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        let data = try enc.encode(self) + Data("\n".utf8)
-        guard FileManager.default.createFile(atPath: temp, contents: data, attributes: [.posixPermissions: 0o600]),
-            let handle = FileHandle(forWritingAtPath: temp)
-        else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temp])
-        }
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temp, target) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+        try PrivateFile.writeAtomically(try enc.encode(self) + Data("\n".utf8), to: Self.path(dataDir: dataDir))
     }
 }
 

@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 public import Foundation
+import LakebedCore
 public import LakebedFTS
 import SwiftASN1
 public import X509
@@ -117,18 +118,9 @@ public actor DelegationStore: DelegatedCredentials {
     /// Writes one delegation's file atomically (a temporary file, synced, renamed over the old one), mode 600.
     private func save(_ entry: Entry, id: String) throws {
         guard id.allSatisfy({ $0.isHexDigit }), !id.isEmpty else { throw DelegatedProxy.Refusal("Invalid delegation id \(id)") }
-        let target = (folder as NSString).appendingPathComponent(id + ".json")
-        let temp = target + ".tmp"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard FileManager.default.createFile(atPath: temp, contents: try encoder.encode(entry), attributes: [.posixPermissions: 0o600]),
-            let handle = FileHandle(forWritingAtPath: temp)
-        else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temp])
-        }
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temp, target) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+        try PrivateFile.writeAtomically(try encoder.encode(entry), to: (folder as NSString).appendingPathComponent(id + ".json"))
         entries[id] = entry
     }
 }

@@ -48,7 +48,7 @@ public struct AccountStore: CatalogStore {
 
     /// Reads one account.
     public func account(_ account: String) async throws -> Account {
-        try await db.read { db in try Self.account(db, account) }
+        try cachedRead("account\u{0}\(account)") { db in try Self.account(db, account) }
     }
 
     static func account(_ db: Database, _ account: String) throws -> Account {

@@ -37,7 +37,15 @@ extension TokenInfo {
         "sha256:" + SHA256.hash(data: Data(token.utf8)).lowerHex
     }
 
-    public static func looksLikeJWT(_ token: String) -> Bool { token.split(separator: ".", omittingEmptySubsequences: false).count == 3 }
+    public static func looksLikeJWT(_ token: String) -> Bool {
+        // Counted over the bytes: every authenticated request asks, and splitting would build three substrings.
+        var dots = 0
+        for byte in token.utf8 where byte == UInt8(ascii: ".") {
+            dots += 1
+            if dots > 2 { return false }
+        }
+        return dots == 2
+    }
 
     /// A token as the catalog records it; other modules build these for tokens they validate (the IAM's JWTs).
     public static func external(token: String, account: String, identity: String, expiresAt: Date, audience: String?, scope: String?) -> TokenInfo {

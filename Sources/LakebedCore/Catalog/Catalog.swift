@@ -11,6 +11,8 @@ public final class Catalog: Sendable {
     public let db: DatabasePool
     /// Read-only connections for `quickRead`, kept apart from `db`'s readers (see `quickRead`).
     let quickReaders: DatabasePool
+    /// Hot one-row reads, kept until the next commit (see `ReadCache`).
+    let readCache = ReadCache()
     /// Where the lake's time comes from.
     public let clock: any LakeClock
     /// Folder holding the catalog and, by default, the RSE directories.
@@ -69,6 +71,7 @@ public final class Catalog: Sendable {
         quick.busyMode = .timeout(10)
         quick.maximumReaderCount = 8
         self.quickReaders = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: quick)
+        try readCache.watch(db)
     }
 
     /// Moves rule state transitions recorded by transactions into the event log (in commit order).
@@ -137,5 +140,11 @@ extension Catalog {
     /// A quick reader is only ever held by a running synchronous block, so a wait here always ends.
     func quickRead<T>(_ block: (Database) throws -> T) throws -> T {
         try quickReaders.read(block)
+    }
+
+    /// A quick read whose answer is kept until the catalog's next commit (see `ReadCache`); `key` names the row(s)
+    /// read, and must differ between reads that answer differently.
+    func cachedRead<T: Sendable>(_ key: String, _ block: (Database) throws -> T) throws -> T {
+        try readCache.value(key) { try quickReaders.read(block) }
     }
 }

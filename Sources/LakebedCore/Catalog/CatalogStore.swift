@@ -23,6 +23,8 @@ extension CatalogStore {
     func newID() -> String { catalog.ids.next() }
     /// See `Catalog.quickRead`.
     func quickRead<T>(_ block: (Database) throws -> T) throws -> T { try catalog.quickRead(block) }
+    /// See `Catalog.cachedRead`.
+    func cachedRead<T: Sendable>(_ key: String, _ block: (Database) throws -> T) throws -> T { try catalog.cachedRead(key, block) }
 }
 
 extension Catalog {

@@ -57,12 +57,13 @@ public struct DIDStore: CatalogStore {
 
     /// Reads one DID.
     public func did(_ scope: String, _ name: String) async throws -> DID {
-        try quickRead { db in try Self.did(db, scope, name) }
+        try cachedRead("did\u{0}\(scope)\u{0}\(name)") { db in try Self.did(db, scope, name) }
     }
 
     /// Reads a DID, with bytes and length computed over its files (`dynamic_depth`).
     public func did(_ scope: String, _ name: String, dynamicDepth: DIDType?) async throws -> DID {
-        try quickRead { db in
+        guard dynamicDepth != nil else { return try await did(scope, name) }
+        return try quickRead { db in
             var d = try Self.did(db, scope, name)
             if let depth = dynamicDepth, d.type.isCollection {
                 if depth == .file || d.type == .dataset {

@@ -38,6 +38,8 @@ public struct SnapshotStore: CatalogStore {
         let countBefore = (try? catalog.commitCount()) ?? 0
         let source = try DatabaseQueue(path: directory + "/catalog.sqlite")
         try source.backup(to: db)
+        // SQLite's backup API replaces the pages without a commit the read cache would see.
+        catalog.readCache.invalidate()
         try source.close()
         // A snapshot taken by an older Lakebed lacks the newer tables and indexes.
         try Schema.migrator.migrate(db)

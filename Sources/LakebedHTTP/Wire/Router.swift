@@ -23,6 +23,9 @@ public struct RouteTable: Sendable {
         var doc: RouteDoc?
         /// Statuses this route answers some exception classes with instead of their usual one, as Rucio's route does.
         var statusOverrides: [RucioExceptionClass: HTTPResponse.Status]
+        /// How many segments a path must have to match, when the pattern has no `*rest` (nil: at least as many as
+        /// the pattern's fixed part). Checked before binding: most candidates fail on it alone.
+        var segmentCount: Int?
     }
 
     var routes: [Route] = []
@@ -46,7 +49,11 @@ public struct RouteTable: Sendable {
             return .literal(String(s))
         }
         let index = routes.count
-        routes.append(Route(method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc, statusOverrides: statuses))
+        let hasRest = segs.contains { if case .rest = $0 { return true } else { return false } }
+        routes.append(
+            Route(
+                method: method, segments: segs, auth: auth, handler: handler, pattern: pattern, doc: doc, statusOverrides: statuses,
+                segmentCount: hasRest ? nil : segs.count))
         if case .literal(let first) = segs.first {
             byFirstSegment[first, default: wildcardFirst].append(index)
         } else {
@@ -65,10 +72,11 @@ public struct RouteTable: Sendable {
         var sawPath = false
         let candidates = path.first.flatMap { byFirstSegment[$0] } ?? wildcardFirst
         for i in candidates {
-            let r = routes[i]
-            guard let params = Self.bind(r.segments, path) else { continue }
+            if let count = routes[i].segmentCount, count != path.count { continue }
+            guard let params = Self.bind(routes[i].segments, path) else { continue }
             sawPath = true
-            if r.method == method || (method == .head && r.method == .get) { return .found(r, params) }
+            let m = routes[i].method
+            if m == method || (method == .head && m == .get) { return .found(routes[i], params) }
         }
         return sawPath ? .wrongMethod : .none
     }

@@ -183,9 +183,11 @@ public struct JudgeEvaluator: CatalogStore {
                 sql: "UPDATE replicas SET lock_cnt = lock_cnt + 1, tombstone = NULL WHERE rse_id = ? AND scope = ? AND name = ?",
                 arguments: [rse.id, file.scope, file.name])
         } else {
+            // No byte is written here: the path is checked on disk (symbolic links) when the transfer that fills it is
+            // claimed (`ConveyorSubmitter`), so a rule over a million files does not resolve a million paths now.
             let path = try ReplicaStore.replicaPath(
                 db, policy: catalog.policy, rse: rse, file: FileSpec(scope: file.scope, name: file.name),
-                dsn: rule.didType == .dataset ? rule.name : nil)
+                dsn: rule.didType == .dataset ? rule.name : nil, onDisk: false)
             try db.exec(
                 sql:
                     "INSERT INTO replicas (rse_id, scope, name, bytes, md5, adler32, path, state, lock_cnt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, \(ReplicaState.copying.sql), 1, ?, ?)",

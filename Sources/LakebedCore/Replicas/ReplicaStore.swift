@@ -13,7 +13,7 @@ public struct ReplicaStore: CatalogStore {
     /// the file's dataset (`dsn`; transfers to non-deterministic RSEs). A client registering on a non-deterministic RSE
     /// must give PFNs, as in Rucio.
     static func replicaPath(
-        _ db: Database, policy: Policy, rse: RSE, file: FileSpec, dsn: String? = nil, fromClient: Bool = false
+        _ db: Database, policy: Policy, rse: RSE, file: FileSpec, dsn: String? = nil, fromClient: Bool = false, onDisk: Bool = true
     ) throws -> String {
         if let pfn = file.pfn, !pfn.isEmpty {
             guard let url = URLComponents(string: pfn) else { throw RucioError.invalidPath("Cannot parse PFN '\(Validation.printable(pfn))'") }
@@ -58,7 +58,7 @@ public struct ReplicaStore: CatalogStore {
                     arguments: [file.scope, file.name])
             rel = String(NonDeterministicPFN.path(dsn: dataset ?? "other", scope: file.scope, name: file.name).dropFirst())
         }
-        _ = try containedPath(root: rse.root, relative: rel)
+        _ = try containedPath(root: rse.root, relative: rel, onDisk: onDisk)
         return rel
     }
 

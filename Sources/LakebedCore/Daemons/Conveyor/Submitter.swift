@@ -42,7 +42,8 @@ public struct ConveyorSubmitter: CatalogStore {
         return try await db.write { db in
             let rows = try db.all(
                 sql: """
-                    SELECT q.*, r.source_replica_expression FROM requests q INDEXED BY requests_queue LEFT JOIN rules r ON r.id = q.rule_id
+                    SELECT q.id, q.scope, q.name, q.dest_rse_id, q.bytes, q.adler32, q.activity, q.priority, r.source_replica_expression
+                    FROM requests q INDEXED BY requests_queue LEFT JOIN rules r ON r.id = q.rule_id
                     WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                     ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
                     """, arguments: [t, t, limit])
@@ -79,8 +80,13 @@ public struct ConveyorSubmitter: CatalogStore {
                 virtualCache[dest.id] = v
                 return v
             }
+            // Columns by position, in the order selected: a claim reads thousands of rows, and a lookup by name
+            // compares names case-insensitively, column by column.
             for row in rows {
-                let req = TransferRequest(row: row)
+                let req = (
+                    id: row[0] as String, scope: row[1] as String, name: row[2] as String, destRSEID: row[3] as String,
+                    bytes: (row[4] as Int64?) ?? 0, adler32: row[5] as String?, activity: row[6] as String?, priority: row[7] as Int
+                )
                 let dest = try rse(req.destRSEID)
                 guard dest.availabilityWrite else {
                     try db.exec(
@@ -89,7 +95,7 @@ public struct ConveyorSubmitter: CatalogStore {
                     continue
                 }
                 var allowed: Set<String>? = nil
-                if let expr: String = row["source_replica_expression"], !expr.isEmpty {
+                if let expr: String = row[8], !expr.isEmpty {
                     if expressionCache[expr] == nil { expressionCache[expr] = Set(((try? RSEStore.resolve(db, expression: expr)) ?? []).map(\.id)) }
                     allowed = expressionCache[expr]
                 }
@@ -102,10 +108,11 @@ public struct ConveyorSubmitter: CatalogStore {
                         ORDER BY distance, s.rse
                         """, arguments: [dest.id, req.scope, req.name, dest.id])
                 let destProtocols = try protocols(dest.id)
-                let eligible = candidates.filter { allowed?.contains($0["rse_id"]) ?? true }
+                // Columns: 0 rse_id, 1 path, 2 virtual, 3 rse, 4 root.
+                let eligible = candidates.filter { allowed?.contains($0[0]) ?? true }
                 var chosen: (row: Row, pair: (destination: RSEProtocol, source: RSEProtocol))?
                 for c in eligible {
-                    if let pair = try transferPair(dest.id, destProtocols, c["rse_id"]) {
+                    if let pair = try transferPair(dest.id, destProtocols, c[0]) {
                         chosen = (c, pair)
                         break
                     }
@@ -114,7 +121,7 @@ public struct ConveyorSubmitter: CatalogStore {
                     let why =
                         eligible.isEmpty
                         ? "RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)"
-                        : "RequestErrMsg.NO_SOURCES:NO_SOURCES: RSEProtocolNotSupported: no third_party_copy_read protocol of a source (\(eligible.map { $0["rse"] as String }.joined(separator: ", "))) matches a third_party_copy_write protocol of \(dest.rse)"
+                        : "RequestErrMsg.NO_SOURCES:NO_SOURCES: RSEProtocolNotSupported: no third_party_copy_read protocol of a source (\(eligible.map { $0[3] as String }.joined(separator: ", "))) matches a third_party_copy_write protocol of \(dest.rse)"
                     try db.exec(
                         sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
                         arguments: [why, t + policy.noSourceDelay, t, req.id])
@@ -128,20 +135,20 @@ public struct ConveyorSubmitter: CatalogStore {
                     try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
-                let srcRel: String = src["path"] ?? ""
-                let dstRel: String = destReplica["path"] ?? ""
+                let srcRel: String = src[1] ?? ""
+                let dstRel: String = destReplica[0] ?? ""
                 let destVirtual = try destIsVirtual(dest, destProtocols)
-                let isVirtual = (src["virtual"] as Bool) || destVirtual
-                let srcPath = try containedPath(root: src["root"], relative: srcRel, onDisk: !isVirtual)
+                let isVirtual = (src[2] as Bool) || destVirtual
+                let srcPath = try containedPath(root: src[4], relative: srcRel, onDisk: !isVirtual)
                 let dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
                 let destURL = pair.destination.pfn(path: dstRel)
                 try db.exec(
                     sql: """
                         UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
-                        """, arguments: [src["rse_id"], t, externalHost, destURL, t, req.id])
+                        """, arguments: [src[0] as String, t, externalHost, destURL, t, req.id])
                 out.append(
                     FTSFileSpec(
-                        sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src["rse"], destSE: dest.rse,
+                        sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src[3], destSE: dest.rse,
                         sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32,
                         isVirtual: isVirtual,
                         activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,

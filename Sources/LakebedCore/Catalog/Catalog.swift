@@ -65,10 +65,6 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
-        // The writer's page cache: 32 MB instead of SQLite's 2 MB, so the indexes a batch of transfers or a rule over
-        // many files updates stay in memory instead of being read again from the file for every row. Readers keep the
-        // default (there are many of them); pages are only held as the catalog grows into them.
-        try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA cache_size = -32768") }
         self.policy = Policy(try Self.recordPolicy(db, requested: policy, dataDir: self.dataDir))
         var quick = Configuration()
         quick.readonly = true

@@ -180,6 +180,31 @@ struct TransferEngineTests {
                 atPath: try lake.catalog.replicas.absolutePath(rse: b, relative: LFN2PFN.hash.path(scope: "test", name: "c1"))))
     }
 
+    @Test func aSymbolicLinkPlantedInTheDestinationFailsTheTransferNotTheLake() async throws {
+        // A rule only checks its new replicas' paths by their text; the conveyor checks them on disk before any byte
+        // moves. A link planted where a replica's folder would be fails that transfer (retried, then STUCK), writes
+        // nothing outside the RSE, and the other transfers of the claim go on.
+        let lake = try await TestLake()
+        try await lake.put("SITE-A", "test", "planted", Array(repeating: 7, count: 100))
+        try await lake.put("SITE-A", "test", "plain", Array(repeating: 8, count: 100))
+        let b = try await lake.catalog.rses.rse("SITE-B")
+        let outside = TemporaryLake.folder("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let rel = LFN2PFN.hash.path(scope: "test", name: "planted")
+        let folder = b.root + "/" + rel.split(separator: "/").dropLast().joined(separator: "/")
+        try FileManager.default.createDirectory(atPath: (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: folder, withDestinationPath: outside)
+        let planted = try await lake.rule(DIDRef("test", "planted"), "SITE-B")
+        let plain = try await lake.rule(DIDRef("test", "plain"), "SITE-B")
+        // Three attempts (60 s, then 120 s apart), before the judge-repairer would try the rule again.
+        try await lake.driver.advance(by: 600)
+        let stuck = try await lake.catalog.rules.rule(planted)
+        #expect(stuck.state == .stuck)
+        #expect(stuck.error?.contains("leaves the RSE root") == true)
+        #expect(try await lake.catalog.rules.rule(plain).state == .ok)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
+    }
+
     @Test func sameSeedSameEvents() async throws {
         func run() async throws -> [String] {
             let topo = Topology(defaults: LinkSettings(bandwidth: 5000, latency: 0.5, concurrency: 3, failureRate: 0.3))

@@ -139,13 +139,24 @@ public struct ConveyorSubmitter: CatalogStore {
                 let dstRel: String = destReplica[0] ?? ""
                 let destVirtual = try destIsVirtual(dest, destProtocols)
                 let isVirtual = (src[2] as Bool) || destVirtual
-                let srcPath = try containedPath(root: src[4], relative: srcRel, onDisk: !isVirtual)
-                let dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
                 let destURL = pair.destination.pfn(path: dstRel)
                 try db.exec(
                     sql: """
                         UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
                         """, arguments: [src[0] as String, t, externalHost, destURL, t, req.id])
+                // The paths are checked on disk here, before any byte moves (a rule only checks them by their text): one
+                // that leads out of its RSE's folder (a symbolic link planted inside it) fails the transfer, as the
+                // storage would refuse it under FTS, and is retried and then STUCK like any other failure; the other
+                // requests of the claim go on.
+                let srcPath: String
+                let dstPath: String
+                do {
+                    srcPath = try containedPath(root: src[4], relative: srcRel, onDisk: !isVirtual)
+                    dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
+                } catch let e as RucioError {
+                    _ = try ConveyorFinisher.fail(db, requestID: req.id, reason: "DESTINATION [13] \(e.message)", t: t, policy: policy)
+                    continue
+                }
                 out.append(
                     FTSFileSpec(
                         sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src[3], destSE: dest.rse,

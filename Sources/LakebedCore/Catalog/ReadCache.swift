@@ -19,10 +19,9 @@ final class ReadCache: Sendable {
     /// Entries kept at most; past it, the cache starts again empty (hot rows come back on their next read).
     let capacity: Int
 
-    private struct Entry: @unchecked Sendable {
-        // `value` is only ever a Sendable value (see `value(_:read:)`).
+    private struct Entry: Sendable {
         let generation: UInt64
-        let value: Any
+        let value: any Sendable
     }
 
     init(capacity: Int = 4096) { self.capacity = capacity }

@@ -232,18 +232,10 @@ public struct RSEStore: CatalogStore {
 
     /// An RSE with its protocols and attributes, read together in one quick read (`GET /rses/<rse>`).
     public func rseSettings(_ name: String) async throws -> (rse: RSE, protocols: [RSEProtocol], attributes: [(String, JSON)]) {
-        let settings = try cachedRead("rse\u{0}\(name)") { db in
+        try cachedRead("rse\u{0}\(name)") { db in
             let model = try Self.rse(db, name: name)
-            return CachedSettings(rse: model, protocols: try Self.protocols(db, rseID: model.id), attributes: try Self.attributes(db, rseID: model.id))
+            return (model, try Self.protocols(db, rseID: model.id), try Self.attributes(db, rseID: model.id))
         }
-        return (settings.rse, settings.protocols, settings.attributes)
-    }
-
-    /// `rseSettings`' answer as the read cache keeps it (a tuple of Sendable values is not itself Sendable).
-    private struct CachedSettings: Sendable {
-        let rse: RSE
-        let protocols: [RSEProtocol]
-        let attributes: [(String, JSON)]
     }
 
     public func rseAttributes(_ rse: String) async throws -> [(String, JSON)] {

@@ -152,6 +152,11 @@ public struct ConveyorSubmitter: CatalogStore {
                 let dstPath: String
                 do {
                     srcPath = try containedPath(root: src[4], relative: srcRel, onDisk: !isVirtual)
+                } catch let e as RucioError {
+                    _ = try ConveyorFinisher.fail(db, requestID: req.id, reason: "SOURCE [13] \(e.message)", t: t, policy: policy)
+                    continue
+                }
+                do {
                     dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
                 } catch let e as RucioError {
                     _ = try ConveyorFinisher.fail(db, requestID: req.id, reason: "DESTINATION [13] \(e.message)", t: t, policy: policy)

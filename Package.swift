@@ -121,7 +121,7 @@ let package = Package(
             name: "LakebedFTSTests", dependencies: ["LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedScenariosTests",
-            dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting"],
+            dependencies: ["LakebedScenarios", "LakebedFTS", "LakebedDaemons", "LakebedCore", "LakebedApp", "LakebedTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "LakebedIAMTests", dependencies: ["LakebedIAM", "LakebedOIDC", "LakebedCore", "LakebedTesting"], swiftSettings: swiftSettings),

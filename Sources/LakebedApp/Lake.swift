@@ -200,10 +200,20 @@ public final class Lake: Sendable {
             playsScenarioFile: loaded != nil, timeScale: timeScale, folderLock: lock, delegations: delegations)
     }
 
+    /// The writer's page cache in a headless simulation, in MB.
+    public static let simulationCacheMegabytes = 512
+    /// How far the WAL grows in a headless simulation before a commit copies it into the catalog file, in pages of 4 KB.
+    public static let simulationCheckpointPages = 25_000
+
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
     public static func simulation(of scenario: Scenario, dataDir: String, seedProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Lake {
         let clock = VirtualClock(start: scenario.start, scale: 0)
-        let catalog = try Catalog(dataDir: dataDir, clock: clock, seed: scenario.seed, policy: scenario.policy)
+        // One process writes the whole run into a catalog of its own: its writer keeps a large page cache (see
+        // `Catalog.init`), and its WAL is copied into the catalog file every 100 MB rather than every 4 MB; the cache only
+        // grows as far as the pages the run touches.
+        let catalog = try Catalog(
+            dataDir: dataDir, clock: clock, seed: scenario.seed, policy: scenario.policy, writerCacheMegabytes: simulationCacheMegabytes,
+            walCheckpointPages: simulationCheckpointPages)
         let engine = TransferEngine(catalog: catalog, seed: scenario.seed)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
         await driver.connectEventLog()

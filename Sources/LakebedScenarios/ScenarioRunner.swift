@@ -190,7 +190,9 @@ public final class ScenarioRunner: Sendable {
             try await catalog.baskets.setBasket(user: b.user, items: items)
         }
         await configureEngine()
-        for r in s.rules { try await addRule(r, at: s.start) }
+        // A rule over a large dataset writes a lock, a replica and a request per file in one transaction: with the
+        // seeding cache those pages stay in memory until it commits.
+        try await catalog.replicas.withSeedingCache { for r in s.rules { try await addRule(r, at: s.start) } }
         // RSEs counted in the catalog: the default lake's come from `keep_default_lake`, not from the scenario's list.
         let rses = try await catalog.rses.listRSEs().count
         log.append(

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LakebedApp
 import LakebedTesting
 import Testing
@@ -96,6 +97,35 @@ struct BatchedConveyorTests {
         try await catalog.drainRuleEvents()
         let rules = try await catalog.rules.listRules(filters: [:]).map { String(describing: $0) }
         return (rules, catalog.events.events(after: seen).map(\.line))
+    }
+
+    @Test func aSimulationWriterKeepsItsCacheAndCheckpointIntervalThroughSeeding() async throws {
+        let lake = try await TemporaryLake.simulation(of: try ScenarioParser.parse(batchScenario), label: "batch-tuning")
+        let (cache, checkpoint) = try await lake.catalog.db.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"))
+        }
+        #expect(cache == -Lake.simulationCacheMegabytes * 1024)
+        #expect(checkpoint == Lake.simulationCheckpointPages)
+        // A reader keeps SQLite's default: only the one writer holds the large cache.
+        #expect(try await lake.catalog.db.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -2000)
+    }
+
+    @Test func aClaimDropsTheRequestWhoseDestinationReplicaWentAwayAndSubmitsTheRest() async throws {
+        let lake = try await TemporaryLake.simulation(of: try ScenarioParser.parse(batchScenario), label: "batch-gone")
+        let catalog = lake.catalog
+        try await catalog.db.write { db in
+            try db.execute(sql: "DELETE FROM replicas WHERE name = 'b2' AND rse_id = (SELECT id FROM rses WHERE rse = 'DST-A')")
+        }
+        let t = catalog.clock.now().addingTimeInterval(100)
+        let specs = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(
+            now: t, limit: 100, policy: catalog.retryPolicy, externalHost: "fts")
+        #expect(specs.count == 11)
+        #expect(!specs.contains { $0.name == "b2" })
+        #expect(specs.allSatisfy { $0.destPath.hasSuffix($0.name!) && $0.destURL.contains($0.name!) }, "\(specs.map(\.destPath))")
+        let left = try await catalog.db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requests WHERE name = 'b2'")
+        }
+        #expect(left == 0)
     }
 
     @Test func endingTransfersTogetherLeavesTheRulesAndEventsOfEndingThemOneByOne() async throws {

@@ -42,10 +42,24 @@ public final class Catalog: Sendable {
     let markWriter: Mutex<Int64?>
     /// The lake's experiment policy (naming schema, permissions, default lfn2pfn), recorded in the catalog.
     public let policy: Policy
+    /// The writer connection's page cache, in KiB (SQLite's `cache_size` as a negative number): 2,000 (SQLite's
+    /// default) for a served lake, whose memory stays small; larger for a headless simulation (`writerCacheMegabytes`).
+    public let writerCacheKiB: Int
 
     /// Opens (creating if needed) the catalog under `dataDir`. `policy`: the policy a new catalog records (nil:
     /// generic); an existing catalog keeps its own, and asking it for another throws `PolicyMismatch`.
-    public init(dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil, policy: Policy.Name? = nil) throws {
+    ///
+    /// `writerCacheMegabytes`: a page cache for the writer kept while the catalog is open (nil: SQLite's default of
+    /// about 2 MB). A simulation writes millions of rows into a catalog of gigabytes from one writer: with the default,
+    /// the pages of the requests', locks' and replicas' indexes it changes leave the cache between one transfer's
+    /// statements and the next, and a large transaction spills them to the WAL before it commits.
+    /// `walCheckpointPages`: how long the WAL may grow before a commit copies it into the catalog file (SQLite's
+    /// `wal_autocheckpoint`, 1,000 pages by default). A page that every batch of a simulation changes again (a leaf of
+    /// the requests' indexes) is copied once per checkpoint, not once per commit.
+    public init(
+        dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil, policy: Policy.Name? = nil,
+        writerCacheMegabytes: Int? = nil, walCheckpointPages: Int? = nil
+    ) throws {
         // The folder holds the catalog, keys and RSE bytes: only its owner may enter it.
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // Absolute, so RSE roots and file:// protocol prefixes do not depend on the working directory.
@@ -65,6 +79,14 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
+        self.writerCacheKiB = max(2000, (writerCacheMegabytes ?? 0) * 1024)
+        if writerCacheKiB != 2000 {
+            let kib = writerCacheKiB
+            try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
+        }
+        if let pages = walCheckpointPages {
+            try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, pages))") }
+        }
         self.policy = Policy(try Self.recordPolicy(db, requested: policy, dataDir: self.dataDir))
         var quick = Configuration()
         quick.readonly = true

@@ -75,12 +75,14 @@ extension ReplicaStore {
 
     /// Runs `body` (scenario seeding: many large `seedFiles` batches) with a page cache of `megabytes` on the writer,
     /// so a batch's changed pages stay in memory until its commit instead of being written to the WAL again and
-    /// again; afterwards the cache is back to SQLite's default and its memory is given back.
+    /// again; afterwards the cache is back to the catalog's own (`Catalog.writerCacheKiB`, SQLite's default unless a
+    /// simulation asked for more) and the memory above it is given back.
     public func withSeedingCache<T: Sendable>(megabytes: Int = 128, _ body: () async throws -> T) async throws -> T {
-        try await db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(megabytes * 1024)") }
+        let standing = catalog.writerCacheKiB
+        try await db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(max(megabytes * 1024, standing))") }
         func restore() async throws {
             try await db.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA cache_size = -2000")
+                try db.execute(sql: "PRAGMA cache_size = -\(standing)")
                 try db.execute(sql: "PRAGMA shrink_memory")
             }
             ReleaseMemory.now()

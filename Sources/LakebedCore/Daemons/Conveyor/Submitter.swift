@@ -42,8 +42,10 @@ public struct ConveyorSubmitter: CatalogStore {
         return try await db.write { db in
             let rows = try db.all(
                 sql: """
-                    SELECT q.id, q.scope, q.name, q.dest_rse_id, q.bytes, q.adler32, q.activity, q.priority, r.source_replica_expression
+                    SELECT q.id, q.scope, q.name, q.dest_rse_id, q.bytes, q.adler32, q.activity, q.priority, r.source_replica_expression,
+                      d.rse_id IS NOT NULL, d.path
                     FROM requests q INDEXED BY requests_queue LEFT JOIN rules r ON r.id = q.rule_id
+                      LEFT JOIN replicas d ON d.rse_id = q.dest_rse_id AND d.scope = q.scope AND d.name = q.name
                     WHERE q.state = \(RequestState.queued.sql) AND (q.not_before IS NULL OR q.not_before <= ?) AND q.requested_at <= ?
                     ORDER BY q.priority DESC, q.requested_at, q.id LIMIT ?
                     """, arguments: [t, t, limit])
@@ -127,16 +129,14 @@ public struct ConveyorSubmitter: CatalogStore {
                         arguments: [why, t + policy.noSourceDelay, t, req.id])
                     continue
                 }
-                guard
-                    let destReplica = try db.one(
-                        sql: "SELECT path FROM replicas WHERE rse_id = ? AND scope = ? AND name = ?", arguments: [dest.id, req.scope, req.name])
-                else {
-                    // The replica went away (rule removed while queued): nothing to do.
+                // The destination replica was read with the request (columns 9 and 10: nothing in this claim changes
+                // replicas). Gone (its rule removed while the request was queued): nothing to do.
+                guard row[9] as Bool else {
                     try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
                 let srcRel: String = src[1] ?? ""
-                let dstRel: String = destReplica[0] ?? ""
+                let dstRel: String = row[10] ?? ""
                 let destVirtual = try destIsVirtual(dest, destProtocols)
                 let isVirtual = (src[2] as Bool) || destVirtual
                 let destURL = pair.destination.pfn(path: dstRel)

@@ -42,9 +42,11 @@ public final class Catalog: Sendable {
     let markWriter: Mutex<Int64?>
     /// The lake's experiment policy (naming schema, permissions, default lfn2pfn), recorded in the catalog.
     public let policy: Policy
-    /// The writer connection's page cache, in KiB (SQLite's `cache_size` as a negative number): 2,000 (SQLite's
-    /// default) for a served lake, whose memory stays small; larger for a headless simulation (`writerCacheMegabytes`).
-    public let writerCacheKiB: Int
+    /// SQLite's default page cache, in KiB (`PRAGMA cache_size = -2000`).
+    static let defaultCacheKiB = 2000
+    /// The writer connection's page cache, in KiB (SQLite's `cache_size` as a negative number): `defaultCacheKiB` for a
+    /// served lake, whose memory stays small; larger for a headless simulation (`writerCacheMegabytes`).
+    let writerCacheKiB: Int
 
     /// Opens (creating if needed) the catalog under `dataDir`. `policy`: the policy a new catalog records (nil:
     /// generic); an existing catalog keeps its own, and asking it for another throws `PolicyMismatch`.
@@ -79,13 +81,14 @@ public final class Catalog: Sendable {
         }
         self.db = try DatabasePool(path: self.dataDir + "/catalog.sqlite", configuration: config)
         try Schema.migrator.migrate(db)
-        self.writerCacheKiB = max(2000, (writerCacheMegabytes ?? 0) * 1024)
-        if writerCacheKiB != 2000 {
-            let kib = writerCacheKiB
-            try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
-        }
-        if let pages = walCheckpointPages {
-            try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, pages))") }
+        let kib = max(Self.defaultCacheKiB, (writerCacheMegabytes ?? 0) * 1024)
+        self.writerCacheKiB = kib
+        // Settings of the one writer connection only (`prepareDatabase` would give them to every reader too).
+        if kib != Self.defaultCacheKiB || walCheckpointPages != nil {
+            try db.writeWithoutTransaction { db in
+                if kib != Self.defaultCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
+                if let pages = walCheckpointPages { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, pages))") }
+            }
         }
         self.policy = Policy(try Self.recordPolicy(db, requested: policy, dataDir: self.dataDir))
         var quick = Configuration()

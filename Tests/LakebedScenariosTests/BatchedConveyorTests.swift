@@ -73,17 +73,39 @@ struct BatchedConveyorTests {
     /// Claims every request of `batchScenario` and ends them at one instant: the a-files' second one failed, the rest
     /// arrived. `batched`: through `finishTransfers` (one transaction, rule counters in memory); otherwise one by one
     /// through the unbatched finisher. Returns the rules and the rule events logged.
-    func endTransfers(batched: Bool) async throws -> (rules: [String], events: [String]) {
+    /// `failing`: the a-files' second transfer fails (otherwise all arrive, and the finisher takes its set-based
+    /// path). `orphans`: b2's destination replica is gone before the end, and a request that is not in flight is
+    /// reported too. `rows` is every request, replica, lock and bad replica afterwards, and the commit counter.
+    /// `setBased: false`: batched, but recorded one by one within the batch's transaction.
+    func endTransfers(batched: Bool, failing: Bool = true, orphans: Bool = false, setBased: Bool = true) async throws -> (
+        rules: [String], events: [String], rows: [String]
+    ) {
         let lake = try await TemporaryLake.simulation(of: try ScenarioParser.parse(batchScenario), label: "batch")
         let catalog = lake.catalog
         let policy = catalog.retryPolicy
         let t = catalog.clock.now().addingTimeInterval(100)
         let specs = try await ConveyorSubmitter(catalog: catalog).claimQueuedRequests(now: t, limit: 100, policy: policy, externalHost: "fts")
         #expect(specs.count == 12)
-        let items = specs.map { s in (requestID: s.requestID!, failure: s.name == "a1" ? "TRANSFER [5] injected" : nil, virtual: s.isVirtual) }
+        var items = specs.map { s in
+            (requestID: s.requestID!, failure: failing && s.name == "a1" ? "TRANSFER [5] injected" : nil, virtual: s.name == "b3" ? false : s.isVirtual)
+        }
+        if orphans {
+            try await catalog.db.write { db in
+                try db.execute(sql: "DELETE FROM replicas WHERE name = 'b2' AND rse_id = (SELECT id FROM rses WHERE rse = 'DST-A')")
+                // Two replicas were being recovered: a5's at DST-A, whose copy arrives now (recovered), and a4's at
+                // SRC, which no transfer brings back (still bad).
+                try db.execute(
+                    sql: """
+                        INSERT INTO bad_replicas (scope, name, rse_id, reason, state, account, bytes, created_at, updated_at)
+                        SELECT scope, name, rse_id, 'lost', 'B', 'root', bytes, 0, 0 FROM replicas
+                        WHERE (name = 'a4' AND state = 'A') OR (name = 'a5' AND state = 'C') ORDER BY name
+                        """)
+            }
+            items.insert((requestID: "not-a-request", failure: nil, virtual: true), at: 3)
+        }
         let finisher = ConveyorFinisher(catalog: catalog)
         if batched {
-            _ = try await finisher.finishTransfers(items, at: t, policy: policy)
+            _ = try await finisher.finishTransfers(items, at: t, policy: policy, setBased: setBased)
         } else {
             for i in items {
                 if let f = i.failure {
@@ -96,18 +118,33 @@ struct BatchedConveyorTests {
         let seen = catalog.events.lastSeq
         try await catalog.drainRuleEvents()
         let rules = try await catalog.rules.listRules(filters: [:]).map { String(describing: $0) }
-        return (rules, catalog.events.events(after: seen).map(\.line))
+        let rows = try await catalog.db.read { db in
+            try [("requests", "id"), ("replicas", "rse_id, scope, name"), ("locks", "rule_id, scope, name, rse_id"), ("bad_replicas", "name"), ("lake_mark", "id")]
+                .flatMap { table, order in
+                    // Each lake has its own folder, which the destination URLs name.
+                    try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY \(order)").map {
+                        "\(table): " + $0.description.replacingOccurrences(of: catalog.dataDir, with: "<lake>")
+                    }
+                }
+        }
+        return (rules, catalog.events.events(after: seen).map(\.line), rows)
     }
 
     @Test func aSimulationWriterKeepsItsCacheAndCheckpointIntervalThroughSeeding() async throws {
         let lake = try await TemporaryLake.simulation(of: try ScenarioParser.parse(batchScenario), label: "batch-tuning")
-        let (cache, checkpoint) = try await lake.catalog.db.write { db in
-            (try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"))
+        let (cache, checkpoint, map) = try await lake.catalog.db.write { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA cache_size"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"),
+                try Int.fetchOne(db, sql: "PRAGMA mmap_size") ?? 0
+            )
         }
         #expect(cache == -Lake.simulationCacheMegabytes * 1024)
         #expect(checkpoint == Lake.simulationCheckpointPages)
+        // SQLite caps the map at its compile-time maximum (2 GB less 64 KB in Debian's build).
+        #expect(map > 1 << 30 && map <= Lake.simulationMapMegabytes * 1_048_576, "\(map)")
         // A reader keeps SQLite's default: only the one writer holds the large cache.
         #expect(try await lake.catalog.db.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -2000)
+        #expect(try await lake.catalog.db.read { db in try Int.fetchOne(db, sql: "PRAGMA mmap_size") } == 0)
     }
 
     @Test func aClaimDropsTheRequestWhoseDestinationReplicaWentAwayAndSubmitsTheRest() async throws {
@@ -137,6 +174,29 @@ struct BatchedConveyorTests {
         #expect(batched.events.filter { $0.contains("rule.stuck") && $0.contains("injected") }.count == 2, "\(batched.events)")
         #expect(batched.events.filter { $0.contains("rule.ok") }.count == 1, "\(batched.events)")
         #expect(batched.rules.filter { $0.contains("locksOK: 5") && $0.contains("locksStuck: 1") }.count == 2, "\(batched.rules)")
+    }
+
+    @Test func endingSuccessfulTransfersSetBasedLeavesTheRowsRulesAndEventsOfEndingThemOneByOne() async throws {
+        for orphans in [false, true] {
+            let batched = try await endTransfers(batched: true, failing: false, orphans: orphans)
+            let rowByRow = try await endTransfers(batched: true, failing: false, orphans: orphans, setBased: false)
+            let oneByOne = try await endTransfers(batched: false, failing: false, orphans: orphans)
+            #expect(batched.rows == rowByRow.rows, "\(Set(batched.rows).symmetricDifference(rowByRow.rows).sorted())")
+            // Transaction by transaction, every rule counter change also moves the commit counter; nothing else differs.
+            let counted = { (rows: [String]) in rows.filter { !$0.hasPrefix("lake_mark:") } }
+            #expect(counted(batched.rows) == counted(oneByOne.rows), "\(Set(batched.rows).symmetricDifference(oneByOne.rows).sorted())")
+            #expect(batched.rules == oneByOne.rules && batched.rules == rowByRow.rules)
+            #expect(batched.events == oneByOne.events && batched.events == rowByRow.events)
+            // Every rule went OK but, with b2's replica gone, the b-files' rule: its lock on b2 stays REPLICATING.
+            #expect(batched.events.filter { $0.contains("rule.ok") }.count == (orphans ? 2 : 3), "\(batched.events)")
+            #expect(batched.rows.filter { $0.hasPrefix("requests:") && $0.contains("state:\"DONE\"") }.count == 12)
+            #expect(batched.rows.filter { $0.hasPrefix("replicas:") && $0.contains("name:\"b3\"") && $0.contains("virtual:0") }.count == 1)
+            if orphans {
+                let bad = batched.rows.filter { $0.hasPrefix("bad_replicas:") }
+                #expect(bad.count == 2 && bad[0].contains("name:\"a4\"") && bad[0].contains("state:\"B\""), "\(bad)")
+                #expect(bad.count == 2 && bad[1].contains("name:\"a5\"") && bad[1].contains("state:\"R\""), "\(bad)")
+            }
+        }
     }
 
     @Test func theBenchWorkloadLogsTheEventsRecordedBeforeBatching() async throws {

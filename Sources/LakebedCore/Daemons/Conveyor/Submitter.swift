@@ -82,9 +82,30 @@ public struct ConveyorSubmitter: CatalogStore {
                 virtualCache[dest.id] = v
                 return v
             }
+            // Every claimed request's candidate sources, read at once (the claim changes no replica, so reading them
+            // before any request is handled reads what reading them one by one would). Columns: 0 the request's
+            // place in the claim, 1 rse_id, 2 path, 3 virtual, 4 rse, 5 root; by place, then distance and name.
+            let wanted = JSON.array(rows.map { JSON.array([.string($0[1]), .string($0[2]), .string($0[3])]) }).serialized()
+            var candidatesOf: [Int: [Row]] = [:]
+            for c in try db.all(
+                sql: """
+                    SELECT j.key, p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
+                    FROM json_each(?) j JOIN replicas p ON p.scope = j.value ->> 0 AND p.name = j.value ->> 1
+                      JOIN rses s ON s.id = p.rse_id
+                      LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = j.value ->> 2
+                    WHERE p.state = \(ReplicaState.available.sql) AND p.rse_id != j.value ->> 2 AND s.availability_read = 1 AND s.deleted = 0
+                    ORDER BY j.key, distance, s.rse
+                    """, arguments: [wanted])
+            {
+                candidatesOf[c[0], default: []].append(c)
+            }
+            // Requests handed to FTS: [[id, source rse_id, destination URL], …], marked SUBMITTED together once the
+            // loop is done; then the ones whose paths were refused fail (in the claim's order).
+            var submitted: [JSON] = []
+            var refused: [(requestID: String, reason: String)] = []
             // Columns by position, in the order selected: a claim reads thousands of rows, and a lookup by name
             // compares names case-insensitively, column by column.
-            for row in rows {
+            for (place, row) in rows.enumerated() {
                 let req = (
                     id: row[0] as String, scope: row[1] as String, name: row[2] as String, destRSEID: row[3] as String,
                     bytes: (row[4] as Int64?) ?? 0, adler32: row[5] as String?, activity: row[6] as String?, priority: row[7] as Int
@@ -101,20 +122,12 @@ public struct ConveyorSubmitter: CatalogStore {
                     if expressionCache[expr] == nil { expressionCache[expr] = Set(((try? RSEStore.resolve(db, expression: expr)) ?? []).map(\.id)) }
                     allowed = expressionCache[expr]
                 }
-                let candidates = try db.all(
-                    sql: """
-                        SELECT p.rse_id, p.path, p.virtual, s.rse, s.root, COALESCE(dist.distance, 1000000) AS distance
-                        FROM replicas p JOIN rses s ON s.id = p.rse_id
-                        LEFT JOIN distances dist ON dist.src_rse_id = p.rse_id AND dist.dest_rse_id = ?
-                        WHERE p.scope = ? AND p.name = ? AND p.state = \(ReplicaState.available.sql) AND p.rse_id != ? AND s.availability_read = 1 AND s.deleted = 0
-                        ORDER BY distance, s.rse
-                        """, arguments: [dest.id, req.scope, req.name, dest.id])
                 let destProtocols = try protocols(dest.id)
-                // Columns: 0 rse_id, 1 path, 2 virtual, 3 rse, 4 root.
-                let eligible = candidates.filter { allowed?.contains($0[0]) ?? true }
+                // Columns: 1 rse_id, 2 path, 3 virtual, 4 rse, 5 root.
+                let eligible = (candidatesOf[place] ?? []).filter { allowed?.contains($0[1]) ?? true }
                 var chosen: (row: Row, pair: (destination: RSEProtocol, source: RSEProtocol))?
                 for c in eligible {
-                    if let pair = try transferPair(dest.id, destProtocols, c[0]) {
+                    if let pair = try transferPair(dest.id, destProtocols, c[1]) {
                         chosen = (c, pair)
                         break
                     }
@@ -123,7 +136,7 @@ public struct ConveyorSubmitter: CatalogStore {
                     let why =
                         eligible.isEmpty
                         ? "RequestErrMsg.NO_SOURCES:NO_SOURCES: no available source replica for \(req.scope):\(req.name)"
-                        : "RequestErrMsg.NO_SOURCES:NO_SOURCES: RSEProtocolNotSupported: no third_party_copy_read protocol of a source (\(eligible.map { $0[3] as String }.joined(separator: ", "))) matches a third_party_copy_write protocol of \(dest.rse)"
+                        : "RequestErrMsg.NO_SOURCES:NO_SOURCES: RSEProtocolNotSupported: no third_party_copy_read protocol of a source (\(eligible.map { $0[4] as String }.joined(separator: ", "))) matches a third_party_copy_write protocol of \(dest.rse)"
                     try db.exec(
                         sql: "UPDATE requests SET err_msg = ?, not_before = ?, updated_at = ? WHERE id = ?",
                         arguments: [why, t + policy.noSourceDelay, t, req.id])
@@ -135,15 +148,12 @@ public struct ConveyorSubmitter: CatalogStore {
                     try db.exec(sql: "DELETE FROM requests WHERE id = ?", arguments: [req.id])
                     continue
                 }
-                let srcRel: String = src[1] ?? ""
+                let srcRel: String = src[2] ?? ""
                 let dstRel: String = row[10] ?? ""
                 let destVirtual = try destIsVirtual(dest, destProtocols)
-                let isVirtual = (src[2] as Bool) || destVirtual
+                let isVirtual = (src[3] as Bool) || destVirtual
                 let destURL = pair.destination.pfn(path: dstRel)
-                try db.exec(
-                    sql: """
-                        UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = ?, submitted_at = ?, external_host = ?, dest_url = ?, err_msg = NULL, updated_at = ? WHERE id = ?
-                        """, arguments: [src[0] as String, t, externalHost, destURL, t, req.id])
+                submitted.append(.array([.string(req.id), .string(src[1]), .string(destURL)]))
                 // The paths are checked on disk here, before any byte moves (a rule only checks them by their text): one
                 // that leads out of its RSE's folder (a symbolic link planted inside it) fails the transfer, as the
                 // storage would refuse it under FTS, and is retried and then STUCK like any other failure; the other
@@ -151,25 +161,34 @@ public struct ConveyorSubmitter: CatalogStore {
                 let srcPath: String
                 let dstPath: String
                 do {
-                    srcPath = try containedPath(root: src[4], relative: srcRel, onDisk: !isVirtual)
+                    srcPath = try containedPath(root: src[5], relative: srcRel, onDisk: !isVirtual)
                 } catch let e as RucioError {
-                    _ = try ConveyorFinisher.fail(db, requestID: req.id, reason: "SOURCE [13] \(e.message)", t: t, policy: policy)
+                    refused.append((req.id, "SOURCE [13] \(e.message)"))
                     continue
                 }
                 do {
                     dstPath = try containedPath(root: dest.root, relative: dstRel, onDisk: !isVirtual)
                 } catch let e as RucioError {
-                    _ = try ConveyorFinisher.fail(db, requestID: req.id, reason: "DESTINATION [13] \(e.message)", t: t, policy: policy)
+                    refused.append((req.id, "DESTINATION [13] \(e.message)"))
                     continue
                 }
                 out.append(
                     FTSFileSpec(
-                        sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src[3], destSE: dest.rse,
+                        sourceURL: pair.source.pfn(path: srcRel), destURL: destURL, sourceSE: src[4], destSE: dest.rse,
                         sourcePath: srcPath, destPath: dstPath, bytes: req.bytes, adler32: req.adler32,
                         isVirtual: isVirtual,
                         activity: req.activity ?? "User Subscriptions", requestID: req.id, priority: req.priority,
                         scope: req.scope, name: req.name))
             }
+            if !submitted.isEmpty {
+                try db.exec(
+                    sql: """
+                        UPDATE requests SET state = \(RequestState.submitted.sql), source_rse_id = j.value ->> 1, submitted_at = ?, external_host = ?,
+                          dest_url = j.value ->> 2, err_msg = NULL, updated_at = ?
+                        FROM json_each(?) j WHERE requests.id = j.value ->> 0
+                        """, arguments: [t, externalHost, t, JSON.array(submitted).serialized()])
+            }
+            for r in refused { _ = try ConveyorFinisher.fail(db, requestID: r.requestID, reason: r.reason, t: t, policy: policy) }
             return out
         }
     }

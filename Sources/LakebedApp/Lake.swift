@@ -204,9 +204,6 @@ public final class Lake: Sendable {
     public static let simulationCacheMegabytes = 512
     /// How far the WAL grows in a headless simulation before a commit copies it into the catalog file, in pages of 4 KB.
     public static let simulationCheckpointPages = 25_000
-    /// How much of the catalog file the writer of a headless simulation reads through a memory map, in MB (SQLite caps
-    /// it at its compile-time maximum, 2 GB in Debian's build).
-    public static let simulationMapMegabytes = 2048
 
     /// A headless lake for `lakebed simulate`: a manual clock at the scenario's start, no IAM, seeded from `scenario`.
     public static func simulation(of scenario: Scenario, dataDir: String, seedProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Lake {
@@ -216,7 +213,7 @@ public final class Lake: Sendable {
         // grows as far as the pages the run touches.
         let catalog = try Catalog(
             dataDir: dataDir, clock: clock, seed: scenario.seed, policy: scenario.policy, writerCacheMegabytes: simulationCacheMegabytes,
-            walCheckpointPages: simulationCheckpointPages, writerMapMegabytes: simulationMapMegabytes)
+            walCheckpointPages: simulationCheckpointPages)
         let engine = TransferEngine(catalog: catalog, seed: scenario.seed)
         let driver = LakeDriver(catalog: catalog, clock: clock, engine: engine)
         await driver.connectEventLog()

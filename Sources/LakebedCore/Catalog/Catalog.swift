@@ -58,13 +58,9 @@ public final class Catalog: Sendable {
     /// `walCheckpointPages`: how long the WAL may grow before a commit copies it into the catalog file (SQLite's
     /// `wal_autocheckpoint`, 1,000 pages by default). A page that every batch of a simulation changes again (a leaf of
     /// the requests' indexes) is copied once per checkpoint, not once per commit.
-    /// `writerMapMegabytes`: how much of the catalog file the writer reads through a memory map (SQLite's `mmap_size`;
-    /// nil: none, SQLite's default). A page the writer's cache no longer holds is then read in place from the kernel's
-    /// page cache instead of being copied by a `pread`: at a million transfers the catalog outgrows any cache a
-    /// process should keep, and those copies took a sixth of a simulation's time.
     public init(
         dataDir: String, clock: any LakeClock, tokenLifetime: TimeInterval = 3600, seed: UInt64? = nil, policy: Policy.Name? = nil,
-        writerCacheMegabytes: Int? = nil, walCheckpointPages: Int? = nil, writerMapMegabytes: Int? = nil
+        writerCacheMegabytes: Int? = nil, walCheckpointPages: Int? = nil
     ) throws {
         // The folder holds the catalog, keys and RSE bytes: only its owner may enter it.
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -88,11 +84,10 @@ public final class Catalog: Sendable {
         let kib = max(Self.defaultCacheKiB, (writerCacheMegabytes ?? 0) * 1024)
         self.writerCacheKiB = kib
         // Settings of the one writer connection only (`prepareDatabase` would give them to every reader too).
-        if kib != Self.defaultCacheKiB || walCheckpointPages != nil || writerMapMegabytes != nil || SQLProfile.target != nil {
+        if kib != Self.defaultCacheKiB || walCheckpointPages != nil || SQLProfile.target != nil {
             try db.writeWithoutTransaction { db in
                 if kib != Self.defaultCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
                 if let pages = walCheckpointPages { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, pages))") }
-                if let mb = writerMapMegabytes { try db.execute(sql: "PRAGMA mmap_size = \(max(0, mb) * 1_048_576)") }
                 SQLProfile.attach(db)
             }
         }

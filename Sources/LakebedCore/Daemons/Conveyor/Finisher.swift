@@ -104,14 +104,19 @@ public struct ConveyorFinisher: CatalogStore {
                 """, arguments: [batch])
         guard !live.isEmpty else { return items.map { _ in .orphaned } }
         // Their replicas become AVAILABLE; a transfer whose replica went away (its rule removed meanwhile) finds none.
+        // The replicas as [[scope, name, rse, virtual], …], so that SQLite walks the batch and looks each one up.
+        let targets = JSON.array(
+            live.map { row in
+                JSON.array([.string(row[2]), .string(row[3]), .string(row[4]), .int(items[row[0] as Int].virtual ? 1 : 0)])
+            }
+        ).serialized()
         let arrived = try db.all(
             sql: """
                 UPDATE replicas SET state = \(ReplicaState.available.sql), virtual = e.virtual, unverified = 0, updated_at = ?, accessed_at = NULL
-                FROM (SELECT q.scope AS scope, q.name AS name, q.dest_rse_id AS rse, j.value ->> 1 AS virtual
-                      FROM json_each(?) j JOIN requests q ON q.id = j.value ->> 0 WHERE q.state = \(RequestState.submitted.sql)) e
+                FROM (SELECT j.value ->> 0 AS scope, j.value ->> 1 AS name, j.value ->> 2 AS rse, j.value ->> 3 AS virtual FROM json_each(?) j) e
                 WHERE replicas.rse_id = e.rse AND replicas.scope = e.scope AND replicas.name = e.name
                 RETURNING replicas.rse_id, replicas.scope, replicas.name
-                """, arguments: [t, batch])
+                """, arguments: [t, targets])
         var landed = Set<String>()
         for row in arrived { landed.insert("\(row[0] as String)\u{0}\(row[1] as String)\u{0}\(row[2] as String)") }
         var done = Set<Int>()
@@ -164,7 +169,7 @@ public struct ConveyorFinisher: CatalogStore {
                 sql: """
                     UPDATE bad_replicas SET state = \(BadReplicaState.recovered.sql), updated_at = ? FROM (\(arrivedReplicas)) a
                     WHERE bad_replicas.scope = a.scope AND bad_replicas.name = a.name AND bad_replicas.rse_id = a.rse
-                      AND bad_replicas.state = \(BadReplicaState.bad.sql)
+                      AND +bad_replicas.state = \(BadReplicaState.bad.sql)
                     """, arguments: [t, triples])
         }
         // Counters move by the changed locks only, as in `replicaBecameAvailable`.

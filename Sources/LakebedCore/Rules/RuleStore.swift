@@ -100,15 +100,17 @@ public struct RuleStore: CatalogStore {
                 arguments: [now, scope, name, rseID])
         }
         // Counters move by the changed locks only (no recount over a rule's every lock: rules can hold millions).
-        for row in changed {
-            let st: String = row["state"]
-            let id: String = row["rule_id"]
-            let (ok, replicating, stuck) = (1, st == "R" ? -1 : 0, st == "S" ? -1 : 0)
-            if let counters {
-                try counters.bump(db, id: id, ok: ok, replicating: replicating, stuck: stuck, now: now)
-            } else {
-                try Self.bumpRuleCounters(db, id: id, ok: ok, replicating: replicating, stuck: stuck, now: now)
-            }
+        for row in changed { try Self.countLockOK(db, ruleID: row["rule_id"], was: row["state"], now: now, counters: counters) }
+    }
+
+    /// A lock of rule `ruleID` in state `was` (REPLICATING or STUCK) turned OK: the rule's counters move by it, in
+    /// `counters` when the caller batches them.
+    static func countLockOK(_ db: Database, ruleID: String, was: String, now: Double, counters: RuleCounterBatch?) throws {
+        let (replicating, stuck) = (was == LockState.replicating.rawValue ? -1 : 0, was == LockState.stuck.rawValue ? -1 : 0)
+        if let counters {
+            try counters.bump(db, id: ruleID, ok: 1, replicating: replicating, stuck: stuck, now: now)
+        } else {
+            try bumpRuleCounters(db, id: ruleID, ok: 1, replicating: replicating, stuck: stuck, now: now)
         }
     }
 

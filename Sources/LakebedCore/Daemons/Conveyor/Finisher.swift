@@ -173,10 +173,7 @@ public struct ConveyorFinisher: CatalogStore {
                     """, arguments: [t, triples])
         }
         // Counters move by the changed locks only, as in `replicaBecameAvailable`.
-        for row in changed {
-            let st: String = row[1]
-            try counters.bump(db, id: row[0], ok: 1, replicating: st == "R" ? -1 : 0, stuck: st == "S" ? -1 : 0, now: t)
-        }
+        for row in changed { try RuleStore.countLockOK(db, ruleID: row[0], was: row[1], now: t, counters: counters) }
         return items.indices.map { done.contains($0) ? .done : .orphaned }
     }
 
